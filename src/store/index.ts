@@ -1,2 +1,9 @@
-// Entry point (filled in by its issue).
-export {};
+/**
+ * sessctl file store: PHP's `files` session save handler, with PHP's own flock locking.
+ * save-path.ts (session.save_path), session-id.ts (ids), paths.ts (files, walk, dir tree),
+ * lock.ts (flock), file-store.ts (FileSessionStore / FileSessionHandle).
+ */
+export * from './save-path.js';
+export * from './session-id.js';
+export * from './paths.js';
+export * from './lock.js';
