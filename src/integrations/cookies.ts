@@ -1,0 +1,118 @@
+/**
+ * Cookie reading and writing the way PHP's session module does it: the first cookie of a
+ * name wins, values are URL-decoded, and Set-Cookie is written in PHP's attribute order
+ * (`expires`, `Max-Age`, `path`, `domain`, `secure`, `HttpOnly`, `SameSite`).
+ */
+import type { ServerResponse } from 'node:http';
+
+/** PHP's session.cookie_* settings. */
+export interface PhpCookieOptions {
+  /** session.cookie_lifetime in seconds; 0 (default) = a browser-session cookie. */
+  lifetime?: number;
+  /** session.cookie_path, default '/'. */
+  path?: string;
+  /** session.cookie_domain, default none. */
+  domain?: string;
+  /** session.cookie_secure, default false. */
+  secure?: boolean;
+  /** session.cookie_httponly; default true here (PHP's php.ini default is off). */
+  httpOnly?: boolean;
+  /** session.cookie_samesite; default 'Lax' here (PHP's php.ini default is unset). '' = omit. */
+  sameSite?: 'Strict' | 'Lax' | 'None' | '';
+}
+
+/**
+ * The value of the first cookie called `name` in a Cookie header, URL-decoded as PHP
+ * decodes cookies, or undefined. A value that does not URL-decode is returned raw (it
+ * will then fail the id check, which is what should happen to it).
+ */
+export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
+  if (header === undefined) return undefined;
+  const text = Array.isArray(header) ? header.join('; ') : header;
+  for (const part of text.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    if (part.slice(0, eq).trim() !== name) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+const HTTP_DATE = (d: Date) => d.toUTCString();
+
+/** A Set-Cookie value for a session id, as PHP's php_session_send_cookie() writes it. */
+export function sessionCookie(name: string, id: string, options: PhpCookieOptions, now = Date.now()): string {
+  const parts = [`${name}=${encodeURIComponent(id)}`];
+  const lifetime = options.lifetime ?? 0;
+  if (lifetime > 0) {
+    parts.push(`expires=${HTTP_DATE(new Date(now + lifetime * 1000))}`, `Max-Age=${Math.floor(lifetime)}`);
+  }
+  return parts.concat(attributes(options)).join('; ');
+}
+
+/** A Set-Cookie value that makes the browser drop the session cookie (what PHP's setcookie() sends for a past date). */
+export function expiredSessionCookie(name: string, options: PhpCookieOptions): string {
+  return [`${name}=deleted`, `expires=${HTTP_DATE(new Date(1000))}`, 'Max-Age=0'].concat(attributes(options)).join('; ');
+}
+
+function attributes(options: PhpCookieOptions): string[] {
+  const out = [`path=${options.path ?? '/'}`];
+  if (options.domain) out.push(`domain=${options.domain}`);
+  if (options.secure) out.push('secure');
+  if (options.httpOnly ?? true) out.push('HttpOnly');
+  const sameSite = options.sameSite ?? 'Lax';
+  if (sameSite) out.push(`SameSite=${sameSite}`);
+  return out;
+}
+
+/**
+ * Adds a Set-Cookie header, replacing an earlier one for the same cookie name (so a
+ * new id followed by regenerate() sends one cookie, as PHP does) and keeping the others.
+ */
+export function setCookieHeader(res: ServerResponse, name: string, cookie: string): void {
+  const prev = res.getHeader('Set-Cookie');
+  const list = prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)];
+  const kept = list.filter((c) => !c.startsWith(`${name}=`));
+  res.setHeader('Set-Cookie', [...kept, cookie]);
+}
+
+/** PHP's session.cache_limiter values. */
+export type CacheLimiter = 'nocache' | 'private' | 'private_no_expire' | 'public' | '';
+
+const PAST = 'Thu, 19 Nov 1981 08:52:00 GMT';
+
+/**
+ * Sends PHP's cache-limiter headers (session.cache_limiter / session.cache_expire in
+ * minutes), leaving any header the application already set alone.
+ */
+export function sendCacheLimiter(res: ServerResponse, limiter: CacheLimiter, expireMinutes: number): void {
+  const maxAge = Math.max(0, Math.floor(expireMinutes * 60));
+  const headers: Record<string, string> = {};
+  switch (limiter) {
+    case 'nocache':
+      headers['Expires'] = PAST;
+      headers['Cache-Control'] = 'no-store, no-cache, must-revalidate';
+      headers['Pragma'] = 'no-cache';
+      break;
+    case 'private':
+      headers['Expires'] = PAST;
+      headers['Cache-Control'] = `private, max-age=${maxAge}`;
+      break;
+    case 'private_no_expire':
+      headers['Cache-Control'] = `private, max-age=${maxAge}`;
+      break;
+    case 'public':
+      headers['Expires'] = HTTP_DATE(new Date(Date.now() + maxAge * 1000));
+      headers['Cache-Control'] = `public, max-age=${maxAge}`;
+      break;
+    default:
+      return;
+  }
+  for (const [k, v] of Object.entries(headers)) if (!res.hasHeader(k)) res.setHeader(k, v);
+}
