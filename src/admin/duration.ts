@@ -1,0 +1,47 @@
+import { ConfigError } from '../errors.js';
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/**
+ * Parses a duration such as `90s`, `24m`, `2h`, `7d`, `1w`, `1h30m` or a bare number of
+ * seconds (`1440`, as in php.ini's gc_maxlifetime). Returns whole seconds.
+ * @throws ConfigError naming the option when the text is not a duration.
+ */
+export function parseDuration(text: string, what = 'duration'): number {
+  const s = String(text).trim();
+  if (/^\d+$/.test(s)) return checked(Number(s), text, what);
+  const re = /(\d+(?:\.\d+)?)([smhdw])/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (s === '' || matched !== s.length) {
+    throw new ConfigError(`${what}: ${JSON.stringify(text)} is not a duration (use e.g. 90s, 24m, 2h, 7d or seconds)`);
+  }
+  return checked(Math.round(total), text, what);
+}
+
+function checked(n: number, text: string, what: string): number {
+  if (!Number.isSafeInteger(n)) throw new ConfigError(`${what}: ${JSON.stringify(text)} is out of range`);
+  return n;
+}
+
+/** Formats seconds compactly for humans: `59s`, `23m 59s`, `2h 5m`, `3d 4h`. Negative values keep their sign. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return String(seconds);
+  const sign = seconds < 0 ? '-' : '';
+  let s = Math.abs(Math.round(seconds));
+  if (s < 60) return `${sign}${s}s`;
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  if (d > 0) return `${sign}${d}d${h ? ` ${h}h` : ''}`;
+  if (h > 0) return `${sign}${h}h${m ? ` ${m}m` : ''}`;
+  return `${sign}${m}m${s ? ` ${s}s` : ''}`;
+}

@@ -1,0 +1,195 @@
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { ConfigError } from '../errors.js';
+import { parseDuration } from './duration.js';
+import { loadPhpIni } from './ini.js';
+
+/** The serialize handlers PHP knows, plus `auto` (detect per session). */
+export type AdminSerializeHandler = 'php' | 'php_serialize' | 'php_binary' | 'auto';
+export const SERIALIZE_HANDLERS: readonly AdminSerializeHandler[] = ['php', 'php_serialize', 'php_binary', 'auto'];
+
+/** The resolved session settings every command works from. */
+export interface AdminSettings {
+  /** session.save_handler: `files` (the Redis backend adds `redis`). */
+  saveHandler: string;
+  /** session.save_path exactly as PHP takes it (`N;MODE;/path` for files); '' became the temp dir. */
+  savePath: string;
+  serializeHandler: AdminSerializeHandler;
+  /** session.gc_maxlifetime in seconds. */
+  maxlifetime: number;
+}
+
+export type SettingName = keyof AdminSettings;
+
+/** Where a resolved value came from, in the order they are consulted. */
+export interface SettingSource {
+  kind: 'flag' | 'env' | 'php.ini' | 'php' | 'default';
+  /** Human detail: the flag, the variable, `file:line`, the php binary. */
+  detail: string;
+}
+
+export interface ResolvedSettings {
+  values: AdminSettings;
+  sources: Record<SettingName, SettingSource>;
+}
+
+export interface ResolveOptions {
+  /** Values given on the command line (strings as typed; undefined = not given). */
+  flags?: Partial<Record<SettingName, string | number | undefined>>;
+  /** A php.ini file to read (plus its scan dir). */
+  phpIni?: string;
+  /** The php binary to ask; false = never run php. Default `SESSCTL_PHP_BINARY` or `php` on PATH. */
+  php?: string | false;
+  env?: NodeJS.ProcessEnv;
+}
+
+const INI_KEYS: Record<SettingName, string> = {
+  saveHandler: 'session.save_handler',
+  savePath: 'session.save_path',
+  serializeHandler: 'session.serialize_handler',
+  maxlifetime: 'session.gc_maxlifetime',
+};
+const ENV_KEYS: Record<SettingName, string> = {
+  saveHandler: 'SESSCTL_SAVE_HANDLER',
+  savePath: 'SESSCTL_SAVE_PATH',
+  serializeHandler: 'SESSCTL_SERIALIZE_HANDLER',
+  maxlifetime: 'SESSCTL_MAXLIFETIME',
+};
+const FLAGS: Record<SettingName, string> = {
+  saveHandler: '--save-handler',
+  savePath: '--save-path',
+  serializeHandler: '--serialize-handler',
+  maxlifetime: '--maxlifetime',
+};
+const DEFAULTS: Record<SettingName, string> = {
+  saveHandler: 'files',
+  savePath: '',
+  serializeHandler: 'php',
+  maxlifetime: '1440',
+};
+const NAMES = Object.keys(INI_KEYS) as SettingName[];
+
+/**
+ * Resolves the session settings the way PHP would see them, each value from the first of:
+ * the command-line flag, the environment (`SESSCTL_SAVE_PATH`, `SESSCTL_SERIALIZE_HANDLER`,
+ * `SESSCTL_MAXLIFETIME`, `SESSCTL_SAVE_HANDLER`), the `--php-ini` file and its scan dir,
+ * the `php` binary's own `ini_get_all("session")` (only run when something is still
+ * missing), and PHP's defaults (save_path '' = the system temp dir, php, 1440).
+ * @throws ConfigError for an unknown handler, a bad maxlifetime or an unreadable php.ini.
+ */
+export async function resolveSettings(options: ResolveOptions = {}): Promise<ResolvedSettings> {
+  const env = options.env ?? process.env;
+  const raw: Partial<Record<SettingName, string>> = {};
+  const sources: Partial<Record<SettingName, SettingSource>> = {};
+  const missing = () => NAMES.filter((n) => raw[n] === undefined);
+
+  for (const n of NAMES) {
+    const v = options.flags?.[n];
+    if (v !== undefined) {
+      raw[n] = String(v);
+      sources[n] = { kind: 'flag', detail: FLAGS[n] };
+    }
+  }
+  for (const n of missing()) {
+    const v = env[ENV_KEYS[n]];
+    if (v !== undefined && v !== '') {
+      raw[n] = v;
+      sources[n] = { kind: 'env', detail: ENV_KEYS[n] };
+    }
+  }
+  if (options.phpIni !== undefined && missing().length > 0) {
+    const ini = loadPhpIni(options.phpIni, env);
+    for (const n of missing()) {
+      const v = ini.get(INI_KEYS[n]);
+      if (v !== undefined) {
+        raw[n] = v.value;
+        sources[n] = { kind: 'php.ini', detail: `${v.file}:${v.line}` };
+      }
+    }
+  }
+  const php = options.php === undefined ? env.SESSCTL_PHP_BINARY || 'php' : options.php;
+  if (php !== false && missing().length > 0) {
+    const fromPhp = await askPhp(php);
+    if (fromPhp) {
+      for (const n of missing()) {
+        const v = fromPhp[INI_KEYS[n]];
+        if (v !== undefined && v !== null) {
+          raw[n] = String(v);
+          sources[n] = { kind: 'php', detail: `${php} -r ini_get_all("session")` };
+        }
+      }
+    }
+  }
+  for (const n of missing()) {
+    raw[n] = DEFAULTS[n];
+    sources[n] = { kind: 'default', detail: "PHP's default" };
+  }
+  return { values: validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>), sources: sources as Record<SettingName, SettingSource> };
+}
+
+function validate(raw: Record<SettingName, string>, sources: Record<SettingName, SettingSource>): AdminSettings {
+  const from = (n: SettingName) => `${INI_KEYS[n]} (from ${sources[n].kind} ${sources[n].detail})`;
+  const serializeHandler = raw.serializeHandler as AdminSerializeHandler;
+  if (!SERIALIZE_HANDLERS.includes(serializeHandler)) {
+    throw new ConfigError(`${from('serializeHandler')}: unknown serialize handler ${JSON.stringify(raw.serializeHandler)} (php, php_serialize, php_binary or auto)`);
+  }
+  let maxlifetime: number;
+  try {
+    maxlifetime = parseDuration(raw.maxlifetime, from('maxlifetime'));
+  } catch (err) {
+    throw err instanceof ConfigError ? err : new ConfigError(String(err));
+  }
+  let savePath = raw.savePath;
+  if (raw.saveHandler === 'files') savePath = withTempDirDefault(savePath);
+  return { saveHandler: raw.saveHandler, savePath, serializeHandler, maxlifetime };
+}
+
+/** PHP's files handler uses the system temp dir when the path part of save_path is empty. */
+function withTempDirDefault(savePath: string): string {
+  if (savePath === '') return tmpdir();
+  const parts = savePath.split(';');
+  if (parts.length > 1 && parts[parts.length - 1] === '' && parts.length <= 3) {
+    return [...parts.slice(0, -1), tmpdir()].join(';');
+  }
+  return savePath;
+}
+
+type PhpIniAll = Record<string, string | null>;
+
+/** Asks the php binary for its session ini values; null when php is absent or fails. */
+async function askPhp(php: string): Promise<PhpIniAll | null> {
+  return new Promise((resolve) => {
+    let out = '';
+    let child;
+    try {
+      child = spawn(php, ['-r', 'echo json_encode(ini_get_all("session"));'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      resolve(null);
+      return;
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d: string) => (out += d));
+    child.on('error', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return resolve(null);
+      try {
+        const parsed = JSON.parse(out) as Record<string, { local_value: string | null }>;
+        const flat: PhpIniAll = Object.create(null);
+        for (const [k, v] of Object.entries(parsed)) flat[k] = v?.local_value ?? null;
+        resolve(flat);
+      } catch {
+        resolve(null);
+      }
+    });
+  });
+}
+
+/** The ini directive and environment variable behind each setting (for `config` output). */
+export function settingNames(): { name: SettingName; ini: string; env: string; flag: string }[] {
+  return NAMES.map((name) => ({ name, ini: INI_KEYS[name], env: ENV_KEYS[name], flag: FLAGS[name] }));
+}
