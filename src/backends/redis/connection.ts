@@ -1,0 +1,291 @@
+/**
+ * One Redis endpoint as the store sees it: raw commands in, replies out with every bulk string
+ * as a Buffer (session data is bytes, never pushed through UTF-8), every failure a BackendError
+ * naming the server, and nothing that waits longer than the configured timeouts.
+ *
+ * The official client's own reconnect loop is switched off (`reconnectStrategy: false`): a lost
+ * connection fails the commands in flight at once, and the next call opens a fresh connection
+ * (bounded by the connect timeout) instead of a call hanging while the client retries forever.
+ */
+import { createClient, createCluster, RESP_TYPES } from 'redis';
+import { BackendError } from '../../errors.js';
+import type { RedisAuth, RedisServerConfig } from './save-path.js';
+
+export type RedisArg = string | Buffer;
+const BUFFER_REPLIES = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
+
+export interface TimeoutOptions {
+  /** Connect timeout (ms). */
+  connectTimeoutMs: number;
+  /** Per-command timeout (ms): no reply in time → BackendError, the call returns. */
+  commandTimeoutMs: number;
+}
+
+/** The store's view of a place to send commands to (one server, or a cluster routed by key). */
+export interface CommandTarget {
+  /** `tcp://127.0.0.1:6379`, `rediscluster(10.0.0.1:7000,…)` — used in messages. */
+  readonly label: string;
+  /**
+   * Sends one command. `key` is the key the command touches (for cluster routing).
+   * @throws BackendError on connection loss, timeout or an error reply.
+   */
+  send(args: RedisArg[], key?: RedisArg, readonly?: boolean): Promise<unknown>;
+  /** The single-server targets to SCAN (itself, or each cluster master). */
+  scanTargets(): Promise<CommandTarget[]>;
+  close(): Promise<void>;
+}
+
+// The client's generic types are too elaborate to be useful here; the store only needs these.
+interface MinimalClient {
+  isOpen: boolean;
+  isReady: boolean;
+  connect(): Promise<unknown>;
+  sendCommand(args: RedisArg[], options?: object): Promise<unknown>;
+  on(event: 'error', listener: (err: unknown) => void): unknown;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/** Turns whatever the client threw into a BackendError that says where and what. */
+export function backendError(label: string, what: string, err: unknown, timeoutMs?: number): BackendError {
+  if (err instanceof BackendError) return err;
+  const e = err as { name?: string; message?: string; code?: string } | undefined;
+  const name = e?.name ?? '';
+  const msg = e?.message ?? String(err);
+  if (name === 'TimeoutError' || name === 'ConnectionTimeoutError' || /timeout/i.test(msg)) {
+    return new BackendError(`${label}: ${what}: no answer within ${timeoutMs ?? '?'} ms (${msg})`, 'EBACKENDTIMEOUT', { cause: err });
+  }
+  if (name === 'ErrorReply' || name === 'SimpleError' || name === 'BlobError') {
+    return new BackendError(`${label}: ${what}: Redis replied with an error: ${msg}`, 'EBACKEND', { cause: err });
+  }
+  const code = e?.code ? ` (${e.code})` : '';
+  return new BackendError(`${label}: ${what}: connection failed: ${msg}${code}`, 'EBACKENDCONN', { cause: err });
+}
+
+function commandName(args: RedisArg[]): string {
+  return String(args[0]).toUpperCase();
+}
+
+/** A single Redis server, connected lazily and reconnected on the next call after a failure. */
+export class ServerConnection implements CommandTarget {
+  readonly label: string;
+  #client: MinimalClient | undefined;
+  #connecting: Promise<MinimalClient> | undefined;
+  #closed = false;
+
+  constructor(
+    label: string,
+    private readonly server: Pick<RedisServerConfig, 'transport' | 'host' | 'port' | 'socketPath' | 'database' | 'auth'>,
+    private readonly timeouts: TimeoutOptions,
+  ) {
+    this.label = label;
+  }
+
+  async send(args: RedisArg[]): Promise<unknown> {
+    const client = await this.#connected();
+    try {
+      return await client.sendCommand(args, { typeMapping: BUFFER_REPLIES, timeout: this.timeouts.commandTimeoutMs });
+    } catch (err) {
+      const e = backendError(this.label, commandName(args), err, this.timeouts.commandTimeoutMs);
+      // After a timeout the connection state is unknown (a reply may still arrive): start over.
+      if (e.code !== 'EBACKEND') this.#drop();
+      throw e;
+    }
+  }
+
+  async scanTargets(): Promise<CommandTarget[]> {
+    return [this];
+  }
+
+  async #connected(): Promise<MinimalClient> {
+    if (this.#closed) throw new BackendError(`${this.label}: the store was closed`, 'EBACKENDCLOSED');
+    if (this.#client?.isReady) return this.#client;
+    if (this.#client) this.#drop();
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<MinimalClient> {
+    const { connectTimeoutMs } = this.timeouts;
+    const s = this.server;
+    const socket =
+      s.transport === 'unix'
+        ? { path: s.socketPath!, connectTimeout: connectTimeoutMs, reconnectStrategy: false as const }
+        : { host: s.host!, port: s.port!, tls: s.transport === 'tls', connectTimeout: connectTimeoutMs, reconnectStrategy: false as const };
+    const client = createClient({
+      socket,
+      ...authOptions(s.auth),
+      ...(s.database !== null && s.database !== undefined ? { database: s.database } : {}),
+      disableOfflineQueue: true,
+      RESP: 2,
+    } as Parameters<typeof createClient>[0]) as unknown as MinimalClient;
+    // Errors also reach the failing call; without a listener the client would crash the process.
+    client.on('error', () => {});
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // connectTimeout covers the TCP connect; this also bounds AUTH / SELECT / HELLO.
+      await Promise.race([
+        client.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(Object.assign(new Error('connect timed out'), { name: 'ConnectionTimeoutError' })), connectTimeoutMs + 50);
+        }),
+      ]);
+    } catch (err) {
+      try {
+        client.destroy();
+      } catch {
+        /* already gone */
+      }
+      throw backendError(this.label, 'connect', err, connectTimeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.#closed) {
+      client.destroy();
+      throw new BackendError(`${this.label}: the store was closed`, 'EBACKENDCLOSED');
+    }
+    this.#client = client;
+    return client;
+  }
+
+  #drop(): void {
+    const c = this.#client;
+    this.#client = undefined;
+    if (c) {
+      try {
+        c.destroy();
+      } catch {
+        /* already closed */
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const c = this.#client;
+    this.#client = undefined;
+    if (c?.isOpen) {
+      try {
+        await c.close();
+      } catch {
+        c.destroy();
+      }
+    }
+  }
+}
+
+function authOptions(auth: RedisAuth | undefined): { username?: string; password?: string } {
+  if (!auth) return {};
+  return auth.user ? { username: auth.user, password: auth.pass } : { password: auth.pass };
+}
+
+interface MinimalCluster {
+  connect(): Promise<unknown>;
+  sendCommand(firstKey: RedisArg | undefined, isReadonly: boolean | undefined, args: RedisArg[], options?: object): Promise<unknown>;
+  masters: Array<{ host: string; port: number }>;
+  nodeClient(node: unknown): Promise<MinimalClient> | MinimalClient;
+  on(event: 'error', listener: (err: unknown) => void): unknown;
+  close(): Promise<void>;
+  destroy(): void;
+}
+
+/** A Redis Cluster (phpredis's `rediscluster` handler), commands routed by key slot. */
+export class ClusterConnection implements CommandTarget {
+  readonly label: string;
+  #cluster: MinimalCluster | undefined;
+  #connecting: Promise<MinimalCluster> | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly seeds: Array<{ host: string; port: number }>,
+    private readonly auth: RedisAuth | undefined,
+    private readonly timeouts: TimeoutOptions,
+  ) {
+    this.label = `rediscluster(${seeds.map((s) => `${s.host}:${s.port}`).join(',')})`;
+  }
+
+  async send(args: RedisArg[], key?: RedisArg, readonly?: boolean): Promise<unknown> {
+    const cluster = await this.#connected();
+    try {
+      return await cluster.sendCommand(key, readonly ?? false, args, { typeMapping: BUFFER_REPLIES, timeout: this.timeouts.commandTimeoutMs });
+    } catch (err) {
+      throw backendError(this.label, commandName(args), err, this.timeouts.commandTimeoutMs);
+    }
+  }
+
+  async scanTargets(): Promise<CommandTarget[]> {
+    const cluster = await this.#connected();
+    const targets: CommandTarget[] = [];
+    for (const master of cluster.masters) {
+      const label = `${this.label} node ${master.host}:${master.port}`;
+      targets.push({
+        label,
+        send: async (args) => {
+          try {
+            const client = await cluster.nodeClient(master);
+            return await client.sendCommand(args, { typeMapping: BUFFER_REPLIES, timeout: this.timeouts.commandTimeoutMs });
+          } catch (err) {
+            throw backendError(label, commandName(args), err, this.timeouts.commandTimeoutMs);
+          }
+        },
+        scanTargets: async () => [],
+        close: async () => {},
+      });
+    }
+    return targets;
+  }
+
+  async #connected(): Promise<MinimalCluster> {
+    if (this.#closed) throw new BackendError(`${this.label}: the store was closed`, 'EBACKENDCLOSED');
+    if (this.#cluster) return this.#cluster;
+    this.#connecting ??= this.#connect().finally(() => {
+      this.#connecting = undefined;
+    });
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<MinimalCluster> {
+    const { connectTimeoutMs } = this.timeouts;
+    const socketDefaults = { connectTimeout: connectTimeoutMs, reconnectStrategy: false as const };
+    const cluster = createCluster({
+      rootNodes: this.seeds.map((s) => ({ socket: { host: s.host, port: s.port, ...socketDefaults } })),
+      defaults: { socket: socketDefaults, ...authOptions(this.auth), disableOfflineQueue: true, RESP: 2 },
+    } as Parameters<typeof createCluster>[0]) as unknown as MinimalCluster;
+    cluster.on('error', () => {});
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        cluster.connect(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(Object.assign(new Error('cluster connect timed out'), { name: 'ConnectionTimeoutError' })), connectTimeoutMs * 2);
+        }),
+      ]);
+    } catch (err) {
+      try {
+        cluster.destroy();
+      } catch {
+        /* already gone */
+      }
+      throw backendError(this.label, 'connect', err, connectTimeoutMs);
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#cluster = cluster;
+    return cluster;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const c = this.#cluster;
+    this.#cluster = undefined;
+    if (c) {
+      try {
+        await c.close();
+      } catch {
+        c.destroy();
+      }
+    }
+  }
+}

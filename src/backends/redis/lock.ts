@@ -1,0 +1,109 @@
+/**
+ * phpredis's session lock (redis_session.c, `redis.session.locking_enabled=1`), spoken exactly
+ * as PHP speaks it so that PHP and Node exclude each other:
+ *
+ * - lock key = session key + `_LOCK`;
+ * - acquire: `SET <lock key> <secret> NX PX <lock_expire * 1000>` (no PX when lock_expire is 0),
+ *   tried 1 + lock_retries times (-1 = forever), lock_wait_time µs apart;
+ * - release: compare-and-delete (`GET == secret → DEL`) by Lua, so only our own lock goes;
+ * - before writing, phpredis re-reads the lock and refuses to write when it no longer holds the
+ *   secret. We do the check and the SETEX in one Lua script, so nobody can slip in between.
+ *
+ * PHP's secret is `hostname|pid` — unique per PHP worker, which handles one request at a time.
+ * A Node process serves many requests at once, so ours adds a random part per lock.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { BackendError, LockTimeoutError } from '../../errors.js';
+import type { CommandTarget } from './connection.js';
+
+export const LOCK_SUFFIX = '_LOCK';
+
+/** The same script phpredis sends (its SHA1 is b70c2384248f88e6b75b9f89241a180f856ad852). */
+export const LOCK_RELEASE_SCRIPT =
+  'if redis.call("get",KEYS[1]) == ARGV[1] then return redis.call("del",KEYS[1]) else return 0 end';
+
+/** SETEX only while we still hold the lock: KEYS = session key, lock key; ARGV = secret, ttl, data. */
+const WRITE_IF_LOCKED_SCRIPT =
+  'if redis.call("get",KEYS[2]) == ARGV[1] then redis.call("setex",KEYS[1],ARGV[2],ARGV[3]) return 1 else return 0 end';
+
+export interface LockSettings {
+  /** `redis.session.lock_expire` in seconds; 0 = the lock never expires (phpredis sends no PX). */
+  expireSeconds: number;
+  /** `redis.session.lock_retries`: attempts after the first; -1 = forever. */
+  retries: number;
+  /** `redis.session.lock_wait_time` in microseconds between attempts. */
+  waitTimeUs: number;
+}
+
+export function lockKeyOf(sessionKey: Buffer): Buffer {
+  return Buffer.concat([sessionKey, Buffer.from(LOCK_SUFFIX)]);
+}
+
+/** `hostname|pid|random`: PHP's form, plus a part that makes it unique per lock in this process. */
+export function newLockSecret(): string {
+  return `${hostname()}|${process.pid}|${randomBytes(9).toString('base64url')}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** How long acquiring may take in total, for the LockTimeoutError message. */
+export function lockWaitBudgetMs(s: LockSettings): number {
+  return s.retries < 0 ? Infinity : Math.round((s.retries * s.waitTimeUs) / 1000);
+}
+
+/**
+ * Takes the lock or throws.
+ * @throws LockTimeoutError (target = the lock key) when every attempt found it held.
+ * @throws BackendError when Redis fails; a lock that may have been set by the failed attempt is
+ *   released on a best-effort basis (compare-and-delete, so never someone else's).
+ */
+export async function acquireLock(target: CommandTarget, lockKey: Buffer, secret: string, s: LockSettings): Promise<void> {
+  const args: Array<string | Buffer> = ['SET', lockKey, secret, 'NX'];
+  if (s.expireSeconds > 0) args.push('PX', String(Math.round(s.expireSeconds * 1000)));
+  for (let attempt = 0; s.retries < 0 || attempt <= s.retries; attempt++) {
+    let reply: unknown;
+    try {
+      reply = await target.send(args, lockKey);
+    } catch (err) {
+      await releaseLock(target, lockKey, secret).catch(() => {});
+      throw err;
+    }
+    if (reply !== null && reply !== undefined) return; // +OK
+    if (s.retries < 0 || attempt < s.retries) await sleep(s.waitTimeUs / 1000);
+  }
+  throw new LockTimeoutError(`${target.label} ${lockKey.toString('latin1')}`, lockWaitBudgetMs(s));
+}
+
+/**
+ * Compare-and-delete. Returns true when our lock was deleted, false when it had expired or
+ * belongs to someone else (then nothing is deleted).
+ * @throws BackendError when Redis fails.
+ */
+export async function releaseLock(target: CommandTarget, lockKey: Buffer, secret: string): Promise<boolean> {
+  const reply = await target.send(['EVAL', LOCK_RELEASE_SCRIPT, '1', lockKey, secret], lockKey);
+  return Number(reply) === 1;
+}
+
+function lockLost(target: CommandTarget, sessionKey: Buffer, what: string): BackendError {
+  return new BackendError(
+    `${target.label} ${sessionKey.toString('latin1')}: ${what} refused: our session lock expired or was taken by another request in the meantime (nothing was written; raise redis.session.lock_expire / lockExpireSeconds if requests run that long)`,
+    'ELOCKLOST',
+  );
+}
+
+/**
+ * SETEX the session, but only while `secret` still holds the lock (atomic).
+ * @throws BackendError code ELOCKLOST when the lock is gone (nothing written), or on failure.
+ */
+export async function writeIfLocked(
+  target: CommandTarget,
+  sessionKey: Buffer,
+  lockKey: Buffer,
+  secret: string,
+  ttlSeconds: number,
+  data: Buffer,
+): Promise<void> {
+  const reply = await target.send(['EVAL', WRITE_IF_LOCKED_SCRIPT, '2', sessionKey, lockKey, secret, String(ttlSeconds), data], sessionKey);
+  if (Number(reply) !== 1) throw lockLost(target, sessionKey, 'write');
+}

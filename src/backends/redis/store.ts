@@ -1,0 +1,361 @@
+/**
+ * RedisSessionStore: PHP sessions kept by phpredis (`session.save_handler = redis` or
+ * `rediscluster`), read and written from Node byte for byte as PHP does, with phpredis's lock.
+ */
+import { BackendError, ConfigError } from '../../errors.js';
+import { PhpArray } from '../../codec/values.js';
+import type { OpenOptions, SessionBackend } from '../../store/backend.js';
+import { assertValidSessionId, generateSessionId, isValidSessionId, type SidBitsPerCharacter } from '../../store/index.js';
+import { decodeSessionBytes, encodeSessionBytes, type RedisDecodeOptions, type RedisSerializeHandler } from './codec-bridge.js';
+import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from './connection.js';
+import { RedisSessionHandle, type SessionLocation } from './handle.js';
+import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from './lock.js';
+import {
+  describeServer,
+  parseRedisClusterSavePath,
+  parseRedisSavePath,
+  type RedisClusterSavePath,
+  type RedisSavePath,
+} from './save-path.js';
+import { pickServerIndex } from './server-pick.js';
+
+export interface RedisStoreOptions {
+  /** phpredis `session.save_path` (or its parsed form). Default `tcp://127.0.0.1:6379`. */
+  savePath?: string | RedisSavePath | RedisClusterSavePath;
+  /** `session.save_handler`: `redis` (default) or `rediscluster`. */
+  saveHandler?: 'redis' | 'rediscluster';
+  /** `session.serialize_handler`, default `php`. */
+  serializeHandler?: RedisSerializeHandler;
+  /** `session.gc_maxlifetime` in seconds (the key's TTL), default 1440. */
+  gcMaxlifetime?: number;
+  /** `session.lazy_write`, default true: unchanged data only refreshes the TTL. */
+  lazyWrite?: boolean;
+  /** `session.use_strict_mode`, default false (kept for the middleware; the store does not act on it). */
+  useStrictMode?: boolean;
+  sidLength?: number;
+  sidBitsPerCharacter?: SidBitsPerCharacter;
+  /** `redis.session.locking_enabled`, default false (as in phpredis). Not available with rediscluster. */
+  locking?: boolean;
+  /** `redis.session.lock_expire` in seconds; default 30 (phpredis uses max_execution_time, 30 in php.ini). 0 = never expires. */
+  lockExpireSeconds?: number;
+  /** `redis.session.lock_retries`; default 100 (phpredis 6; 5.x used 10). -1 = forever. */
+  lockRetries?: number;
+  /** `redis.session.lock_wait_time` in µs; default 20000 (phpredis 6; 5.x used 2000). */
+  lockWaitTimeUs?: number;
+  /** When set, overrides lockRetries: give up after about this long. */
+  lockTimeoutMs?: number;
+  /** Connect timeout; default the save_path `timeout`, else 5000 ms. */
+  connectTimeoutMs?: number;
+  /** Per-command timeout; default the save_path `read_timeout`, else 5000 ms. */
+  commandTimeoutMs?: number;
+  /** Passed to the decoder (e.g. a class registry). */
+  decodeOptions?: RedisDecodeOptions;
+}
+
+/** What the CLI shows per session. */
+export interface RedisSessionInfo {
+  id: string;
+  /** The Redis key (prefix + id), latin1 so every byte survives. */
+  key: string;
+  /** The server (or cluster node) holding it. */
+  server: string;
+  /** Seconds left; null when the key has no TTL (PHP always sets one: something else wrote it). */
+  ttlSeconds: number | null;
+  /** Stored bytes (STRLEN). */
+  size: number;
+}
+
+const DEFAULT_SAVE_PATH = 'tcp://127.0.0.1:6379';
+const DEFAULT_TIMEOUT_MS = 5000;
+const SCAN_COUNT = '500';
+
+interface Keyspace {
+  target: CommandTarget;
+  prefix: Buffer;
+}
+
+function checkInt(name: string, v: number, min: number): number {
+  if (!Number.isInteger(v) || v < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, got ${v}`);
+  return v;
+}
+
+/** Escapes a byte string for a SCAN MATCH glob (`*?[]\` are special). */
+function globEscape(bytes: Buffer): Buffer {
+  const out: number[] = [];
+  for (const b of bytes) {
+    if (b === 0x2a || b === 0x3f || b === 0x5b || b === 0x5d || b === 0x5c) out.push(0x5c);
+    out.push(b);
+  }
+  return Buffer.from(out);
+}
+
+export class RedisSessionStore implements SessionBackend {
+  readonly saveHandler: 'redis' | 'rediscluster';
+  readonly savePath: RedisSavePath | RedisClusterSavePath;
+  readonly serializeHandler: RedisSerializeHandler;
+  readonly gcMaxlifetime: number;
+  readonly lazyWrite: boolean;
+  readonly useStrictMode: boolean;
+  readonly locking: boolean;
+  readonly lockExpireSeconds: number;
+  readonly lockRetries: number;
+  readonly lockWaitTimeUs: number;
+  readonly timeouts: TimeoutOptions;
+  readonly #sidLength: number;
+  readonly #sidBits: SidBitsPerCharacter;
+  readonly #decodeOptions: RedisDecodeOptions | undefined;
+  /** Per save_path server (single) or one entry (cluster). */
+  readonly #keyspaces: Keyspace[];
+  readonly #weights: Array<{ weight: number }>;
+
+  /** @throws ConfigError for a bad save_path or setting. Connects lazily (first command). */
+  constructor(options: RedisStoreOptions = {}) {
+    this.saveHandler = options.saveHandler ?? 'redis';
+    if (this.saveHandler !== 'redis' && this.saveHandler !== 'rediscluster') {
+      throw new ConfigError(`save handler must be "redis" or "rediscluster", got ${JSON.stringify(this.saveHandler)}`);
+    }
+    const sp = options.savePath ?? DEFAULT_SAVE_PATH;
+    if (this.saveHandler === 'redis') {
+      if (typeof sp !== 'string' && !('servers' in sp)) throw new ConfigError('the redis handler needs a redis save_path (tcp://…), not a cluster one');
+      this.savePath = typeof sp === 'string' ? parseRedisSavePath(sp) : sp;
+    } else {
+      if (typeof sp !== 'string' && !('seeds' in sp)) throw new ConfigError('the rediscluster handler needs a seed[]=host:port save_path');
+      this.savePath = typeof sp === 'string' ? parseRedisClusterSavePath(sp) : sp;
+    }
+    this.serializeHandler = options.serializeHandler ?? 'php';
+    this.gcMaxlifetime = checkInt('gcMaxlifetime (session.gc_maxlifetime)', options.gcMaxlifetime ?? 1440, 1);
+    if (this.gcMaxlifetime > 2147483647) throw new ConfigError('gcMaxlifetime (session.gc_maxlifetime) is larger than phpredis allows (INT_MAX)');
+    this.lazyWrite = options.lazyWrite ?? true;
+    this.useStrictMode = options.useStrictMode ?? false;
+    this.locking = options.locking ?? false;
+    if (this.locking && this.saveHandler === 'rediscluster') {
+      throw new ConfigError('phpredis does not lock rediscluster sessions, so a lock from Node would not exclude PHP: use locking only with the redis handler');
+    }
+    this.lockExpireSeconds = checkInt('lockExpireSeconds (redis.session.lock_expire)', options.lockExpireSeconds ?? 30, 0);
+    this.lockWaitTimeUs = checkInt('lockWaitTimeUs (redis.session.lock_wait_time)', options.lockWaitTimeUs ?? 20000, 1);
+    this.lockRetries =
+      options.lockTimeoutMs !== undefined
+        ? Math.ceil((checkInt('lockTimeoutMs', options.lockTimeoutMs, 0) * 1000) / this.lockWaitTimeUs)
+        : checkInt('lockRetries (redis.session.lock_retries)', options.lockRetries ?? 100, -1);
+    this.#sidLength = options.sidLength ?? 32;
+    this.#sidBits = options.sidBitsPerCharacter ?? 4;
+    generateSessionId({ length: this.#sidLength, bitsPerCharacter: this.#sidBits }); // validates the settings
+    this.#decodeOptions = options.decodeOptions;
+
+    if ('servers' in this.savePath) {
+      const connections = new Map<string, ServerConnection>();
+      this.#keyspaces = this.savePath.servers.map((server) => {
+        const label = describeServer(server);
+        const timeouts = {
+          connectTimeoutMs: options.connectTimeoutMs ?? (server.timeout ? server.timeout * 1000 : DEFAULT_TIMEOUT_MS),
+          commandTimeoutMs: options.commandTimeoutMs ?? (server.readTimeout ? server.readTimeout * 1000 : DEFAULT_TIMEOUT_MS),
+        };
+        const id = `${label}|${server.auth?.user ?? ''}|${server.auth?.pass ?? ''}`;
+        let conn = connections.get(id);
+        if (!conn) connections.set(id, (conn = new ServerConnection(label, server, timeouts)));
+        return { target: conn, prefix: server.prefix };
+      });
+      this.#weights = this.savePath.servers;
+      this.timeouts = { connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS, commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS };
+    } else {
+      const c = this.savePath;
+      this.timeouts = {
+        connectTimeoutMs: options.connectTimeoutMs ?? (c.timeout ? c.timeout * 1000 : DEFAULT_TIMEOUT_MS),
+        commandTimeoutMs: options.commandTimeoutMs ?? (c.readTimeout ? c.readTimeout * 1000 : DEFAULT_TIMEOUT_MS),
+      };
+      this.#keyspaces = [{ target: new ClusterConnection(c.seeds, c.auth, this.timeouts), prefix: c.prefix }];
+      this.#weights = [{ weight: 1 }];
+    }
+  }
+
+  /** @internal */
+  lockSettings(options?: OpenOptions): LockSettings {
+    const retries =
+      options?.lockTimeoutMs !== undefined ? Math.max(0, Math.ceil((options.lockTimeoutMs * 1000) / this.lockWaitTimeUs)) : this.lockRetries;
+    return { expireSeconds: this.lockExpireSeconds, retries, waitTimeUs: this.lockWaitTimeUs };
+  }
+  /** @internal */
+  newSecret(): string {
+    return newLockSecret();
+  }
+  /** @internal PHP's bytes for `data` with this store's serialize handler. @throws EncodeError */
+  encode(data: PhpArray): Buffer {
+    return encodeSessionBytes(data, this.serializeHandler);
+  }
+
+  /**
+   * Where `id` lives: the server phpredis picks, the key (prefix + id) and the lock key.
+   * @throws InvalidSessionIdError for an id PHP's session module would not generate.
+   */
+  locate(id: string): SessionLocation {
+    assertValidSessionId(id);
+    const ks = this.#keyspaces[pickServerIndex(this.#weights, id)]!;
+    const key = Buffer.concat([ks.prefix, Buffer.from(id, 'latin1')]);
+    return { id, target: ks.target, key, lockKey: lockKeyOf(key) };
+  }
+
+  isValidId(id: string): boolean {
+    return isValidSessionId(id);
+  }
+
+  /** A fresh id no stored session uses. @throws BackendError when Redis fails. */
+  async createId(): Promise<string> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const id = generateSessionId({ length: this.#sidLength, bitsPerCharacter: this.#sidBits });
+      if (!(await this.exists(id))) return id;
+    }
+    throw new BackendError('could not find an unused session id in 3 attempts', 'EBACKEND');
+  }
+
+  /** EXISTS prefix+id (what phpredis's strict mode asks). False for ids PHP would refuse. @throws BackendError */
+  async exists(id: string): Promise<boolean> {
+    if (!this.isValidId(id)) return false;
+    const { target, key } = this.locate(id);
+    return Number(await target.send(['EXISTS', key], key, true)) === 1;
+  }
+
+  #decode(bytes: Buffer, loc: SessionLocation): PhpArray {
+    return decodeSessionBytes(bytes, this.serializeHandler, `${loc.target.label} ${loc.key.toString('latin1')}`, this.#decodeOptions);
+  }
+
+  /**
+   * Takes phpredis's lock (when locking is on) and reads the session.
+   * @throws InvalidSessionIdError, LockTimeoutError, DecodeError (the lock is released, the
+   *   stored bytes are left alone — PHP would delete them), BackendError.
+   */
+  async open(id: string, options?: OpenOptions): Promise<RedisSessionHandle> {
+    const loc = this.locate(id);
+    const secret = this.locking ? newLockSecret() : null;
+    if (secret !== null) await acquireLock(loc.target, loc.lockKey, secret, this.lockSettings(options));
+    let bytes: Buffer | null;
+    let data: PhpArray;
+    try {
+      bytes = (await loc.target.send(['GET', loc.key], loc.key, true)) as Buffer | null;
+      data = bytes ? this.#decode(bytes, loc) : new PhpArray();
+    } catch (err) {
+      if (secret !== null) await releaseLock(loc.target, loc.lockKey, secret).catch(() => {});
+      throw err;
+    }
+    const handle = new RedisSessionHandle(this, loc, secret, bytes ?? Buffer.alloc(0), bytes === null, data);
+    if (options?.readAndClose) await handle.close();
+    return handle;
+  }
+
+  /** Reads without locking. Null when missing. @throws InvalidSessionIdError, DecodeError, BackendError */
+  async read(id: string): Promise<PhpArray | null> {
+    const loc = this.locate(id);
+    const bytes = (await loc.target.send(['GET', loc.key], loc.key, true)) as Buffer | null;
+    return bytes ? this.#decode(bytes, loc) : null;
+  }
+
+  /** The raw stored bytes without locking (null when missing). @throws InvalidSessionIdError, BackendError */
+  async readBytes(id: string): Promise<Buffer | null> {
+    const loc = this.locate(id);
+    return (await loc.target.send(['GET', loc.key], loc.key, true)) as Buffer | null;
+  }
+
+  /** Lock, read, apply `fn`, write, unlock. @throws like open() and save() */
+  async update(id: string, fn: (data: PhpArray) => PhpArray | void | Promise<PhpArray | void>): Promise<PhpArray> {
+    const handle = await this.open(id);
+    try {
+      const result = (await fn(handle.data)) ?? handle.data;
+      await handle.save(result);
+      return result;
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** DEL under the lock. False when there was no session. @throws InvalidSessionIdError, LockTimeoutError, BackendError */
+  async destroy(id: string): Promise<boolean> {
+    const loc = this.locate(id);
+    const secret = this.locking ? newLockSecret() : null;
+    if (secret !== null) await acquireLock(loc.target, loc.lockKey, secret, this.lockSettings());
+    try {
+      return Number(await loc.target.send(['DEL', loc.key], loc.key)) === 1;
+    } finally {
+      if (secret !== null) await releaseLock(loc.target, loc.lockKey, secret).catch(() => {});
+    }
+  }
+
+  /** EXPIRE gc_maxlifetime. False when missing. @throws InvalidSessionIdError, BackendError */
+  async touch(id: string): Promise<boolean> {
+    const loc = this.locate(id);
+    return Number(await loc.target.send(['EXPIRE', loc.key, String(this.gcMaxlifetime)], loc.key)) === 1;
+  }
+
+  /** TTL and size of one session; null when missing. @throws InvalidSessionIdError, BackendError */
+  async stat(id: string): Promise<RedisSessionInfo | null> {
+    const loc = this.locate(id);
+    const [ttl, size] = await Promise.all([
+      loc.target.send(['TTL', loc.key], loc.key, true),
+      loc.target.send(['STRLEN', loc.key], loc.key, true),
+    ]);
+    if (Number(ttl) === -2) return null;
+    return { id, key: loc.key.toString('latin1'), server: loc.target.label, ttlSeconds: Number(ttl) < 0 ? null : Number(ttl), size: Number(size) };
+  }
+
+  /** Every (server, prefix) to scan, each once even if the save_path names a server twice. */
+  async #scanSpaces(): Promise<Keyspace[]> {
+    const seen = new Set<string>();
+    const out: Keyspace[] = [];
+    for (const ks of this.#keyspaces) {
+      for (const target of await ks.target.scanTargets()) {
+        const tag = `${target.label}|${ks.prefix.toString('latin1')}`;
+        if (seen.has(tag)) continue;
+        seen.add(tag);
+        out.push({ target, prefix: ks.prefix });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Session keys, streamed with SCAN MATCH prefix* (bounded memory), `_LOCK` keys and keys whose
+   * id PHP would refuse left out.
+   */
+  async *keys(options: { signal?: AbortSignal } = {}): AsyncGenerator<{ id: string; key: Buffer; target: CommandTarget }> {
+    for (const { target, prefix } of await this.#scanSpaces()) {
+      const match = Buffer.concat([globEscape(prefix), Buffer.from('*')]);
+      let cursor = '0';
+      do {
+        options.signal?.throwIfAborted();
+        const reply = (await target.send(['SCAN', cursor, 'MATCH', match, 'COUNT', SCAN_COUNT], undefined, true)) as [Buffer, Buffer[]];
+        cursor = reply[0].toString('latin1');
+        for (const key of reply[1]) {
+          if (!key.subarray(0, prefix.length).equals(prefix)) continue;
+          const id = key.subarray(prefix.length).toString('latin1');
+          if (id.endsWith(LOCK_SUFFIX) || !isValidSessionId(id)) continue;
+          yield { id, key, target };
+        }
+      } while (cursor !== '0');
+    }
+  }
+
+  /** Every session id, streamed (SCAN). @throws BackendError */
+  async *ids(): AsyncGenerator<string> {
+    for await (const k of this.keys()) yield k.id;
+  }
+
+  /** Every session with its TTL and size, streamed (SCAN, then TTL + STRLEN per key). @throws BackendError */
+  async *sessions(options: { signal?: AbortSignal } = {}): AsyncGenerator<RedisSessionInfo> {
+    for await (const { id, key, target } of this.keys(options)) {
+      const [ttl, size] = await Promise.all([target.send(['TTL', key], key, true), target.send(['STRLEN', key], key, true)]);
+      if (Number(ttl) === -2) continue; // expired between SCAN and TTL
+      yield { id, key: key.toString('latin1'), server: target.label, ttlSeconds: Number(ttl) < 0 ? null : Number(ttl), size: Number(size) };
+    }
+  }
+
+  /** Where this store points, for messages. */
+  describe(): string {
+    return 'servers' in this.savePath
+      ? `redis ${this.savePath.servers.map(describeServer).join(', ')}`
+      : `rediscluster ${this.savePath.seeds.map((s) => `${s.host}:${s.port}`).join(', ')}`;
+  }
+
+  /** Closes every connection. */
+  async close(): Promise<void> {
+    const targets = new Set(this.#keyspaces.map((k) => k.target));
+    await Promise.all([...targets].map((t) => t.close()));
+  }
+}
