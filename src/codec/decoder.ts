@@ -1,0 +1,493 @@
+/**
+ * unserialize(): reads PHP's serialize() format straight from the bytes with a cursor.
+ *
+ * The parser is iterative (an explicit stack of open arrays/objects), so nesting depth is
+ * bounded by `maxDepth` and by memory, never by the JS call stack.
+ *
+ * Slots mirror php-src's var_unserializer (var_push): every value gets the next slot number,
+ * 1-based, in order of appearance (scalars too, array keys not); `R:` takes no slot, `r:` does.
+ */
+import { DecodeError } from '../errors.js';
+import { createMappedInstance, fillMappedInstance, type ClassRegistry, type PhpClassMapping } from './classes.js';
+import { parsePhpFloatText, formatPhpFloat } from './float.js';
+import { bytesToKeyString, decodeUtf8, isAscii, latin1 } from './strings.js';
+import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, type PhpKey, type PhpValue } from './values.js';
+
+export interface DecodeOptions {
+  /** Deepest nesting of arrays/objects accepted (PHP's unserialize_max_depth). Default 4096. */
+  maxDepth?: number;
+  /** Class mappings; without one no JS class is ever instantiated. */
+  classes?: ClassRegistry;
+  /** A label for error messages: a file path, a Redis key. */
+  source?: string;
+}
+
+export const DEFAULT_MAX_DEPTH = 4096;
+
+const mapSet = Map.prototype.set;
+const mapGet = Map.prototype.get;
+
+const C_SEMI = 0x3b, C_COLON = 0x3a, C_QUOTE = 0x22, C_OPEN = 0x7b, C_CLOSE = 0x7d;
+const C_MINUS = 0x2d, C_PLUS = 0x2b, C_0 = 0x30, C_9 = 0x39;
+
+/** Where decoding puts a value: a container (array, object props, session) and key. */
+type Holder = Map<PhpKey, PhpValue> | null;
+
+interface Frame {
+  /** Children go here (array entries, or object properties as read). */
+  container: PhpArray;
+  remaining: number;
+  /** Object properties keep their names exactly as read; array string keys get canonicalised. */
+  isObject: boolean;
+  slot: number;
+  /** The key of the child being read. */
+  key: PhpKey;
+  mapping: PhpClassMapping | undefined;
+  className: string;
+}
+
+/** Any JS input accepted by the decode functions, as a Buffer (no copy for Uint8Array). */
+export function toInputBuffer(bytes: Uint8Array | string, source?: string): Buffer {
+  if (typeof bytes === 'string') {
+    // A string is read as latin1 (one char = one byte), as when data was read as a binary string.
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes.charCodeAt(i) > 0xff) {
+        throw new DecodeError(
+          `string input is read as latin1 (one char per byte) but has U+${bytes.charCodeAt(i).toString(16).toUpperCase().padStart(4, '0')}; pass the raw bytes as a Buffer`,
+          i,
+          source,
+        );
+      }
+    }
+    return Buffer.from(bytes, 'latin1');
+  }
+  if (Buffer.isBuffer(bytes)) return bytes;
+  if (bytes instanceof Uint8Array) return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  throw new TypeError('expected a Uint8Array, Buffer or (latin1) string');
+}
+
+function isObjectValue(v: unknown): boolean {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof PhpArray) &&
+    !(v instanceof PhpFloat) &&
+    !(v instanceof PhpReference) &&
+    !(v instanceof Uint8Array)
+  );
+}
+
+function isClassNameByte(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= C_0 && c <= C_9) || c === 0x5f || c === 0x5c || c >= 0x80;
+}
+
+/**
+ * One decoding run: the input, the cursor and the slot table. A session in the `php` format
+ * reads every top-level value with the same Parser, so r:/R: numbers run across keys.
+ */
+export class Parser {
+  pos = 0;
+  readonly end: number;
+  /** slot → value (index 0 unused). */
+  private readonly slots: PhpValue[] = [null];
+  /** slot → the container holding it and its key, to box it retroactively on `R:`. */
+  private readonly slotHolder: Holder[] = [null];
+  private readonly slotKey: PhpKey[] = [0];
+  private readonly maxDepth: number;
+  private readonly classes: ClassRegistry | undefined;
+  private readonly source: string | undefined;
+
+  constructor(
+    readonly buf: Buffer,
+    options: DecodeOptions = {},
+  ) {
+    this.end = buf.length;
+    const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    if (!(Number.isInteger(maxDepth) && maxDepth >= 0)) throw new TypeError(`maxDepth must be a non-negative integer, got ${maxDepth}`);
+    this.maxDepth = maxDepth;
+    this.classes = options.classes;
+    this.source = options.source;
+  }
+
+  fail(message: string, offset = this.pos): never {
+    throw new DecodeError(message, offset, this.source);
+  }
+
+  private expect(byte: number, what: string): void {
+    if (this.pos >= this.end) this.fail(`unexpected end of data, expected '${String.fromCharCode(byte)}' ${what}`);
+    if (this.buf[this.pos] !== byte) this.fail(`expected '${String.fromCharCode(byte)}' ${what}`);
+    this.pos++;
+  }
+
+  /** An unsigned decimal (lengths, counts, slot numbers), followed by `terminator`. */
+  private readUnsigned(terminator: number, what: string): number {
+    const buf = this.buf;
+    const start = this.pos;
+    let n = 0;
+    let p = start;
+    while (p < this.end) {
+      const c = buf[p]!;
+      if (c < C_0 || c > C_9) break;
+      n = n * 10 + (c - C_0);
+      p++;
+    }
+    if (p === start) this.fail(`expected digits for ${what}`);
+    // No length or count can exceed the input size; anything beyond is garbage or hostile.
+    if (p - start > 15 || n > 0x7fffffff) this.fail(`${what} ${latin1(buf, start, Math.min(p, start + 20))} is too large`, start);
+    this.pos = p;
+    this.expect(terminator, `after ${what}`);
+    return n;
+  }
+
+  /** PHP's `iv`: `[+-]?[0-9]+`, 64-bit; number when safe, bigint beyond. */
+  private readSigned(terminator: number, what: string): number | bigint {
+    const buf = this.buf;
+    const start = this.pos;
+    let p = start;
+    let negative = false;
+    if (p < this.end && (buf[p] === C_MINUS || buf[p] === C_PLUS)) {
+      negative = buf[p] === C_MINUS;
+      p++;
+    }
+    const digitsStart = p;
+    let n = 0;
+    while (p < this.end) {
+      const c = buf[p]!;
+      if (c < C_0 || c > C_9) break;
+      n = n * 10 + (c - C_0);
+      p++;
+    }
+    if (p === digitsStart) this.fail(`expected digits for ${what}`, p);
+    this.pos = p;
+    let value: number | bigint;
+    if (p - digitsStart <= 15) {
+      value = negative ? -n : n;
+      if (value === 0) value = 0; // -0 is the int 0
+    } else {
+      let big = BigInt(latin1(buf, digitsStart, p));
+      if (negative) big = -big;
+      if (big > 9223372036854775807n || big < -9223372036854775808n) this.fail(`${what} ${latin1(buf, start, p)} overflows a 64-bit int`, start);
+      value = Number.isSafeInteger(Number(big)) ? Number(big) : big;
+    }
+    this.expect(terminator, `after ${what}`);
+    return value;
+  }
+
+  /** `<len>:"<bytes>"` — returns the [start, end) of the bytes; the cursor is after the closing quote. */
+  private readLengthPrefixed(what: string): [number, number] {
+    const len = this.readUnsigned(C_COLON, `${what} length`);
+    this.expect(C_QUOTE, `before ${what}`);
+    const start = this.pos;
+    if (len > this.end - start) this.fail(`${what} length ${len} runs past the end of the data (${this.end - start} bytes left)`, start);
+    this.pos = start + len;
+    this.expect(C_QUOTE, `after ${what} (length ${len})`);
+    return [start, start + len];
+  }
+
+  /** `S:` strings: `\xx` hex escapes, the length counts decoded bytes. Read-only legacy format. */
+  private readEscapedBytes(): [Buffer, number] {
+    const len = this.readUnsigned(C_COLON, 'escaped string length');
+    this.expect(C_QUOTE, 'before escaped string');
+    const start = this.pos;
+    if (len > this.end - start) this.fail(`escaped string length ${len} runs past the end of the data`, start);
+    const out = Buffer.allocUnsafe(len);
+    const buf = this.buf;
+    let p = start;
+    for (let i = 0; i < len; i++) {
+      if (p >= this.end) this.fail('unexpected end of data in escaped string', p);
+      const c = buf[p]!;
+      if (c === 0x5c) {
+        const h = p + 2 < this.end ? Number.parseInt(latin1(buf, p + 1, p + 3), 16) : NaN;
+        if (!/^[0-9a-fA-F]{2}$/.test(p + 2 < this.end ? latin1(buf, p + 1, p + 3) : '')) this.fail('expected two hex digits after \\ in escaped string', p);
+        out[i] = h;
+        p += 3;
+      } else {
+        out[i] = c;
+        p++;
+      }
+    }
+    this.pos = p;
+    this.expect(C_QUOTE, 'after escaped string');
+    return [out, start];
+  }
+
+  private readClassName(what: string): string {
+    const [start, end] = this.readLengthPrefixed(what);
+    if (start === end) this.fail(`empty ${what}`, start);
+    for (let i = start; i < end; i++) if (!isClassNameByte(this.buf[i]!)) this.fail(`invalid character in ${what}`, i);
+    return bytesToKeyString(this.buf, start, end);
+  }
+
+  /** A key inside a:{…} or O:{…}: `i:` or `s:` (or legacy `S:`). */
+  private readKey(isObject: boolean): PhpKey {
+    const buf = this.buf;
+    const at = this.pos;
+    if (at + 1 >= this.end) this.fail(`unexpected end of data, expected an ${isObject ? 'property name' : 'array key'}`);
+    const tag = buf[at]!;
+    if (buf[at + 1] !== C_COLON) this.fail(`expected 'i:' or 's:' ${isObject ? 'property name' : 'array key'}`);
+    this.pos = at + 2;
+    if (tag === 0x69 /* i */) return this.readSigned(C_SEMI, 'int key');
+    if (tag === 0x73 /* s */) {
+      const [start, end] = this.readLengthPrefixed('string key');
+      this.expect(C_SEMI, 'after string key');
+      if (!isObject && end > start && end - start <= 20) {
+        const c = buf[start]!;
+        if ((c >= C_0 && c <= C_9) || c === C_MINUS) {
+          const k = canonicalIntKey(buf, start, end);
+          if (k !== undefined) return k;
+        }
+      }
+      return bytesToKeyString(buf, start, end);
+    }
+    if (tag === 0x53 /* S */) {
+      const [bytes] = this.readEscapedBytes();
+      this.expect(C_SEMI, 'after escaped string key');
+      const s = bytesToKeyString(bytes, 0, bytes.length);
+      return isObject ? s : canonicalKeyOfString(s);
+    }
+    this.pos = at;
+    this.fail(`expected 'i:' or 's:' ${isObject ? 'property name' : 'array key'}, got '${printable(tag)}'`);
+  }
+
+  private pushSlot(value: PhpValue, holder: Holder, key: PhpKey): number {
+    const n = this.slots.length;
+    this.slots.push(value);
+    this.slotHolder.push(holder);
+    this.slotKey.push(key);
+    return n;
+  }
+
+  private slotRef(what: string, at: number): number {
+    const n = this.readUnsigned(C_SEMI, `${what} number`);
+    if (n < 1 || n >= this.slots.length) this.fail(`${what}:${n} refers to no earlier value (${this.slots.length - 1} so far)`, at);
+    return n;
+  }
+
+  /**
+   * Reads one complete value at the cursor. `holder`/`holderKey` say where the caller will
+   * store it (the session array for top-level session values), so `R:` can box it later.
+   */
+  readValue(holder: Holder = null, holderKey: PhpKey = 0): PhpValue {
+    const buf = this.buf;
+    const stack: Frame[] = [];
+    let frame: Frame | undefined;
+    let key: PhpKey = holderKey;
+    let into: Holder = holder;
+    let value: PhpValue;
+    let slot: number; // slot of `value`, 0 when it takes none (R:)
+
+    for (;;) {
+      if (frame !== undefined) {
+        if (frame.remaining === 0) {
+          this.expect(C_CLOSE, `to close the ${frame.isObject ? 'object' : 'array'}`);
+          if (frame.mapping !== undefined) {
+            const instance = this.slots[frame.slot] instanceof PhpReference ? (this.slots[frame.slot] as PhpReference).value : this.slots[frame.slot];
+            fillMappedInstance(frame.mapping, instance as object, frame.container, frame.className);
+          }
+          value = this.slots[frame.slot] as PhpValue; // the box, if an R: boxed it meanwhile
+          slot = frame.slot;
+          stack.pop();
+          frame = stack.length > 0 ? stack[stack.length - 1] : undefined;
+          if (frame !== undefined) {
+            into = frame.container;
+            key = frame.key;
+          } else {
+            into = holder;
+            key = holderKey;
+          }
+          if (into !== null) {
+            mapSet.call(into, key, value);
+            this.slotHolder[slot] = into;
+            this.slotKey[slot] = key;
+          }
+          if (frame === undefined) return value;
+          continue;
+        }
+        key = this.readKey(frame.isObject);
+        frame.key = key;
+        frame.remaining--;
+        into = frame.container;
+      }
+
+      const at = this.pos;
+      if (at + 1 >= this.end) this.fail('unexpected end of data, expected a value');
+      const tag = buf[at]!;
+      if (tag === 0x4e /* N */) {
+        if (buf[at + 1] !== C_SEMI) this.fail("expected ';' after 'N'", at + 1);
+        this.pos = at + 2;
+        value = null;
+      } else {
+        if (buf[at + 1] !== C_COLON) this.fail(tag === 0x7d ? 'unexpected }' : `expected ':' after type tag '${printable(tag)}'`, tag === 0x7d ? at : at + 1);
+        this.pos = at + 2;
+        switch (tag) {
+          case 0x69 /* i */:
+            value = this.readSigned(C_SEMI, 'int');
+            break;
+          case 0x73 /* s */: {
+            const [start, end] = this.readLengthPrefixed('string');
+            this.expect(C_SEMI, 'after string');
+            value = stringValue(buf, start, end);
+            break;
+          }
+          case 0x62 /* b */: {
+            const c = buf[this.pos];
+            if (c !== C_0 && c !== C_0 + 1) this.fail("expected 0 or 1 after 'b:'");
+            this.pos++;
+            this.expect(C_SEMI, 'after bool');
+            value = c === C_0 + 1;
+            break;
+          }
+          case 0x64 /* d */: {
+            const start = this.pos;
+            let p = start;
+            while (p < this.end && buf[p] !== C_SEMI && p - start < 1100) p++;
+            if (p >= this.end || buf[p] !== C_SEMI) this.fail("expected ';' after float", p);
+            const text = latin1(buf, start, p);
+            const n = parsePhpFloatText(text);
+            if (n === undefined) this.fail(`invalid float ${JSON.stringify(text.slice(0, 40))}`, start);
+            this.pos = p + 1;
+            value = formatPhpFloat(n) === text ? new PhpFloat(n) : new PhpFloat(n, text);
+            break;
+          }
+          case 0x61 /* a */:
+          case 0x4f /* O */: {
+            let className = '';
+            let mapping: PhpClassMapping | undefined;
+            if (tag === 0x4f) {
+              className = this.readClassName('class name');
+              this.expect(C_COLON, 'after class name');
+              mapping = this.classes?.forPhpClass(className);
+            }
+            const countAt = this.pos;
+            const count = this.readUnsigned(C_COLON, tag === 0x61 ? 'array count' : 'property count');
+            this.expect(C_OPEN, tag === 0x61 ? 'to open the array' : 'to open the object');
+            // Each element needs at least 4 bytes: never trust the count for allocation.
+            if (count > (this.end - this.pos) / 4) this.fail(`count ${count} is larger than the remaining ${this.end - this.pos} bytes can hold`, countAt);
+            if (stack.length >= this.maxDepth) this.fail(`nesting deeper than maxDepth (${this.maxDepth})`, at);
+            const container = new PhpArray();
+            let own: PhpValue;
+            if (tag === 0x61) own = container;
+            else if (mapping !== undefined) own = createMappedInstance(mapping) as PhpValue;
+            else own = new PhpObject(className, container);
+            const ownSlot = this.pushSlot(own, null, 0);
+            frame = { container, remaining: count, isObject: tag === 0x4f, slot: ownSlot, key: 0, mapping, className };
+            stack.push(frame);
+            continue;
+          }
+          case 0x43 /* C */: {
+            const className = this.readClassName('class name');
+            this.expect(C_COLON, 'after class name');
+            const len = this.readUnsigned(C_COLON, 'Serializable data length');
+            this.expect(C_OPEN, 'to open the Serializable data');
+            if (len > this.end - this.pos) this.fail(`Serializable data length ${len} runs past the end of the data`);
+            const data = Buffer.from(buf.subarray(this.pos, this.pos + len));
+            this.pos += len;
+            this.expect(C_CLOSE, 'after the Serializable data');
+            value = new PhpSerializable(className, data);
+            break;
+          }
+          case 0x45 /* E */: {
+            const [start, end] = this.readLengthPrefixed('enum name');
+            this.expect(C_SEMI, 'after enum');
+            const colon = buf.indexOf(C_COLON, start);
+            if (colon < 0 || colon >= end) this.fail("expected 'Class:Case' in enum", start);
+            if (colon === start || colon + 1 === end) this.fail('empty enum class or case name', start);
+            for (let i = start; i < colon; i++) if (!isClassNameByte(buf[i]!)) this.fail('invalid character in enum class name', i);
+            value = new PhpEnum(bytesToKeyString(buf, start, colon), bytesToKeyString(buf, colon + 1, end));
+            break;
+          }
+          case 0x72 /* r */: {
+            const n = this.slotRef('r', at);
+            let target: PhpValue = this.slots[n] as PhpValue;
+            if (target instanceof PhpReference) target = target.value;
+            if (!isObjectValue(target)) this.fail(`r:${n} refers to a value that is not an object`, at);
+            value = target;
+            break;
+          }
+          case 0x52 /* R */: {
+            const n = this.slotRef('R', at);
+            const target = this.slots[n] as PhpValue;
+            let box: PhpReference;
+            if (target instanceof PhpReference) box = target;
+            else {
+              box = new PhpReference(target);
+              this.slots[n] = box;
+              const h = this.slotHolder[n];
+              // Box it where it sits; a container still open gets the box when it closes.
+              if (h != null && mapGet.call(h, this.slotKey[n]!) === target) mapSet.call(h, this.slotKey[n]!, box);
+            }
+            if (into !== null) mapSet.call(into, key, box);
+            if (frame === undefined) return box;
+            continue; // R: takes no slot
+          }
+          case 0x53 /* S */: {
+            const [bytes] = this.readEscapedBytes();
+            this.expect(C_SEMI, 'after escaped string');
+            value = stringValue(bytes, 0, bytes.length);
+            break;
+          }
+          default:
+            this.fail(`unknown type tag '${printable(tag)}'`, at);
+        }
+      }
+      // A complete scalar (or r:/C:/E:) value: it takes a slot.
+      slot = this.pushSlot(value, into, key);
+      if (into !== null) mapSet.call(into, key, value);
+      if (frame === undefined) return value;
+    }
+  }
+
+  /** Throws unless the whole input was consumed. */
+  expectEnd(what = 'after the value'): void {
+    if (this.pos < this.end) this.fail(`unexpected trailing data ${what}`);
+  }
+}
+
+/** String value bytes → JS string (valid UTF-8) or a Buffer copy (anything else). */
+function stringValue(buf: Buffer, start: number, end: number): string | Buffer {
+  if (start === end) return '';
+  if (end - start < 64 && isAscii(buf, start, end)) return latin1(buf, start, end);
+  const s = decodeUtf8(buf, start, end);
+  return s !== undefined ? s : Buffer.from(buf.subarray(start, end));
+}
+
+function printable(c: number): string {
+  return c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+}
+
+/** PHP's canonical numeric string rule on raw bytes; undefined when the key stays a string. */
+function canonicalIntKey(buf: Buffer, start: number, end: number): number | bigint | undefined {
+  let p = start;
+  const negative = buf[p] === C_MINUS;
+  if (negative) p++;
+  if (p === end) return undefined;
+  if (buf[p] === C_0) {
+    // "0" is canonical; "-0", "01" are not
+    return end - p === 1 && !negative ? 0 : undefined;
+  }
+  let n = 0;
+  for (let i = p; i < end; i++) {
+    const c = buf[i]!;
+    if (c < C_0 || c > C_9) return undefined;
+    n = n * 10 + (c - C_0);
+  }
+  if (end - p <= 15) return negative ? -n : n;
+  let big = BigInt(latin1(buf, p, end));
+  if (negative) big = -big;
+  if (big > 9223372036854775807n || big < -9223372036854775808n) return undefined;
+  return Number.isSafeInteger(Number(big)) ? Number(big) : big;
+}
+
+function canonicalKeyOfString(s: string): PhpKey {
+  const b = Buffer.from(s, 'latin1');
+  if (s.length === 0 || s.length > 20 || b.toString('latin1') !== s) return s;
+  return canonicalIntKey(b, 0, b.length) ?? s;
+}
+
+/** Reads one complete serialize() value; the whole input must be that value. */
+export function unserializeBuffer(buf: Buffer, options?: DecodeOptions): PhpValue {
+  const p = new Parser(buf, options);
+  const v = p.readValue();
+  p.expectEnd();
+  return v;
+}

@@ -1,0 +1,450 @@
+/**
+ * serialize(): writes PHP's serialize() format into one growing Buffer.
+ *
+ * Iterative (explicit stack), so deep values cannot overflow the JS call stack.
+ * Slot numbers mirror php-src's php_add_var_hash: every value counts one slot, except a
+ * reference seen again (`R:`); objects (and `&` boxes) are remembered, so an object seen
+ * again is written `r:n` and a reference seen again `R:n`. A box around an object is keyed
+ * on the object itself, as PHP does.
+ */
+import { EncodeError } from '../errors.js';
+import { mappedInstanceProps, type ClassRegistry } from './classes.js';
+import { formatPhpFloat, parsePhpFloatText } from './float.js';
+import { keyStringToBytes } from './strings.js';
+import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, canonicalKey, type PhpKey } from './values.js';
+
+export interface EncodeOptions {
+  /** Class mappings: instances of registered JS classes are written as `O:` objects. */
+  classes?: ClassRegistry;
+}
+
+const INT64_MIN = -9223372036854775808n;
+const INT64_MAX = 9223372036854775807n;
+const TWO_63 = 9223372036854775808; // 2^63 as a double
+
+/** One open container being written. */
+interface Frame {
+  /** Next entry, or undefined when the container is complete. */
+  next(): [unknown, unknown] | undefined;
+  owner: object;
+  /** The key being written (for error paths). */
+  key: unknown;
+  /** Keys from plain JS (Map/object) get PHP's canonical-numeric rule. */
+  canonicalise: boolean;
+}
+
+function mapFrame(owner: Map<unknown, unknown>, canonicalise: boolean): Frame {
+  const it = owner.entries();
+  return {
+    owner,
+    key: undefined,
+    canonicalise,
+    next() {
+      const r = it.next();
+      return r.done ? undefined : r.value;
+    },
+  };
+}
+
+function listFrame(owner: object, entries: ArrayLike<[unknown, unknown]> | null, arr?: ArrayLike<unknown>): Frame {
+  let i = 0;
+  return {
+    owner,
+    key: undefined,
+    canonicalise: true,
+    next() {
+      if (arr !== undefined) return i < arr.length ? [i, arr[i++]] : undefined;
+      return i < entries!.length ? entries![i++] : undefined;
+    },
+  };
+}
+
+function objectFrame(owner: Record<string, unknown>, keys: string[]): Frame {
+  let i = 0;
+  return {
+    owner,
+    key: undefined,
+    canonicalise: true,
+    next() {
+      if (i >= keys.length) return undefined;
+      const k = keys[i++]!;
+      return [k, owner[k]];
+    },
+  };
+}
+
+function isPlainObject(v: object): v is Record<string, unknown> {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** An object PHP keeps in its var hash (identity matters): objects, enums, Serializable, mapped instances. */
+function isPhpObjectLike(v: unknown, classes: ClassRegistry | undefined): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  if (v instanceof PhpObject || v instanceof PhpEnum || v instanceof PhpSerializable) return true;
+  return classes !== undefined && classes.forInstance(v) !== undefined;
+}
+
+let scratch: Buffer | null = Buffer.allocUnsafe(64 * 1024);
+
+/** A run of the encoder: output buffer plus the var hash. Sessions in `php` format share one. */
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+  /** Last slot number handed out. */
+  private slot = 0;
+  private readonly seen = new Map<object, number>();
+  private readonly open = new Set<object>();
+  private readonly classes: ClassRegistry | undefined;
+  private readonly usesScratch: boolean;
+  /** Describes where the value being written sits, for error messages. */
+  private readonly stack: Frame[] = [];
+  private rootLabel = 'value';
+
+  constructor(options: EncodeOptions = {}) {
+    this.classes = options.classes;
+    // Reuse one scratch buffer; a nested run (a toPhp hook calling serialize) gets its own.
+    if (scratch !== null) {
+      this.buf = scratch;
+      scratch = null;
+      this.usesScratch = true;
+    } else {
+      this.buf = Buffer.allocUnsafe(4096);
+      this.usesScratch = false;
+    }
+  }
+
+  /** The bytes written so far, as a Buffer of their own; the writer is done after this. */
+  finish(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.release();
+    return out;
+  }
+
+  /** Gives the scratch buffer back (also on error). */
+  release(): void {
+    if (this.usesScratch && this.buf.length <= 4 * 1024 * 1024) scratch = this.buf;
+    else if (this.usesScratch) scratch = Buffer.allocUnsafe(64 * 1024);
+    this.buf = Buffer.alloc(0);
+  }
+
+  private grow(need: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.pos + need) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    if (this.usesScratch && this.buf.length > 0) {
+      // the old scratch is dropped; the bigger one becomes the scratch on release
+    }
+    this.buf = next;
+  }
+
+  /** Writes ASCII text. */
+  ascii(s: string): void {
+    const n = s.length;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  byte(c: number): void {
+    if (this.pos + 1 > this.buf.length) this.grow(1);
+    this.buf[this.pos++] = c;
+  }
+
+  raw(bytes: Uint8Array): void {
+    if (this.pos + bytes.length > this.buf.length) this.grow(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  fail(message: string): never {
+    let path = this.rootLabel;
+    for (const f of this.stack) path += `[${typeof f.key === 'string' ? JSON.stringify(f.key) : String(f.key)}]`;
+    throw new EncodeError(`${message} (at ${path})`);
+  }
+
+  /** `s:<bytes>:"<bytes>";` for a JS string (UTF-8, or surrogate-escaped bytes). */
+  private string(s: string): void {
+    const n = s.length;
+    if (n < 128) {
+      // ASCII fast path: write directly, bail out on the first non-ASCII char.
+      let ascii = true;
+      for (let i = 0; i < n; i++) {
+        if (s.charCodeAt(i) > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.ascii(`s:${n}:"`);
+        this.ascii(s);
+        this.ascii('";');
+        return;
+      }
+    }
+    const len = Buffer.byteLength(s, 'utf8');
+    if (len !== n) {
+      const escaped = keyStringToBytes(s, (m) => this.fail(m));
+      if (escaped !== null) {
+        this.bytesString(escaped);
+        return;
+      }
+    }
+    this.ascii(`s:${len}:"`);
+    if (this.pos + len + 2 > this.buf.length) this.grow(len + 2);
+    this.pos += this.buf.write(s, this.pos, len, 'utf8');
+    this.ascii('";');
+  }
+
+  private bytesString(b: Uint8Array): void {
+    this.ascii(`s:${b.length}:"`);
+    this.raw(b);
+    this.ascii('";');
+  }
+
+  /** A class name / enum name as `<len>:"<name>"`. */
+  private name(s: string): void {
+    const escaped = keyStringToBytes(s, (m) => this.fail(m));
+    const bytes = escaped ?? Buffer.from(s, 'utf8');
+    this.ascii(`${bytes.length}:"`);
+    this.raw(bytes);
+    this.byte(0x22);
+  }
+
+  private int(n: number | bigint): void {
+    this.ascii(`i:${n};`);
+  }
+
+  private key(k: unknown, frame: Frame): void {
+    frame.key = k;
+    if (frame.canonicalise) {
+      if (typeof k === 'string' || typeof k === 'bigint' || (typeof k === 'number' && Number.isInteger(k))) {
+        try {
+          k = canonicalKey(k as PhpKey);
+        } catch (e) {
+          this.fail(`invalid array key: ${(e as Error).message}`);
+        }
+      }
+    }
+    if (typeof k === 'string') this.string(k);
+    else if (typeof k === 'number') {
+      if (!Number.isSafeInteger(k)) this.fail(`array key ${k} is not an integer PHP can hold`);
+      this.int(k);
+    } else if (typeof k === 'bigint') {
+      if (k < INT64_MIN || k > INT64_MAX) this.fail(`array key ${k} is outside PHP's 64-bit int range`);
+      this.int(k);
+    } else this.fail(`array keys must be strings or integers, got ${describe(k)}`);
+  }
+
+  /** Writes one complete value (the entry point; also used per session key). */
+  value(root: unknown, label = 'value'): void {
+    this.rootLabel = label;
+    const stack = this.stack;
+    stack.length = 0;
+    let frame = this.start(root);
+    if (frame === undefined) return;
+    stack.push(frame);
+    while (stack.length > 0) {
+      frame = stack[stack.length - 1]!;
+      const entry = frame.next();
+      if (entry === undefined) {
+        this.byte(0x7d);
+        this.open.delete(frame.owner);
+        stack.pop();
+        continue;
+      }
+      this.key(entry[0], frame);
+      const child = this.start(entry[1]);
+      if (child !== undefined) stack.push(child);
+    }
+  }
+
+  /** Writes a scalar completely, or the header of a container and returns its frame. */
+  private start(v: unknown, counted = false): Frame | undefined {
+    switch (typeof v) {
+      case 'string':
+        if (!counted) this.slot++;
+        this.string(v);
+        return undefined;
+      case 'number':
+        if (!counted) this.slot++;
+        if (Number.isInteger(v) && !Object.is(v, -0) && v < TWO_63 && v >= -TWO_63) {
+          this.ascii(Number.isSafeInteger(v) ? `i:${v};` : `i:${BigInt(v)};`);
+        } else this.ascii(`d:${formatPhpFloat(v)};`);
+        return undefined;
+      case 'boolean':
+        if (!counted) this.slot++;
+        this.ascii(v ? 'b:1;' : 'b:0;');
+        return undefined;
+      case 'undefined':
+        if (!counted) this.slot++;
+        this.ascii('N;');
+        return undefined;
+      case 'bigint':
+        if (v < INT64_MIN || v > INT64_MAX) this.fail(`int ${v} is outside PHP's 64-bit range`);
+        if (!counted) this.slot++;
+        this.int(v);
+        return undefined;
+      case 'object':
+        break;
+      default:
+        this.fail(`cannot serialize a ${typeof v}`);
+    }
+    if (v === null) {
+      if (!counted) this.slot++;
+      this.ascii('N;');
+      return undefined;
+    }
+    if (v instanceof PhpFloat) {
+      if (!counted) this.slot++;
+      this.ascii(`d:${floatText(v)};`);
+      return undefined;
+    }
+    if (v instanceof Uint8Array) {
+      if (!counted) this.slot++;
+      this.bytesString(v);
+      return undefined;
+    }
+    if (v instanceof PhpReference) {
+      const inner: unknown = v.value;
+      if (inner instanceof PhpReference) this.fail('a PhpReference cannot hold another PhpReference');
+      const hashKey = isPhpObjectLike(inner, this.classes) ? (inner as object) : v;
+      const found = this.seen.get(hashKey);
+      if (found !== undefined) {
+        this.ascii(`R:${found};`); // a reference seen again takes no slot
+        return undefined;
+      }
+      this.seen.set(hashKey, ++this.slot);
+      return this.start(inner, true);
+    }
+    if (isPhpObjectLike(v, this.classes)) {
+      if (!counted) {
+        this.slot++;
+        const found = this.seen.get(v);
+        if (found !== undefined) {
+          this.ascii(`r:${found};`);
+          return undefined;
+        }
+        this.seen.set(v, this.slot);
+      }
+      return this.object(v);
+    }
+    // Arrays: they take a slot but are never looked up (PHP copies them).
+    if (!counted) this.slot++;
+    if (this.open.has(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
+    if (v instanceof Map) {
+      const canonicalise = !(v instanceof PhpArray);
+      if (canonicalise) checkDistinctKeys(v, (m) => this.fail(m));
+      this.ascii(`a:${v.size}:{`);
+      this.open.add(v);
+      return mapFrame(v, canonicalise);
+    }
+    if (Array.isArray(v)) {
+      this.ascii(`a:${v.length}:{`);
+      this.open.add(v);
+      return listFrame(v, null, v);
+    }
+    if (isPlainObject(v)) {
+      const keys = Object.keys(v);
+      this.ascii(`a:${keys.length}:{`);
+      this.open.add(v);
+      return objectFrame(v, keys);
+    }
+    if (v instanceof Date) this.fail('cannot serialize a Date (convert it first: date.toISOString() or a unix timestamp)');
+    const ctor = (v as { constructor?: { name?: string } }).constructor?.name;
+    this.fail(`cannot serialize an instance of ${ctor || 'an unknown class'} (register it in a ClassRegistry to write it as a PHP object)`);
+  }
+
+  private object(v: object): Frame | undefined {
+    if (v instanceof PhpObject) {
+      if (!(v.props instanceof Map)) this.fail(`PhpObject ${v.className} has no props Map`);
+      this.ascii('O:');
+      this.name(v.className);
+      this.ascii(`:${v.props.size}:{`);
+      return mapFrame(v.props, false);
+    }
+    if (v instanceof PhpEnum) {
+      this.ascii('E:');
+      this.name(`${v.className}:${v.caseName}`);
+      this.byte(0x3b);
+      return undefined;
+    }
+    if (v instanceof PhpSerializable) {
+      this.ascii('C:');
+      this.name(v.className);
+      this.ascii(`:${v.data.length}:{`);
+      this.raw(v.data);
+      this.byte(0x7d);
+      return undefined;
+    }
+    const mapping = this.classes!.forInstance(v)!;
+    const { className, props, size } = mappedInstanceProps(mapping, v);
+    const entries = [...props];
+    if (entries.length !== size) this.fail(`toPhp() of ${mapping.phpClass} returned inconsistent properties`);
+    this.ascii('O:');
+    this.name(className);
+    this.ascii(`:${entries.length}:{`);
+    const frame = listFrame(v, entries);
+    frame.canonicalise = false;
+    return frame;
+  }
+
+  /** The session-format helpers write a key's name bytes themselves. */
+  get lastSlot(): number {
+    return this.slot;
+  }
+}
+
+/** `PhpFloat.text` is written back verbatim only when it really is that float's text. */
+function floatText(f: PhpFloat): string {
+  if (f.text !== undefined) {
+    const parsed = parsePhpFloatText(f.text);
+    if (parsed !== undefined && (Object.is(parsed, f.value) || (parsed !== parsed && f.value !== f.value))) return f.text;
+  }
+  return formatPhpFloat(Number(f.value));
+}
+
+function checkDistinctKeys(m: Map<unknown, unknown>, fail: (msg: string) => never): void {
+  // Only plain Maps can hold both 1 and "1", which PHP would merge into one key.
+  let hasString = false;
+  let hasNumber = false;
+  for (const k of m.keys()) {
+    if (typeof k === 'string') hasString = true;
+    else hasNumber = true;
+  }
+  if (!(hasString && hasNumber)) return;
+  const seen = new Set<unknown>();
+  for (const k of m.keys()) {
+    let c: unknown = k;
+    try {
+      c = canonicalKey(k as PhpKey);
+    } catch {
+      /* reported when the key is written */
+    }
+    if (typeof c === 'bigint') c = `big:${c}`;
+    if (seen.has(c)) fail(`Map keys ${JSON.stringify(String(k))} collide after PHP's numeric-key rule`);
+    seen.add(c);
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return (v as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+  return typeof v === 'number' ? String(v) : typeof v;
+}
+
+/** serialize() of one value into a fresh Buffer. */
+export function serializeValue(value: unknown, options?: EncodeOptions): Buffer {
+  const w = new Writer(options);
+  try {
+    w.value(value);
+    return w.finish();
+  } catch (e) {
+    w.release();
+    throw e;
+  }
+}
