@@ -7,3 +7,4 @@ export * from './save-path.js';
 export * from './session-id.js';
 export * from './paths.js';
 export * from './lock.js';
+export * from './file-store.js';

@@ -6,7 +6,8 @@
 //   "id": "...",              session_id() before session_start() (optional for create)
 //   "set": {"k": <json value>}, values merged into $_SESSION (create)
 //   "php": "<code>",          extra PHP run with $_SESSION in scope (create), e.g. objects
-//   "n": 100, "tag": "p1", "sleepUs": 0   (loop: increments counters n times)
+//   "n": 100, "tag": "p1", "sleepUs": 0, "goFile": "/path"  (loop: increments counters n
+//                            times, starting once goFile exists)
 //   "holdMs": 500                          (hold: keeps the lock that long)
 // }
 // Prints one JSON line. Any PHP warning is turned into a failure (exit 1).
@@ -34,6 +35,8 @@ if ($action === 'create') {
     echo json_encode(['data' => $_SESSION, 'serialized' => serialize($_SESSION)]), "\n";
 } elseif ($action === 'loop') {
     $tag = $cfg['tag'];
+    // Start barrier: wait for the test to create this file, so that all writers overlap.
+    if (isset($cfg['goFile'])) { while (!file_exists($cfg['goFile'])) usleep(1000); }
     for ($i = 0; $i < $cfg['n']; $i++) {
         session_id($cfg['id']);
         session_start();
