@@ -176,8 +176,8 @@ function defaultJobs(): number {
  * @throws ConfigError for a bad save_path; SessctlError (ENOLOCK) without the flock addon.
  *   Per-file problems are counted in the report, never thrown.
  */
-export async function gcFiles(savePath: string, options: GcOptions): Promise<GcReport> {
-  const sp = parseSavePath(savePath);
+export async function gcFiles(savePath: string | SavePath, options: GcOptions): Promise<GcReport> {
+  const sp = typeof savePath === 'string' ? parseSavePath(savePath) : savePath;
   assertLockingAvailable();
   const started = Date.now();
   const report: GcReport = {

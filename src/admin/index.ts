@@ -7,7 +7,7 @@ export { parseIni, loadPhpIni, type IniValue } from './ini.js';
 export {
   resolveSettings,
   settingNames,
-  SERIALIZE_HANDLERS,
+  ADMIN_SERIALIZE_HANDLERS,
   type AdminSettings,
   type AdminSerializeHandler,
   type ResolvedSettings,
@@ -17,3 +17,40 @@ export {
 } from './settings.js';
 export { gcFiles, type GcOptions, type GcReport, type GcOutcome } from './gc.js';
 export { walkSessionTree, type FoundFile, type WalkOptions as SessionTreeWalkOptions } from './walk.js';
+export { gcShard, type GcShardTask } from './gc.js';
+export {
+  openAdminSource,
+  registerAdminSource,
+  FileAdminSource,
+  type AdminSource,
+  type SessionEntry,
+  type DestroyOutcome,
+  type RewriteOutcome,
+} from './source.js';
+export {
+  listSessions,
+  inspectSession,
+  sessionStats,
+  validateSessions,
+  convertSessions,
+  destroySessions,
+  mkdirs,
+  matchesAge,
+  LIST_SORTS,
+  type SessionInfo,
+  type ListFilters,
+  type ListSort,
+  type InspectResult,
+  type StatsReport,
+  type HistogramBucket,
+  type ValidateReport,
+  type ValidationProblem,
+  type ConvertReport,
+  type ConvertResult,
+  type ConvertOutcome,
+  type DestroyRequest,
+  type DestroyReport,
+  type DestroyResult,
+  type DestroyResultOutcome,
+} from './operations.js';
+export { loadCodec, SESSION_HANDLERS, type SessionHandlerName, type AdminCodec } from './codec-bridge.js';

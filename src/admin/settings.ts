@@ -6,7 +6,7 @@ import { loadPhpIni } from './ini.js';
 
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
 export type AdminSerializeHandler = 'php' | 'php_serialize' | 'php_binary' | 'auto';
-export const SERIALIZE_HANDLERS: readonly AdminSerializeHandler[] = ['php', 'php_serialize', 'php_binary', 'auto'];
+export const ADMIN_SERIALIZE_HANDLERS: readonly AdminSerializeHandler[] = ['php', 'php_serialize', 'php_binary', 'auto'];
 
 /** The resolved session settings every command works from. */
 export interface AdminSettings {
@@ -130,7 +130,7 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
 function validate(raw: Record<SettingName, string>, sources: Record<SettingName, SettingSource>): AdminSettings {
   const from = (n: SettingName) => `${INI_KEYS[n]} (from ${sources[n].kind} ${sources[n].detail})`;
   const serializeHandler = raw.serializeHandler as AdminSerializeHandler;
-  if (!SERIALIZE_HANDLERS.includes(serializeHandler)) {
+  if (!ADMIN_SERIALIZE_HANDLERS.includes(serializeHandler)) {
     throw new ConfigError(`${from('serializeHandler')}: unknown serialize handler ${JSON.stringify(raw.serializeHandler)} (php, php_serialize, php_binary or auto)`);
   }
   let maxlifetime: number;

@@ -1,12 +1,192 @@
-/** Placeholder CLI until the CLI issue lands. */
+/**
+ * The `sessctl` command line: commander parsing and printing only; every command's logic
+ * is in src/admin. Each command's module is imported when that command runs, so that
+ * `sessctl inspect` does not load gc's worker code, the flock addon or the Redis client.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { SessctlError } from '../errors.js';
+
+/** Exit codes: 0 success, 1 some items failed, 2 usage or configuration error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+const USAGE_CODES = new Set(['ECONFIG', 'EINVALIDID', 'ENOLOCK']);
+
+/** Options shared by every command that looks at sessions. */
+export interface CommonOptions {
+  savePath?: string;
+  serializeHandler?: string;
+  saveHandler?: string;
+  maxlifetime?: string;
+  phpIni?: string;
+  php?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  debug?: boolean;
+}
+
+function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
+  cmd
+    .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path")')
+    .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'auto']))
+    .option('--save-handler <name>', 'session.save_handler (files)');
+  if (withMaxlifetime) cmd.option('--maxlifetime <seconds>', 'session.gc_maxlifetime, seconds or a duration like 24m');
+  return cmd
+    .option('--php-ini <file>', 'read settings from this php.ini (and its conf.d / PHP_INI_SCAN_DIR)')
+    .option('--no-php', 'do not ask the php binary for its settings')
+    .option('--debug', 'show stack traces on errors');
+}
+
+function example(cmd: Command, ...lines: string[]): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Runner = (opts: any, args: string[]) => Promise<number | void>;
+
+/** Wraps a lazily imported command module's `run`. */
+function lazy(load: () => Promise<{ run: Runner }>) {
+  return async (...actionArgs: unknown[]) => {
+    const cmd = actionArgs[actionArgs.length - 1] as Command;
+    const opts = cmd.opts() as CommonOptions & Record<string, unknown>;
+    const positional = actionArgs.slice(0, -2).flat() as string[];
+    const { run } = await load();
+    const code = await run(opts, positional);
+    if (typeof code === 'number' && code !== 0) process.exitCode = code;
+  };
+}
+
+/** Builds the program (exported for tests and help generation). */
+export function buildProgram(): Command {
+  const program = new Command('sessctl')
+    .description('Inspect, list, clean up and convert PHP sessions — byte-exact with PHP, with its locking.')
+    .version('0.1.0', '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ outputError: (str, write) => write(`sessctl: ${str.replace(/^error: /, '')}`) })
+    .exitOverride();
+  example(program, 'sessctl list --save-path "2;/var/lib/php/sessions" --older-than 1h', 'sessctl gc --quiet', 'sessctl <command> --help');
+
+  const add = (name: string, description: string, withMaxlifetime: boolean) => {
+    const cmd = program.command(name).description(description).exitOverride();
+    addSettings(cmd, withMaxlifetime);
+    return cmd;
+  };
+
+  example(
+    add('list', 'one row per session: id, size, modified, age, expires in, handler, keys', true)
+      .option('--older-than <duration>', 'only sessions older than this (90s, 24m, 2h, 7d)')
+      .option('--newer-than <duration>', 'only sessions newer than this')
+      .addOption(new Option('--sort <key>', 'sort (holds every row in memory)').choices(['id', 'size', 'mtime', 'age']))
+      .option('--reverse', 'reverse the sort order')
+      .option('--limit <n>', 'at most n rows')
+      .option('--no-decode', 'do not decode (faster; no handler / keys columns)')
+      .option('--json', 'one JSON array')
+      .option('--ndjson', 'one JSON object a line, streamed'),
+    'sessctl list --save-path /var/lib/php/sessions --older-than 2h --sort size --reverse --limit 20',
+    'sessctl list --ndjson | jq -r "select(.keys == 0) | .id"',
+  ).action(lazy(() => import('./commands/list.js')));
+
+  example(
+    add('inspect', 'show one session decoded, as a tree', true)
+      .argument('<id>', 'session id')
+      .option('--full', 'show long strings whole')
+      .option('--json', 'print the plain JSON view')
+      .option('--raw', 'print the stored bytes as they are'),
+    'sessctl inspect 3v1kq8d2h6c1mbq0n7l5s9r4tf --save-path /var/lib/php/sessions',
+    'sessctl inspect 3v1kq8d2h6c1mbq0n7l5s9r4tf --json | jq .user',
+  ).action(lazy(() => import('./commands/inspect.js')));
+
+  example(
+    add('gc', "delete expired session files like PHP's gc, at any depth, skipping sessions in use", true)
+      .option('--dry-run', 'list what would be deleted, delete nothing')
+      .option('--jobs <n>', 'parallel walkers (default: 2 on multi-core machines)')
+      .option('--json', 'print a machine-readable report')
+      .option('-q, --quiet', 'print only errors'),
+    'sessctl gc --save-path "2;/var/lib/php/sessions" --maxlifetime 1440',
+    'sessctl gc --dry-run --maxlifetime 2h',
+    '*/30 * * * *  www-data  sessctl gc --quiet --php-ini /etc/php/8.2/fpm/php.ini',
+  ).action(lazy(() => import('./commands/gc.js')));
+
+  example(
+    add('destroy', "delete sessions under PHP's lock (session_destroy)", false)
+      .argument('[ids...]', 'session ids')
+      .option('--older-than <duration>', 'select sessions older than this (needs --all-matching)')
+      .option('--newer-than <duration>', 'select sessions newer than this (needs --all-matching)')
+      .option('--all-matching', 'really destroy every session the age filters select')
+      .option('--dry-run', 'show what would be destroyed')
+      .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+      .option('--json', 'print a JSON report')
+      .option('-q, --quiet', 'print only errors'),
+    'sessctl destroy 3v1kq8d2h6c1mbq0n7l5s9r4tf',
+    'sessctl destroy --older-than 7d --all-matching --dry-run',
+  ).action(lazy(() => import('./commands/destroy.js')));
+
+  example(
+    add('stats', 'counts, sizes, age and size histograms, handlers, corrupt sessions', true).option('--json', 'print JSON'),
+    'sessctl stats --save-path "2;/var/lib/php/sessions"',
+  ).action(lazy(() => import('./commands/stats.js')));
+
+  example(
+    add('validate', 'list every session PHP would fail to decode (and destroy); exit 1 if any', false)
+      .option('--json', 'print JSON')
+      .option('-q, --quiet', 'print only the problems'),
+    'sessctl validate --serialize-handler php_serialize',
+  ).action(lazy(() => import('./commands/validate.js')));
+
+  example(
+    add('convert', 'rewrite every session to another serialize handler, in place under its lock', false)
+      .addOption(new Option('--to <handler>', 'target serialize handler').choices(['php', 'php_serialize', 'php_binary']).makeOptionMandatory())
+      .option('--dry-run', 'show what would be converted or refused')
+      .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+      .option('--json', 'print a JSON report')
+      .option('-q, --quiet', 'print only problems'),
+    'sessctl convert --serialize-handler php --to php_serialize --dry-run',
+  ).action(lazy(() => import('./commands/convert.js')));
+
+  example(
+    add('mkdirs', "create the depth-N directory tree (PHP's mod_files.sh)", false)
+      .addOption(new Option('--bits <n>', 'session.sid_bits_per_character').choices(['4', '5', '6']).default('4'))
+      .option('--depth <n>', 'levels (default: the N of save_path)')
+      .option('--mode <octal>', 'directory mode (default: the save path directory’s)')
+      .option('--json', 'print JSON'),
+    'sessctl mkdirs --save-path "2;/var/lib/php/sessions" --bits 5',
+  ).action(lazy(() => import('./commands/mkdirs.js')));
+
+  example(
+    add('config', 'print each resolved setting and where it came from', true).option('--json', 'print JSON'),
+    'sessctl config --php-ini /etc/php/8.2/fpm/php.ini',
+    'SESSCTL_SAVE_PATH=/tmp/s sessctl config --json',
+  ).action(lazy(() => import('./commands/config.js')));
+
+  return program;
+}
+
+/** Prints an error as one line (a stack trace only with --debug) and returns the exit code. */
+export function reportError(err: unknown, debug: boolean): number {
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`sessctl: ${message.split('\n')[0]}\n`);
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  if (err instanceof SessctlError && USAGE_CODES.has(err.code)) return EXIT_USAGE;
+  return EXIT_FAILED;
+}
+
+/** Runs the CLI with `process.argv`-style arguments; sets process.exitCode. */
 export async function main(argv: string[]): Promise<void> {
-  const args = argv.slice(2);
-  if (args.length === 0 || args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(
-      'Usage: sessctl <command> [options]\n\nCommands: list, inspect, gc, destroy, stats, validate, convert, mkdirs, config\n',
-    );
+  const debug = argv.includes('--debug');
+  const program = buildProgram();
+  if (argv.length <= 2) {
+    program.outputHelp();
     return;
   }
-  process.stderr.write(`sessctl: unknown command ${args[0]}\n`);
-  process.exitCode = 2;
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      process.exitCode = ok ? EXIT_OK : EXIT_USAGE;
+      return;
+    }
+    process.exitCode = reportError(err, debug);
+  }
 }

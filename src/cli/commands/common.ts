@@ -1,0 +1,32 @@
+import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
+import { openAdminSource, type AdminSource } from '../../admin/source.js';
+import { parseDuration } from '../../admin/duration.js';
+import type { CommonOptions } from '../index.js';
+
+/** Resolves settings from the command's flags (flag > env > php.ini > php > defaults). */
+export function settingsFrom(opts: CommonOptions): Promise<ResolvedSettings> {
+  return resolveSettings({
+    flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime },
+    phpIni: opts.phpIni,
+    php: opts.php === false ? false : undefined,
+  });
+}
+
+export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
+  const resolved = await settingsFrom(opts);
+  return { resolved, source: await openAdminSource(resolved.values) };
+}
+
+/** An optional duration flag in seconds. @throws ConfigError */
+export function durationOpt(value: unknown, flag: string): number | undefined {
+  return value === undefined ? undefined : parseDuration(String(value), flag);
+}
+
+export function json(value: unknown): string {
+  return JSON.stringify(value, null, 2) + '\n';
+}
+
+/** Error lines for unreadable directories / files met while walking. */
+export function printWalkError(location: string, err: Error): void {
+  process.stderr.write(`sessctl: ${err.message.startsWith(location) ? err.message : `${location}: ${err.message}`}\n`);
+}

@@ -1,0 +1,24 @@
+import { settingNames } from '../../admin/settings.js';
+import { parseSavePath } from '../../store/save-path.js';
+import { colorsFor } from '../output.js';
+import type { CommonOptions } from '../index.js';
+import { json, settingsFrom } from './common.js';
+
+/** `sessctl config`: each resolved value and where it came from. */
+export async function run(opts: CommonOptions): Promise<number> {
+  const { values, sources } = await settingsFrom(opts);
+  if (opts.json) {
+    process.stdout.write(json({ values, sources }));
+    return 0;
+  }
+  const c = colorsFor(process.stdout);
+  for (const { name, ini } of settingNames()) {
+    let shown = String(values[name]);
+    if (name === 'savePath' && values.saveHandler === 'files') {
+      const sp = parseSavePath(values.savePath);
+      shown = `${JSON.stringify(values.savePath)} → ${sp.path} (depth ${sp.depth}, mode 0${sp.mode.toString(8)})`;
+    }
+    process.stdout.write(`${c.cyan(ini.padEnd(26))} ${shown.padEnd(20)}  ${c.dim(`from ${sources[name].kind}: ${sources[name].detail}`)}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,46 @@
+import { destroySessions } from '../../admin/operations.js';
+import { colorsFor } from '../output.js';
+import type { CommonOptions } from '../index.js';
+import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
+
+interface DestroyOptions extends CommonOptions {
+  olderThan?: string;
+  newerThan?: string;
+  allMatching?: boolean;
+  dryRun?: boolean;
+  lockTimeout?: string;
+}
+
+/** `sessctl destroy <id…>` or `--older-than … --all-matching`. */
+export async function run(opts: DestroyOptions, ids: string[]): Promise<number> {
+  const olderThan = durationOpt(opts.olderThan, '--older-than');
+  const newerThan = durationOpt(opts.newerThan, '--newer-than');
+  const lockTimeoutMs = (durationOpt(opts.lockTimeout, '--lock-timeout') ?? 10) * 1000;
+  const { source } = await sourceFrom(opts);
+  const c = colorsFor(process.stdout);
+  const failures: { id: string; outcome: string; message?: string }[] = [];
+  const report = await destroySessions(source, {
+    ids,
+    olderThan,
+    newerThan,
+    allMatching: opts.allMatching,
+    dryRun: opts.dryRun,
+    lockTimeoutMs,
+    onError: printWalkError,
+    onResult: (r) => {
+      if (r.outcome === 'failed' || r.outcome === 'missing') {
+        failures.push(r);
+        process.stderr.write(`sessctl: ${r.id}: ${r.message}\n`);
+      } else if (!opts.quiet && !opts.json) {
+        const text = r.outcome === 'destroyed' ? c.red('destroyed') : r.outcome === 'would-destroy' ? 'would destroy' : c.dim(r.message ?? r.outcome);
+        process.stdout.write(`${r.id}  ${text}\n`);
+      }
+    },
+  });
+  await source.close();
+  if (opts.json) process.stdout.write(json({ ...report, failures }));
+  else if (!opts.quiet) {
+    process.stdout.write(`${report.dryRun ? 'would destroy' : 'destroyed'} ${report.destroyed}, missing ${report.missing}, kept ${report.kept}, failed ${report.failed}\n`);
+  }
+  return report.failed > 0 || report.missing > 0 ? 1 : 0;
+}

@@ -1,0 +1,85 @@
+import { listSessions, type ListSort, type SessionInfo } from '../../admin/operations.js';
+import { ConfigError } from '../../errors.js';
+import { formatBytes, formatDuration, formatTime, tableRow, type Column } from '../format.js';
+import { colorsFor, writeOut } from '../output.js';
+import type { CommonOptions } from '../index.js';
+import { durationOpt, printWalkError, sourceFrom } from './common.js';
+
+interface ListOptions extends CommonOptions {
+  olderThan?: string;
+  newerThan?: string;
+  sort?: ListSort;
+  reverse?: boolean;
+  limit?: string;
+  decode?: boolean;
+  ndjson?: boolean;
+}
+
+/** `sessctl list`: a table, a JSON array or NDJSON, streamed unless sorted. */
+export async function run(opts: ListOptions): Promise<number> {
+  let limit: number | undefined;
+  if (opts.limit !== undefined) {
+    limit = Number(opts.limit);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new ConfigError(`--limit: ${JSON.stringify(opts.limit)} is not a count`);
+  }
+  if (opts.json && opts.ndjson) throw new ConfigError('--json and --ndjson: pick one');
+  const { resolved, source } = await sourceFrom(opts);
+  let errors = 0;
+  const rows = listSessions(source, resolved.values, {
+    olderThan: durationOpt(opts.olderThan, '--older-than'),
+    newerThan: durationOpt(opts.newerThan, '--newer-than'),
+    sort: opts.sort,
+    reverse: opts.reverse,
+    limit,
+    noDecode: opts.decode === false,
+    onError: (loc, err) => {
+      errors++;
+      printWalkError(loc, err);
+    },
+  });
+  if (opts.ndjson) {
+    for await (const row of rows) await writeOut(JSON.stringify(row) + '\n');
+  } else if (opts.json) {
+    // Streamed as an array so that even --json does not hold every row.
+    let first = true;
+    await writeOut('[');
+    for await (const row of rows) {
+      await writeOut((first ? '\n  ' : ',\n  ') + JSON.stringify(row));
+      first = false;
+    }
+    await writeOut(first ? ']\n' : '\n]\n');
+  } else {
+    const c = colorsFor(process.stdout);
+    const columns: Column[] = [
+      { title: 'ID', width: 32 },
+      { title: 'SIZE', width: 9, align: 'right' },
+      { title: 'MODIFIED', width: 19 },
+      { title: 'AGE', width: 8, align: 'right' },
+      { title: 'EXPIRES IN', width: 10, align: 'right' },
+      { title: 'HANDLER', width: 13 },
+      { title: 'KEYS', width: 4, align: 'right' },
+    ];
+    await writeOut(c.bold(tableRow(columns, columns.map((col) => col.title)).trimEnd()) + '\n');
+    let count = 0;
+    for await (const r of rows) {
+      count++;
+      await writeOut(tableRow(columns, cells(r, c)));
+    }
+    if (count === 0) process.stderr.write(`sessctl: no sessions in ${source.description}\n`);
+  }
+  await source.close();
+  return errors > 0 ? 1 : 0;
+}
+
+function cells(r: SessionInfo, c: ReturnType<typeof colorsFor>): string[] {
+  const expires = r.expiresInSeconds < 0 ? c.red('expired') : formatDuration(r.expiresInSeconds);
+  return [
+    r.id,
+    formatBytes(r.size),
+    formatTime(r.mtimeMs),
+    formatDuration(r.ageSeconds),
+    expires,
+    r.handler ?? c.dim('-'),
+    r.keys === null ? (r.error ? c.red('corrupt') : c.dim('-')) : String(r.keys),
+  ];
+}

@@ -1,0 +1,38 @@
+import { sessionStats } from '../../admin/operations.js';
+import { formatBytes, formatCount, formatDuration, histogram } from '../format.js';
+import { colorsFor } from '../output.js';
+import type { CommonOptions } from '../index.js';
+import { json, printWalkError, sourceFrom } from './common.js';
+
+/** `sessctl stats`: totals, histograms, handlers, corrupt sessions. */
+export async function run(opts: CommonOptions): Promise<number> {
+  const { resolved, source } = await sourceFrom(opts);
+  let errors = 0;
+  const s = await sessionStats(source, resolved.values, {
+    onError: (l, e) => {
+      errors++;
+      printWalkError(l, e);
+    },
+  });
+  await source.close();
+  if (opts.json) {
+    process.stdout.write(json(s));
+    return errors ? 1 : 0;
+  }
+  const c = colorsFor(process.stdout);
+  const label = (t: string) => c.bold(t.padEnd(12));
+  const out: string[] = [];
+  out.push(`${label('source')}${s.source}`);
+  out.push(`${label('sessions')}${formatCount(s.count)}  ${c.dim(`(${formatCount(s.expired)} older than maxlifetime ${s.maxlifetime}s)`)}`);
+  out.push(`${label('corrupt')}${s.corrupt > 0 ? c.red(formatCount(s.corrupt)) : '0'}  ${c.dim(`(not decodable with ${resolved.values.serializeHandler}; PHP would destroy them)`)}`);
+  out.push(`${label('total size')}${formatBytes(s.totalBytes)}${s.largestBytes !== null ? c.dim(`  (largest ${formatBytes(s.largestBytes)}, mean ${formatBytes(Math.round(s.totalBytes / Math.max(1, s.count)))})`) : ''}`);
+  if (s.oldestAgeSeconds !== null) out.push(`${label('ages')}${formatDuration(s.newestAgeSeconds!)} … ${formatDuration(s.oldestAgeSeconds)}`);
+  const handlers = Object.entries(s.handlers).sort((a, b) => b[1] - a[1]);
+  out.push(`${label('handlers')}${handlers.length ? handlers.map(([h, n]) => `${h} ${formatCount(n)}`).join(' · ') : c.dim('none')}`);
+  process.stdout.write(out.join('\n') + '\n');
+  if (s.count > 0) {
+    process.stdout.write(`\n${c.bold('age')}\n` + histogram(s.age, { bar: c.cyan }));
+    process.stdout.write(`\n${c.bold('size')}\n` + histogram(s.size, { bar: c.green }));
+  }
+  return errors ? 1 : 0;
+}

@@ -1,0 +1,121 @@
+import type { ChalkInstance } from 'chalk';
+import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, parsePropertyName, type PhpKey, type PhpValue } from '../codec/values.js';
+
+export interface TreeOptions {
+  colors: ChalkInstance;
+  /** Show long strings whole (default: shortened to `maxString` bytes). */
+  full?: boolean;
+  maxString?: number;
+}
+
+/** Escapes a string for display: printable ASCII and non-control Unicode as is, the rest as \n, \t, \xNN. */
+function escapeText(s: string): string {
+  let out = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') out += '\\' + ch;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) out += '\\x' + c.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out;
+}
+
+function escapeBytes(b: Uint8Array): string {
+  let out = '';
+  for (const c of b) {
+    if (c === 0x22 || c === 0x5c) out += '\\' + String.fromCharCode(c);
+    else if (c >= 0x20 && c < 0x7f) out += String.fromCharCode(c);
+    else if (c === 0x0a) out += '\\n';
+    else if (c === 0x09) out += '\\t';
+    else out += '\\x' + c.toString(16).padStart(2, '0');
+  }
+  return out;
+}
+
+/**
+ * Renders a decoded session as an indented tree: PHP types with byte lengths, class names,
+ * property visibility, `&` references (numbered; a later use points back), shared objects
+ * (`*shared* #n`), `*RECURSION*` for a value that contains itself, long strings shortened,
+ * binary shown escaped.
+ */
+export function renderTree(data: PhpArray, options: TreeOptions): string {
+  const c = options.colors;
+  const maxString = options.full ? Infinity : options.maxString ?? 120;
+  const lines: string[] = [];
+  const objectIds = new Map<object, number>();
+  const refIds = new Map<PhpReference, number>();
+  const ancestors = new Set<object>();
+
+  const str = (s: string): string => {
+    const bytes = Buffer.byteLength(s, 'utf8');
+    const head = `${c.dim('string(')}${bytes}${c.dim(')')}`;
+    if (bytes <= maxString) return `${head} ${c.green(`"${escapeText(s)}"`)}`;
+    // Shorten by bytes, not cutting a character in half.
+    const cut = Buffer.from(s, 'utf8').subarray(0, maxString).toString('utf8').replace(/\uFFFD$/, '');
+    return `${head} ${c.green(`"${escapeText(cut)}`)}${c.dim(`… (+${bytes - Buffer.byteLength(cut)} bytes, --full to show)`)}${c.green('"')}`;
+  };
+  const bin = (b: Uint8Array): string => {
+    const head = `${c.dim('binary(')}${b.length}${c.dim(')')}`;
+    if (b.length <= maxString) return `${head} ${c.green(`"${escapeBytes(b)}"`)}`;
+    return `${head} ${c.green(`"${escapeBytes(b.subarray(0, maxString))}`)}${c.dim(`… (+${b.length - maxString} bytes, --full to show)`)}${c.green('"')}`;
+  };
+  const keyText = (k: PhpKey, inObject: boolean): string => {
+    if (typeof k !== 'string') return c.cyan(`[${k}]`);
+    if (!inObject) return c.cyan(JSON.stringify(k).slice(1, -1) === k ? k : escapeText(k));
+    const p = parsePropertyName(k);
+    const vis = p.visibility === 'public' ? '' : p.visibility === 'protected' ? c.dim('protected ') : c.dim(`private(${p.declaringClass}) `);
+    return `${vis}${c.cyan(escapeText(p.name))}`;
+  };
+
+  /** One value's head text; children (if any) are returned to be drawn below it. */
+  const head = (v: PhpValue): { text: string; children?: [PhpKey, PhpValue][]; inObject?: boolean; container?: object } => {
+    if (v === null) return { text: c.magenta('null') };
+    if (typeof v === 'boolean') return { text: `${c.dim('bool(')}${c.magenta(String(v))}${c.dim(')')}` };
+    if (typeof v === 'number' || typeof v === 'bigint') return { text: `${c.dim('int(')}${c.yellow(String(v))}${c.dim(')')}` };
+    if (typeof v === 'string') return { text: str(v) };
+    if (v instanceof Uint8Array) return { text: bin(v) };
+    if (v instanceof PhpFloat) return { text: `${c.dim('float(')}${c.yellow(v.text ?? String(v.value))}${c.dim(')')}` };
+    if (v instanceof PhpReference) {
+      const known = refIds.get(v);
+      if (known !== undefined) return { text: c.red(`&${known} → the same reference as above`) };
+      const n = refIds.size + 1;
+      refIds.set(v, n);
+      const inner = head(v.value);
+      return { ...inner, text: `${c.red(`&${n}`)} ${inner.text}` };
+    }
+    if (v instanceof PhpArray) {
+      if (ancestors.has(v)) return { text: c.red('*RECURSION*') };
+      return { text: `${c.dim('array(')}${v.size}${c.dim(')')}${v.size === 0 ? c.dim(' []') : ''}`, children: [...v], container: v };
+    }
+    if (v instanceof PhpObject) {
+      const known = objectIds.get(v);
+      if (ancestors.has(v)) return { text: `${c.red('*RECURSION*')} ${c.blue.bold(v.className)}${c.dim(`#${known}`)}` };
+      if (known !== undefined) return { text: `${c.red('*shared*')} ${c.dim('object(')}${c.blue.bold(v.className)}${c.dim(`)#${known} (same object as above)`)}` };
+      const n = objectIds.size + 1;
+      objectIds.set(v, n);
+      return { text: `${c.dim('object(')}${c.blue.bold(v.className)}${c.dim(`)#${n} (${v.props.size})`)}`, children: [...v.props], inObject: true, container: v };
+    }
+    if (v instanceof PhpSerializable) return { text: `${c.dim('serializable(')}${c.blue.bold(v.className)}${c.dim(')')} ${bin(v.data)}` };
+    if (v instanceof PhpEnum) return { text: `${c.dim('enum(')}${c.blue.bold(`${v.className}::${v.caseName}`)}${c.dim(')')}` };
+    return { text: c.red(`<unknown value ${String(v)}>`) };
+  };
+
+  const walk = (entries: [PhpKey, PhpValue][], indent: string, inObject: boolean) => {
+    entries.forEach(([k, v], i) => {
+      const last = i === entries.length - 1;
+      const h = head(v);
+      lines.push(`${indent}${c.dim(last ? '└─ ' : '├─ ')}${keyText(k, inObject)}${c.dim(':')} ${h.text}`);
+      if (h.children && h.container) {
+        ancestors.add(h.container);
+        walk(h.children, indent + c.dim(last ? '   ' : '│  '), h.inObject ?? false);
+        ancestors.delete(h.container);
+      }
+    });
+  };
+  ancestors.add(data);
+  walk([...data], '', false);
+  return lines.length ? lines.join('\n') + '\n' : c.dim('(empty session)') + '\n';
+}
