@@ -113,14 +113,18 @@ export class Parser {
     throw new DecodeError(message, offset, this.source);
   }
 
-  private expect(byte: number, what: string): void {
-    if (this.pos >= this.end) this.fail(`unexpected end of data, expected '${String.fromCharCode(byte)}' ${what}`);
-    if (this.buf[this.pos] !== byte) this.fail(`expected '${String.fromCharCode(byte)}' ${what}`);
-    this.pos++;
+  /** Consumes `byte` or fails with "expected 'byte' <what><what2>" (parts joined only on failure). */
+  private expect(byte: number, what: string, what2 = ''): void {
+    if (this.pos < this.end && this.buf[this.pos] === byte) {
+      this.pos++;
+      return;
+    }
+    const end = this.pos >= this.end ? 'unexpected end of data, ' : '';
+    this.fail(`${end}expected '${String.fromCharCode(byte)}' ${what}${what2}`);
   }
 
   /** An unsigned decimal (lengths, counts, slot numbers), followed by `terminator`. */
-  private readUnsigned(terminator: number, what: string): number {
+  private readUnsigned(terminator: number, what: string, what2 = ''): number {
     const buf = this.buf;
     const start = this.pos;
     let n = 0;
@@ -131,11 +135,12 @@ export class Parser {
       n = n * 10 + (c - C_0);
       p++;
     }
-    if (p === start) this.fail(`expected digits for ${what}`);
+    if (p === start) this.fail(`expected digits for ${what}${what2}`);
     // No length or count can exceed the input size; anything beyond is garbage or hostile.
-    if (p - start > 15 || n > 0x7fffffff) this.fail(`${what} ${latin1(buf, start, Math.min(p, start + 20))} is too large`, start);
+    if (p - start > 15 || n > 0x7fffffff) this.fail(`${what}${what2} ${latin1(buf, start, Math.min(p, start + 20))} is too large`, start);
     this.pos = p;
-    this.expect(terminator, `after ${what}`);
+    if (p < this.end && buf[p] === terminator) this.pos++;
+    else this.expect(terminator, 'after ', what + what2);
     return n;
   }
 
@@ -169,19 +174,21 @@ export class Parser {
       if (big > 9223372036854775807n || big < -9223372036854775808n) this.fail(`${what} ${latin1(buf, start, p)} overflows a 64-bit int`, start);
       value = Number.isSafeInteger(Number(big)) ? Number(big) : big;
     }
-    this.expect(terminator, `after ${what}`);
+    if (p < this.end && buf[p] === terminator) this.pos++;
+    else this.expect(terminator, 'after ', what);
     return value;
   }
 
-  /** `<len>:"<bytes>"` — returns the [start, end) of the bytes; the cursor is after the closing quote. */
-  private readLengthPrefixed(what: string): [number, number] {
-    const len = this.readUnsigned(C_COLON, `${what} length`);
-    this.expect(C_QUOTE, `before ${what}`);
+  /** `<len>:"<bytes>"` — returns where the bytes start; they end at `this.pos - 1` (the closing quote). */
+  private readLengthPrefixed(what: string): number {
+    const len = this.readUnsigned(C_COLON, what, ' length');
+    this.expect(C_QUOTE, 'before ', what);
     const start = this.pos;
     if (len > this.end - start) this.fail(`${what} length ${len} runs past the end of the data (${this.end - start} bytes left)`, start);
     this.pos = start + len;
-    this.expect(C_QUOTE, `after ${what} (length ${len})`);
-    return [start, start + len];
+    if (this.pos < this.end && this.buf[this.pos] === C_QUOTE) this.pos++;
+    else this.expect(C_QUOTE, 'after ', `${what} (length ${len})`);
+    return start;
   }
 
   /** `S:` strings: `\xx` hex escapes, the length counts decoded bytes. Read-only legacy format. */
@@ -212,7 +219,8 @@ export class Parser {
   }
 
   private readClassName(what: string): string {
-    const [start, end] = this.readLengthPrefixed(what);
+    const start = this.readLengthPrefixed(what);
+    const end = this.pos - 1;
     if (start === end) this.fail(`empty ${what}`, start);
     for (let i = start; i < end; i++) if (!isClassNameByte(this.buf[i]!)) this.fail(`invalid character in ${what}`, i);
     return bytesToKeyString(this.buf, start, end);
@@ -228,7 +236,8 @@ export class Parser {
     this.pos = at + 2;
     if (tag === 0x69 /* i */) return this.readSigned(C_SEMI, 'int key');
     if (tag === 0x73 /* s */) {
-      const [start, end] = this.readLengthPrefixed('string key');
+      const start = this.readLengthPrefixed('string key');
+      const end = this.pos - 1;
       this.expect(C_SEMI, 'after string key');
       if (!isObject && end > start && end - start <= 20) {
         const c = buf[start]!;
@@ -258,7 +267,7 @@ export class Parser {
   }
 
   private slotRef(what: string, at: number): number {
-    const n = this.readUnsigned(C_SEMI, `${what} number`);
+    const n = this.readUnsigned(C_SEMI, what, ' number');
     if (n < 1 || n >= this.slots.length) this.fail(`${what}:${n} refers to no earlier value (${this.slots.length - 1} so far)`, at);
     return n;
   }
@@ -279,7 +288,7 @@ export class Parser {
     for (;;) {
       if (frame !== undefined) {
         if (frame.remaining === 0) {
-          this.expect(C_CLOSE, `to close the ${frame.isObject ? 'object' : 'array'}`);
+          this.expect(C_CLOSE, frame.isObject ? 'to close the object' : 'to close the array');
           if (frame.mapping !== undefined) {
             const instance = this.slots[frame.slot] instanceof PhpReference ? (this.slots[frame.slot] as PhpReference).value : this.slots[frame.slot];
             fillMappedInstance(frame.mapping, instance as object, frame.container, frame.className);
@@ -324,8 +333,9 @@ export class Parser {
             value = this.readSigned(C_SEMI, 'int');
             break;
           case 0x73 /* s */: {
-            const [start, end] = this.readLengthPrefixed('string');
-            this.expect(C_SEMI, 'after string');
+            const start = this.readLengthPrefixed('string');
+            const end = this.pos - 1;
+      this.expect(C_SEMI, 'after string');
             value = stringValue(buf, start, end);
             break;
           }
@@ -387,8 +397,9 @@ export class Parser {
             break;
           }
           case 0x45 /* E */: {
-            const [start, end] = this.readLengthPrefixed('enum name');
-            this.expect(C_SEMI, 'after enum');
+            const start = this.readLengthPrefixed('enum name');
+            const end = this.pos - 1;
+      this.expect(C_SEMI, 'after enum');
             const colon = buf.indexOf(C_COLON, start);
             if (colon < 0 || colon >= end) this.fail("expected 'Class:Case' in enum", start);
             if (colon === start || colon + 1 === end) this.fail('empty enum class or case name', start);

@@ -85,6 +85,17 @@ function isPhpObjectLike(v: unknown, classes: ClassRegistry | undefined): boolea
   return classes !== undefined && classes.forInstance(v) !== undefined;
 }
 
+type Utf8Write = (this: Buffer, s: string, offset: number, length: number) => number;
+// Buffer's undocumented utf8Write skips write()'s argument juggling; fall back to write().
+const utf8Write: Utf8Write =
+  (Buffer.prototype as unknown as { utf8Write?: Utf8Write }).utf8Write ??
+  function (this: Buffer, s: string, offset: number, length: number) {
+    return this.write(s, offset, length, 'utf8');
+  };
+
+/** Class names repeat a lot; their bytes are cached (bounded). */
+const nameCache = new Map<string, Buffer>();
+
 let scratch: Buffer | null = Buffer.allocUnsafe(64 * 1024);
 
 /** A run of the encoder: output buffer plus the var hash. Sessions in `php` format share one. */
@@ -167,11 +178,31 @@ export class Writer {
     throw new EncodeError(`${message} (at ${path})`);
   }
 
+  /** Writes a safe non-negative integer's digits. */
+  private digits(n: number): void {
+    if (this.pos + 20 > this.buf.length) this.grow(20);
+    const buf = this.buf;
+    if (n < 10) {
+      buf[this.pos++] = 0x30 + n;
+      return;
+    }
+    let len = 1;
+    for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
+    let p = this.pos + len;
+    this.pos = p;
+    while (n >= 10) {
+      const q = Math.floor(n / 10);
+      buf[--p] = 0x30 + (n - q * 10);
+      n = q;
+    }
+    buf[--p] = 0x30 + n;
+  }
+
   /** `s:<bytes>:"<bytes>";` for a JS string (UTF-8, or surrogate-escaped bytes). */
   private string(s: string): void {
     const n = s.length;
-    if (n < 128) {
-      // ASCII fast path: write directly, bail out on the first non-ASCII char.
+    if (n < 256) {
+      // ASCII fast path: check, then copy the chars straight into the buffer.
       let ascii = true;
       for (let i = 0; i < n; i++) {
         if (s.charCodeAt(i) > 0x7f) {
@@ -180,9 +211,18 @@ export class Writer {
         }
       }
       if (ascii) {
-        this.ascii(`s:${n}:"`);
-        this.ascii(s);
-        this.ascii('";');
+        if (this.pos + n + 32 > this.buf.length) this.grow(n + 32);
+        const buf = this.buf;
+        buf[this.pos++] = 0x73; // s
+        buf[this.pos++] = 0x3a; // :
+        this.digits(n);
+        let p = this.pos;
+        buf[p++] = 0x3a;
+        buf[p++] = 0x22;
+        for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+        buf[p++] = 0x22;
+        buf[p++] = 0x3b;
+        this.pos = p;
         return;
       }
     }
@@ -194,29 +234,51 @@ export class Writer {
         return;
       }
     }
-    this.ascii(`s:${len}:"`);
-    if (this.pos + len + 2 > this.buf.length) this.grow(len + 2);
-    this.pos += this.buf.write(s, this.pos, len, 'utf8');
-    this.ascii('";');
+    if (this.pos + len + 32 > this.buf.length) this.grow(len + 32);
+    this.buf[this.pos++] = 0x73;
+    this.buf[this.pos++] = 0x3a;
+    this.digits(len);
+    this.buf[this.pos++] = 0x3a;
+    this.buf[this.pos++] = 0x22;
+    this.pos += utf8Write.call(this.buf, s, this.pos, len);
+    this.buf[this.pos++] = 0x22;
+    this.buf[this.pos++] = 0x3b;
   }
 
   private bytesString(b: Uint8Array): void {
-    this.ascii(`s:${b.length}:"`);
+    this.ascii('s:');
+    this.digits(b.length);
+    this.ascii(':"');
     this.raw(b);
     this.ascii('";');
   }
 
   /** A class name / enum name as `<len>:"<name>"`. */
   private name(s: string): void {
-    const escaped = keyStringToBytes(s, (m) => this.fail(m));
-    const bytes = escaped ?? Buffer.from(s, 'utf8');
-    this.ascii(`${bytes.length}:"`);
+    let bytes = nameCache.get(s);
+    if (bytes === undefined) {
+      bytes = keyStringToBytes(s, (m) => this.fail(m)) ?? Buffer.from(s, 'utf8');
+      if (nameCache.size > 1000) nameCache.clear();
+      nameCache.set(s, bytes);
+    }
+    this.digits(bytes.length);
+    this.ascii(':"');
     this.raw(bytes);
     this.byte(0x22);
   }
 
   private int(n: number | bigint): void {
-    this.ascii(`i:${n};`);
+    if (this.pos + 24 > this.buf.length) this.grow(24);
+    this.buf[this.pos++] = 0x69;
+    this.buf[this.pos++] = 0x3a;
+    if (typeof n === 'number' && Number.isSafeInteger(n)) {
+      if (n < 0) {
+        this.buf[this.pos++] = 0x2d;
+        n = -n;
+      }
+      this.digits(n);
+    } else this.ascii(String(n));
+    this.buf[this.pos++] = 0x3b;
   }
 
   private key(k: unknown, frame: Frame): void {
@@ -272,9 +334,9 @@ export class Writer {
         return undefined;
       case 'number':
         if (!counted) this.slot++;
-        if (Number.isInteger(v) && !Object.is(v, -0) && v < TWO_63 && v >= -TWO_63) {
-          this.ascii(Number.isSafeInteger(v) ? `i:${v};` : `i:${BigInt(v)};`);
-        } else this.ascii(`d:${formatPhpFloat(v)};`);
+        if (Number.isSafeInteger(v) && !Object.is(v, -0)) this.int(v);
+        else if (Number.isInteger(v) && v < TWO_63 && v >= -TWO_63) this.int(BigInt(v));
+        else this.ascii(`d:${formatPhpFloat(v)};`);
         return undefined;
       case 'boolean':
         if (!counted) this.slot++;
@@ -315,7 +377,9 @@ export class Writer {
       const hashKey = isPhpObjectLike(inner, this.classes) ? (inner as object) : v;
       const found = this.seen.get(hashKey);
       if (found !== undefined) {
-        this.ascii(`R:${found};`); // a reference seen again takes no slot
+        this.ascii('R:'); // a reference seen again takes no slot
+        this.digits(found);
+        this.byte(0x3b);
         return undefined;
       }
       this.seen.set(hashKey, ++this.slot);
@@ -326,7 +390,9 @@ export class Writer {
         this.slot++;
         const found = this.seen.get(v);
         if (found !== undefined) {
-          this.ascii(`r:${found};`);
+          this.ascii('r:');
+          this.digits(found);
+          this.byte(0x3b);
           return undefined;
         }
         this.seen.set(v, this.slot);
@@ -339,18 +405,24 @@ export class Writer {
     if (v instanceof Map) {
       const canonicalise = !(v instanceof PhpArray);
       if (canonicalise) checkDistinctKeys(v, (m) => this.fail(m));
-      this.ascii(`a:${v.size}:{`);
+      this.ascii('a:');
+      this.digits(v.size);
+      this.ascii(':{');
       this.open.add(v);
       return mapFrame(v, canonicalise);
     }
     if (Array.isArray(v)) {
-      this.ascii(`a:${v.length}:{`);
+      this.ascii('a:');
+      this.digits(v.length);
+      this.ascii(':{');
       this.open.add(v);
       return listFrame(v, null, v);
     }
     if (isPlainObject(v)) {
       const keys = Object.keys(v);
-      this.ascii(`a:${keys.length}:{`);
+      this.ascii('a:');
+      this.digits(keys.length);
+      this.ascii(':{');
       this.open.add(v);
       return objectFrame(v, keys);
     }
@@ -364,7 +436,9 @@ export class Writer {
       if (!(v.props instanceof Map)) this.fail(`PhpObject ${v.className} has no props Map`);
       this.ascii('O:');
       this.name(v.className);
-      this.ascii(`:${v.props.size}:{`);
+      this.byte(0x3a);
+      this.digits(v.props.size);
+      this.ascii(':{');
       return mapFrame(v.props, false);
     }
     if (v instanceof PhpEnum) {

@@ -12,6 +12,9 @@ export function formatPhpFloat(n: number): string {
   if (n === Infinity) return 'INF';
   if (n === -Infinity) return '-INF';
   if (n === 0) return Object.is(n, -0) ? '-0' : '0';
+  const abs = n < 0 ? -n : n;
+  // Fast path: PHP's plain-decimal range [1e-4, 1e17) lies inside JS's own ([1e-6, 1e21)).
+  if (abs >= 1e-4 && abs < 1e17) return String(n);
   // toExponential() without an argument gives the shortest round-trip digits, like PHP's zend_gcvt mode 0.
   const exp = n.toExponential();
   const e = exp.indexOf('e');
