@@ -1,0 +1,81 @@
+<?php
+// Times PHP's own codec inside the php CLI (process start excluded) on the sessions of
+// bench/gen-sessions.php, for bench/codec.bench.js.
+//
+//   php bench/php-native.php <sessions.json> [seconds per measurement]
+// Prints JSON: { "<operation>": { "sessions": n, "bytes": n, "ns": n } } for the best of
+// three rounds (after a warm-up pass).
+ob_start();
+require_once __DIR__ . '/../fixtures/lib.php';
+
+$data = json_decode(file_get_contents($argv[1] ?? throw new RuntimeException('usage: php-native.php <sessions.json> [seconds]')), true);
+$seconds = (float) ($argv[2] ?? 2);
+$encoded = ['php' => array_map('base64_decode', $data['php']), 'php_serialize' => array_map('base64_decode', $data['php_serialize'])];
+$arrays = array_map('unserialize', $encoded['php_serialize']); // the same sessions as PHP arrays
+
+/**
+ * Runs $pass (one pass over every session, returns the bytes it handled) for ~$seconds:
+ * a warm-up pass, then 3 rounds; the best round counts, as in bench/codec.bench.js.
+ */
+function measure(callable $pass, int $sessionsPerPass, float $seconds): array
+{
+    $pass(); // warm-up
+    $best = null;
+    for ($r = 0; $r < 3; $r++) {
+        $bytes = 0;
+        $passes = 0;
+        $start = hrtime(true);
+        do {
+            $bytes += $pass();
+            $passes++;
+            $ns = hrtime(true) - $start;
+        } while ($ns < $seconds / 3 * 1e9);
+        if ($best === null || $bytes / $ns > $best['bytes'] / $best['ns']) $best = ['sessions' => $passes * $sessionsPerPass, 'bytes' => $bytes, 'ns' => $ns];
+    }
+    return $best;
+}
+
+$dir = sys_get_temp_dir() . '/sessctl-benchnative-' . getmypid();
+@mkdir($dir, 0700);
+$n = count($arrays);
+$results = [];
+
+$results['unserialize'] = measure(function () use ($encoded) {
+    $b = 0;
+    foreach ($encoded['php_serialize'] as $s) {
+        unserialize($s);
+        $b += strlen($s);
+    }
+    return $b;
+}, $n, $seconds);
+$results['serialize'] = measure(function () use ($arrays) {
+    $b = 0;
+    foreach ($arrays as $a) $b += strlen(serialize($a));
+    return $b;
+}, $n, $seconds);
+
+foreach (['php', 'php_serialize'] as $h) {
+    fixture_session_begin($dir, $h);
+    $results["session_decode:$h"] = measure(function () use ($encoded, $h) {
+        $b = 0;
+        foreach ($encoded[$h] as $s) {
+            $_SESSION = [];
+            session_decode($s);
+            $b += strlen($s);
+        }
+        return $b;
+    }, $n, $seconds);
+    $results["session_encode:$h"] = measure(function () use ($arrays) {
+        $b = 0;
+        foreach ($arrays as $a) {
+            $_SESSION = $a;
+            $b += strlen(session_encode());
+        }
+        return $b;
+    }, $n, $seconds);
+    session_abort();
+}
+array_map('unlink', glob("$dir/sess_*") ?: []);
+@rmdir($dir);
+ob_end_clean();
+echo json_encode($results), "\n";
