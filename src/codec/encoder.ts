@@ -335,7 +335,7 @@ export class Writer {
       case 'number':
         if (!counted) this.slot++;
         if (Number.isSafeInteger(v) && !Object.is(v, -0)) this.int(v);
-        else if (Number.isInteger(v) && v < TWO_63 && v >= -TWO_63) this.int(BigInt(v));
+        else if (Number.isInteger(v) && v !== 0 && v < TWO_63 && v >= -TWO_63) this.int(BigInt(v));
         else this.ascii(`d:${formatPhpFloat(v)};`);
         return undefined;
       case 'boolean':
