@@ -122,7 +122,7 @@ test('read takes a shared lock: it waits for an open handle, and times out clear
   const store = new FileSessionStore({ savePath: freshDir(), lockTimeoutMs: 100 });
   await store.update(ID, (d) => { d.set('v', 1); });
   const h = await store.open(ID);
-  await assert.rejects(store.read(ID), (e) => e instanceof LockTimeoutError && e.message.includes(h.path));
+  await assert.rejects(store.read(ID), (e) => e instanceof LockTimeoutError && e.message.includes(h.path) && e.timeoutMs === 100 && /within 100 ms/.test(e.message));
   await assert.rejects(store.open(ID), LockTimeoutError);
   await assert.rejects(store.open(ID, { lockTimeoutMs: 0 }), LockTimeoutError);
   h.data.set('v', 2);

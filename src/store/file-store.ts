@@ -6,7 +6,7 @@ import { constants as fsc, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { decodeSession, encodeSession, SERIALIZE_HANDLERS, type DecodeOptions, type EncodeOptions, type SerializeHandler } from '../codec/index.js';
 import { PhpArray } from '../codec/values.js';
-import { ConfigError, SessctlError, SessionFileError } from '../errors.js';
+import { ConfigError, LockTimeoutError, SessctlError, SessionFileError } from '../errors.js';
 import type { OpenOptions, SessionBackend, SessionHandle } from './backend.js';
 import { assertLockingAvailable, lockFd } from './lock.js';
 import { sessionFilePath, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
@@ -241,8 +241,13 @@ export class FileSessionStore implements SessionBackend {
         const st = await fh.stat();
         if (!st.isFile()) throw new SessionFileError(path, 'is not a regular file', 'ENOTFILE');
         assertOwnedByUs(path, st.uid);
-        const timeoutMs = Math.max(0, deadline - Date.now());
-        await lockFd(fh.fd, { exclusive: mode.exclusive, timeoutMs: mode.timeoutMs === Infinity ? Infinity : timeoutMs, target: path });
+        const left = Math.max(0, deadline - Date.now());
+        try {
+          await lockFd(fh.fd, { exclusive: mode.exclusive, timeoutMs: left, target: path });
+        } catch (err) {
+          // Report the configured timeout, not what was left of it after a retry.
+          throw err instanceof LockTimeoutError ? new LockTimeoutError(path, mode.timeoutMs) : err;
+        }
         const after = await fh.stat();
         let current: number | null = null;
         try {
@@ -505,9 +510,18 @@ export class FileSessionHandle implements SessionHandle {
   async regenerateId(deleteOld = false): Promise<string> {
     const oldFh = this.#requireOpen();
     const encoded = this.#store.encode(this.data);
-    const newId = await this.#store.createId();
-    const newPath = this.#store.pathOf(newId);
-    const locked = await this.#store.lockForHandle(newPath, this.#store.lockTimeoutMs);
+    let newId: string;
+    let newPath: string;
+    let locked: Locked;
+    for (let attempt = 0; ; attempt++) {
+      newId = await this.#store.createId();
+      newPath = this.#store.pathOf(newId);
+      locked = await this.#store.lockForHandle(newPath, this.#store.lockTimeoutMs);
+      if (locked.created) break;
+      // Someone made a session with this id between createId() and now: never take it over.
+      await locked.fh.close();
+      if (attempt >= 3) throw new SessctlError('could not create a fresh session id (collisions)', 'EIDCOLLISION');
+    }
     try {
       await writeInPlace(locked.fh, encoded);
     } catch (err) {

@@ -106,9 +106,9 @@ export interface LockOptions {
   signal?: AbortSignal;
 }
 
-/** Backoff: 1 ms doubling up to 20 ms, ±25 % jitter so that several waiters do not poll in step. */
+/** Backoff: 1 ms doubling up to 10 ms (≤ ~100 cheap LOCK_NB calls/s per waiter), ±25 % jitter so that waiters do not poll in step. */
 const FIRST_DELAY_MS = 1;
-const MAX_DELAY_MS = 20;
+const MAX_DELAY_MS = 10;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
