@@ -8,7 +8,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { lockFd, tryLockFd, unlockFd, assertLockingAvailable, lockingAddonName, LockTimeoutError } from '../dist/index.js';
+import { lockFd, tryLockFd, unlockFd, assertLockingAvailable, lockingAddonName, LockTimeoutError, FileSessionStore } from '../dist/index.js';
 import { needPhp, PHP } from './helpers/env.js';
 
 const HELPER = fileURLToPath(new URL('./php/store/session.php', import.meta.url));
@@ -110,14 +110,15 @@ test('PHP waits on a lock we hold: it sees what we wrote under the lock', needPh
   assert.equal(fs.readFileSync(file, 'utf8'), 'total|i:42;php|i:1;');
 });
 
-test('6 waits on PHP-held locks do not starve the thread pool: readFile completes while they wait', needPhp(), async () => {
+test('6 store.open() calls waiting on PHP-held locks do not starve the thread pool: readFile completes while they wait', needPhp(), async () => {
   const holds = [];
   for (let i = 0; i < 6; i++) holds.push(phpHold(`starvationcheck00000000000${i}`, 2500));
   await Promise.all(holds.map((h) => h.locked));
   const events = [];
-  const fds = holds.map((_, i) => fs.openSync(path.join(tmp, `sess_starvationcheck00000000000${i}`), 'r+'));
+  const store = new FileSessionStore({ savePath: tmp, lockTimeoutMs: 20000 });
+  const handles = [];
   try {
-    const waits = fds.map((fd, i) => lockFd(fd, { exclusive: true, timeoutMs: 20000, target: `session ${i}` }).then(() => events.push(`lock${i}`)));
+    const waits = holds.map((_, i) => store.open(`starvationcheck00000000000${i}`).then((h) => { handles.push(h); events.push(`lock${i}`); }));
     await new Promise((r) => setTimeout(r, 50)); // all six are now waiting
     const other = path.join(tmp, 'unrelated.txt');
     fs.writeFileSync(other, 'hello');
@@ -128,7 +129,7 @@ test('6 waits on PHP-held locks do not starve the thread pool: readFile complete
     await Promise.all(waits);
     assert.equal(events.length, 7);
   } finally {
-    for (const fd of fds) fs.closeSync(fd);
+    for (const h of handles) await h.close();
     await Promise.all(holds.map((h) => h.exited));
   }
 });

@@ -148,6 +148,10 @@ export class FileSessionStore implements SessionBackend {
    */
   constructor(options: FileStoreOptions) {
     assertLockingAvailable();
+    if (typeof fsc.O_NOFOLLOW !== 'number') {
+      // Without it a planted symlink would be followed; PHP has the same requirement.
+      throw new SessctlError('this platform has no O_NOFOLLOW: session files cannot be opened safely', 'ENOFOLLOW');
+    }
     if (!options || typeof options !== 'object') throw new ConfigError('FileSessionStore needs options ({ savePath, … })');
     this.savePath = toSavePath(options.savePath);
     this.serializeHandler = options.serializeHandler ?? ('php' as SerializeHandler);
