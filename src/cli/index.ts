@@ -62,7 +62,6 @@ export function buildProgram(): Command {
   const program = new Command('sessctl')
     .description('Inspect, list, clean up and convert PHP sessions — byte-exact with PHP, with its locking.')
     .version('0.1.0', '-V, --version')
-    .showHelpAfterError('(add --help for usage)')
     .configureOutput({ outputError: (str, write) => write(`sessctl: ${str.replace(/^error: /, '')}`) })
     .exitOverride();
   example(program, 'sessctl list --save-path "2;/var/lib/php/sessions" --older-than 1h', 'sessctl gc --quiet', 'sessctl <command> --help');

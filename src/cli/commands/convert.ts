@@ -18,7 +18,7 @@ export async function run(opts: CommonOptions & { to: string; dryRun?: boolean; 
         return;
       }
       if (r.outcome === 'refused') process.stdout.write(`${r.location}: refused (${r.message}); left as it is\n`);
-      else if (r.outcome === 'failed') process.stderr.write(`sessctl: ${r.location}: ${r.message}\n`);
+      else if (r.outcome === 'failed') process.stderr.write(`sessctl: ${r.location}: ${(r.message ?? '').replace(`${r.location}: `, '')}\n`);
       else if (r.outcome === 'would-convert' && !opts.quiet) process.stdout.write(`${r.location}: would convert ${r.from} → ${opts.to}\n`);
     },
   });
