@@ -105,7 +105,12 @@ export class Writer {
   /** Last slot number handed out. */
   private slot = 0;
   private readonly seen = new Map<object, number>();
-  private readonly open = new Set<object>();
+  /**
+   * Arrays being written → how many times they are open on the current path. An array met
+   * again on its own path without a `&` box in between would recurse forever: refused. Met
+   * through a box it is fine (the box is written `R:` the next time round, as PHP does).
+   */
+  private readonly open = new Map<object, number>();
   private readonly classes: ClassRegistry | undefined;
   private readonly usesScratch: boolean;
   /** Describes where the value being written sits, for error messages. */
@@ -315,7 +320,9 @@ export class Writer {
       const entry = frame.next();
       if (entry === undefined) {
         this.byte(0x7d);
-        this.open.delete(frame.owner);
+        const n = this.open.get(frame.owner)!;
+        if (n > 1) this.open.set(frame.owner, n - 1);
+        else this.open.delete(frame.owner);
         stack.pop();
         continue;
       }
@@ -401,21 +408,22 @@ export class Writer {
     }
     // Arrays: they take a slot but are never looked up (PHP copies them).
     if (!counted) this.slot++;
-    if (this.open.has(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
+    const openCount = this.open.get(v) ?? 0;
+    if (openCount > 0 && !counted) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
     if (v instanceof Map) {
       const canonicalise = !(v instanceof PhpArray);
       if (canonicalise) checkDistinctKeys(v, (m) => this.fail(m));
       this.ascii('a:');
       this.digits(v.size);
       this.ascii(':{');
-      this.open.add(v);
+      this.open.set(v, openCount + 1);
       return mapFrame(v, canonicalise);
     }
     if (Array.isArray(v)) {
       this.ascii('a:');
       this.digits(v.length);
       this.ascii(':{');
-      this.open.add(v);
+      this.open.set(v, openCount + 1);
       return listFrame(v, null, v);
     }
     if (isPlainObject(v)) {
@@ -423,7 +431,7 @@ export class Writer {
       this.ascii('a:');
       this.digits(keys.length);
       this.ascii(':{');
-      this.open.add(v);
+      this.open.set(v, openCount + 1);
       return objectFrame(v, keys);
     }
     if (v instanceof Date) this.fail('cannot serialize a Date (convert it first: date.toISOString() or a unix timestamp)');
