@@ -10,7 +10,7 @@
 import { DecodeError } from '../errors.js';
 import { createMappedInstance, fillMappedInstance, type ClassRegistry, type PhpClassMapping } from './classes.js';
 import { parsePhpFloatText, formatPhpFloat } from './float.js';
-import { bytesToKeyString, decodeUtf8, isAscii, latin1 } from './strings.js';
+import { bytesToKeyString, decodeUtf8, isAscii, latin1, shortAscii } from './strings.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, type PhpKey, type PhpValue } from './values.js';
 
 export interface DecodeOptions {

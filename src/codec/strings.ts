@@ -19,6 +19,38 @@ const utf8Slice = (buf: Buffer, start: number, end: number): string => utf8Slice
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+const CACHE_BITS = 12;
+const stringCache: (string | undefined)[] = new Array<string | undefined>(1 << CACHE_BITS).fill(undefined);
+
+/**
+ * Short ASCII runs (keys like "id", "name", values like "ROLE_USER") repeat a lot: look them
+ * up in a small hash table instead of allocating a new string each time. Undefined when
+ * the bytes are not all ASCII.
+ */
+export function shortAscii(buf: Uint8Array, start: number, end: number): string | undefined {
+  let h = end - start;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c > 0x7f) return undefined;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = (h ^ (h >>> CACHE_BITS)) & ((1 << CACHE_BITS) - 1);
+  const cached = stringCache[slot];
+  if (cached !== undefined && cached.length === end - start) {
+    let same = true;
+    for (let j = 0, i = start; i < end; i++, j++) {
+      if (cached.charCodeAt(j) !== buf[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const s = latin1SliceFn.call(buf, start, end);
+  stringCache[slot] = s;
+  return s;
+}
+
 /** True when every byte in [start, end) is ASCII. */
 export function isAscii(buf: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i]! > 0x7f) return false;
@@ -56,7 +88,10 @@ function validSequenceLength(buf: Uint8Array, i: number, end: number): number {
 
 /** Bytes → JS string for keys and names: UTF-8, with invalid bytes surrogate-escaped. */
 export function bytesToKeyString(buf: Buffer, start: number, end: number): string {
-  if (isAscii(buf, start, end)) return latin1(buf, start, end);
+  if (end - start <= 32) {
+    const s = shortAscii(buf, start, end);
+    if (s !== undefined) return s;
+  } else if (isAscii(buf, start, end)) return latin1(buf, start, end);
   const valid = decodeUtf8(buf, start, end);
   if (valid !== undefined) return valid;
   const parts: string[] = [];
