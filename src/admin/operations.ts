@@ -461,7 +461,8 @@ export interface DestroyRequest {
  * Destroys sessions as session_destroy() does: unlink while holding PHP's exclusive lock.
  * Either explicit ids, or (only with `allMatching: true`) every session matching the age
  * filters, each re-checked under its lock. Ids are validated before any path is built.
- * @throws ConfigError when ids and filters are mixed, a filter lacks `allMatching`, or nothing is selected.
+ * @throws ConfigError when ids and filters are mixed, a filter lacks `allMatching`, or nothing is selected;
+ *   InvalidSessionIdError (before anything is destroyed) when an id is one PHP would refuse.
  */
 export async function destroySessions(source: AdminSource, request: DestroyRequest): Promise<DestroyReport> {
   const ids = request.ids ?? [];
@@ -470,6 +471,7 @@ export async function destroySessions(source: AdminSource, request: DestroyReque
   if (hasFilter && !request.allMatching) throw new ConfigError('--older-than/--newer-than select sessions to destroy only together with --all-matching (bulk destroy is never implied)');
   if (request.allMatching && !hasFilter) throw new ConfigError('--all-matching needs --older-than and/or --newer-than');
   if (ids.length === 0 && !hasFilter) throw new ConfigError('no session ids given');
+  for (const id of ids) source.validateId(id);
   const dryRun = request.dryRun ?? false;
   const lockTimeoutMs = request.lockTimeoutMs ?? 10_000;
   const now = request.now ?? nowSeconds();

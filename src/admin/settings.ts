@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { phpTemporaryDirectory } from '../store/save-path.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
 import { loadPhpIni } from './ini.js';
@@ -124,10 +124,10 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
     raw[n] = DEFAULTS[n];
     sources[n] = { kind: 'default', detail: "PHP's default" };
   }
-  return { values: validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>), sources: sources as Record<SettingName, SettingSource> };
+  return { values: validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>, env), sources: sources as Record<SettingName, SettingSource> };
 }
 
-function validate(raw: Record<SettingName, string>, sources: Record<SettingName, SettingSource>): AdminSettings {
+function validate(raw: Record<SettingName, string>, sources: Record<SettingName, SettingSource>, env: NodeJS.ProcessEnv): AdminSettings {
   const from = (n: SettingName) => `${INI_KEYS[n]} (from ${sources[n].kind} ${sources[n].detail})`;
   const serializeHandler = raw.serializeHandler as AdminSerializeHandler;
   if (!ADMIN_SERIALIZE_HANDLERS.includes(serializeHandler)) {
@@ -140,18 +140,13 @@ function validate(raw: Record<SettingName, string>, sources: Record<SettingName,
     throw err instanceof ConfigError ? err : new ConfigError(String(err));
   }
   let savePath = raw.savePath;
-  if (raw.saveHandler === 'files') savePath = withTempDirDefault(savePath);
+  if (raw.saveHandler === 'files') savePath = withTempDirDefault(savePath, env);
   return { saveHandler: raw.saveHandler, savePath, serializeHandler, maxlifetime };
 }
 
-/** PHP's files handler uses the system temp dir when the path part of save_path is empty. */
-function withTempDirDefault(savePath: string): string {
-  if (savePath === '') return tmpdir();
-  const parts = savePath.split(';');
-  if (parts.length > 1 && parts[parts.length - 1] === '' && parts.length <= 3) {
-    return [...parts.slice(0, -1), tmpdir()].join(';');
-  }
-  return savePath;
+/** PHP's files handler uses the system temp dir ($TMPDIR or /tmp) when save_path is empty. */
+function withTempDirDefault(savePath: string, env: NodeJS.ProcessEnv): string {
+  return savePath === '' ? phpTemporaryDirectory(env) : savePath;
 }
 
 type PhpIniAll = Record<string, string | null>;

@@ -41,6 +41,8 @@ export interface AdminSource {
   readonly saveHandler: string;
   /** What is being looked at, for messages (`/var/lib/php/sessions (depth 2)`). */
   readonly description: string;
+  /** @throws InvalidSessionIdError when the backend would refuse `id` (checked before any access). */
+  validateId(id: string): void;
   /** Every session, streamed with bounded memory; `withData` also reads the bytes. */
   entries(options?: { withData?: boolean; onError?: (location: string, err: Error) => void }): AsyncIterable<SessionEntry>;
   /**
@@ -120,6 +122,10 @@ export class FileAdminSource implements AdminSource {
   constructor(savePath: string | SavePath) {
     this.sp = typeof savePath === 'string' ? parseSavePath(savePath) : savePath;
     this.description = `${this.sp.path}${this.sp.depth ? ` (depth ${this.sp.depth})` : ''}`;
+  }
+
+  validateId(id: string): void {
+    assertValidSessionId(id, this.sp.depth);
   }
 
   /** Where session `id` lives. @throws InvalidSessionIdError */
