@@ -22,55 +22,40 @@ const INT64_MIN = -9223372036854775808n;
 const INT64_MAX = 9223372036854775807n;
 const TWO_63 = 9223372036854775808; // 2^63 as a double
 
-/** One open container being written. */
-interface Frame {
-  /** Next entry, or undefined when the container is complete. */
-  next(): [unknown, unknown] | undefined;
-  owner: object;
+/** One open container being written: its entries as a flat [k0, v0, k1, v1, …] list, or a JS array. */
+class Frame {
+  i = 0;
   /** The key being written (for error paths). */
-  key: unknown;
-  /** Keys from plain JS (Map/object) get PHP's canonical-numeric rule. */
-  canonicalise: boolean;
+  key: unknown = undefined;
+  constructor(
+    readonly owner: object,
+    /** Keys from plain JS (Map/object) get PHP's canonical-numeric rule. */
+    public canonicalise: boolean,
+    /** [k0, v0, k1, v1, …], or null for a JS array (`list`). */
+    readonly flat: unknown[] | null,
+    readonly list: unknown[] | null,
+  ) {}
 }
 
 function mapFrame(owner: Map<unknown, unknown>, canonicalise: boolean): Frame {
-  const it = owner.entries();
-  return {
-    owner,
-    key: undefined,
-    canonicalise,
-    next() {
-      const r = it.next();
-      return r.done ? undefined : r.value;
-    },
-  };
+  // forEach into one flat array is cheaper than an entries() iterator's [k, v] pair per step.
+  const flat: unknown[] = [];
+  owner.forEach((v, k) => {
+    flat.push(k, v);
+  });
+  return new Frame(owner, canonicalise, flat, null);
 }
 
-function listFrame(owner: object, entries: ArrayLike<[unknown, unknown]> | null, arr?: ArrayLike<unknown>): Frame {
-  let i = 0;
-  return {
-    owner,
-    key: undefined,
-    canonicalise: true,
-    next() {
-      if (arr !== undefined) return i < arr.length ? [i, arr[i++]] : undefined;
-      return i < entries!.length ? entries![i++] : undefined;
-    },
-  };
+function entriesFrame(owner: object, entries: [unknown, unknown][]): Frame {
+  const flat: unknown[] = [];
+  for (const [k, v] of entries) flat.push(k, v);
+  return new Frame(owner, false, flat, null);
 }
 
 function objectFrame(owner: Record<string, unknown>, keys: string[]): Frame {
-  let i = 0;
-  return {
-    owner,
-    key: undefined,
-    canonicalise: true,
-    next() {
-      if (i >= keys.length) return undefined;
-      const k = keys[i++]!;
-      return [k, owner[k]];
-    },
-  };
+  const flat: unknown[] = [];
+  for (const k of keys) flat.push(k, owner[k]);
+  return new Frame(owner, true, flat, null);
 }
 
 function isPlainObject(v: object): v is Record<string, unknown> {
@@ -317,8 +302,26 @@ export class Writer {
     stack.push(frame);
     while (stack.length > 0) {
       frame = stack[stack.length - 1]!;
-      const entry = frame.next();
-      if (entry === undefined) {
+      let k: unknown;
+      let v: unknown;
+      let done = true;
+      const flat = frame.flat;
+      if (flat !== null) {
+        if (frame.i < flat.length) {
+          done = false;
+          k = flat[frame.i];
+          v = flat[frame.i + 1];
+          frame.i += 2;
+        }
+      } else {
+        const list = frame.list!;
+        if (frame.i < list.length) {
+          done = false;
+          k = frame.i;
+          v = list[frame.i++];
+        }
+      }
+      if (done) {
         this.byte(0x7d);
         const n = this.open.get(frame.owner)!;
         if (n > 1) this.open.set(frame.owner, n - 1);
@@ -326,8 +329,8 @@ export class Writer {
         stack.pop();
         continue;
       }
-      this.key(entry[0], frame);
-      const child = this.start(entry[1]);
+      this.key(k, frame);
+      const child = this.start(v);
       if (child !== undefined) stack.push(child);
     }
   }
@@ -424,7 +427,7 @@ export class Writer {
       this.digits(v.length);
       this.ascii(':{');
       this.open.set(v, openCount + 1);
-      return listFrame(v, null, v);
+      return new Frame(v, true, null, v);
     }
     if (isPlainObject(v)) {
       const keys = Object.keys(v);
@@ -470,9 +473,7 @@ export class Writer {
     this.ascii('O:');
     this.name(className);
     this.ascii(`:${entries.length}:{`);
-    const frame = listFrame(v, entries);
-    frame.canonicalise = false;
-    return frame;
+    return entriesFrame(v, entries);
   }
 
   /** The session-format helpers write a key's name bytes themselves. */
