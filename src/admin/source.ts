@@ -12,9 +12,12 @@ import {
   type Stats,
 } from 'node:fs';
 import { ConfigError, SessionFileError } from '../errors.js';
-import { gcFiles, type GcOptions, type GcReport } from './gc.js';
+import type { GcOptions, GcReport } from './gc.js';
 import type { AdminSettings } from './settings.js';
-import { lockFd, parseSavePath, sessionFilePath, assertValidSessionId, type SavePath } from './store-bridge.js';
+import { parseSavePath, type SavePath } from '../store/save-path.js';
+import { assertValidSessionId } from '../store/session-id.js';
+import { sessionFilePath } from '../store/paths.js';
+import { lockFd } from '../store/lock.js';
 import { walkSessionTree } from './walk.js';
 
 /** One stored session as the admin commands see it, whatever the backend. */
@@ -253,7 +256,9 @@ export class FileAdminSource implements AdminSource {
     }
   }
 
-  gc(options: GcOptions): Promise<GcReport> {
+  async gc(options: GcOptions): Promise<GcReport> {
+    // Loaded on use: the worker-thread machinery is not needed by any other command.
+    const { gcFiles } = await import('./gc.js');
     return gcFiles(this.sp, options);
   }
 

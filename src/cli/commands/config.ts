@@ -11,7 +11,7 @@ export async function run(opts: CommonOptions): Promise<number> {
     process.stdout.write(json({ values, sources }));
     return 0;
   }
-  const c = colorsFor(process.stdout);
+  const c = await colorsFor(process.stdout);
   for (const { name, ini } of settingNames()) {
     let shown = String(values[name]);
     if (name === 'savePath' && values.saveHandler === 'files') {

@@ -17,7 +17,7 @@ export async function run(opts: DestroyOptions, ids: string[]): Promise<number> 
   const newerThan = durationOpt(opts.newerThan, '--newer-than');
   const lockTimeoutMs = (durationOpt(opts.lockTimeout, '--lock-timeout') ?? 10) * 1000;
   const { source } = await sourceFrom(opts);
-  const c = colorsFor(process.stdout);
+  const c = await colorsFor(process.stdout);
   const failures: { id: string; outcome: string; message?: string }[] = [];
   const report = await destroySessions(source, {
     ids,

@@ -1,7 +1,7 @@
 import type { GcReport } from '../../admin/gc.js';
 import { ConfigError } from '../../errors.js';
 import { formatBytes, formatCount } from '../format.js';
-import { canShowProgress, colorsFor } from '../output.js';
+import { canShowProgress, colorsFor, type Colors } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import type { CommonOptions } from '../index.js';
 import { json, sourceFrom } from './common.js';
@@ -38,12 +38,12 @@ export async function run(opts: CommonOptions & { dryRun?: boolean; jobs?: strin
   await source.close();
   if (controller.signal.aborted) process.stderr.write('sessctl: interrupted; the counts below are up to that point\n');
   if (opts.json) process.stdout.write(json(report));
-  else if (!opts.quiet) process.stdout.write(summary(report, colorsFor(process.stdout)) + '\n');
+  else if (!opts.quiet) process.stdout.write(summary(report, await colorsFor(process.stdout)) + '\n');
   return report.errors > 0 || controller.signal.aborted ? 1 : 0;
 }
 
 /** The one summary line (cron mails it; greppable). */
-export function summary(r: GcReport, c: ReturnType<typeof colorsFor>): string {
+export function summary(r: GcReport, c: Colors): string {
   const verb = r.dryRun ? 'would delete' : 'deleted';
   const parts = [
     `scanned ${formatCount(r.scanned)}`,

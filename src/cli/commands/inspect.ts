@@ -29,7 +29,7 @@ export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean 
     process.stdout.write(json(codec.toPlain(r.data, { json: true })));
     return 0;
   }
-  const c = colorsFor(process.stdout);
+  const c = await colorsFor(process.stdout);
   const expires = r.expiresInSeconds < 0 ? c.red('expired') : `expires in ${formatDuration(r.expiresInSeconds)}`;
   process.stdout.write(
     `${c.bold(`session ${r.id}`)} ${c.dim(`${r.location}`)}\n` +

@@ -1,7 +1,7 @@
 import { listSessions, type ListSort, type SessionInfo } from '../../admin/operations.js';
 import { ConfigError } from '../../errors.js';
 import { formatBytes, formatDuration, formatTime, tableRow, type Column } from '../format.js';
-import { colorsFor, writeOut } from '../output.js';
+import { colorsFor, writeOut, type Colors } from '../output.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, printWalkError, sourceFrom } from './common.js';
 
@@ -49,7 +49,7 @@ export async function run(opts: ListOptions): Promise<number> {
     }
     await writeOut(first ? ']\n' : '\n]\n');
   } else {
-    const c = colorsFor(process.stdout);
+    const c = await colorsFor(process.stdout);
     const columns: Column[] = [
       { title: 'ID', width: 32 },
       { title: 'SIZE', width: 9, align: 'right' },
@@ -71,7 +71,7 @@ export async function run(opts: ListOptions): Promise<number> {
   return errors > 0 ? 1 : 0;
 }
 
-function cells(r: SessionInfo, c: ReturnType<typeof colorsFor>): string[] {
+function cells(r: SessionInfo, c: Colors): string[] {
   const expires = r.expiresInSeconds < 0 ? c.red('expired') : formatDuration(r.expiresInSeconds);
   return [
     r.id,

@@ -19,7 +19,7 @@ export async function run(opts: CommonOptions): Promise<number> {
     process.stdout.write(json(s));
     return errors ? 1 : 0;
   }
-  const c = colorsFor(process.stdout);
+  const c = await colorsFor(process.stdout);
   const label = (t: string) => c.bold(t.padEnd(12));
   const out: string[] = [];
   out.push(`${label('source')}${s.source}`);
