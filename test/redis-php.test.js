@@ -27,7 +27,7 @@ after(async () => {
 function php(id, body, { handler = 'php', savePath, ini = {} } = {}) {
   const args = [
     '-d', 'session.save_handler=redis',
-    '-d', `session.save_path=${savePath ?? redis.url}`,
+    '-d', `session.save_path="${savePath ?? redis.url}"`,
     '-d', 'session.use_cookies=0',
     '-d', 'session.use_strict_mode=0',
     '-d', `session.serialize_handler=${handler}`,

@@ -7,7 +7,7 @@
  * connection fails the commands in flight at once, and the next call opens a fresh connection
  * (bounded by the connect timeout) instead of a call hanging while the client retries forever.
  */
-import { createClient, createCluster, RESP_TYPES } from 'redis';
+import { createClient, createCluster, ErrorReply, RESP_TYPES } from 'redis';
 import { BackendError } from '../../errors.js';
 import type { RedisAuth, RedisServerConfig } from './save-path.js';
 
@@ -49,17 +49,31 @@ interface MinimalClient {
 /** Turns whatever the client threw into a BackendError that says where and what. */
 export function backendError(label: string, what: string, err: unknown, timeoutMs?: number): BackendError {
   if (err instanceof BackendError) return err;
-  const e = err as { name?: string; message?: string; code?: string } | undefined;
+  const e = err as { name?: string; message?: string; code?: string; constructor?: { name?: string } } | undefined;
   const name = e?.name ?? '';
   const msg = e?.message ?? String(err);
-  if (name === 'TimeoutError' || name === 'ConnectionTimeoutError' || /timeout/i.test(msg)) {
+  if (name === 'TimeoutError' || name === 'ConnectionTimeoutError' || e?.constructor?.name?.includes('Timeout')) {
     return new BackendError(`${label}: ${what}: no answer within ${timeoutMs ?? '?'} ms (${msg})`, 'EBACKENDTIMEOUT', { cause: err });
   }
-  if (name === 'ErrorReply' || name === 'SimpleError' || name === 'BlobError') {
+  if (err instanceof ErrorReply) {
     return new BackendError(`${label}: ${what}: Redis replied with an error: ${msg}`, 'EBACKEND', { cause: err });
   }
   const code = e?.code ? ` (${e.code})` : '';
   return new BackendError(`${label}: ${what}: connection failed: ${msg}${code}`, 'EBACKENDCONN', { cause: err });
+}
+
+/**
+ * The client's own `timeout` command option only covers the wait *before* a command is written;
+ * a server that accepted the command and then hangs would keep the call waiting forever. So
+ * every command races a timer of ours.
+ */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`command timed out after ${ms} ms`), { name: 'TimeoutError' })), ms);
+  });
+  p.catch(() => {}); // a late rejection after the timeout is not unhandled
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 function commandName(args: RedisArg[]): string {
@@ -84,11 +98,12 @@ export class ServerConnection implements CommandTarget {
   async send(args: RedisArg[]): Promise<unknown> {
     const client = await this.#connected();
     try {
-      return await client.sendCommand(args, { typeMapping: BUFFER_REPLIES, timeout: this.timeouts.commandTimeoutMs });
+      return await withTimeout(client.sendCommand(args, { typeMapping: BUFFER_REPLIES }), this.timeouts.commandTimeoutMs);
     } catch (err) {
       const e = backendError(this.label, commandName(args), err, this.timeouts.commandTimeoutMs);
-      // After a timeout the connection state is unknown (a reply may still arrive): start over.
-      if (e.code !== 'EBACKEND') this.#drop();
+      // After a timeout or a connection error the connection state is unknown (a reply may
+      // still arrive and would be taken for the next command's): start over on the next call.
+      if (e.code !== 'EBACKEND' && this.#client === client) this.#drop();
       throw e;
     }
   }
@@ -209,9 +224,11 @@ export class ClusterConnection implements CommandTarget {
   async send(args: RedisArg[], key?: RedisArg, readonly?: boolean): Promise<unknown> {
     const cluster = await this.#connected();
     try {
-      return await cluster.sendCommand(key, readonly ?? false, args, { typeMapping: BUFFER_REPLIES, timeout: this.timeouts.commandTimeoutMs });
+      return await withTimeout(cluster.sendCommand(key, readonly ?? false, args, { typeMapping: BUFFER_REPLIES }), this.timeouts.commandTimeoutMs);
     } catch (err) {
-      throw backendError(this.label, commandName(args), err, this.timeouts.commandTimeoutMs);
+      const e = backendError(this.label, commandName(args), err, this.timeouts.commandTimeoutMs);
+      if (e.code === 'EBACKENDTIMEOUT' && this.#cluster === cluster) this.#drop();
+      throw e;
     }
   }
 
@@ -225,7 +242,7 @@ export class ClusterConnection implements CommandTarget {
         send: async (args) => {
           try {
             const client = await cluster.nodeClient(master);
-            return await client.sendCommand(args, { typeMapping: BUFFER_REPLIES, timeout: this.timeouts.commandTimeoutMs });
+            return await withTimeout(client.sendCommand(args, { typeMapping: BUFFER_REPLIES }), this.timeouts.commandTimeoutMs);
           } catch (err) {
             throw backendError(label, commandName(args), err, this.timeouts.commandTimeoutMs);
           }
@@ -274,6 +291,16 @@ export class ClusterConnection implements CommandTarget {
     }
     this.#cluster = cluster;
     return cluster;
+  }
+
+  #drop(): void {
+    const c = this.#cluster;
+    this.#cluster = undefined;
+    try {
+      c?.destroy();
+    } catch {
+      /* already closed */
+    }
   }
 
   async close(): Promise<void> {
