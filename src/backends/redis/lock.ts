@@ -27,6 +27,10 @@ export const LOCK_RELEASE_SCRIPT =
 const WRITE_IF_LOCKED_SCRIPT =
   'if redis.call("get",KEYS[2]) == ARGV[1] then redis.call("setex",KEYS[1],ARGV[2],ARGV[3]) return 1 else return 0 end';
 
+/** SET … KEEPTTL only while we hold the lock (an admin rewrite must not extend the session's life; Redis ≥ 6). */
+const REWRITE_IF_LOCKED_SCRIPT =
+  'if redis.call("get",KEYS[2]) == ARGV[1] then redis.call("set",KEYS[1],ARGV[2],"KEEPTTL") return 1 else return 0 end';
+
 export interface LockSettings {
   /** `redis.session.lock_expire` in seconds; 0 = the lock never expires (phpredis sends no PX). */
   expireSeconds: number;
@@ -106,4 +110,13 @@ export async function writeIfLocked(
 ): Promise<void> {
   const reply = await target.send(['EVAL', WRITE_IF_LOCKED_SCRIPT, '2', sessionKey, lockKey, secret, String(ttlSeconds), data], sessionKey);
   if (Number(reply) !== 1) throw lockLost(target, sessionKey, 'write');
+}
+
+/**
+ * Replaces the value, keeping the key's TTL, only while `secret` still holds the lock.
+ * @throws BackendError code ELOCKLOST when the lock is gone (nothing written), or on failure.
+ */
+export async function rewriteIfLocked(target: CommandTarget, sessionKey: Buffer, lockKey: Buffer, secret: string, data: Buffer): Promise<void> {
+  const reply = await target.send(['EVAL', REWRITE_IF_LOCKED_SCRIPT, '2', sessionKey, lockKey, secret, data], sessionKey);
+  if (Number(reply) !== 1) throw lockLost(target, sessionKey, 'rewrite');
 }

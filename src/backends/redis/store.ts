@@ -295,6 +295,22 @@ export class RedisSessionStore implements SessionBackend {
     return { id, key: loc.key.toString('latin1'), server: loc.target.label, ttlSeconds: Number(ttl) < 0 ? null : Number(ttl), size: Number(size) };
   }
 
+  /**
+   * Runs `fn` while holding phpredis's lock on `id` (taken even when `locking` is off: a lock
+   * excludes PHPs that lock and costs nothing otherwise). Used by the admin commands.
+   * @throws InvalidSessionIdError, LockTimeoutError, BackendError, whatever `fn` throws.
+   */
+  async withLock<T>(id: string, lockTimeoutMs: number | undefined, fn: (loc: SessionLocation, secret: string) => Promise<T>): Promise<T> {
+    const loc = this.locate(id);
+    const secret = newLockSecret();
+    await acquireLock(loc.target, loc.lockKey, secret, this.lockSettings(lockTimeoutMs === undefined ? undefined : { lockTimeoutMs }));
+    try {
+      return await fn(loc, secret);
+    } finally {
+      await releaseLock(loc.target, loc.lockKey, secret).catch(() => {});
+    }
+  }
+
   /** Every (server, prefix) to scan, each once even if the save_path names a server twice. */
   async #scanSpaces(): Promise<Keyspace[]> {
     const seen = new Set<string>();

@@ -1,0 +1,174 @@
+/**
+ * The CLI's view of Redis sessions (`sessctl … --save-handler redis --save-path 'tcp://…'`):
+ * the AdminSource the commands are written against, registered for `redis` and `rediscluster`.
+ * Loaded lazily by src/admin/source.ts, so `files` commands never load a Redis client.
+ *
+ * Redis keeps no modification time; a session's last write is derived from its TTL
+ * (`now - (gc_maxlifetime - ttl)`), which is exact for sessions PHP wrote with the same
+ * gc_maxlifetime. A key without a TTL (never written by phpredis) is listed as expired,
+ * its location says "no TTL", and `gc` reports it (it would never go away by itself).
+ */
+import type { GcOptions, GcReport } from '../../admin/gc.js';
+import { registerAdminSource, type AdminSource, type DestroyOutcome, type RewriteOutcome, type SessionEntry } from '../../admin/source.js';
+import type { AdminSettings } from '../../admin/settings.js';
+import { assertValidSessionId } from '../../store/index.js';
+import type { CommandTarget } from './connection.js';
+import { rewriteIfLocked } from './lock.js';
+import { RedisSessionStore, type RedisSessionInfo } from './store.js';
+
+/** How many TTL-less sessions `gc` names one by one. */
+const MAX_NOTED = 20;
+
+export class RedisAdminSource implements AdminSource {
+  readonly saveHandler: string;
+  readonly description: string;
+  readonly store: RedisSessionStore;
+  readonly #maxlifetime: number;
+
+  /** @throws ConfigError for a bad save_path. */
+  constructor(settings: Pick<AdminSettings, 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime'>) {
+    this.saveHandler = settings.saveHandler;
+    this.#maxlifetime = settings.maxlifetime;
+    this.store = new RedisSessionStore({
+      saveHandler: settings.saveHandler === 'rediscluster' ? 'rediscluster' : 'redis',
+      savePath: settings.savePath || undefined,
+      // The admin commands decode the bytes themselves ('auto' detects the format); the store only moves bytes.
+      serializeHandler: settings.serializeHandler === 'auto' ? 'php' : settings.serializeHandler,
+      gcMaxlifetime: settings.maxlifetime,
+    });
+    const sp = this.store.savePath;
+    const prefixes = 'servers' in sp ? [...new Set(sp.servers.map((s) => s.prefix.toString('latin1')))] : [sp.prefix.toString('latin1')];
+    this.description = `${this.store.describe()} (prefix ${prefixes.join(', ')})`;
+  }
+
+  validateId(id: string): void {
+    assertValidSessionId(id);
+  }
+
+  #mtimeMs(ttlSeconds: number | null, now: number): number {
+    // No TTL: show it as older than maxlifetime (it should have expired; nothing will expire it).
+    if (ttlSeconds === null) return now - (this.#maxlifetime + 1) * 1000;
+    return Math.min(now, now - (this.#maxlifetime - ttlSeconds) * 1000);
+  }
+
+  #entry(info: RedisSessionInfo, now: number, bytes?: Buffer): SessionEntry {
+    const entry: SessionEntry = {
+      id: info.id,
+      location: `${info.server} ${info.key}${info.ttlSeconds === null ? ' (no TTL)' : ''}`,
+      size: info.size,
+      mtimeMs: this.#mtimeMs(info.ttlSeconds, now),
+    };
+    if (bytes) entry.bytes = bytes;
+    return entry;
+  }
+
+  async *entries(options: { withData?: boolean; onError?: (location: string, err: Error) => void } = {}): AsyncIterable<SessionEntry> {
+    for await (const info of this.store.sessions()) {
+      const now = Date.now();
+      if (!options.withData) {
+        yield this.#entry(info, now);
+        continue;
+      }
+      let bytes: Buffer | null;
+      try {
+        bytes = await this.store.readBytes(info.id);
+      } catch (err) {
+        if (!options.onError) throw err;
+        options.onError(`${info.server} ${info.key}`, err as Error);
+        continue;
+      }
+      if (bytes !== null) yield this.#entry({ ...info, size: bytes.length }, now, bytes);
+    }
+  }
+
+  async read(id: string): Promise<SessionEntry | null> {
+    assertValidSessionId(id);
+    const [info, bytes] = await Promise.all([this.store.stat(id), this.store.readBytes(id)]);
+    if (!info || !bytes) return null;
+    return this.#entry({ ...info, size: bytes.length }, Date.now(), bytes);
+  }
+
+  async lockedRead(id: string, lockTimeoutMs: number): Promise<SessionEntry | null> {
+    return this.store.withLock(id, lockTimeoutMs, () => this.read(id));
+  }
+
+  async destroy(id: string, options: { lockTimeoutMs: number; onlyIf?: (entry: SessionEntry) => boolean }): Promise<DestroyOutcome> {
+    return this.store.withLock(id, options.lockTimeoutMs, async (loc) => {
+      const entry = await this.read(id);
+      if (!entry) return 'missing';
+      if (options.onlyIf && !options.onlyIf(entry)) return 'kept';
+      return Number(await loc.target.send(['DEL', loc.key], loc.key)) === 1 ? 'destroyed' : 'missing';
+    });
+  }
+
+  async rewrite(
+    id: string,
+    fn: (entry: SessionEntry & { bytes: Uint8Array }) => Uint8Array | null,
+    options: { lockTimeoutMs: number },
+  ): Promise<RewriteOutcome> {
+    return this.store.withLock(id, options.lockTimeoutMs, async (loc, secret) => {
+      const entry = await this.read(id);
+      if (!entry?.bytes) return 'missing';
+      const out = fn(entry as SessionEntry & { bytes: Uint8Array });
+      if (out === null) return 'unchanged';
+      const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+      if (buf.equals(entry.bytes)) return 'unchanged';
+      await rewriteIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, buf);
+      return 'rewritten';
+    });
+  }
+
+  /**
+   * Redis has no gc to run: phpredis sets a TTL of gc_maxlifetime on every write and Redis
+   * expires the key. This counts the sessions and reports those without a TTL (written by
+   * something else; they never expire) — it deletes nothing.
+   */
+  async gc(options: GcOptions): Promise<GcReport> {
+    const started = Date.now();
+    const report: GcReport = {
+      savePath: this.description,
+      maxlifetime: options.maxlifetime,
+      dryRun: options.dryRun ?? false,
+      scanned: 0,
+      expired: 0,
+      deleted: 0,
+      skippedLocked: 0,
+      skippedTouched: 0,
+      vanished: 0,
+      bytesFreed: 0,
+      errors: 0,
+      errorSamples: [],
+      durationMs: 0,
+    };
+    const noTtl: string[] = [];
+    let noTtlCount = 0;
+    for await (const info of this.store.sessions({ signal: options.signal })) {
+      report.scanned++;
+      if (info.ttlSeconds === null) {
+        noTtlCount++;
+        if (noTtl.length < MAX_NOTED) noTtl.push(`${info.server} ${info.key}`);
+      }
+      if (report.scanned % 5000 === 0) options.onProgress?.(report);
+    }
+    report.durationMs = Date.now() - started;
+    const notes = [
+      `${this.saveHandler}: nothing to delete — Redis expires sessions by themselves (phpredis writes every session with a TTL of session.gc_maxlifetime), so PHP's gc does nothing for Redis either.`,
+    ];
+    if (noTtlCount > 0) {
+      notes.push(`${noTtlCount} session key(s) have NO TTL and will never expire (not written by phpredis; check them, then \`sessctl destroy\` them or set a TTL):`);
+      for (const n of noTtl) notes.push(`  ${n}`);
+      if (noTtlCount > noTtl.length) notes.push(`  … and ${noTtlCount - noTtl.length} more`);
+    }
+    (report as GcReport & { notes?: string[] }).notes = notes;
+    (report as GcReport & { withoutTtl?: number }).withoutTtl = noTtlCount;
+    options.onProgress?.(report);
+    return report;
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+registerAdminSource('redis', (settings) => new RedisAdminSource(settings));
+registerAdminSource('rediscluster', (settings) => new RedisAdminSource(settings));
