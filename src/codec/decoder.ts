@@ -10,7 +10,8 @@
 import { DecodeError } from '../errors.js';
 import { createMappedInstance, fillMappedInstance, type ClassRegistry, type PhpClassMapping } from './classes.js';
 import { parsePhpFloatText, formatPhpFloat } from './float.js';
-import { bytesToKeyString, decodeUtf8, isAscii, latin1, shortAscii } from './strings.js';
+import { constants as bufferConstants } from 'node:buffer';
+import { bytesToKeyString, isValidUtf8, latin1, utf8Slice } from './strings.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, type PhpKey, type PhpValue } from './values.js';
 
 export interface DecodeOptions {
@@ -28,7 +29,10 @@ const mapSet = Map.prototype.set;
 const mapGet = Map.prototype.get;
 
 const C_SEMI = 0x3b, C_COLON = 0x3a, C_QUOTE = 0x22, C_OPEN = 0x7b, C_CLOSE = 0x7d;
-const C_MINUS = 0x2d, C_PLUS = 0x2b, C_0 = 0x30, C_9 = 0x39;
+const C_MINUS = 0x2d, C_PLUS = 0x2b, C_0 = 0x30, C_9 = 0x39, C_DOT = 0x2e;
+
+/** Exact powers of ten as doubles (10^22 is the last exact one). */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
 
 /** Where decoding puts a value: a container (array, object props, session) and key. */
 type Holder = Map<PhpKey, PhpValue> | null;
@@ -97,11 +101,19 @@ export class Parser {
   private readonly classes: ClassRegistry | undefined;
   private readonly source: string | undefined;
 
+  /**
+   * The whole input as one latin1 string (one char per byte), made once: ASCII strings and
+   * keys are then cut from it with slice(), far cheaper than one native latin1 conversion
+   * each. Null when the input is beyond V8's string length limit.
+   */
+  private readonly text: string | null;
+
   constructor(
     readonly buf: Buffer,
     options: DecodeOptions = {},
   ) {
     this.end = buf.length;
+    this.text = buf.length <= bufferConstants.MAX_STRING_LENGTH ? latin1(buf, 0, buf.length) : null;
     const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     if (!(Number.isInteger(maxDepth) && maxDepth >= 0)) throw new TypeError(`maxDepth must be a non-negative integer, got ${maxDepth}`);
     this.maxDepth = maxDepth;
@@ -121,6 +133,160 @@ export class Parser {
     }
     const end = this.pos >= this.end ? 'unexpected end of data, ' : '';
     this.fail(`${end}expected '${String.fromCharCode(byte)}' ${what}${what2}`);
+  }
+
+  /*
+   * Fast paths. Each handles the common, well-formed shape only and touches nothing (not even
+   * `pos`) when the input is anything else, so the careful readers after them produce exactly
+   * the same values and errors as before.
+   */
+
+  /** `-?<1..15 digits>;` at p (the bytes after `i:`): the int, with `pos` moved past the `;`. */
+  private tryInt(p: number): number | undefined {
+    const buf = this.buf;
+    const end = this.end;
+    let negative = false;
+    if (p < end && buf[p] === C_MINUS) {
+      negative = true;
+      p++;
+    }
+    const digitsStart = p;
+    let n = 0;
+    while (p < end) {
+      const c = buf[p]!;
+      if (c < C_0 || c > C_9) break;
+      n = n * 10 + (c - C_0);
+      p++;
+    }
+    if (p === digitsStart || p - digitsStart > 15 || p >= end || buf[p] !== C_SEMI) return undefined;
+    this.pos = p + 1;
+    return negative && n !== 0 ? -n : n;
+  }
+
+  /**
+   * `<len>:"<bytes>";` at p (the bytes after `s:`): where the bytes start, with `pos` moved
+   * past the `;` (so they end at `pos - 2`); -1 for anything else.
+   */
+  private tryString(p: number): number {
+    const buf = this.buf;
+    const end = this.end;
+    const digitsStart = p;
+    let len = 0;
+    while (p < end) {
+      const c = buf[p]!;
+      if (c < C_0 || c > C_9) break;
+      len = len * 10 + (c - C_0);
+      p++;
+    }
+    if (p === digitsStart || p - digitsStart > 10 || len > 0x7fffffff) return -1;
+    const start = p + 2;
+    const stop = start + len;
+    if (stop + 1 >= end || buf[p] !== C_COLON || buf[p + 1] !== C_QUOTE || buf[stop] !== C_QUOTE || buf[stop + 1] !== C_SEMI) return -1;
+    this.pos = stop + 2;
+    return start;
+  }
+
+  /**
+   * A float at p (the bytes after `d:`) written exactly as PHP 8 writes it, with at most 15
+   * significant digits: `-?(0|[1-9][0-9]*)(.[0-9]*[1-9])?;` between 1e-4 and 1e17 (or 0, -0).
+   * Such text is the only ≤15-digit decimal naming its double, so it is PHP's shortest form,
+   * and digits / 10^k (both exact) is the correctly rounded value Number(text) gives.
+   * Undefined for anything else (the caller then compares texts the slow way).
+   */
+  private tryFloat(p: number): number | undefined {
+    const buf = this.buf;
+    const end = this.end;
+    let negative = false;
+    if (p < end && buf[p] === C_MINUS) {
+      negative = true;
+      p++;
+    }
+    if (p >= end) return undefined;
+    let m = 0;
+    let digits = 0; // significant digits so far
+    let c = buf[p]!;
+    if (c === C_0) {
+      p++;
+    } else {
+      while (c >= C_0 && c <= C_9) {
+        m = m * 10 + (c - C_0);
+        digits++;
+        if (++p >= end) return undefined;
+        c = buf[p]!;
+      }
+      if (digits === 0 || digits > 15) return undefined;
+    }
+    let fraction = 0;
+    if (p < end && buf[p] === C_DOT) {
+      p++;
+      let last = -1;
+      while (p < end) {
+        c = buf[p]!;
+        if (c < C_0 || c > C_9) break;
+        m = m * 10 + (c - C_0);
+        fraction++;
+        if (m !== 0) digits++;
+        else if (fraction > 3) return undefined; // below 1e-4: PHP writes an exponent
+        last = c;
+        p++;
+      }
+      if (fraction === 0 || last === C_0 || digits > 15) return undefined;
+    }
+    if (p >= end || buf[p] !== C_SEMI) return undefined;
+    this.pos = p + 1;
+    const abs = fraction === 0 ? m : m / POW10[fraction]!;
+    return negative ? -abs : abs;
+  }
+
+  /** The ASCII bytes [start, end) as a string. */
+  private asciiString(start: number, end: number): string {
+    return this.text !== null ? this.text.slice(start, end) : latin1(this.buf, start, end);
+  }
+
+  /** String value bytes → JS string (valid UTF-8) or a Buffer copy (anything else). */
+  private stringValue(start: number, end: number): string | Buffer {
+    const buf = this.buf;
+    let i = start;
+    while (i < end && buf[i]! < 0x80) i++;
+    if (i === end) return this.asciiString(start, end);
+    if (isValidUtf8(buf, i, end)) return utf8Slice(buf, start, end);
+    return Buffer.from(buf.subarray(start, end));
+  }
+
+  /** Key / name bytes → JS string (see bytesToKeyString for bytes that are not UTF-8). */
+  keyString(start: number, end: number): string {
+    const buf = this.buf;
+    let i = start;
+    while (i < end && buf[i]! < 0x80) i++;
+    if (i === end) return this.asciiString(start, end);
+    return bytesToKeyString(buf, start, end);
+  }
+
+  /** The next array key / property name: readKey() with the common shapes taken fast. */
+  private nextKey(isObject: boolean): PhpKey {
+    const buf = this.buf;
+    const at = this.pos;
+    if (at + 1 < this.end && buf[at + 1] === C_COLON) {
+      const tag = buf[at];
+      if (tag === 0x73 /* s */) {
+        const start = this.tryString(at + 2);
+        if (start >= 0) {
+          const end = this.pos - 2;
+          if (!isObject && end > start && end - start <= 20) {
+            const c = buf[start]!;
+            if ((c >= C_0 && c <= C_9) || c === C_MINUS) {
+              const k = canonicalIntKey(buf, start, end);
+              if (k !== undefined) return k;
+            }
+          }
+          return this.keyString(start, end);
+        }
+      } else if (tag === 0x69 /* i */) {
+        const n = this.tryInt(at + 2);
+        if (n !== undefined) return n;
+      }
+    }
+    return this.readKey(isObject);
   }
 
   /** An unsigned decimal (lengths, counts, slot numbers), followed by `terminator`. */
@@ -312,7 +478,7 @@ export class Parser {
           if (frame === undefined) return value;
           continue;
         }
-        key = this.readKey(frame.isObject);
+        key = this.nextKey(frame.isObject);
         frame.key = key;
         frame.remaining--;
         into = frame.container;
@@ -329,14 +495,21 @@ export class Parser {
         if (buf[at + 1] !== C_COLON) this.fail(tag === 0x7d ? 'unexpected }' : `expected ':' after type tag '${printable(tag)}'`, tag === 0x7d ? at : at + 1);
         this.pos = at + 2;
         switch (tag) {
-          case 0x69 /* i */:
-            value = this.readSigned(C_SEMI, 'int');
+          case 0x69 /* i */: {
+            const n = this.tryInt(at + 2);
+            value = n !== undefined ? n : this.readSigned(C_SEMI, 'int');
             break;
+          }
           case 0x73 /* s */: {
-            const start = this.readLengthPrefixed('string');
-            const end = this.pos - 1;
-      this.expect(C_SEMI, 'after string');
-            value = stringValue(buf, start, end);
+            let start = this.tryString(at + 2);
+            let end: number;
+            if (start >= 0) end = this.pos - 2;
+            else {
+              start = this.readLengthPrefixed('string');
+              end = this.pos - 1;
+              this.expect(C_SEMI, 'after string');
+            }
+            value = this.stringValue(start, end);
             break;
           }
           case 0x62 /* b */: {
@@ -348,6 +521,11 @@ export class Parser {
             break;
           }
           case 0x64 /* d */: {
+            const fast = this.tryFloat(at + 2);
+            if (fast !== undefined) {
+              value = new PhpFloat(fast);
+              break;
+            }
             const start = this.pos;
             let p = start;
             while (p < this.end && buf[p] !== C_SEMI && p - start < 1100) p++;
@@ -434,7 +612,7 @@ export class Parser {
           case 0x53 /* S */: {
             const [bytes] = this.readEscapedBytes();
             this.expect(C_SEMI, 'after escaped string');
-            value = stringValue(bytes, 0, bytes.length);
+            value = escapedStringValue(bytes);
             break;
           }
           default:
@@ -454,12 +632,9 @@ export class Parser {
   }
 }
 
-/** String value bytes → JS string (valid UTF-8) or a Buffer copy (anything else). */
-function stringValue(buf: Buffer, start: number, end: number): string | Buffer {
-  if (start === end) return '';
-  if (end - start < 64 && isAscii(buf, start, end)) return latin1(buf, start, end);
-  const s = decodeUtf8(buf, start, end);
-  return s !== undefined ? s : Buffer.from(buf.subarray(start, end));
+/** `S:` string bytes → JS string (valid UTF-8) or the Buffer itself (anything else). */
+function escapedStringValue(bytes: Buffer): string | Buffer {
+  return isValidUtf8(bytes, 0, bytes.length) ? utf8Slice(bytes, 0, bytes.length) : bytes;
 }
 
 function printable(c: number): string {

@@ -7,7 +7,7 @@
 import { ConfigError, DecodeError, EncodeError } from '../errors.js';
 import { Parser, type DecodeOptions } from './decoder.js';
 import { Writer, type EncodeOptions } from './encoder.js';
-import { bytesToKeyString, keyStringToBytes } from './strings.js';
+import { keyStringToBytes } from './strings.js';
 import { PhpArray, PhpReference, type PhpValue } from './values.js';
 
 export type SerializeHandler = 'php' | 'php_serialize' | 'php_binary';
@@ -60,7 +60,7 @@ export function decodeSessionBuffer(buf: Buffer, handler: SerializeHandler, opti
       parser.pos = nameEnd;
     }
     if (parser.pos >= end) parser.fail('unexpected end of data, expected the value of a session key');
-    const name = bytesToKeyString(buf, nameStart, nameEnd);
+    const name = parser.keyString(nameStart, nameEnd);
     parser.readValue(session, name);
   }
   return session;

@@ -15,7 +15,8 @@ const latin1SliceFn: SliceFn = bufferProto.latin1Slice ?? function (this: Uint8A
 const utf8SliceFn: SliceFn = bufferProto.utf8Slice ?? function (this: Uint8Array, s, e) { return Buffer.prototype.toString.call(this, 'utf8', s, e); };
 /** The bytes [start, end) of a Buffer as a latin1 string (one char per byte). */
 export const latin1 = (buf: Buffer, start: number, end: number): string => latin1SliceFn.call(buf, start, end);
-const utf8Slice = (buf: Buffer, start: number, end: number): string => utf8SliceFn.call(buf, start, end);
+/** The bytes [start, end) of a Buffer decoded as UTF-8 (invalid sequences become U+FFFD: validate first). */
+export const utf8Slice = (buf: Buffer, start: number, end: number): string => utf8SliceFn.call(buf, start, end);
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -66,22 +67,45 @@ export function decodeUtf8(buf: Uint8Array, start: number, end: number): string 
   }
 }
 
+/**
+ * True when [start, end) is valid UTF-8 by the same rules as a fatal TextDecoder (no overlong
+ * forms, no UTF-16 surrogates, nothing above U+10FFFF). A loop in JS beats TextDecoder's call
+ * and subarray overhead on the short strings sessions are made of.
+ */
+export function isValidUtf8(buf: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
+    const b0 = buf[i]!;
+    if (b0 < 0x80) {
+      i++;
+      continue;
+    }
+    const n = validSequenceLength(buf, i, end);
+    if (n === 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 /** Length of the valid UTF-8 sequence starting at i (0 when the byte there starts none). */
 function validSequenceLength(buf: Uint8Array, i: number, end: number): number {
   const b0 = buf[i]!;
   if (b0 < 0x80) return 1;
-  const cont = (j: number, lo = 0x80, hi = 0xbf) => j < end && buf[j]! >= lo && buf[j]! <= hi;
-  if (b0 >= 0xc2 && b0 <= 0xdf) return cont(i + 1) ? 2 : 0;
+  if (b0 >= 0xc2 && b0 <= 0xdf) return i + 1 < end && (buf[i + 1]! & 0xc0) === 0x80 ? 2 : 0;
   if (b0 >= 0xe0 && b0 <= 0xef) {
+    if (i + 2 >= end) return 0;
     // E0 needs A0..BF (no overlongs), ED needs 80..9F (no UTF-16 surrogates)
+    const b1 = buf[i + 1]!;
     const lo = b0 === 0xe0 ? 0xa0 : 0x80;
     const hi = b0 === 0xed ? 0x9f : 0xbf;
-    return cont(i + 1, lo, hi) && cont(i + 2) ? 3 : 0;
+    return b1 >= lo && b1 <= hi && (buf[i + 2]! & 0xc0) === 0x80 ? 3 : 0;
   }
   if (b0 >= 0xf0 && b0 <= 0xf4) {
+    if (i + 3 >= end) return 0;
+    const b1 = buf[i + 1]!;
     const lo = b0 === 0xf0 ? 0x90 : 0x80;
     const hi = b0 === 0xf4 ? 0x8f : 0xbf;
-    return cont(i + 1, lo, hi) && cont(i + 2) && cont(i + 3) ? 4 : 0;
+    return b1 >= lo && b1 <= hi && (buf[i + 2]! & 0xc0) === 0x80 && (buf[i + 3]! & 0xc0) === 0x80 ? 4 : 0;
   }
   return 0;
 }
