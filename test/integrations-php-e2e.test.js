@@ -79,6 +79,7 @@ describe('PHP app + Express app on the same sessions', needPhp(), () => {
     php = spawn(PHP, phpServerArgs({ host: '127.0.0.1', port: phpPort, savePath: dir, docroot: join(root, 'examples/php-express/php') }), {
       env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' },
       stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true, // its own process group, so that the workers are stopped with it
     });
     let phpErr = '';
     php.stderr.on('data', (d) => (phpErr += d));
@@ -105,7 +106,13 @@ describe('PHP app + Express app on the same sessions', needPhp(), () => {
   });
 
   after(async () => {
-    php?.kill('SIGTERM');
+    if (php && php.exitCode === null) {
+      const exited = new Promise((r) => php.once('exit', r));
+      process.kill(-php.pid, 'SIGTERM'); // the php -S master and its PHP_CLI_SERVER_WORKERS
+      await exited;
+    }
+    php?.stderr.destroy();
+    for (const s of servers) s.closeAllConnections();
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

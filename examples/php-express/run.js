@@ -22,6 +22,7 @@ const nodeUrl = `http://${host}:${nodePort}`;
 const php = spawn(process.env.PHP_BINARY || 'php', phpServerArgs({ host, port: phpPort, savePath, docroot: join(here, 'php') }), {
   env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4', NODE_URL: nodeUrl },
   stdio: ['ignore', 'inherit', 'inherit'],
+  detached: true, // its own process group: stop() ends the master and its workers together
 });
 php.on('error', (err) => {
   console.error(`could not start php: ${err.message}`);
@@ -38,7 +39,11 @@ const server = createApp({ backend, phpUrl }).listen(nodePort, host, () => {
 
 function stop() {
   server.close();
-  php.kill('SIGTERM');
+  try {
+    process.kill(-php.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
   if (!process.env.SESSION_DIR) rmSync(savePath, { recursive: true, force: true });
   process.exit(0);
 }
