@@ -4,65 +4,15 @@
 // → Node sees no session. Plus hostile input against the real file store.
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { join } from 'node:path';
 import http from 'node:http';
 import express from 'express';
-import { needPhp, hasPhp, PHP } from './helpers/env.js';
+import { needPhp, hasPhp } from './helpers/env.js';
 import { FileSessionStore, phpSession } from '../dist/index.js';
 import { createApp } from '../examples/php-express/node/app.js';
-import { phpServerArgs } from '../examples/php-express/php-settings.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** A minimal cookie jar for one host (cookies ignore ports, so PHP and Node share it). */
-class Jar {
-  cookies = new Map();
-  header() {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
-  }
-  take(res) {
-    for (const c of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = c.split(';').map((s) => s.trim());
-      const eq = pair.indexOf('=');
-      const name = pair.slice(0, eq);
-      const expired = attrs.some((a) => /^max-age=0$/i.test(a) || (/^expires=/i.test(a) && Date.parse(a.slice(8)) < Date.now()));
-      if (expired) this.cookies.delete(name);
-      else this.cookies.set(name, pair.slice(eq + 1));
-    }
-  }
-  async fetch(url, { method = 'GET', form, cookie } = {}) {
-    const headers = {};
-    const c = cookie ?? this.header();
-    if (c) headers.cookie = c;
-    let body;
-    if (form) {
-      body = new URLSearchParams(form).toString();
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-    }
-    const res = await fetch(url, { method, headers, body, redirect: 'manual' });
-    if (cookie === undefined) this.take(res);
-    return res;
-  }
-  get sid() {
-    return this.cookies.get('PHPSESSID');
-  }
-}
+import { startPhpServer, Jar } from './integrations-php-server.js';
 
 const state = async (jar, url, opts) => (await (await jar.fetch(url, opts)).json()).session;
 
@@ -74,15 +24,8 @@ describe('PHP app + Express app on the same sessions', needPhp(), () => {
   before(async () => {
     if (!hasPhp) return;
     dir = mkdtempSync(join(tmpdir(), 'sessctl-integ-e2e-'));
-    const phpPort = await freePort();
-    phpUrl = `http://127.0.0.1:${phpPort}`;
-    php = spawn(PHP, phpServerArgs({ host: '127.0.0.1', port: phpPort, savePath: dir, docroot: join(root, 'examples/php-express/php') }), {
-      env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-      detached: true, // its own process group, so that the workers are stopped with it
-    });
-    let phpErr = '';
-    php.stderr.on('data', (d) => (phpErr += d));
+    php = await startPhpServer(dir);
+    phpUrl = php.url;
     backend = new FileSessionStore({ savePath: dir, lockTimeoutMs: 10000 });
     errors = [];
     const app = createApp({
@@ -94,24 +37,10 @@ describe('PHP app + Express app on the same sessions', needPhp(), () => {
     servers.push(server);
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
     nodeUrl = `http://127.0.0.1:${server.address().port}`;
-    for (let i = 0; ; i++) {
-      try {
-        await fetch(`${phpUrl}/state.php`);
-        break;
-      } catch {
-        if (i > 100 || php.exitCode !== null) throw new Error(`php -S did not start: ${phpErr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
   });
 
   after(async () => {
-    if (php && php.exitCode === null) {
-      const exited = new Promise((r) => php.once('exit', r));
-      process.kill(-php.pid, 'SIGTERM'); // the php -S master and its PHP_CLI_SERVER_WORKERS
-      await exited;
-    }
-    php?.stderr.destroy();
+    await php?.stop();
     for (const s of servers) s.closeAllConnections();
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
     if (dir) rmSync(dir, { recursive: true, force: true });
