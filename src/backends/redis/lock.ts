@@ -62,18 +62,40 @@ export function lockWaitBudgetMs(s: LockSettings): number {
  * @throws BackendError when Redis fails; a lock that may have been set by the failed attempt is
  *   released on a best-effort basis (compare-and-delete, so never someone else's).
  */
-export async function acquireLock(target: CommandTarget, lockKey: Buffer, secret: string, s: LockSettings): Promise<void> {
+export async function acquireLock(
+  target: CommandTarget,
+  lockKey: Buffer,
+  secret: string,
+  s: LockSettings,
+  /** A command to pipeline right behind the first attempt (the session GET): saves a round trip. */
+  thenSend?: Array<string | Buffer>,
+): Promise<unknown> {
   const args: Array<string | Buffer> = ['SET', lockKey, secret, 'NX'];
   if (s.expireSeconds > 0) args.push('PX', String(Math.round(s.expireSeconds * 1000)));
   for (let attempt = 0; s.retries < 0 || attempt <= s.retries; attempt++) {
     let reply: unknown;
+    const setNx = target.send(args, lockKey);
+    // Same connection, sent right behind it in the same tick: Redis runs the GET after the
+    // SET NX, so when the SET took the lock the GET already read under it. (Only for a single
+    // server: locking is refused for clusters, where the two keys may live on different nodes.)
+    const follow = attempt === 0 && thenSend ? target.send(thenSend) : undefined;
+    follow?.catch(() => {});
     try {
-      reply = await target.send(args, lockKey);
+      reply = await setNx;
     } catch (err) {
       await releaseLock(target, lockKey, secret).catch(() => {});
       throw err;
     }
-    if (reply !== null && reply !== undefined) return; // +OK
+    if (reply !== null && reply !== undefined) {
+      // +OK: locked. The pipelined reply (if any) was read under the lock.
+      if (!follow) return thenSend ? target.send(thenSend) : undefined;
+      try {
+        return await follow;
+      } catch (err) {
+        await releaseLock(target, lockKey, secret).catch(() => {});
+        throw err;
+      }
+    }
     if (s.retries < 0 || attempt < s.retries) await sleep(s.waitTimeUs / 1000);
   }
   throw new LockTimeoutError(`${target.label} ${lockKey.toString('latin1')}`, lockWaitBudgetMs(s));

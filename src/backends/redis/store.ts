@@ -226,11 +226,12 @@ export class RedisSessionStore implements SessionBackend {
   async open(id: string, options?: OpenOptions): Promise<RedisSessionHandle> {
     const loc = this.locate(id);
     const secret = this.locking ? newLockSecret() : null;
-    if (secret !== null) await acquireLock(loc.target, loc.lockKey, secret, this.lockSettings(options));
-    let bytes: Buffer | null;
+    const get = ['GET', loc.key];
+    let bytes: Buffer | null = null;
+    if (secret !== null) bytes = (await acquireLock(loc.target, loc.lockKey, secret, this.lockSettings(options), get)) as Buffer | null;
     let data: PhpArray;
     try {
-      bytes = (await loc.target.send(['GET', loc.key], loc.key, true)) as Buffer | null;
+      if (secret === null) bytes = (await loc.target.send(get, loc.key, true)) as Buffer | null;
       data = bytes ? this.#decode(bytes, loc) : new PhpArray();
     } catch (err) {
       if (secret !== null) await releaseLock(loc.target, loc.lockKey, secret).catch(() => {});
