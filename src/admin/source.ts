@@ -77,6 +77,16 @@ export interface AdminSource {
 type SourceFactory = (settings: AdminSettings) => AdminSource | Promise<AdminSource>;
 const registry = new Map<string, SourceFactory>();
 
+/**
+ * Backends loaded only when their save_handler is asked for (so `files` commands never
+ * load a Redis client). A loader imports a module that calls registerAdminSource(name, …),
+ * e.g. `redis: () => import('../backends/redis/admin-source.js')`.
+ */
+const LAZY_SOURCES: Record<string, () => Promise<unknown>> = {
+  redis: () => import('../backends/redis/admin-source.js'),
+  rediscluster: () => import('../backends/redis/admin-source.js'),
+};
+
 /** Lets another backend (e.g. `redis`) serve the admin commands for its save_handler name. */
 export function registerAdminSource(saveHandler: string, factory: SourceFactory): void {
   registry.set(saveHandler, factory);
@@ -88,6 +98,7 @@ export function registerAdminSource(saveHandler: string, factory: SourceFactory)
  */
 export async function openAdminSource(settings: AdminSettings): Promise<AdminSource> {
   if (settings.saveHandler === 'files') return new FileAdminSource(settings.savePath);
+  if (!registry.has(settings.saveHandler) && Object.hasOwn(LAZY_SOURCES, settings.saveHandler)) await LAZY_SOURCES[settings.saveHandler]!();
   const factory = registry.get(settings.saveHandler);
   if (!factory) {
     throw new ConfigError(`session.save_handler ${JSON.stringify(settings.saveHandler)} is not supported (supported: files${[...registry.keys()].map((k) => ', ' + k).join('')})`);

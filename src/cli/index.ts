@@ -28,9 +28,9 @@ export interface CommonOptions {
 
 function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
   cmd
-    .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path")')
+    .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path"; redis: "tcp://host:6379?prefix=…")')
     .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'auto']))
-    .option('--save-handler <name>', 'session.save_handler (files)');
+    .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster)');
   if (withMaxlifetime) cmd.option('--maxlifetime <seconds>', 'session.gc_maxlifetime, seconds or a duration like 24m');
   return cmd
     .option('--php-ini <file>', 'read settings from this php.ini (and its conf.d / PHP_INI_SCAN_DIR)')

@@ -38,7 +38,7 @@ export async function run(opts: CommonOptions & { dryRun?: boolean; jobs?: strin
   await source.close();
   if (controller.signal.aborted) process.stderr.write('sessctl: interrupted; the counts below are up to that point\n');
   if (opts.json) process.stdout.write(json(report));
-  else if (!opts.quiet) process.stdout.write(summary(report, await colorsFor(process.stdout)) + '\n');
+  else if (!opts.quiet) process.stdout.write(summary(report, await colorsFor(process.stdout)) + '\n' + notesOf(report).map((n) => n + '\n').join(''));
   return report.errors > 0 || controller.signal.aborted ? 1 : 0;
 }
 
@@ -54,4 +54,10 @@ export function summary(r: GcReport, c: Colors): string {
     `${(r.durationMs / 1000).toFixed(2)} s`,
   ];
   return `gc ${r.savePath} (maxlifetime ${r.maxlifetime}s): ${parts.join(', ')}`;
+}
+
+/** Remarks a backend adds to its report (Redis: why gc deletes nothing, keys without a TTL). */
+function notesOf(r: GcReport): string[] {
+  const notes = (r as GcReport & { notes?: unknown }).notes;
+  return Array.isArray(notes) ? notes.map(String) : [];
 }
