@@ -219,3 +219,18 @@ test('ids() and sessions() stream via SCAN: prefix only, _LOCK keys and foreign 
   for await (const info of s.sessions()) if (info.ttlSeconds === null) noTtl.push(info.id);
   assert.deepEqual(noTtl, ['nottl0000000000000000000000001']);
 });
+
+test('a prefix with glob characters is matched literally by SCAN (PHP wrote the sessions)', needRedis(), async () => {
+  const savePath = `${redis.url}?prefix=we%2Aird%5B1%5D%3A&database=7`;
+  const ids = ['globaaaa00000000000000000000001', 'globbbbb00000000000000000000002'];
+  for (const id of ids) php(id, `$_SESSION['x'] = 1;`, { savePath });
+  const c = await import('redis');
+  const raw = c.createClient({ url: `redis://127.0.0.1:${redis.port}/7` });
+  await raw.connect();
+  assert.equal(await raw.exists(`we*ird[1]:${ids[0]}`), 1);
+  await raw.set('weXXird1:globcccc00000000000000000000003', 'x|i:1;'); // matches the unescaped glob
+  await raw.close();
+  const listed = [];
+  for await (const id of store({ savePath }).ids()) listed.push(id);
+  assert.deepEqual(listed.sort(), ids);
+});
