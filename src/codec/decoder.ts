@@ -25,6 +25,17 @@ export interface DecodeOptions {
 
 export const DEFAULT_MAX_DEPTH = 4096;
 
+/** The key cache (see Parser.keyString): ASCII keys of up to KEY_CACHE_WIDTH bytes, by hash. */
+const KEY_CACHE_BITS = 10;
+const KEY_CACHE_MASK = (1 << KEY_CACHE_BITS) - 1;
+const KEY_CACHE_WIDTH = 16;
+const keyCacheString: string[] = new Array<string>(1 << KEY_CACHE_BITS).fill('');
+const keyCacheLength = new Uint8Array(1 << KEY_CACHE_BITS);
+const keyCacheBytes = new Uint8Array((1 << KEY_CACHE_BITS) * KEY_CACHE_WIDTH);
+
+/** A slot table (see Parser.slots). */
+type Slots = (PhpValue | Map<PhpKey, PhpValue> | PhpKey | null)[];
+
 const mapSet = Map.prototype.set;
 const mapGet = Map.prototype.get;
 
@@ -92,11 +103,14 @@ function isClassNameByte(c: number): boolean {
 export class Parser {
   pos = 0;
   readonly end: number;
-  /** slot → value (index 0 unused). */
-  private readonly slots: PhpValue[] = [null];
-  /** slot → the container holding it and its key, to box it retroactively on `R:`. */
-  private readonly slotHolder: Holder[] = [null];
-  private readonly slotKey: PhpKey[] = [0];
+  /**
+   * The slot table, flat (one array is cheaper to grow than three): slot n's value at 3n, the
+   * container holding it at 3n+1 and its key there at 3n+2 (to box it retroactively on `R:`).
+   * Slot 0 is unused.
+   */
+  private readonly slots: Slots;
+  /** Slots in use, counting the unused slot 0. */
+  private slotCount = 1;
   private readonly maxDepth: number;
   private readonly classes: ClassRegistry | undefined;
   private readonly source: string | undefined;
@@ -114,6 +128,11 @@ export class Parser {
   ) {
     this.end = buf.length;
     this.text = buf.length <= bufferConstants.MAX_STRING_LENGTH ? latin1(buf, 0, buf.length) : null;
+    // Sized once from the input (a value takes ~8 bytes or more; capped): growing it step by step costs more.
+    this.slots = new Array(3 * Math.min(1 + (buf.length >> 3), 16384));
+    this.slots[0] = null;
+    this.slots[1] = null;
+    this.slots[2] = 0;
     const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     if (!(Number.isInteger(maxDepth) && maxDepth >= 0)) throw new TypeError(`maxDepth must be a non-negative integer, got ${maxDepth}`);
     this.maxDepth = maxDepth;
@@ -256,10 +275,33 @@ export class Parser {
   /** Key / name bytes → JS string (see bytesToKeyString for bytes that are not UTF-8). */
   keyString(start: number, end: number): string {
     const buf = this.buf;
-    let i = start;
-    while (i < end && buf[i]! < 0x80) i++;
-    if (i === end) return this.asciiString(start, end);
-    return bytesToKeyString(buf, start, end);
+    const len = end - start;
+    if (len > KEY_CACHE_WIDTH || len === 0) {
+      let i = start;
+      while (i < end && buf[i]! < 0x80) i++;
+      return i === end ? this.asciiString(start, end) : bytesToKeyString(buf, start, end);
+    }
+    // Short keys repeat in every array of the same shape: one string per distinct key means
+    // its hash (which every Map.set needs) is computed once, not once per array.
+    let h = len;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      if (c >= 0x80) return bytesToKeyString(buf, start, end);
+      h = (Math.imul(h, 31) + c) | 0;
+    }
+    const slot = (h ^ (h >>> KEY_CACHE_BITS)) & KEY_CACHE_MASK;
+    const base = slot * KEY_CACHE_WIDTH;
+    if (keyCacheLength[slot] === len) {
+      let j = 0;
+      while (j < len && keyCacheBytes[base + j] === buf[start + j]) j++;
+      if (j === len) return keyCacheString[slot]!;
+    }
+    // A slice() of 13+ chars would pin the whole input in the cache: copy those.
+    const key = len < 13 ? this.asciiString(start, end) : latin1(buf, start, end);
+    keyCacheString[slot] = key;
+    keyCacheLength[slot] = len;
+    for (let j = 0; j < len; j++) keyCacheBytes[base + j] = buf[start + j]!;
+    return key;
   }
 
   /** The next array key / property name: readKey() with the common shapes taken fast. */
@@ -425,16 +467,24 @@ export class Parser {
   }
 
   private pushSlot(value: PhpValue, holder: Holder, key: PhpKey): number {
-    const n = this.slots.length;
-    this.slots.push(value);
-    this.slotHolder.push(holder);
-    this.slotKey.push(key);
+    const n = this.slotCount++;
+    const slots = this.slots;
+    const i = 3 * n;
+    if (i < slots.length) {
+      slots[i] = value;
+      slots[i + 1] = holder;
+      slots[i + 2] = key;
+    } else slots.push(value, holder, key);
     return n;
   }
 
+  /** Done with this run (kept as a hook for callers; nothing to give back today). */
+  release(): void {}
+
   private slotRef(what: string, at: number): number {
     const n = this.readUnsigned(C_SEMI, what, ' number');
-    if (n < 1 || n >= this.slots.length) this.fail(`${what}:${n} refers to no earlier value (${this.slots.length - 1} so far)`, at);
+    const count = this.slotCount;
+    if (n < 1 || n >= count) this.fail(`${what}:${n} refers to no earlier value (${count - 1} so far)`, at);
     return n;
   }
 
@@ -456,10 +506,11 @@ export class Parser {
         if (frame.remaining === 0) {
           this.expect(C_CLOSE, frame.isObject ? 'to close the object' : 'to close the array');
           if (frame.mapping !== undefined) {
-            const instance = this.slots[frame.slot] instanceof PhpReference ? (this.slots[frame.slot] as PhpReference).value : this.slots[frame.slot];
+            const own = this.slots[3 * frame.slot];
+            const instance = own instanceof PhpReference ? own.value : own;
             fillMappedInstance(frame.mapping, instance as object, frame.container, frame.className);
           }
-          value = this.slots[frame.slot] as PhpValue; // the box, if an R: boxed it meanwhile
+          value = this.slots[3 * frame.slot] as PhpValue; // the box, if an R: boxed it meanwhile
           slot = frame.slot;
           stack.pop();
           frame = stack.length > 0 ? stack[stack.length - 1] : undefined;
@@ -472,8 +523,8 @@ export class Parser {
           }
           if (into !== null) {
             mapSet.call(into, key, value);
-            this.slotHolder[slot] = into;
-            this.slotKey[slot] = key;
+            this.slots[3 * slot + 1] = into;
+            this.slots[3 * slot + 2] = key;
           }
           if (frame === undefined) return value;
           continue;
@@ -587,7 +638,7 @@ export class Parser {
           }
           case 0x72 /* r */: {
             const n = this.slotRef('r', at);
-            let target: PhpValue = this.slots[n] as PhpValue;
+            let target: PhpValue = this.slots[3 * n] as PhpValue;
             if (target instanceof PhpReference) target = target.value;
             if (!isObjectValue(target)) this.fail(`r:${n} refers to a value that is not an object`, at);
             value = target;
@@ -595,15 +646,16 @@ export class Parser {
           }
           case 0x52 /* R */: {
             const n = this.slotRef('R', at);
-            const target = this.slots[n] as PhpValue;
+            const target = this.slots[3 * n] as PhpValue;
             let box: PhpReference;
             if (target instanceof PhpReference) box = target;
             else {
               box = new PhpReference(target);
-              this.slots[n] = box;
-              const h = this.slotHolder[n];
+              this.slots[3 * n] = box;
+              const h = this.slots[3 * n + 1] as Holder;
+              const hKey = this.slots[3 * n + 2] as PhpKey;
               // Box it where it sits; a container still open gets the box when it closes.
-              if (h != null && mapGet.call(h, this.slotKey[n]!) === target) mapSet.call(h, this.slotKey[n]!, box);
+              if (h != null && mapGet.call(h, hKey) === target) mapSet.call(h, hKey, box);
             }
             if (into !== null) mapSet.call(into, key, box);
             if (frame === undefined) return box;
@@ -673,7 +725,11 @@ function canonicalKeyOfString(s: string): PhpKey {
 /** Reads one complete serialize() value; the whole input must be that value. */
 export function unserializeBuffer(buf: Buffer, options?: DecodeOptions): PhpValue {
   const p = new Parser(buf, options);
-  const v = p.readValue();
-  p.expectEnd();
-  return v;
+  try {
+    const v = p.readValue();
+    p.expectEnd();
+    return v;
+  } finally {
+    p.release();
+  }
 }

@@ -37,6 +37,14 @@ export function decodeSessionBuffer(buf: Buffer, handler: SerializeHandler, opti
   const session = new PhpArray();
   if (buf.length === 0) return session;
   const parser = new Parser(buf, options);
+  try {
+    return readSession(parser, buf, handler, options, session);
+  } finally {
+    parser.release();
+  }
+}
+
+function readSession(parser: Parser, buf: Buffer, handler: SerializeHandler, options: DecodeOptions, session: PhpArray): PhpArray {
   if (handler === 'php_serialize') {
     let value: PhpValue = parser.readValue();
     parser.expectEnd('after the session array');
