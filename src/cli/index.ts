@@ -173,6 +173,11 @@ export function reportError(err: unknown, debug: boolean): number {
 /** Runs the CLI with `process.argv`-style arguments; sets process.exitCode. */
 export async function main(argv: string[]): Promise<void> {
   const debug = argv.includes('--debug');
+  // `sessctl list | head`: a closed pipe ends the output quietly, as for other Unix tools.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const program = buildProgram();
   if (argv.length <= 2) {
     program.outputHelp();
