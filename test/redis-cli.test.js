@@ -108,3 +108,13 @@ test('convert (every session, under the lock) keeps each TTL and PHP reads the r
   const locked = await new Promise((resolve) => resolve(rawCommand(redis.port, `STRLEN PHPREDIS_SESSION:${ids[0]}`)));
   assert.equal(locked, ':20');
 });
+
+test('a key of another type under the prefix is reported, the listing goes on', needRedis(), async () => {
+  assert.equal(await rawCommand(redis.port, 'RPUSH PHPREDIS_SESSION:clilist0000000000000000000000009 a'), ':1');
+  const r = cli('list', '--json');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /PHPREDIS_SESSION:clilist0000000000000000000000009.*WRONGTYPE/);
+  const rows = JSON.parse(r.stdout);
+  assert.ok(rows.length >= 3);
+  assert.ok(!rows.some((x) => x.id === 'clilist0000000000000000000000009'));
+});

@@ -63,21 +63,8 @@ export class RedisAdminSource implements AdminSource {
   }
 
   async *entries(options: { withData?: boolean; onError?: (location: string, err: Error) => void } = {}): AsyncIterable<SessionEntry> {
-    for await (const info of this.store.sessions()) {
-      const now = Date.now();
-      if (!options.withData) {
-        yield this.#entry(info, now);
-        continue;
-      }
-      let bytes: Buffer | null;
-      try {
-        bytes = await this.store.readBytes(info.id);
-      } catch (err) {
-        if (!options.onError) throw err;
-        options.onError(`${info.server} ${info.key}`, err as Error);
-        continue;
-      }
-      if (bytes !== null) yield this.#entry({ ...info, size: bytes.length }, now, bytes);
+    for await (const info of this.store.sessions({ withData: options.withData, onError: options.onError })) {
+      yield this.#entry(info, Date.now(), info.bytes);
     }
   }
 

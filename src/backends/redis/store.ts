@@ -328,25 +328,32 @@ export class RedisSessionStore implements SessionBackend {
   }
 
   /**
-   * Session keys, streamed with SCAN MATCH prefix* (bounded memory), `_LOCK` keys and keys whose
-   * id PHP would refuse left out.
+   * Session keys page by page (one SCAN reply each), streamed with SCAN MATCH prefix* (bounded
+   * memory), `_LOCK` keys and keys whose id PHP would refuse left out.
    */
-  async *keys(options: { signal?: AbortSignal } = {}): AsyncGenerator<{ id: string; key: Buffer; target: CommandTarget }> {
+  async *#keyPages(signal?: AbortSignal): AsyncGenerator<Array<{ id: string; key: Buffer; target: CommandTarget }>> {
     for (const { target, prefix } of await this.#scanSpaces()) {
       const match = Buffer.concat([globEscape(prefix), Buffer.from('*')]);
       let cursor = '0';
       do {
-        options.signal?.throwIfAborted();
+        signal?.throwIfAborted();
         const reply = (await target.send(['SCAN', cursor, 'MATCH', match, 'COUNT', SCAN_COUNT], undefined, true)) as [Buffer, Buffer[]];
         cursor = reply[0].toString('latin1');
+        const page: Array<{ id: string; key: Buffer; target: CommandTarget }> = [];
         for (const key of reply[1]) {
           if (!key.subarray(0, prefix.length).equals(prefix)) continue;
           const id = key.subarray(prefix.length).toString('latin1');
           if (id.endsWith(LOCK_SUFFIX) || !isValidSessionId(id)) continue;
-          yield { id, key, target };
+          page.push({ id, key, target });
         }
+        if (page.length > 0) yield page;
       } while (cursor !== '0');
     }
+  }
+
+  /** Every session key, streamed (SCAN). @throws BackendError */
+  async *keys(options: { signal?: AbortSignal } = {}): AsyncGenerator<{ id: string; key: Buffer; target: CommandTarget }> {
+    for await (const page of this.#keyPages(options.signal)) yield* page;
   }
 
   /** Every session id, streamed (SCAN). @throws BackendError */
@@ -354,12 +361,44 @@ export class RedisSessionStore implements SessionBackend {
     for await (const k of this.keys()) yield k.id;
   }
 
-  /** Every session with its TTL and size, streamed (SCAN, then TTL + STRLEN per key). @throws BackendError */
-  async *sessions(options: { signal?: AbortSignal } = {}): AsyncGenerator<RedisSessionInfo> {
-    for await (const { id, key, target } of this.keys(options)) {
-      const [ttl, size] = await Promise.all([target.send(['TTL', key], key, true), target.send(['STRLEN', key], key, true)]);
-      if (Number(ttl) === -2) continue; // expired between SCAN and TTL
-      yield { id, key: key.toString('latin1'), server: target.label, ttlSeconds: Number(ttl) < 0 ? null : Number(ttl), size: Number(size) };
+  /**
+   * Every session with its TTL and size (and its bytes with `withData`), streamed: SCAN, then
+   * TTL + STRLEN (or GET) for a whole SCAN page at once, pipelined on the connection.
+   * @throws BackendError
+   */
+  async *sessions(
+    options: { signal?: AbortSignal; withData?: boolean; onError?: (location: string, err: Error) => void } = {},
+  ): AsyncGenerator<RedisSessionInfo & { bytes?: Buffer }> {
+    for await (const page of this.#keyPages(options.signal)) {
+      const replies = await Promise.all(
+        page.map(({ key, target }) =>
+          Promise.all([target.send(['TTL', key], key, true), target.send(options.withData ? ['GET', key] : ['STRLEN', key], key, true)]).catch(
+            (err: unknown) => err as Error,
+          ),
+        ),
+      );
+      for (const [i, { id, key, target }] of page.entries()) {
+        const reply = replies[i]!;
+        if (reply instanceof Error) {
+          // A key of another type under the prefix (WRONGTYPE) is reported, not fatal.
+          if (options.onError && reply instanceof BackendError && reply.code === 'EBACKEND') {
+            options.onError(`${target.label} ${key.toString('latin1')}`, reply);
+            continue;
+          }
+          throw reply;
+        }
+        const [ttl, sizeOrBytes] = reply;
+        if (Number(ttl) === -2 || sizeOrBytes === null) continue; // expired between SCAN and now
+        const info: RedisSessionInfo & { bytes?: Buffer } = {
+          id,
+          key: key.toString('latin1'),
+          server: target.label,
+          ttlSeconds: Number(ttl) < 0 ? null : Number(ttl),
+          size: Buffer.isBuffer(sizeOrBytes) ? sizeOrBytes.length : Number(sizeOrBytes),
+        };
+        if (Buffer.isBuffer(sizeOrBytes)) info.bytes = sizeOrBytes;
+        yield info;
+      }
     }
   }
 
