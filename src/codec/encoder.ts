@@ -22,40 +22,39 @@ const INT64_MIN = -9223372036854775808n;
 const INT64_MAX = 9223372036854775807n;
 const TWO_63 = 9223372036854775808; // 2^63 as a double
 
-/** One open container being written: its entries as a flat [k0, v0, k1, v1, …] list, or a JS array. */
+/**
+ * Beyond this many nested containers the recursive walker hands the subtree to the explicit-stack
+ * walker: recursion is faster (no frame objects, Map iteration without copies), the explicit
+ * stack keeps any depth safe from JS stack overflow.
+ */
+const RECURSION_LIMIT = 200;
+/** Open arrays up to this depth are checked for self-containment by a scan, deeper ones by a Map. */
+const OPEN_SCAN = 32;
+
+/** What start() found: a value already written whole, or the kind of container it opened. */
+const DONE = 0;
+/** A PhpArray, a PhpObject's props, or a plain Map (`canonicalise` says which keys need PHP's rule). */
+const KIND_MAP = 1;
+/** A JS array (keys 0..n-1). */
+const KIND_LIST = 2;
+/** A plain object (keys from Object.keys, PHP's numeric-key rule applies). */
+const KIND_PLAIN = 3;
+/** A mapped instance's [key, value] pairs. */
+const KIND_ENTRIES = 4;
+
+/** One open container of the explicit-stack walker. */
 class Frame {
   i = 0;
-  /** The key being written (for error paths). */
-  key: unknown = undefined;
   constructor(
-    readonly owner: object,
+    readonly kind: number,
+    readonly container: object,
     /** Keys from plain JS (Map/object) get PHP's canonical-numeric rule. */
-    public canonicalise: boolean,
-    /** [k0, v0, k1, v1, …], or null for a JS array (`list`). */
-    readonly flat: unknown[] | null,
-    readonly list: unknown[] | null,
+    readonly canonicalise: boolean,
+    /** Whether the container is on the open-arrays path (arrays are; objects are not). */
+    readonly isArray: boolean,
+    /** KIND_MAP: the entries as [k0, v0, k1, v1, …]; KIND_PLAIN: the keys; KIND_ENTRIES: the pairs. */
+    readonly items: unknown[] | null,
   ) {}
-}
-
-function mapFrame(owner: Map<unknown, unknown>, canonicalise: boolean): Frame {
-  // forEach into one flat array is cheaper than an entries() iterator's [k, v] pair per step.
-  const flat: unknown[] = [];
-  owner.forEach((v, k) => {
-    flat.push(k, v);
-  });
-  return new Frame(owner, canonicalise, flat, null);
-}
-
-function entriesFrame(owner: object, entries: [unknown, unknown][]): Frame {
-  const flat: unknown[] = [];
-  for (const [k, v] of entries) flat.push(k, v);
-  return new Frame(owner, false, flat, null);
-}
-
-function objectFrame(owner: Record<string, unknown>, keys: string[]): Frame {
-  const flat: unknown[] = [];
-  for (const k of keys) flat.push(k, owner[k]);
-  return new Frame(owner, true, flat, null);
 }
 
 function isPlainObject(v: object): v is Record<string, unknown> {
@@ -83,6 +82,33 @@ const nameCache = new Map<string, Buffer>();
 
 let scratch: Buffer | null = Buffer.allocUnsafe(64 * 1024);
 
+/** Exact powers of ten as doubles. */
+const POW10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+/** Writes the decimal digits of a non-negative safe integer at p; returns the position after them. */
+function writeDigits(buf: Buffer, p: number, n: number): number {
+  if (n < 10) {
+    buf[p] = 0x30 + n;
+    return p + 1;
+  }
+  if (n < 100) {
+    const q = (n / 10) | 0;
+    buf[p] = 0x30 + q;
+    buf[p + 1] = 0x30 + (n - q * 10);
+    return p + 2;
+  }
+  let len = 3;
+  for (let t = Math.floor(n / 1000); t > 0; t = Math.floor(t / 10)) len++;
+  let q = p + len;
+  while (n >= 10) {
+    const d = Math.floor(n / 10);
+    buf[--q] = 0x30 + (n - d * 10);
+    n = d;
+  }
+  buf[--q] = 0x30 + n;
+  return p + len;
+}
+
 /** A run of the encoder: output buffer plus the var hash. Sessions in `php` format share one. */
 export class Writer {
   buf: Buffer;
@@ -91,16 +117,25 @@ export class Writer {
   private slot = 0;
   private readonly seen = new Map<object, number>();
   /**
-   * Arrays being written → how many times they are open on the current path. An array met
-   * again on its own path without a `&` box in between would recurse forever: refused. Met
-   * through a box it is fine (the box is written `R:` the next time round, as PHP does).
+   * The arrays being written, outermost first. An array met again on its own path without a
+   * `&` box in between would recurse forever: refused. Met through a box it is fine (the box
+   * is written `R:` the next time round, as PHP does). Entries from OPEN_SCAN on are also
+   * counted in `openDeep`, so that very deep values are not checked by a long scan.
    */
-  private readonly open = new Map<object, number>();
+  private readonly openArrays: object[] = [];
+  private openCount = 0;
+  private readonly openDeep = new Map<object, number>();
   private readonly classes: ClassRegistry | undefined;
   private readonly usesScratch: boolean;
-  /** Describes where the value being written sits, for error messages. */
-  private readonly stack: Frame[] = [];
+  /** The keys leading to the value being written (for error messages), `depth` of them in use. */
+  private readonly path: unknown[] = [];
+  private depth = 0;
   private rootLabel = 'value';
+  /** Set by start() for a container: what to walk (a Map, array, object or pairs) and its keys or pairs. */
+  private pendingContainer: object | null = null;
+  private pendingItems: unknown[] | null = null;
+  private pendingCanonicalise = false;
+  private pendingIsArray = false;
 
   constructor(options: EncodeOptions = {}) {
     this.classes = options.classes;
@@ -130,14 +165,12 @@ export class Writer {
     this.buf = Buffer.alloc(0);
   }
 
+  /** Makes room for `need` more bytes (geometric growth). */
   private grow(need: number): void {
     let size = this.buf.length * 2;
     while (size < this.pos + need) size *= 2;
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next, 0, 0, this.pos);
-    if (this.usesScratch && this.buf.length > 0) {
-      // the old scratch is dropped; the bigger one becomes the scratch on release
-    }
     this.buf = next;
   }
 
@@ -164,55 +197,45 @@ export class Writer {
 
   fail(message: string): never {
     let path = this.rootLabel;
-    for (const f of this.stack) path += `[${typeof f.key === 'string' ? JSON.stringify(f.key) : String(f.key)}]`;
+    for (let i = 0; i < this.depth; i++) {
+      const k = this.path[i];
+      path += `[${typeof k === 'string' ? JSON.stringify(k) : String(k)}]`;
+    }
     throw new EncodeError(`${message} (at ${path})`);
   }
 
   /** Writes a safe non-negative integer's digits. */
   private digits(n: number): void {
     if (this.pos + 20 > this.buf.length) this.grow(20);
-    const buf = this.buf;
-    if (n < 10) {
-      buf[this.pos++] = 0x30 + n;
-      return;
-    }
-    let len = 1;
-    for (let t = n; t >= 10; t = Math.floor(t / 10)) len++;
-    let p = this.pos + len;
-    this.pos = p;
-    while (n >= 10) {
-      const q = Math.floor(n / 10);
-      buf[--p] = 0x30 + (n - q * 10);
-      n = q;
-    }
-    buf[--p] = 0x30 + n;
+    this.pos = writeDigits(this.buf, this.pos, n);
   }
 
   /** `s:<bytes>:"<bytes>";` for a JS string (UTF-8, or surrogate-escaped bytes). */
   private string(s: string): void {
     const n = s.length;
-    if (n < 256) {
-      // ASCII fast path: check, then copy the chars straight into the buffer.
-      let ascii = true;
-      for (let i = 0; i < n; i++) {
-        if (s.charCodeAt(i) > 0x7f) {
-          ascii = false;
-          break;
-        }
+    if (n <= 256) {
+      // ASCII fast path: copy the chars straight into the buffer, checking as we go; on the
+      // first char above 0x7f nothing is committed and the general path below starts over.
+      if (this.pos + n + 24 > this.buf.length) this.grow(n + 24);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p] = 0x73; // s
+      buf[p + 1] = 0x3a; // :
+      p = writeDigits(buf, p + 2, n);
+      buf[p] = 0x3a;
+      buf[p + 1] = 0x22;
+      p += 2;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[p + i] = c;
       }
-      if (ascii) {
-        if (this.pos + n + 32 > this.buf.length) this.grow(n + 32);
-        const buf = this.buf;
-        buf[this.pos++] = 0x73; // s
-        buf[this.pos++] = 0x3a; // :
-        this.digits(n);
-        let p = this.pos;
-        buf[p++] = 0x3a;
-        buf[p++] = 0x22;
-        for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
-        buf[p++] = 0x22;
-        buf[p++] = 0x3b;
-        this.pos = p;
+      if (i === n) {
+        p += n;
+        buf[p] = 0x22;
+        buf[p + 1] = 0x3b;
+        this.pos = p + 2;
         return;
       }
     }
@@ -257,35 +280,105 @@ export class Writer {
     this.byte(0x22);
   }
 
-  private int(n: number | bigint): void {
+  /** `i:<n>;` for a safe integer. */
+  private safeInt(n: number): void {
     if (this.pos + 24 > this.buf.length) this.grow(24);
-    this.buf[this.pos++] = 0x69;
-    this.buf[this.pos++] = 0x3a;
-    if (typeof n === 'number' && Number.isSafeInteger(n)) {
-      if (n < 0) {
-        this.buf[this.pos++] = 0x2d;
-        n = -n;
-      }
-      this.digits(n);
-    } else this.ascii(String(n));
-    this.buf[this.pos++] = 0x3b;
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p] = 0x69;
+    buf[p + 1] = 0x3a;
+    p += 2;
+    if (n < 0) {
+      buf[p++] = 0x2d;
+      n = -n;
+    }
+    p = writeDigits(buf, p, n);
+    buf[p] = 0x3b;
+    this.pos = p + 1;
   }
 
-  private key(k: unknown, frame: Frame): void {
-    frame.key = k;
-    if (frame.canonicalise) {
-      if (typeof k === 'string' || typeof k === 'bigint' || (typeof k === 'number' && Number.isInteger(k))) {
-        try {
-          k = canonicalKey(k as PhpKey);
-        } catch (e) {
-          this.fail(`invalid array key: ${(e as Error).message}`);
+  private int(n: number | bigint): void {
+    if (typeof n === 'number' && Number.isSafeInteger(n)) {
+      this.safeInt(n);
+      return;
+    }
+    this.ascii(`i:${String(n)};`);
+  }
+
+  /**
+   * `d:<text>;` for a double. Doubles that are some integer of at most 15 digits over a small
+   * power of ten (prices, coordinates, ratios) are written from those digits; that decimal is
+   * the only one of ≤ 15 digits naming the double, so it is exactly PHP's shortest text.
+   * Everything else goes through formatPhpFloat.
+   */
+  private float(n: number): void {
+    const abs = n < 0 ? -n : n;
+    if (abs >= 1e-4 && abs < 1e15) {
+      for (let f = 0; f <= 8; f++) {
+        const scaled = abs * POW10[f]!;
+        if (scaled >= 1e15) break;
+        const q = Math.round(scaled);
+        if (q / POW10[f]! === abs) {
+          this.decimal(n < 0, q, f);
+          return;
         }
       }
     }
-    if (typeof k === 'string') this.string(k);
-    else if (typeof k === 'number') {
+    this.ascii(`d:${formatPhpFloat(n)};`);
+  }
+
+  /** `d:<q / 10^f>;` in plain decimal notation (q has no trailing zero when f > 0). */
+  private decimal(negative: boolean, q: number, f: number): void {
+    if (this.pos + 32 > this.buf.length) this.grow(32);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p] = 0x64;
+    buf[p + 1] = 0x3a;
+    p += 2;
+    if (negative) buf[p++] = 0x2d;
+    if (f === 0) p = writeDigits(buf, p, q);
+    else {
+      const unit = POW10[f]!;
+      const whole = Math.floor(q / unit);
+      p = writeDigits(buf, p, whole);
+      buf[p++] = 0x2e;
+      // the fraction, zero-padded to f digits
+      let frac = q - whole * unit;
+      const end = p + f;
+      for (let i = end - 1; i >= p; i--) {
+        const d = Math.floor(frac / 10);
+        buf[i] = 0x30 + (frac - d * 10);
+        frac = d;
+      }
+      p = end;
+    }
+    buf[p] = 0x3b;
+    this.pos = p + 1;
+  }
+
+  /** Writes an array key / property name; `canonicalise` applies PHP's numeric-key rule. */
+  private key(k: unknown, canonicalise: boolean): void {
+    if (typeof k === 'string') {
+      if (canonicalise) {
+        const c = canonicalKey(k);
+        if (typeof c !== 'string') {
+          this.int(c);
+          return;
+        }
+      }
+      this.string(k);
+      return;
+    }
+    if (canonicalise && (typeof k === 'bigint' || (typeof k === 'number' && Number.isInteger(k)))) {
+      try {
+        k = canonicalKey(k as PhpKey);
+      } catch (e) {
+        this.fail(`invalid array key: ${(e as Error).message}`);
+      }
+    }
+    if (typeof k === 'number') {
       if (!Number.isSafeInteger(k)) this.fail(`array key ${k} is not an integer PHP can hold`);
-      this.int(k);
+      this.safeInt(k);
     } else if (typeof k === 'bigint') {
       if (k < INT64_MIN || k > INT64_MAX) this.fail(`array key ${k} is outside PHP's 64-bit int range`);
       this.int(k);
@@ -295,72 +388,226 @@ export class Writer {
   /** Writes one complete value (the entry point; also used per session key). */
   value(root: unknown, label = 'value'): void {
     this.rootLabel = label;
-    const stack = this.stack;
-    stack.length = 0;
-    let frame = this.start(root);
-    if (frame === undefined) return;
-    stack.push(frame);
+    this.depth = 0;
+    this.write(root, false);
+  }
+
+  /**
+   * Writes v: scalars and PhpArrays straight away, anything else through start(); containers
+   * are walked recursively up to RECURSION_LIMIT deep, then by walk().
+   */
+  private write(v: unknown, counted: boolean): void {
+    let kind: number;
+    if (typeof v === 'string') {
+      if (!counted) this.slot++;
+      this.string(v);
+      return;
+    }
+    if (typeof v === 'number' && Number.isSafeInteger(v) && !(v === 0 && 1 / v < 0)) {
+      if (!counted) this.slot++;
+      this.safeInt(v);
+      return;
+    }
+    if (typeof v === 'object' && v !== null && v.constructor === PhpArray) {
+      if (!counted) this.slot++;
+      kind = this.openMap(v as PhpArray, false, counted);
+    } else if (typeof v === 'object' && v !== null && v.constructor === PhpFloat) {
+      if (!counted) this.slot++;
+      const f = v as PhpFloat;
+      if (f.text === undefined) this.float(Number(f.value));
+      else this.ascii(`d:${floatText(f)};`);
+      return;
+    } else kind = this.start(v, counted);
+    if (kind === DONE) return;
+    const container = this.pendingContainer!;
+    const items = this.pendingItems;
+    const canonicalise = this.pendingCanonicalise;
+    const isArray = this.pendingIsArray;
+    this.pendingContainer = null;
+    this.pendingItems = null;
+    if (this.depth >= RECURSION_LIMIT) {
+      this.walk(new Frame(kind, container, canonicalise, isArray, kind === KIND_MAP ? flatEntries(container as Map<unknown, unknown>) : items));
+      return;
+    }
+    const d = this.depth++;
+    const path = this.path;
+    if (kind === KIND_MAP) {
+      for (const [k, x] of container as Map<unknown, unknown>) {
+        path[d] = k;
+        this.key(k, canonicalise);
+        this.write(x, false);
+      }
+    } else if (kind === KIND_LIST) {
+      const list = container as unknown[];
+      for (let i = 0; i < list.length; i++) {
+        path[d] = i;
+        this.safeInt(i);
+        this.write(list[i], false);
+      }
+    } else if (kind === KIND_PLAIN) {
+      const keys = items as string[];
+      const obj = container as Record<string, unknown>;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        path[d] = k;
+        this.key(k, true);
+        this.write(obj[k], false);
+      }
+    } else {
+      const pairs = items as [unknown, unknown][];
+      for (let i = 0; i < pairs.length; i++) {
+        const [k, x] = pairs[i]!;
+        path[d] = k;
+        this.key(k, false);
+        this.write(x, false);
+      }
+    }
+    this.depth = d;
+    this.byte(0x7d);
+    if (isArray) this.popOpen();
+  }
+
+  /** The explicit-stack walker, for what lies deeper than RECURSION_LIMIT. */
+  private walk(first: Frame): void {
+    const stack: Frame[] = [first];
+    this.depth++;
     while (stack.length > 0) {
-      frame = stack[stack.length - 1]!;
+      const frame = stack[stack.length - 1]!;
+      const c = frame.container;
+      const items = frame.items;
       let k: unknown;
-      let v: unknown;
-      let done = true;
-      const flat = frame.flat;
-      if (flat !== null) {
-        if (frame.i < flat.length) {
-          done = false;
-          k = flat[frame.i];
-          v = flat[frame.i + 1];
-          frame.i += 2;
+      let x: unknown;
+      let canonicalise = frame.canonicalise;
+      const i = frame.i;
+      let done = false;
+      if (frame.kind === KIND_LIST) {
+        const list = c as unknown[];
+        if (i >= list.length) done = true;
+        else {
+          k = i;
+          x = list[i];
+          frame.i = i + 1;
         }
-      } else {
-        const list = frame.list!;
-        if (frame.i < list.length) {
-          done = false;
-          k = frame.i;
-          v = list[frame.i++];
+      } else if (frame.kind === KIND_PLAIN) {
+        if (i >= items!.length) done = true;
+        else {
+          k = items![i];
+          x = (c as Record<string, unknown>)[k as string];
+          frame.i = i + 1;
         }
+      } else if (frame.kind === KIND_MAP) {
+        if (i >= items!.length) done = true;
+        else {
+          k = items![i];
+          x = items![i + 1];
+          frame.i = i + 2;
+        }
+      } else if (i >= items!.length) done = true;
+      else {
+        const pair = items![i] as [unknown, unknown];
+        k = pair[0];
+        x = pair[1];
+        frame.i = i + 1;
+        canonicalise = false;
       }
       if (done) {
         this.byte(0x7d);
-        const n = this.open.get(frame.owner)!;
-        if (n > 1) this.open.set(frame.owner, n - 1);
-        else this.open.delete(frame.owner);
+        if (frame.isArray) this.popOpen();
         stack.pop();
+        this.depth--;
         continue;
       }
-      this.key(k, frame);
-      const child = this.start(v);
-      if (child !== undefined) stack.push(child);
+      this.path[this.depth - 1] = k;
+      this.key(k, canonicalise);
+      const kind = this.start(x, false);
+      if (kind === DONE) continue;
+      const container = this.pendingContainer!;
+      const childItems = this.pendingItems;
+      this.pendingContainer = null;
+      this.pendingItems = null;
+      stack.push(new Frame(kind, container, this.pendingCanonicalise, this.pendingIsArray, kind === KIND_MAP ? flatEntries(container as Map<unknown, unknown>) : childItems));
+      this.depth++;
     }
   }
 
-  /** Writes a scalar completely, or the header of a container and returns its frame. */
-  private start(v: unknown, counted = false): Frame | undefined {
+  private isOpen(v: object): boolean {
+    const n = this.openCount < OPEN_SCAN ? this.openCount : OPEN_SCAN;
+    const open = this.openArrays;
+    for (let i = 0; i < n; i++) if (open[i] === v) return true;
+    return this.openCount > OPEN_SCAN && this.openDeep.has(v);
+  }
+
+  private pushOpen(v: object): void {
+    const i = this.openCount++;
+    this.openArrays[i] = v;
+    if (i >= OPEN_SCAN) this.openDeep.set(v, (this.openDeep.get(v) ?? 0) + 1);
+  }
+
+  private popOpen(): void {
+    const i = --this.openCount;
+    const v = this.openArrays[i]!;
+    this.openArrays[i] = EMPTY;
+    if (i >= OPEN_SCAN) {
+      const n = this.openDeep.get(v)!;
+      if (n > 1) this.openDeep.set(v, n - 1);
+      else this.openDeep.delete(v);
+    }
+  }
+
+  /** `a:<n>:{` for a Map, which becomes the pending container (the slot is already counted). */
+  private openMap(v: Map<unknown, unknown>, canonicalise: boolean, counted: boolean): number {
+    if (!counted && this.openCount > 0 && this.isOpen(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
+    if (canonicalise) checkDistinctKeys(v, (m) => this.fail(m));
+    this.arrayHeader(v.size);
+    this.pushOpen(v);
+    return this.pending(KIND_MAP, v, null, canonicalise, true);
+  }
+
+  private arrayHeader(size: number): void {
+    if (this.pos + 24 > this.buf.length) this.grow(24);
+    const buf = this.buf;
+    buf[this.pos] = 0x61; // a
+    buf[this.pos + 1] = 0x3a;
+    const p = writeDigits(buf, this.pos + 2, size);
+    buf[p] = 0x3a;
+    buf[p + 1] = 0x7b; // {
+    this.pos = p + 2;
+  }
+
+  private pending(kind: number, container: object, items: unknown[] | null, canonicalise: boolean, isArray: boolean): number {
+    this.pendingContainer = container;
+    this.pendingItems = items;
+    this.pendingCanonicalise = canonicalise;
+    this.pendingIsArray = isArray;
+    return kind;
+  }
+
+  /** Writes a scalar completely (DONE), or the header of a container and makes it the pending one. */
+  private start(v: unknown, counted: boolean): number {
     switch (typeof v) {
       case 'string':
         if (!counted) this.slot++;
         this.string(v);
-        return undefined;
+        return DONE;
       case 'number':
         if (!counted) this.slot++;
-        if (Number.isSafeInteger(v) && !Object.is(v, -0)) this.int(v);
+        if (Number.isSafeInteger(v) && !Object.is(v, -0)) this.safeInt(v);
         else if (Number.isInteger(v) && v !== 0 && v < TWO_63 && v >= -TWO_63) this.int(BigInt(v));
         else this.ascii(`d:${formatPhpFloat(v)};`);
-        return undefined;
+        return DONE;
       case 'boolean':
         if (!counted) this.slot++;
         this.ascii(v ? 'b:1;' : 'b:0;');
-        return undefined;
+        return DONE;
       case 'undefined':
         if (!counted) this.slot++;
         this.ascii('N;');
-        return undefined;
+        return DONE;
       case 'bigint':
         if (v < INT64_MIN || v > INT64_MAX) this.fail(`int ${v} is outside PHP's 64-bit range`);
         if (!counted) this.slot++;
         this.int(v);
-        return undefined;
+        return DONE;
       case 'object':
         break;
       default:
@@ -369,17 +616,18 @@ export class Writer {
     if (v === null) {
       if (!counted) this.slot++;
       this.ascii('N;');
-      return undefined;
+      return DONE;
     }
     if (v instanceof PhpFloat) {
       if (!counted) this.slot++;
-      this.ascii(`d:${floatText(v)};`);
-      return undefined;
+      if (v.text === undefined) this.float(Number(v.value));
+      else this.ascii(`d:${floatText(v)};`);
+      return DONE;
     }
     if (v instanceof Uint8Array) {
       if (!counted) this.slot++;
       this.bytesString(v);
-      return undefined;
+      return DONE;
     }
     if (v instanceof PhpReference) {
       const inner: unknown = v.value;
@@ -390,7 +638,7 @@ export class Writer {
         this.ascii('R:'); // a reference seen again takes no slot
         this.digits(found);
         this.byte(0x3b);
-        return undefined;
+        return DONE;
       }
       this.seen.set(hashKey, ++this.slot);
       return this.start(inner, true);
@@ -403,7 +651,7 @@ export class Writer {
           this.ascii('r:');
           this.digits(found);
           this.byte(0x3b);
-          return undefined;
+          return DONE;
         }
         this.seen.set(v, this.slot);
       }
@@ -411,38 +659,25 @@ export class Writer {
     }
     // Arrays: they take a slot but are never looked up (PHP copies them).
     if (!counted) this.slot++;
-    const openCount = this.open.get(v) ?? 0;
-    if (openCount > 0 && !counted) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
-    if (v instanceof Map) {
-      const canonicalise = !(v instanceof PhpArray);
-      if (canonicalise) checkDistinctKeys(v, (m) => this.fail(m));
-      this.ascii('a:');
-      this.digits(v.size);
-      this.ascii(':{');
-      this.open.set(v, openCount + 1);
-      return mapFrame(v, canonicalise);
-    }
+    if (v instanceof Map) return this.openMap(v, !(v instanceof PhpArray), counted);
+    if (!counted && this.openCount > 0 && this.isOpen(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
     if (Array.isArray(v)) {
-      this.ascii('a:');
-      this.digits(v.length);
-      this.ascii(':{');
-      this.open.set(v, openCount + 1);
-      return new Frame(v, true, null, v);
+      this.arrayHeader(v.length);
+      this.pushOpen(v);
+      return this.pending(KIND_LIST, v, null, true, true);
     }
     if (isPlainObject(v)) {
       const keys = Object.keys(v);
-      this.ascii('a:');
-      this.digits(keys.length);
-      this.ascii(':{');
-      this.open.set(v, openCount + 1);
-      return objectFrame(v, keys);
+      this.arrayHeader(keys.length);
+      this.pushOpen(v);
+      return this.pending(KIND_PLAIN, v, keys, true, true);
     }
     if (v instanceof Date) this.fail('cannot serialize a Date (convert it first: date.toISOString() or a unix timestamp)');
     const ctor = (v as { constructor?: { name?: string } }).constructor?.name;
     this.fail(`cannot serialize an instance of ${ctor || 'an unknown class'} (register it in a ClassRegistry to write it as a PHP object)`);
   }
 
-  private object(v: object): Frame | undefined {
+  private object(v: object): number {
     if (v instanceof PhpObject) {
       if (!(v.props instanceof Map)) this.fail(`PhpObject ${v.className} has no props Map`);
       this.ascii('O:');
@@ -450,13 +685,13 @@ export class Writer {
       this.byte(0x3a);
       this.digits(v.props.size);
       this.ascii(':{');
-      return mapFrame(v.props, false);
+      return this.pending(KIND_MAP, v.props, null, false, false);
     }
     if (v instanceof PhpEnum) {
       this.ascii('E:');
       this.name(`${v.className}:${v.caseName}`);
       this.byte(0x3b);
-      return undefined;
+      return DONE;
     }
     if (v instanceof PhpSerializable) {
       this.ascii('C:');
@@ -464,7 +699,7 @@ export class Writer {
       this.ascii(`:${v.data.length}:{`);
       this.raw(v.data);
       this.byte(0x7d);
-      return undefined;
+      return DONE;
     }
     const mapping = this.classes!.forInstance(v)!;
     const { className, props, size } = mappedInstanceProps(mapping, v);
@@ -473,13 +708,23 @@ export class Writer {
     this.ascii('O:');
     this.name(className);
     this.ascii(`:${entries.length}:{`);
-    return entriesFrame(v, entries);
+    return this.pending(KIND_ENTRIES, v, entries, false, false);
   }
 
   /** The session-format helpers write a key's name bytes themselves. */
   get lastSlot(): number {
     return this.slot;
   }
+}
+
+/** Placeholder for released entries of the open-arrays path (so it holds no stale values). */
+const EMPTY = {};
+
+/** A Map's entries as [k0, v0, k1, v1, …] (for the explicit-stack walker). */
+function flatEntries(m: Map<unknown, unknown>): unknown[] {
+  const flat: unknown[] = [];
+  for (const [k, v] of m) flat.push(k, v);
+  return flat;
 }
 
 /** `PhpFloat.text` is written back verbatim only when it really is that float's text. */
