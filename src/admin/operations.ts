@@ -3,7 +3,6 @@ import { ConfigError, DecodeError, EncodeError, LockTimeoutError, SessctlError, 
 import { loadCodec, type AdminCodec, type SessionHandlerName } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
 import type { AdminSource, SessionEntry } from './source.js';
-import { createSessionDirs, parseSavePath } from './store-bridge.js';
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const ageOf = (mtimeMs: number, now: number) => now - Math.floor(mtimeMs / 1000);
@@ -517,6 +516,7 @@ export async function mkdirs(settings: AdminSettings, options: { bits: number; d
   if (settings.saveHandler !== 'files') throw new ConfigError(`mkdirs only applies to the files save handler (not ${settings.saveHandler})`);
   const bits = options.bits;
   if (bits !== 4 && bits !== 5 && bits !== 6) throw new ConfigError(`--bits: ${bits} is not 4, 5 or 6`);
+  const { createSessionDirs, parseSavePath } = await import('./store-bridge.js');
   const sp = parseSavePath(settings.savePath);
   const depth = options.depth ?? sp.depth;
   if (!Number.isSafeInteger(depth) || depth < 1) throw new ConfigError(`save_path ${JSON.stringify(sp.raw)} has depth ${depth}: there is no directory tree to create (use "N;/path" with N ≥ 1, or --depth)`);

@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { phpTemporaryDirectory } from '../store/save-path.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
-import { loadPhpIni } from './ini.js';
 
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
 export type AdminSerializeHandler = 'php' | 'php_serialize' | 'php_binary' | 'auto';
@@ -98,6 +96,7 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
     }
   }
   if (options.phpIni !== undefined && missing().length > 0) {
+    const { loadPhpIni } = await import('./ini.js');
     const ini = loadPhpIni(options.phpIni, env);
     for (const n of missing()) {
       const v = ini.get(INI_KEYS[n]);
@@ -153,6 +152,7 @@ type PhpIniAll = Record<string, string | null>;
 
 /** Asks the php binary for its session ini values; null when php is absent or fails. */
 async function askPhp(php: string): Promise<PhpIniAll | null> {
+  const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     let out = '';
     let child;
