@@ -192,3 +192,29 @@ test('every command has --help with an example; corrupt files give the offset an
     removeDir(dir);
   }
 });
+
+test('list: --older-than / --newer-than / --sort / --limit; bad durations are usage errors', () => {
+  const dir = tempDir('listf');
+  try {
+    const ages = { a: 30, b: 4000, c: 90000 };
+    for (const [p, age] of Object.entries(ages)) {
+      const path = join(dir, `sess_${makeId(p)}`);
+      writeFileSync(path, 'k|s:' + age.toString().length + ':"' + age + '";');
+      ageFile(path, age);
+    }
+    const ids = (args) => JSON.parse(sessctl(['list', '--save-path', dir, '--no-php', '--json', ...args]).stdout).map((r) => r.id[0]);
+    assert.deepEqual(ids(['--older-than', '1h', '--sort', 'id']), ['b', 'c']);
+    assert.deepEqual(ids(['--newer-than', '2h', '--sort', 'id']), ['a', 'b']);
+    assert.deepEqual(ids(['--sort', 'age', '--reverse', '--limit', '2']), ['c', 'b']);
+    assert.deepEqual(ids(['--sort', 'size']), ['a', 'b', 'c']);
+    const nd = sessctl(['list', '--save-path', dir, '--no-php', '--ndjson', '--limit', '1']);
+    assert.equal(nd.stdout.trim().split('\n').length, 1);
+    for (const bad of [['--older-than', 'yesterday'], ['--limit', '-1'], ['--sort', 'name']]) {
+      const r = sessctl(['list', '--save-path', dir, '--no-php', ...bad]);
+      assert.equal(r.code, 2, bad.join(' '));
+      assert.match(r.stderr, /^sessctl: /);
+    }
+  } finally {
+    removeDir(dir);
+  }
+});
