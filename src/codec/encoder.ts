@@ -131,6 +131,8 @@ export class Writer {
   private readonly path: unknown[] = [];
   private depth = 0;
   private rootLabel = 'value';
+  /** When writing a session key's value: that key (the label is made from it only on error). */
+  private rootSessionKey: string | undefined = undefined;
   /** Set by start() for a container: what to walk (a Map, array, object or pairs) and its keys or pairs. */
   private pendingContainer: object | null = null;
   private pendingItems: unknown[] | null = null;
@@ -196,7 +198,7 @@ export class Writer {
   }
 
   fail(message: string): never {
-    let path = this.rootLabel;
+    let path = this.rootSessionKey !== undefined ? sessionLabel(this.rootSessionKey) : this.rootLabel;
     for (let i = 0; i < this.depth; i++) {
       const k = this.path[i];
       path += `[${typeof k === 'string' ? JSON.stringify(k) : String(k)}]`;
@@ -385,11 +387,38 @@ export class Writer {
     } else this.fail(`array keys must be strings or integers, got ${describe(k)}`);
   }
 
-  /** Writes one complete value (the entry point; also used per session key). */
+  /** Writes one complete value (the entry point); `label` names it in error messages. */
   value(root: unknown, label = 'value'): void {
     this.rootLabel = label;
+    this.rootSessionKey = undefined;
     this.depth = 0;
     this.write(root, false);
+  }
+
+  /** Writes the value of a session key (errors name it `$_SESSION["key"]`). */
+  sessionValue(root: unknown, key: string): void {
+    this.rootSessionKey = key;
+    this.depth = 0;
+    this.write(root, false);
+  }
+
+  /**
+   * Writes `s` as is when every char is ASCII and none is `stop`, preceded by the byte
+   * `prefix` when that is given (≥ 0); otherwise writes nothing and returns false.
+   */
+  asciiName(s: string, stop: number, prefix = -1): boolean {
+    const n = s.length;
+    if (this.pos + n + 1 > this.buf.length) this.grow(n + 1);
+    const buf = this.buf;
+    let p = this.pos;
+    if (prefix >= 0) buf[p++] = prefix;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f || c === stop) return false;
+      buf[p + i] = c;
+    }
+    this.pos = p + n;
+    return true;
   }
 
   /**
@@ -715,6 +744,11 @@ export class Writer {
   get lastSlot(): number {
     return this.slot;
   }
+}
+
+/** How errors name the value of a session key. */
+export function sessionLabel(key: string): string {
+  return `$_SESSION[${JSON.stringify(key)}]`;
 }
 
 /** Placeholder for released entries of the open-arrays path (so it holds no stale values). */

@@ -6,7 +6,7 @@
  */
 import { ConfigError, DecodeError, EncodeError } from '../errors.js';
 import { Parser, type DecodeOptions } from './decoder.js';
-import { Writer, type EncodeOptions } from './encoder.js';
+import { Writer, sessionLabel, type EncodeOptions } from './encoder.js';
 import { keyStringToBytes } from './strings.js';
 import { PhpArray, PhpReference, type PhpValue } from './values.js';
 
@@ -107,7 +107,13 @@ export function encodeSessionBuffer(session: unknown, handler: SerializeHandler,
           `session key ${String(key)} is an int: PHP's ${handler} handler skips int keys (use string keys or php_serialize)`,
         );
       }
-      const label = `$_SESSION[${JSON.stringify(key)}]`;
+      // Plain ASCII names (nearly all of them) are written straight; the rest, and every error, below.
+      if (handler === 'php' ? w.asciiName(key, PIPE) : key.length <= PHP_BINARY_MAX_KEY && w.asciiName(key, -1, key.length)) {
+        if (handler === 'php') w.byte(PIPE);
+        w.sessionValue(value, key);
+        continue;
+      }
+      const label = sessionLabel(key);
       const bytes = keyStringToBytes(key, (m) => {
         throw new EncodeError(`session key ${label}: ${m}`);
       }) ?? Buffer.from(key, 'utf8');
@@ -124,7 +130,7 @@ export function encodeSessionBuffer(session: unknown, handler: SerializeHandler,
         w.byte(bytes.length);
         w.raw(bytes);
       }
-      w.value(value, label);
+      w.sessionValue(value, key);
     }
     return w.finish();
   } catch (e) {
