@@ -15,7 +15,8 @@ import { DecodeError } from '../errors.js';
 import type { PhpArray, PhpValue } from '../codec/values.js';
 import type { SessionBackend } from '../store/backend.js';
 import { fromPlainValue, samePlain, toPlainValue, type PlainValue } from './plain.js';
-import { phpSessionId, type SessionIdOptions } from './sid.js';
+import type { SessionIdOptions } from '../store/session-id.js';
+import { generateSessionId } from '../store/new-session-id.js';
 
 /** The express-session cookie fields this store rebuilds on read. */
 export interface ExpressCookieDefaults {
@@ -94,7 +95,7 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
     }
 
     genid(): string {
-      return phpSessionId(this.#options.sid);
+      return generateSessionId(this.#options.sid);
     }
 
     get(sid: string, callback?: Callback<ExpressSessionData | null>) {

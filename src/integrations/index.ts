@@ -12,8 +12,9 @@ export type { PhpSessionStatus } from './session.js';
 export type { PhpSessionOptions, PhpSessionErrorInfo } from './options.js';
 export type { PhpCookieOptions, CacheLimiter } from './cookies.js';
 export type { PlainValue } from './plain.js';
-export { phpSessionId } from './sid.js';
-export type { SessionIdOptions } from './sid.js';
+// The store's generator under the name the integrations first shipped it as (same function;
+// SessionIdOptions comes with the store's exports).
+export { generateSessionId as phpSessionId } from '../store/new-session-id.js';
 export { createPhpSessionStore } from './express-store.js';
 export type { PhpSessionStoreOptions, PhpSessionStoreMethods, PhpSessionStoreClass, ExpressSessionData, ExpressCookieDefaults } from './express-store.js';
 export { phpSessionCookieBridge } from './cookie-bridge.js';

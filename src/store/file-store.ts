@@ -11,7 +11,8 @@ import type { OpenOptions, SessionBackend, SessionHandle } from './backend.js';
 import { assertLockingAvailable, lockFd } from './lock.js';
 import { sessionFilePath, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
-import { assertValidSessionId, checkSidSettings, generateSessionId, isValidSessionId, type SidBitsPerCharacter } from './session-id.js';
+import { assertValidSessionId, checkSidSettings, isValidSessionId, type SidBitsPerCharacter } from './session-id.js';
+import { generateSessionId } from './new-session-id.js';
 
 export interface FileStoreOptions {
   /** PHP's `session.save_path` (`"N;MODE;/path"`) or an already parsed one. */

@@ -1,7 +1,9 @@
 /**
- * Session ids as PHP's session.c makes and checks them.
+ * Session ids as PHP's session.c checks them: the alphabet, the validity rule, the
+ * sid_length / sid_bits_per_character limits and the bytes → id mapping. Imports nothing
+ * but the error classes, so that `sessctl inspect` can validate ids without loading
+ * node:crypto; generation (random bytes) lives in new-session-id.ts.
  */
-import { randomBytes } from 'node:crypto';
 import { ConfigError, InvalidSessionIdError } from '../errors.js';
 
 /** PHP's id alphabet; `sid_bits_per_character` = b uses its first 2^b characters. */
@@ -12,6 +14,14 @@ export const MAX_SESSION_ID_LENGTH = 256;
 export const MIN_SID_LENGTH = 22;
 
 export type SidBitsPerCharacter = 4 | 5 | 6;
+
+/** php.ini's id settings, as generateSessionId() takes them. */
+export interface SessionIdOptions {
+  /** session.sid_length, 22..256, default 32. */
+  length?: number;
+  /** session.sid_bits_per_character, 4, 5 or 6, default 4. */
+  bitsPerCharacter?: SidBitsPerCharacter;
+}
 
 const VALID_ID = /^[A-Za-z0-9,-]+$/;
 
@@ -51,7 +61,7 @@ export function checkSidSettings(length: number, bitsPerCharacter: number): void
 /**
  * PHP's bin_to_readable(): bytes are consumed least significant bit first, `bits` bits per
  * character, each chunk indexing SID_ALPHABET. Exposed so the mapping can be checked
- * against known bytes; {@link generateSessionId} feeds it crypto-random bytes.
+ * against known bytes; generateSessionId() (new-session-id.ts) feeds it crypto-random bytes.
  */
 export function sessionIdFromBytes(bytes: Uint8Array, length: number, bitsPerCharacter: SidBitsPerCharacter): string {
   const mask = (1 << bitsPerCharacter) - 1;
@@ -70,16 +80,4 @@ export function sessionIdFromBytes(bytes: Uint8Array, length: number, bitsPerCha
     have -= bitsPerCharacter;
   }
   return out;
-}
-
-/**
- * A new id exactly as PHP's php_session_create_id() makes one (it also reads `length`
- * random bytes, of which only the first ceil(length*bits/8) are used).
- * @throws ConfigError for a length outside 22..256 or bits other than 4/5/6.
- */
-export function generateSessionId(options: { length?: number; bitsPerCharacter?: SidBitsPerCharacter } = {}): string {
-  const length = options.length ?? 32;
-  const bits = options.bitsPerCharacter ?? 4;
-  checkSidSettings(length, bits);
-  return sessionIdFromBytes(randomBytes(length), length, bits);
 }
