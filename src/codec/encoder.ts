@@ -97,8 +97,24 @@ function writeDigits(buf: Buffer, p: number, n: number): number {
     buf[p + 1] = 0x30 + (n - q * 10);
     return p + 2;
   }
-  let len = 3;
-  for (let t = Math.floor(n / 1000); t > 0; t = Math.floor(t / 10)) len++;
+  if (n > 0x7fffffff) return writeBigDigits(buf, p, n);
+  // 32-bit: integer division by 10 compiles to a multiply
+  const len = n < 1e3 ? 3 : n < 1e4 ? 4 : n < 1e5 ? 5 : n < 1e6 ? 6 : n < 1e7 ? 7 : n < 1e8 ? 8 : n < 1e9 ? 9 : 10;
+  let q = p + len;
+  let m = n | 0;
+  while (m >= 10) {
+    const d = (m / 10) | 0;
+    buf[--q] = 0x30 + (m - d * 10);
+    m = d;
+  }
+  buf[--q] = 0x30 + m;
+  return p + len;
+}
+
+/** writeDigits() beyond 32 bits. */
+function writeBigDigits(buf: Buffer, p: number, n: number): number {
+  let len = 1;
+  for (let t = Math.floor(n / 10); t > 0; t = Math.floor(t / 10)) len++;
   let q = p + len;
   while (n >= 10) {
     const d = Math.floor(n / 10);
@@ -214,33 +230,39 @@ export class Writer {
 
   /** `s:<bytes>:"<bytes>";` for a JS string (UTF-8, or surrogate-escaped bytes). */
   private string(s: string): void {
+    // ASCII fast path: copy the chars straight into the buffer, checking as we go; on the
+    // first char above 0x7f nothing is committed and the general path starts over.
     const n = s.length;
-    if (n <= 256) {
-      // ASCII fast path: copy the chars straight into the buffer, checking as we go; on the
-      // first char above 0x7f nothing is committed and the general path below starts over.
-      if (this.pos + n + 24 > this.buf.length) this.grow(n + 24);
-      const buf = this.buf;
-      let p = this.pos;
-      buf[p] = 0x73; // s
-      buf[p + 1] = 0x3a; // :
-      p = writeDigits(buf, p + 2, n);
-      buf[p] = 0x3a;
-      buf[p + 1] = 0x22;
-      p += 2;
-      let i = 0;
-      for (; i < n; i++) {
-        const c = s.charCodeAt(i);
-        if (c > 0x7f) break;
-        buf[p + i] = c;
-      }
-      if (i === n) {
-        p += n;
-        buf[p] = 0x22;
-        buf[p + 1] = 0x3b;
-        this.pos = p + 2;
+    if (n > 64) {
+      this.stringSlow(s);
+      return;
+    }
+    if (this.pos + n + 24 > this.buf.length) this.grow(n + 24);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p] = 0x73; // s
+    buf[p + 1] = 0x3a; // :
+    p = writeDigits(buf, p + 2, n);
+    buf[p] = 0x3a;
+    buf[p + 1] = 0x22;
+    p += 2;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) {
+        this.stringSlow(s);
         return;
       }
+      buf[p + i] = c;
     }
+    p += n;
+    buf[p] = 0x22;
+    buf[p + 1] = 0x3b;
+    this.pos = p + 2;
+  }
+
+  /** string() for long or non-ASCII strings: one native UTF-8 write. */
+  private stringSlow(s: string): void {
+    const n = s.length;
     const len = Buffer.byteLength(s, 'utf8');
     if (len !== n) {
       const escaped = keyStringToBytes(s, (m) => this.fail(m));
