@@ -11,22 +11,15 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
-import { ConfigError, InvalidSessionIdError, SessionFileError } from '../errors.js';
-import { join } from 'node:path';
+import { ConfigError, SessionFileError } from '../errors.js';
 import type { GcOptions, GcReport } from './gc.js';
 import type { AdminSettings } from './settings.js';
 import { parseSavePath, type SavePath } from '../store/save-path.js';
-
-// The store's id/path/lock modules pull in node:crypto and the flock addon loader; `inspect`
-// needs neither, so ids and paths are checked here (PHP's rule, as the store's
-// assertValidSessionId / sessionFilePath) and the lock module is imported on use.
-const VALID_ID = /^[A-Za-z0-9,-]{1,256}$/;
-function assertValidSessionId(id: string, depth: number): void {
-  if (typeof id !== 'string' || !VALID_ID.test(id)) {
-    throw new InvalidSessionIdError(String(id), 'a session id is 1 to 256 characters of A-Z, a-z, 0-9, "," and "-"');
-  }
-  if (id.length <= depth) throw new InvalidSessionIdError(id, `must be longer than the save path depth ${depth}`);
-}
+// Module by module, not through store/index.ts: session-id.ts and paths.ts load neither
+// node:crypto nor the flock addon, which `inspect` must not pay for at start-up; the lock
+// module (the addon) is imported on use.
+import { assertValidSessionId } from '../store/session-id.js';
+import { sessionFilePath } from '../store/paths.js';
 async function lockFd(fd: number, options: { exclusive: boolean; timeoutMs: number; target: string }): Promise<void> {
   const lock = await import('../store/lock.js');
   return lock.lockFd(fd, options);
@@ -157,8 +150,7 @@ export class FileAdminSource implements AdminSource {
 
   /** Where session `id` lives. @throws InvalidSessionIdError */
   pathOf(id: string): string {
-    assertValidSessionId(id, this.sp.depth);
-    return join(this.sp.path, ...id.slice(0, this.sp.depth).split(''), `sess_${id}`);
+    return sessionFilePath(this.sp, id);
   }
 
   async *entries(options: { withData?: boolean; onError?: (location: string, err: Error) => void } = {}): AsyncIterable<SessionEntry> {
@@ -230,7 +222,6 @@ export class FileAdminSource implements AdminSource {
 
   /** Opens and exclusively locks a session file; null when missing. */
   private async openLocked(id: string, lockTimeoutMs: number): Promise<{ fd: number; path: string; st: Stats } | null> {
-    assertValidSessionId(id, this.sp.depth);
     const path = this.pathOf(id);
     const fd = this.openOrNull(path, WRITE_FLAGS);
     if (fd === null) return null;
