@@ -460,9 +460,10 @@ export class Writer {
       return;
     }
     if (typeof v === 'object' && v !== null && v.constructor === PhpArray) {
-      if (!counted) this.slot++;
-      kind = this.openMap(v as PhpArray, false, counted);
-    } else if (typeof v === 'object' && v !== null && v.constructor === PhpFloat) {
+      this.phpArray(v as PhpArray, counted);
+      return;
+    }
+    if (typeof v === 'object' && v !== null && v.constructor === PhpFloat) {
       if (!counted) this.slot++;
       const f = v as PhpFloat;
       if (f.text === undefined) this.float(Number(f.value));
@@ -516,6 +517,31 @@ export class Writer {
     this.depth = d;
     this.byte(0x7d);
     if (isArray) this.popOpen();
+  }
+
+  /** write() for the most common container: a PhpArray (keys already canonical). */
+  private phpArray(v: PhpArray, counted: boolean): void {
+    if (!counted) {
+      this.slot++;
+      if (this.openCount > 0 && this.isOpen(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
+    }
+    this.arrayHeader(v.size);
+    this.pushOpen(v);
+    if (this.depth >= RECURSION_LIMIT) {
+      this.walk(new Frame(KIND_MAP, v, false, true, flatEntries(v)));
+      return;
+    }
+    const d = this.depth++;
+    const path = this.path;
+    for (const [k, x] of v) {
+      path[d] = k;
+      if (typeof k === 'string') this.string(k);
+      else this.key(k, false);
+      this.write(x, false);
+    }
+    this.depth = d;
+    this.byte(0x7d);
+    this.popOpen();
   }
 
   /** The explicit-stack walker, for what lies deeper than RECURSION_LIMIT. */
