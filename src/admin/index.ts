@@ -53,4 +53,4 @@ export {
   type DestroyResult,
   type DestroyResultOutcome,
 } from './operations.js';
-export { loadCodec, SESSION_HANDLERS, type SessionHandlerName, type AdminCodec } from './codec-bridge.js';
+export { loadCodec, type AdminCodec } from './codec-bridge.js';

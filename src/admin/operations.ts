@@ -1,6 +1,7 @@
 import type { PhpArray } from '../codec/values.js';
 import { ConfigError, DecodeError, EncodeError, LockTimeoutError, SessctlError, SessionFileError } from '../errors.js';
-import { loadCodec, type AdminCodec, type SessionHandlerName } from './codec-bridge.js';
+import type { SerializeHandler } from '../codec/session.js';
+import { loadCodec, type AdminCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
 import type { AdminSource, SessionEntry } from './source.js';
 
@@ -8,7 +9,7 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 const ageOf = (mtimeMs: number, now: number) => now - Math.floor(mtimeMs / 1000);
 
 /** Decodes with the configured handler, or the detected one for `auto`. */
-function decodeWith(codec: AdminCodec, settings: AdminSettings, entry: SessionEntry & { bytes: Uint8Array }): { handler: SessionHandlerName | null; data?: PhpArray; error?: Error } {
+function decodeWith(codec: AdminCodec, settings: AdminSettings, entry: SessionEntry & { bytes: Uint8Array }): { handler: SerializeHandler | null; data?: PhpArray; error?: Error } {
   // An empty file is an empty session for every handler (PHP creates it empty); auto calls it php.
   const handler = settings.serializeHandler !== 'auto' ? settings.serializeHandler : entry.bytes.length === 0 ? 'php' : codec.detectHandler(entry.bytes);
   if (handler === null) return { handler, error: new DecodeError('no serialize handler (php, php_serialize, php_binary) can decode this session', 0, entry.location) };
@@ -33,7 +34,7 @@ export interface SessionInfo {
   /** maxlifetime - age: negative once gc may delete it. */
   expiresInSeconds: number;
   /** The handler used to decode (the configured one, or the detected one for `auto`). */
-  handler: SessionHandlerName | null;
+  handler: SerializeHandler | null;
   /** Top-level keys; null when the session does not decode. */
   keys: number | null;
   /** Why it does not decode. */
@@ -128,7 +129,7 @@ export interface InspectResult {
   ageSeconds: number;
   expiresInSeconds: number;
   bytes: Uint8Array;
-  handler: SessionHandlerName | null;
+  handler: SerializeHandler | null;
   /** The decoded session (absent when it does not decode). */
   data?: PhpArray;
   /** The decode failure (a DecodeError with `.offset` when the codec could say where). */
@@ -260,7 +261,7 @@ export async function sessionStats(source: AdminSource, settings: AdminSettings,
 export interface ValidationProblem {
   id: string;
   location: string;
-  handler: SessionHandlerName | null;
+  handler: SerializeHandler | null;
   message: string;
   /** Byte offset of the fault, when known. */
   offset?: number;
@@ -325,12 +326,12 @@ export interface ConvertResult {
   id: string;
   location: string;
   outcome: ConvertOutcome;
-  from?: SessionHandlerName | null;
+  from?: SerializeHandler | null;
   message?: string;
 }
 
 export interface ConvertReport {
-  to: SessionHandlerName;
+  to: SerializeHandler;
   dryRun: boolean;
   checked: number;
   converted: number;
@@ -353,9 +354,9 @@ export async function convertSessions(
   settings: AdminSettings,
   options: { to: string; dryRun?: boolean; lockTimeoutMs?: number; onResult?: (r: ConvertResult) => void; onError?: (location: string, err: Error) => void },
 ): Promise<ConvertReport> {
-  const to = options.to as SessionHandlerName;
-  if (!['php', 'php_serialize', 'php_binary'].includes(to)) throw new ConfigError(`--to: ${JSON.stringify(options.to)} is not a serialize handler (php, php_serialize or php_binary)`);
+  const to = options.to as SerializeHandler;
   const codec = await loadCodec();
+  if (!codec.SERIALIZE_HANDLERS.includes(to)) throw new ConfigError(`--to: ${JSON.stringify(options.to)} is not a serialize handler (php, php_serialize or php_binary)`);
   const dryRun = options.dryRun ?? false;
   const report: ConvertReport = { to, dryRun, checked: 0, converted: 0, unchanged: 0, refused: 0, failed: 0 };
   const emit = (r: ConvertResult) => {
@@ -365,7 +366,7 @@ export async function convertSessions(
   };
 
   /** Throws a tagged error for refuse/fail; returns null when nothing is to be done. */
-  const transform = (entry: SessionEntry & { bytes: Uint8Array }): { bytes: Uint8Array | null; from: SessionHandlerName } => {
+  const transform = (entry: SessionEntry & { bytes: Uint8Array }): { bytes: Uint8Array | null; from: SerializeHandler } => {
     const r = decodeWith(codec, settings, entry);
     if (!r.data || !r.handler) throw new ConvertFailure('failed', r.error?.message ?? 'does not decode', r.handler);
     if (r.handler === to) return { bytes: null, from: r.handler };
@@ -383,7 +384,7 @@ export async function convertSessions(
 
   for await (const entry of source.entries({ withData: false, onError: options.onError })) {
     report.checked++;
-    let from: SessionHandlerName | null | undefined;
+    let from: SerializeHandler | null | undefined;
     try {
       if (dryRun) {
         const cur = await source.read(entry.id);
@@ -416,7 +417,7 @@ class ConvertFailure extends Error {
   constructor(
     readonly outcome: 'refused' | 'failed',
     message: string,
-    readonly from: SessionHandlerName | null,
+    readonly from: SerializeHandler | null,
   ) {
     super(message);
   }

@@ -6,7 +6,7 @@ import { BackendError, ConfigError } from '../../errors.js';
 import { PhpArray } from '../../codec/values.js';
 import type { OpenOptions, SessionBackend } from '../../store/backend.js';
 import { assertValidSessionId, generateSessionId, isValidSessionId, type SidBitsPerCharacter } from '../../store/index.js';
-import { decodeSessionBytes, encodeSessionBytes, type RedisDecodeOptions, type RedisSerializeHandler } from './codec-bridge.js';
+import { decodeSession, encodeSession, type DecodeOptions, type SerializeHandler } from '../../codec/index.js';
 import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from './connection.js';
 import { RedisSessionHandle, type SessionLocation } from './handle.js';
 import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from './lock.js';
@@ -25,7 +25,7 @@ export interface RedisStoreOptions {
   /** `session.save_handler`: `redis` (default) or `rediscluster`. */
   saveHandler?: 'redis' | 'rediscluster';
   /** `session.serialize_handler`, default `php`. */
-  serializeHandler?: RedisSerializeHandler;
+  serializeHandler?: SerializeHandler;
   /** `session.gc_maxlifetime` in seconds (the key's TTL), default 1440. */
   gcMaxlifetime?: number;
   /** `session.lazy_write`, default true: unchanged data only refreshes the TTL. */
@@ -49,7 +49,7 @@ export interface RedisStoreOptions {
   /** Per-command timeout; default the save_path `read_timeout`, else 5000 ms. */
   commandTimeoutMs?: number;
   /** Passed to the decoder (e.g. a class registry). */
-  decodeOptions?: RedisDecodeOptions;
+  decodeOptions?: Omit<DecodeOptions, 'source'>;
 }
 
 /** What the CLI shows per session. */
@@ -92,7 +92,7 @@ function globEscape(bytes: Buffer): Buffer {
 export class RedisSessionStore implements SessionBackend {
   readonly saveHandler: 'redis' | 'rediscluster';
   readonly savePath: RedisSavePath | RedisClusterSavePath;
-  readonly serializeHandler: RedisSerializeHandler;
+  readonly serializeHandler: SerializeHandler;
   readonly gcMaxlifetime: number;
   readonly lazyWrite: boolean;
   readonly useStrictMode: boolean;
@@ -103,7 +103,7 @@ export class RedisSessionStore implements SessionBackend {
   readonly timeouts: TimeoutOptions;
   readonly #sidLength: number;
   readonly #sidBits: SidBitsPerCharacter;
-  readonly #decodeOptions: RedisDecodeOptions | undefined;
+  readonly #decodeOptions: Omit<DecodeOptions, 'source'> | undefined;
   /** Per save_path server (single) or one entry (cluster). */
   readonly #keyspaces: Keyspace[];
   readonly #weights: Array<{ weight: number }>;
@@ -180,7 +180,7 @@ export class RedisSessionStore implements SessionBackend {
   }
   /** @internal PHP's bytes for `data` with this store's serialize handler. @throws EncodeError */
   encode(data: PhpArray): Buffer {
-    return encodeSessionBytes(data, this.serializeHandler);
+    return encodeSession(data, this.serializeHandler);
   }
 
   /**
@@ -215,7 +215,7 @@ export class RedisSessionStore implements SessionBackend {
   }
 
   #decode(bytes: Buffer, loc: SessionLocation): PhpArray {
-    return decodeSessionBytes(bytes, this.serializeHandler, `${loc.target.label} ${loc.key.toString('latin1')}`, this.#decodeOptions);
+    return decodeSession(bytes, this.serializeHandler, { ...this.#decodeOptions, source: `${loc.target.label} ${loc.key.toString('latin1')}` });
   }
 
   /**
