@@ -3,6 +3,7 @@
  * toPlain is one-way (it loses the float/int distinction, visibility, references);
  * fromPlain is what serialize() does with plain JS.
  */
+import { EncodeError } from '../errors.js';
 import { unserializeBuffer } from './decoder.js';
 import { serializeValue } from './encoder.js';
 import type { ClassRegistry } from './classes.js';
@@ -17,9 +18,45 @@ export interface PlainOptions {
    * or 'escaped' (valid UTF-8 kept, other bytes as `\xNN`, backslash as `\\`). JSON mode: 'escaped'.
    */
   binary?: 'buffer' | 'base64' | 'latin1' | 'escaped';
-  /** The key that carries an object's class name. Default `__class`. */
-  classKey?: string;
+  /**
+   * The key that carries an object's class name. Default `__class`. `null`: objects come out
+   * as their properties only (enums as `{ __case }` unless `phpInstances: 'keep'`).
+   */
+  classKey?: string | null;
+  /**
+   * Prototype of the objects made: 'null' (default: nothing inherited) or 'object' (ordinary
+   * `{}`, what JSON.parse makes). Either way keys such as `__proto__` are own data properties.
+   */
+  prototype?: 'null' | 'object';
+  /**
+   * PhpEnum / PhpSerializable values: 'describe' (default: `{ __class, __case }` /
+   * `{ __class, __serialized }`) or 'keep' (the value-model instance itself, which
+   * fromPlain / serialize write back unchanged).
+   */
+  phpInstances?: 'describe' | 'keep';
+  /**
+   * A value that contains itself (PHP references can make one): 'keep' (default: a cyclic JS
+   * structure, `{ __ref }` in JSON mode) or 'throw' (EncodeError: for callers that hand the
+   * result to code that cannot take a cycle, such as JSON.stringify). Shared, non-cyclic
+   * parts keep their identity either way.
+   */
+  cycles?: 'keep' | 'throw';
   /** JSON-safe output: no bigint/Buffer/NaN, and every array/object seen again is `{ __ref: '<path>' }`. */
+  json?: boolean;
+}
+
+/** fromPlain's options. */
+export interface FromPlainOptions {
+  /** Registered classes: their instances are written as PHP objects. */
+  classes?: ClassRegistry;
+  /**
+   * Read the value with JSON.stringify's rules first: `toJSON()` honoured (a Date becomes
+   * its ISO string), `undefined` / functions / symbols left out of objects (and Maps) and
+   * null in arrays, and only a safe integer is an int (`2 ** 60` is a float, not
+   * serialize()'s int). Value-model instances (PhpArray, PhpObject, PhpFloat…), Uint8Array,
+   * bigint and registered class instances are taken as they are. Nesting beyond 4096
+   * levels or a value containing itself → EncodeError.
+   */
   json?: boolean;
 }
 
@@ -51,7 +88,7 @@ function escapeBinary(b: Uint8Array): string {
   return out;
 }
 
-function newObject(): Record<string, unknown> {
+function newNullObject(): Record<string, unknown> {
   return Object.create(null) as Record<string, unknown>;
 }
 
@@ -71,7 +108,10 @@ export function toPlain(value: PhpValue, options: PlainOptions = {}): unknown {
   const json = options.json === true;
   const bigintMode = options.bigint ?? (json ? 'string' : 'bigint');
   const binaryMode = options.binary ?? (json ? 'escaped' : 'buffer');
-  const classKey = options.classKey ?? '__class';
+  const classKey = options.classKey === undefined ? '__class' : options.classKey;
+  const newObject = options.prototype === 'object' ? () => ({}) as Record<string, unknown> : newNullObject;
+  const keepInstances = options.phpInstances === 'keep';
+  let repeated = false;
   const made = new Map<object, Out>();
   const paths = new Map<object, string>();
   const work: [object, Out, string][] = [];
@@ -93,19 +133,22 @@ export function toPlain(value: PhpValue, options: PlainOptions = {}): unknown {
     if (v instanceof PhpFloat) return json ? FLOAT_SPECIAL(v.value) : v.value;
     if (v instanceof Uint8Array) return binary(v);
     if (v instanceof PhpEnum) {
+      if (keepInstances) return v;
       const o = newObject();
-      put(o, classKey, v.className);
+      if (classKey !== null) put(o, classKey, v.className);
       put(o, '__case', v.caseName);
       return o;
     }
     if (v instanceof PhpSerializable) {
+      if (keepInstances) return v;
       const o = newObject();
-      put(o, classKey, v.className);
+      if (classKey !== null) put(o, classKey, v.className);
       put(o, '__serialized', binary(v.data));
       return o;
     }
     const existing = made.get(v);
     if (existing !== undefined) {
+      repeated = true;
       if (!json) return existing;
       const ref = newObject();
       put(ref, '__ref', paths.get(v)!);
@@ -161,18 +204,115 @@ export function toPlain(value: PhpValue, options: PlainOptions = {}): unknown {
         }
         put(o, name, convert(v, `${path}[${JSON.stringify(name)}]`));
       }
-      put(o, classKey, obj.className);
+      if (classKey !== null) put(o, classKey, obj.className);
     }
   }
+  if (repeated && options.cycles === 'throw' && !json && containsCycle(value)) {
+    throw new EncodeError('value refers to itself (a PHP reference cycle): it has no plain form');
+  }
   return root;
+}
+
+/** Whether an array/object can reach itself (only PHP references make that possible). Iterative. */
+function containsCycle(value: PhpValue): boolean {
+  const done = new Set<object>();
+  const onPath = new Set<object>();
+  const children = (v: object): Iterator<unknown> =>
+    v instanceof PhpArray ? v.values() : v instanceof PhpObject ? v.props.values() : [(v as PhpReference).value].values();
+  const isNode = (v: unknown): v is object => v instanceof PhpArray || v instanceof PhpObject || v instanceof PhpReference;
+  if (!isNode(value)) return false;
+  const stack: [object, Iterator<unknown>][] = [[value, children(value)]];
+  onPath.add(value);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const next = top[1].next();
+    if (next.done) {
+      stack.pop();
+      onPath.delete(top[0]);
+      done.add(top[0]);
+      continue;
+    }
+    const c = next.value;
+    if (!isNode(c) || done.has(c)) continue;
+    if (onPath.has(c)) return true;
+    onPath.add(c);
+    stack.push([c, children(c)]);
+  }
+  return false;
 }
 
 /**
  * Converts plain JS to the value model exactly as serialize() reads it (strings, ints,
  * floats as PhpFloat, arrays/objects/Maps as PhpArray with PHP's key rule, Uint8Array as
- * string bytes, registered class instances as new instances). Throws EncodeError for what
- * serialize() refuses.
+ * string bytes, registered class instances as new instances); with `json`, JSON.stringify's
+ * rules are applied first (see FromPlainOptions). Throws EncodeError for what serialize()
+ * refuses (and, with `json`, for cycles and nesting beyond 4096 levels).
  */
-export function fromPlain(value: unknown, options: { classes?: ClassRegistry } = {}): PhpValue {
-  return unserializeBuffer(serializeValue(value, options), { classes: options.classes, maxDepth: Number.MAX_SAFE_INTEGER });
+export function fromPlain(value: unknown, options: FromPlainOptions = {}): PhpValue {
+  const input = options.json === true ? asJsonBounded(value, options.classes) : value;
+  return unserializeBuffer(serializeValue(input, { classes: options.classes }), { classes: options.classes, maxDepth: Number.MAX_SAFE_INTEGER });
+}
+
+const JSON_MAX_DEPTH = 4096; // PHP's unserialize_max_depth default
+
+function asJsonBounded(value: unknown, classes: ClassRegistry | undefined): unknown {
+  try {
+    return asJson(value, 0, new Set(), classes);
+  } catch (err) {
+    // The walk is recursive: a nesting the stack cannot hold (below JSON_MAX_DEPTH on a small stack) is refused the same way.
+    if (err instanceof RangeError) throw new EncodeError(`value nested too deeply (${err.message})`);
+    throw err;
+  }
+}
+
+/** `value` as JSON.stringify would see it, in shapes serialize() takes (a Map for objects: any key is data). */
+function asJson(value: unknown, depth: number, seen: Set<object>, classes: ClassRegistry | undefined): unknown {
+  switch (typeof value) {
+    case 'number':
+      return Number.isSafeInteger(value) ? value : new PhpFloat(value); // 2^60 stays a float, as JSON has it
+    case 'undefined':
+      return null;
+    case 'object':
+      break;
+    default:
+      return value; // string, boolean, bigint; function / symbol: serialize() refuses them
+  }
+  if (
+    value === null ||
+    value instanceof PhpArray ||
+    value instanceof PhpObject ||
+    value instanceof PhpFloat ||
+    value instanceof PhpEnum ||
+    value instanceof PhpSerializable ||
+    value instanceof PhpReference ||
+    value instanceof Uint8Array ||
+    classes?.forInstance(value) !== undefined
+  ) {
+    return value;
+  }
+  if (depth > JSON_MAX_DEPTH) throw new EncodeError(`value nested deeper than ${JSON_MAX_DEPTH} levels`);
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+    return asJson((value as { toJSON(): unknown }).toJSON(), depth + 1, seen, classes);
+  }
+  if (seen.has(value)) throw new EncodeError('a value that contains itself has no PHP form');
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      const out: unknown[] = [];
+      for (let i = 0; i < value.length; i++) {
+        const v: unknown = value[i];
+        out.push(typeof v === 'function' || typeof v === 'symbol' ? null : asJson(v, depth + 1, seen, classes));
+      }
+      return out;
+    }
+    const out = new Map<unknown, unknown>();
+    const entries: Iterable<[unknown, unknown]> = value instanceof Map ? value : Object.entries(value);
+    for (const [k, v] of entries) {
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      out.set(typeof k === 'number' && Number.isInteger(k) ? k : typeof k === 'bigint' ? k : String(k), asJson(v, depth + 1, seen, classes));
+    }
+    return out;
+  } finally {
+    seen.delete(value);
+  }
 }

@@ -12,9 +12,9 @@
  */
 import { InvalidSessionIdError } from '../errors.js';
 import { DecodeError } from '../errors.js';
-import type { PhpArray, PhpValue } from '../codec/values.js';
+import { PhpEnum, PhpSerializable, type PhpArray, type PhpValue } from '../codec/values.js';
 import type { SessionBackend } from '../store/backend.js';
-import { fromPlainValue, samePlain, toPlainValue, type PlainValue } from './plain.js';
+import { fromAppPlain, toAppPlain, type PlainValue } from './session.js';
 import type { SessionIdOptions } from '../store/session-id.js';
 import { generateSessionId } from '../store/new-session-id.js';
 
@@ -124,7 +124,7 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
         const key = String(k);
         let plain: PlainValue;
         try {
-          plain = toPlainValue(v);
+          plain = toAppPlain(v);
         } catch {
           continue; // no plain form (reference cycle): invisible to express-session, kept by set()
         }
@@ -164,11 +164,11 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
         for (const key of own) {
           const value = src[key];
           if (key === 'cookie') {
-            if (cookieKey !== undefined && value !== undefined) data.set(cookieKey, fromPlainValue(value));
+            if (cookieKey !== undefined && value !== undefined) data.set(cookieKey, fromAppPlain(value));
             continue;
           }
           if (value === undefined || typeof value === 'function') continue;
-          const next = fromPlainValue(value);
+          const next = fromAppPlain(value);
           const prev = data.get(key);
           if (prev !== undefined && unchanged(prev, next)) continue; // keep PHP's exact value
           data.set(key, next);
@@ -251,7 +251,7 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
 
 function unchanged(prev: PhpValue, next: PhpValue): boolean {
   try {
-    return samePlain(toPlainValue(prev), toPlainValue(next));
+    return samePlain(toAppPlain(prev), toAppPlain(next));
   } catch {
     return false;
   }
@@ -259,9 +259,36 @@ function unchanged(prev: PhpValue, next: PhpValue): boolean {
 
 function hasPlainForm(v: PhpValue): boolean {
   try {
-    toPlainValue(v);
+    toAppPlain(v);
     return true;
   } catch {
     return false;
   }
+}
+
+/** Deep equality of two plain values (as toAppPlain() produces them). */
+function samePlain(a: PlainValue, b: PlainValue): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b);
+  }
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  }
+  if (a instanceof PhpEnum || b instanceof PhpEnum) {
+    return a instanceof PhpEnum && b instanceof PhpEnum && a.className === b.className && a.caseName === b.caseName;
+  }
+  if (a instanceof PhpSerializable || b instanceof PhpSerializable) {
+    return a instanceof PhpSerializable && b instanceof PhpSerializable && a.className === b.className && samePlain(a.data, b.data);
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i]) return false; // PHP arrays are ordered: order is part of the value
+    const k = ka[i]!;
+    if (!samePlain((a as Record<string, PlainValue>)[k]!, (b as Record<string, PlainValue>)[k]!)) return false;
+  }
+  return true;
 }

@@ -8,10 +8,9 @@
 export { phpSession, attachPhpSession, withPhpSession } from './middleware.js';
 export type { PhpSessionMiddleware, PhpSessionHandler } from './middleware.js';
 export { PhpSession } from './session.js';
-export type { PhpSessionStatus } from './session.js';
+export type { PhpSessionStatus, PlainValue } from './session.js';
 export type { PhpSessionOptions, PhpSessionErrorInfo } from './options.js';
 export type { PhpCookieOptions, CacheLimiter } from './cookies.js';
-export type { PlainValue } from './plain.js';
 // The store's generator under the name the integrations first shipped it as (same function;
 // SessionIdOptions comes with the store's exports).
 export { generateSessionId as phpSessionId } from '../store/new-session-id.js';

@@ -4,11 +4,42 @@
  */
 import type { ServerResponse } from 'node:http';
 import { SessctlError } from '../errors.js';
-import type { PhpArray, PhpKey } from '../codec/values.js';
+import { fromPlain, toPlain, type PlainOptions } from '../codec/plain.js';
+import type { PhpArray, PhpEnum, PhpKey, PhpSerializable } from '../codec/values.js';
 import type { SessionHandle } from '../store/backend.js';
 import { expiredSessionCookie, sessionCookie, setCookieHeader } from './cookies.js';
 import type { ResolvedOptions } from './options.js';
-import { fromPlainValue, toPlainValue, type PlainValue } from './plain.js';
+
+/** What get() / toJSON() give: the codec's toPlain with {@link APP_PLAIN_OPTIONS}. */
+export type PlainValue =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Uint8Array
+  | PhpEnum
+  | PhpSerializable
+  | PlainValue[]
+  | { [key: string]: PlainValue };
+
+/**
+ * The codec's plain mapping as a Node handler (and express-session) wants it: ordinary
+ * objects, no class key (a PHP object reads as its properties), enums and Serializable
+ * kept as their instances (set() writes them back as they were), and a reference cycle
+ * refused (EncodeError) instead of handed to code that would JSON.stringify it.
+ */
+export const APP_PLAIN_OPTIONS: Readonly<PlainOptions> = Object.freeze({ classKey: null, prototype: 'object', phpInstances: 'keep', cycles: 'throw' });
+
+/** A PHP value as plain JS for handlers. @throws EncodeError for a reference cycle. */
+export function toAppPlain(value: Parameters<typeof toPlain>[0]): PlainValue {
+  return toPlain(value, APP_PLAIN_OPTIONS) as PlainValue;
+}
+
+/** Plain JS from a handler as a PHP value, with JSON's rules. @throws EncodeError (cycle, symbol, function, depth > 4096). */
+export function fromAppPlain(value: unknown): ReturnType<typeof fromPlain> {
+  return fromPlain(value, { json: true });
+}
 
 /** PHP's session_status(), in words: 'active' holds the lock; 'closed' was saved/aborted; 'destroyed'. */
 export type PhpSessionStatus = 'active' | 'closed' | 'destroyed';
@@ -64,7 +95,7 @@ export class PhpSession {
   /** `$_SESSION[key]` as plain JS (see the docs for the mapping), or undefined. */
   get(key: PhpKey): PlainValue | undefined {
     const v = this.#handle.data.get(key);
-    return v === undefined ? undefined : toPlainValue(v);
+    return v === undefined ? undefined : toAppPlain(v);
   }
 
   /**
@@ -76,7 +107,7 @@ export class PhpSession {
   set(key: PhpKey, value: unknown): this {
     this.#assertActive(`set ${JSON.stringify(String(key))}`);
     if (value === undefined) this.#handle.data.delete(key);
-    else this.#handle.data.set(key, fromPlainValue(value));
+    else this.#handle.data.set(key, fromAppPlain(value));
     return this;
   }
 
@@ -100,7 +131,7 @@ export class PhpSession {
   toJSON(): Record<string, PlainValue> {
     const out: Record<string, PlainValue> = {};
     for (const [k, v] of this.#handle.data) {
-      Object.defineProperty(out, String(k), { value: toPlainValue(v), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, String(k), { value: toAppPlain(v), enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
