@@ -36,6 +36,9 @@ const keyCacheBytes = new Uint8Array((1 << KEY_CACHE_BITS) * KEY_CACHE_WIDTH);
 /** A slot table (see Parser.slots). */
 type Slots = (PhpValue | Map<PhpKey, PhpValue> | PhpKey | null)[];
 
+const REF_UPPER = Buffer.from('R:');
+const REF_LOWER = Buffer.from('r:');
+
 const mapSet = Map.prototype.set;
 const mapGet = Map.prototype.get;
 
@@ -51,6 +54,8 @@ type Holder = Map<PhpKey, PhpValue> | null;
 interface Frame {
   /** Children go here (array entries, or object properties as read). */
   container: PhpArray;
+  /** The value being built: the array, a PhpObject or a mapped instance. */
+  own: PhpValue;
   remaining: number;
   /** Object properties keep their names exactly as read; array string keys get canonicalised. */
   isObject: boolean;
@@ -111,6 +116,8 @@ export class Parser {
   private readonly slots: Slots;
   /** Slots in use, counting the unused slot 0. */
   private slotCount = 1;
+  /** Whether the slot table is kept (see the constructor). */
+  private readonly tracked: boolean;
   private readonly maxDepth: number;
   private readonly classes: ClassRegistry | undefined;
   private readonly source: string | undefined;
@@ -129,7 +136,9 @@ export class Parser {
     this.end = buf.length;
     this.text = buf.length <= bufferConstants.MAX_STRING_LENGTH ? latin1(buf, 0, buf.length) : null;
     // Sized once from the input (a value takes ~8 bytes or more; capped): growing it step by step costs more.
-    this.slots = new Array(3 * Math.min(1 + (buf.length >> 3), 16384));
+    // Without an `r:` or `R:` anywhere in the input no slot can ever be referred to: skip the table.
+    this.tracked = buf.indexOf(REF_UPPER) >= 0 || buf.indexOf(REF_LOWER) >= 0;
+    this.slots = this.tracked ? new Array(3 * Math.min(1 + (buf.length >> 3), 16384)) : [];
     this.slots[0] = null;
     this.slots[1] = null;
     this.slots[2] = 0;
@@ -467,6 +476,7 @@ export class Parser {
   }
 
   private pushSlot(value: PhpValue, holder: Holder, key: PhpKey): number {
+    if (!this.tracked) return 0;
     const n = this.slotCount++;
     const slots = this.slots;
     const i = 3 * n;
@@ -506,11 +516,11 @@ export class Parser {
         if (frame.remaining === 0) {
           this.expect(C_CLOSE, frame.isObject ? 'to close the object' : 'to close the array');
           if (frame.mapping !== undefined) {
-            const own = this.slots[3 * frame.slot];
+            const own = this.tracked ? this.slots[3 * frame.slot] : frame.own;
             const instance = own instanceof PhpReference ? own.value : own;
             fillMappedInstance(frame.mapping, instance as object, frame.container, frame.className);
           }
-          value = this.slots[3 * frame.slot] as PhpValue; // the box, if an R: boxed it meanwhile
+          value = this.tracked ? (this.slots[3 * frame.slot] as PhpValue) : frame.own; // the box, if an R: boxed it meanwhile
           slot = frame.slot;
           stack.pop();
           frame = stack.length > 0 ? stack[stack.length - 1] : undefined;
@@ -523,8 +533,10 @@ export class Parser {
           }
           if (into !== null) {
             mapSet.call(into, key, value);
-            this.slots[3 * slot + 1] = into;
-            this.slots[3 * slot + 2] = key;
+            if (this.tracked) {
+              this.slots[3 * slot + 1] = into;
+              this.slots[3 * slot + 2] = key;
+            }
           }
           if (frame === undefined) return value;
           continue;
@@ -609,7 +621,7 @@ export class Parser {
             else if (mapping !== undefined) own = createMappedInstance(mapping) as PhpValue;
             else own = new PhpObject(className, container);
             const ownSlot = this.pushSlot(own, null, 0);
-            frame = { container, remaining: count, isObject: tag === 0x4f, slot: ownSlot, key: 0, mapping, className };
+            frame = { container, own, remaining: count, isObject: tag === 0x4f, slot: ownSlot, key: 0, mapping, className };
             stack.push(frame);
             continue;
           }
