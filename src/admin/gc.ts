@@ -2,7 +2,7 @@ import { closeSync, constants as C, fstatSync, lstatSync, openSync, unlinkSync }
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { parseSavePath, tryLockFd, assertLockingAvailable, type SavePath } from './store-bridge.js';
-import { walkSessionTree } from './walk.js';
+import { walkSessionTree } from '../store/walk.js';
 
 /** What became of an expired candidate, as passed to `onFile`. */
 export type GcOutcome = 'deleted' | 'would-delete' | 'locked' | 'touched' | 'vanished' | 'error';

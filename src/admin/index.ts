@@ -16,7 +16,7 @@ export {
   type SettingSource,
 } from './settings.js';
 export { gcFiles, type GcOptions, type GcReport, type GcOutcome } from './gc.js';
-export { walkSessionTree, type FoundFile, type WalkOptions as SessionTreeWalkOptions } from './walk.js';
+export { walkSessionTree, type FoundFile, type TreeWalkOptions as SessionTreeWalkOptions } from '../store/walk.js';
 export { gcShard, type GcShardTask } from './gc.js';
 export {
   openAdminSource,

@@ -24,7 +24,7 @@ async function lockFd(fd: number, options: { exclusive: boolean; timeoutMs: numb
   const lock = await import('../store/lock.js');
   return lock.lockFd(fd, options);
 }
-import { walkSessionTree } from './walk.js';
+import { walkSessionTree } from '../store/walk.js';
 
 /** One stored session as the admin commands see it, whatever the backend. */
 export interface SessionEntry {

@@ -1,5 +1,11 @@
+/**
+ * The one save_path walker: the file store's walkSessionFiles (strict, valid ids), the
+ * admin commands' listings (the same) and gc (every `sess_*` at the right depth, as PHP's
+ * own gc) all use it. Loads nothing heavy (no node:crypto, no flock addon).
+ */
 import { opendirSync, lstatSync, type Dir, type Dirent } from 'node:fs';
 import { join } from 'node:path';
+import { isValidSessionId } from './session-id.js';
 
 /** A `sess_*` file found by {@link walkSessionTree}. */
 export interface FoundFile {
@@ -8,15 +14,20 @@ export interface FoundFile {
   path: string;
 }
 
-export interface WalkOptions {
+export interface TreeWalkOptions {
   /** Directory levels below the root where session files live (save_path's N). */
   depth: number;
   /** Only files whose directory matches the id's leading characters (where PHP would look). */
   strictPlacement?: boolean;
   /** Only names that are valid ids for this depth (`[A-Za-z0-9,-]`, longer than depth). */
   validIdsOnly?: boolean;
-  /** Unreadable directories are reported here and skipped; the walk goes on. */
-  onError?: (path: string, err: NodeJS.ErrnoException) => void;
+  /**
+   * Unreadable directories are reported here (`stage`: opening it or reading it) and
+   * skipped; the walk goes on. Whatever it throws ends the walk.
+   */
+  onError?: (path: string, err: NodeJS.ErrnoException, stage: 'open' | 'read') => void;
+  /** Checked before each directory entry: the walk throws the signal's reason once aborted. */
+  signal?: AbortSignal;
   /**
    * Take only the share `index` of `count` of the top-level entries (by a hash of their
    * name, so that parallel walkers split the tree without talking to each other).
@@ -31,8 +42,6 @@ export function nameShard(name: string, count: number): number {
   return (h >>> 0) % count;
 }
 
-const ID_CHARS = /^[A-Za-z0-9,-]{1,256}$/;
-
 /**
  * Walks a save_path tree synchronously with opendir/readdir, one directory handle per
  * level open at a time, so memory stays bounded however many files there are. Yields the
@@ -41,21 +50,22 @@ const ID_CHARS = /^[A-Za-z0-9,-]{1,256}$/;
  * Sync on purpose: it measured faster than fast-glob and async opendir on big trees
  * (see bench/gc.bench.js), and callers interleave their own syscalls per file.
  */
-export function* walkSessionTree(root: string, options: WalkOptions): Generator<FoundFile> {
+export function* walkSessionTree(root: string, options: TreeWalkOptions): Generator<FoundFile> {
   yield* walkLevel(root, 0, '', options);
 }
 
-function* walkLevel(dir: string, level: number, prefix: string, options: WalkOptions): Generator<FoundFile> {
+function* walkLevel(dir: string, level: number, prefix: string, options: TreeWalkOptions): Generator<FoundFile> {
   let handle: Dir;
   try {
     handle = opendirSync(dir, { bufferSize: 256 });
   } catch (err) {
-    options.onError?.(dir, err as NodeJS.ErrnoException);
+    options.onError?.(dir, err as NodeJS.ErrnoException, 'open');
     return;
   }
   try {
     let entry: Dirent | null;
     while ((entry = readNext(handle, dir, options)) !== null) {
+      options.signal?.throwIfAborted();
       const name = entry.name;
       if (level === 0 && options.shard && options.shard.count > 1 && nameShard(name, options.shard.count) !== options.shard.index) continue;
       if (level < options.depth) {
@@ -67,7 +77,7 @@ function* walkLevel(dir: string, level: number, prefix: string, options: WalkOpt
       if (!name.startsWith('sess_')) continue;
       if (!isRegularFile(entry, dir)) continue;
       const id = name.slice(5);
-      if (options.validIdsOnly && (!ID_CHARS.test(id) || id.length <= options.depth)) continue;
+      if (options.validIdsOnly && !isValidSessionId(id, options.depth)) continue;
       if (options.strictPlacement && !id.startsWith(prefix)) continue;
       yield { id, path: join(dir, name) };
     }
@@ -80,11 +90,11 @@ function* walkLevel(dir: string, level: number, prefix: string, options: WalkOpt
   }
 }
 
-function readNext(handle: Dir, dir: string, options: WalkOptions): Dirent | null {
+function readNext(handle: Dir, dir: string, options: TreeWalkOptions): Dirent | null {
   try {
     return handle.readSync();
   } catch (err) {
-    options.onError?.(dir, err as NodeJS.ErrnoException);
+    options.onError?.(dir, err as NodeJS.ErrnoException, 'read');
     return null;
   }
 }
