@@ -135,10 +135,18 @@ export class Writer {
   /**
    * The arrays being written, outermost first. An array met again on its own path without a
    * `&` box in between would recurse forever: refused. Met through a box it is fine (the box
-   * is written `R:` the next time round, as PHP does). Entries from OPEN_SCAN on are also
-   * counted in `openDeep`, so that very deep values are not checked by a long scan.
+   * is written `R:` the next time round, as PHP does).
+   *
+   * Checking every array against the path costs more than the rest of its bookkeeping, and a
+   * cycle can only show as depth. So arrays are checked only from depth OPEN_SCAN on (where
+   * `openDeep` counts the path's deeper entries); a cycle found there is reported where it
+   * began, the first array on the path that repeats an earlier one (see failCycle), which is
+   * exactly where a check on every array would have stopped.
    */
   private readonly openArrays: object[] = [];
+  /** Per open array: whether it was reached through a `&` box, and how many keys lead to it. */
+  private readonly openCounted: boolean[] = [];
+  private readonly openDepth: number[] = [];
   private openCount = 0;
   private readonly openDeep = new Map<object, number>();
   private readonly classes: ClassRegistry | undefined;
@@ -521,12 +529,9 @@ export class Writer {
 
   /** write() for the most common container: a PhpArray (keys already canonical). */
   private phpArray(v: PhpArray, counted: boolean): void {
-    if (!counted) {
-      this.slot++;
-      if (this.openCount > 0 && this.isOpen(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
-    }
+    if (!counted) this.slot++;
     this.arrayHeader(v.size);
-    this.pushOpen(v);
+    this.pushOpen(v, counted);
     if (this.depth >= RECURSION_LIMIT) {
       this.walk(new Frame(KIND_MAP, v, false, true, flatEntries(v)));
       return;
@@ -614,29 +619,48 @@ export class Writer {
     return this.openCount > OPEN_SCAN && this.openDeep.has(v);
   }
 
-  private pushOpen(v: object): void {
-    const i = this.openCount++;
+  /** Puts an array (its header written) on the open path; deep down, checks it first. */
+  private pushOpen(v: object, counted: boolean): void {
+    const i = this.openCount;
+    if (i >= OPEN_SCAN) {
+      if (!counted && this.isOpen(v)) this.failCycle();
+      this.openDeep.set(v, (this.openDeep.get(v) ?? 0) + 1);
+    }
     this.openArrays[i] = v;
-    if (i >= OPEN_SCAN) this.openDeep.set(v, (this.openDeep.get(v) ?? 0) + 1);
+    this.openCounted[i] = counted;
+    this.openDepth[i] = this.depth;
+    this.openCount = i + 1;
   }
 
   private popOpen(): void {
     const i = --this.openCount;
-    const v = this.openArrays[i]!;
-    this.openArrays[i] = EMPTY;
     if (i >= OPEN_SCAN) {
+      const v = this.openArrays[i]!;
       const n = this.openDeep.get(v)!;
       if (n > 1) this.openDeep.set(v, n - 1);
       else this.openDeep.delete(v);
     }
   }
 
+  /** Reports the first array on the open path met again without a box in between. */
+  private failCycle(): never {
+    const before = new Set<object>();
+    for (let j = 0; j < this.openCount; j++) {
+      const a = this.openArrays[j]!;
+      if (!this.openCounted[j] && before.has(a)) {
+        this.depth = this.openDepth[j]!;
+        break;
+      }
+      before.add(a);
+    }
+    this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
+  }
+
   /** `a:<n>:{` for a Map, which becomes the pending container (the slot is already counted). */
   private openMap(v: Map<unknown, unknown>, canonicalise: boolean, counted: boolean): number {
-    if (!counted && this.openCount > 0 && this.isOpen(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
     if (canonicalise) checkDistinctKeys(v, (m) => this.fail(m));
     this.arrayHeader(v.size);
-    this.pushOpen(v);
+    this.pushOpen(v, counted);
     return this.pending(KIND_MAP, v, null, canonicalise, true);
   }
 
@@ -737,16 +761,15 @@ export class Writer {
     // Arrays: they take a slot but are never looked up (PHP copies them).
     if (!counted) this.slot++;
     if (v instanceof Map) return this.openMap(v, !(v instanceof PhpArray), counted);
-    if (!counted && this.openCount > 0 && this.isOpen(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
     if (Array.isArray(v)) {
       this.arrayHeader(v.length);
-      this.pushOpen(v);
+      this.pushOpen(v, counted);
       return this.pending(KIND_LIST, v, null, true, true);
     }
     if (isPlainObject(v)) {
       const keys = Object.keys(v);
       this.arrayHeader(keys.length);
-      this.pushOpen(v);
+      this.pushOpen(v, counted);
       return this.pending(KIND_PLAIN, v, keys, true, true);
     }
     if (v instanceof Date) this.fail('cannot serialize a Date (convert it first: date.toISOString() or a unix timestamp)');
@@ -798,9 +821,6 @@ export class Writer {
 export function sessionLabel(key: string): string {
   return `$_SESSION[${JSON.stringify(key)}]`;
 }
-
-/** Placeholder for released entries of the open-arrays path (so it holds no stale values). */
-const EMPTY = {};
 
 /** A Map's entries as [k0, v0, k1, v1, …] (for the explicit-stack walker). */
 function flatEntries(m: Map<unknown, unknown>): unknown[] {
