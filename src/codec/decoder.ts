@@ -488,9 +488,6 @@ export class Parser {
     return n;
   }
 
-  /** Done with this run (kept as a hook for callers; nothing to give back today). */
-  release(): void {}
-
   private slotRef(what: string, at: number): number {
     const n = this.readUnsigned(C_SEMI, what, ' number');
     const count = this.slotCount;
@@ -737,11 +734,7 @@ function canonicalKeyOfString(s: string): PhpKey {
 /** Reads one complete serialize() value; the whole input must be that value. */
 export function unserializeBuffer(buf: Buffer, options?: DecodeOptions): PhpValue {
   const p = new Parser(buf, options);
-  try {
-    const v = p.readValue();
-    p.expectEnd();
-    return v;
-  } finally {
-    p.release();
-  }
+  const v = p.readValue();
+  p.expectEnd();
+  return v;
 }

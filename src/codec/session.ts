@@ -36,12 +36,7 @@ export function decodeSessionBuffer(buf: Buffer, handler: SerializeHandler, opti
   checkHandler(handler);
   const session = new PhpArray();
   if (buf.length === 0) return session;
-  const parser = new Parser(buf, options);
-  try {
-    return readSession(parser, buf, handler, options, session);
-  } finally {
-    parser.release();
-  }
+  return readSession(new Parser(buf, options), buf, handler, options, session);
 }
 
 function readSession(parser: Parser, buf: Buffer, handler: SerializeHandler, options: DecodeOptions, session: PhpArray): PhpArray {
