@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { parseSavePath, tryLockFd, assertLockingAvailable, type SavePath } from './store-bridge.js';
 import { walkSessionTree } from '../store/walk.js';
+import { newGcReport } from './gc-report.js';
 
 /** What became of an expired candidate, as passed to `onFile`. */
 export type GcOutcome = 'deleted' | 'would-delete' | 'locked' | 'touched' | 'vanished' | 'error';
@@ -180,21 +181,7 @@ export async function gcFiles(savePath: string | SavePath, options: GcOptions): 
   const sp = typeof savePath === 'string' ? parseSavePath(savePath) : savePath;
   assertLockingAvailable();
   const started = Date.now();
-  const report: GcReport = {
-    savePath: sp.path,
-    maxlifetime: options.maxlifetime,
-    dryRun: options.dryRun ?? false,
-    scanned: 0,
-    expired: 0,
-    deleted: 0,
-    skippedLocked: 0,
-    skippedTouched: 0,
-    vanished: 0,
-    bytesFreed: 0,
-    errors: 0,
-    errorSamples: [],
-    durationMs: 0,
-  };
+  const report: GcReport = newGcReport(sp.path, options);
   const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
   const base = {
     sp,

@@ -9,6 +9,7 @@
  * its location says "no TTL", and `gc` reports it (it would never go away by itself).
  */
 import type { GcOptions, GcReport } from '../../admin/gc.js';
+import { newGcReport } from '../../admin/gc-report.js';
 import { registerAdminSource, type AdminSource, type DestroyOutcome, type RewriteOutcome, type SessionEntry } from '../../admin/source.js';
 import type { AdminSettings } from '../../admin/settings.js';
 import { assertValidSessionId } from '../../store/index.js';
@@ -112,21 +113,7 @@ export class RedisAdminSource implements AdminSource {
    */
   async gc(options: GcOptions): Promise<GcReport> {
     const started = Date.now();
-    const report: GcReport = {
-      savePath: this.description,
-      maxlifetime: options.maxlifetime,
-      dryRun: options.dryRun ?? false,
-      scanned: 0,
-      expired: 0,
-      deleted: 0,
-      skippedLocked: 0,
-      skippedTouched: 0,
-      vanished: 0,
-      bytesFreed: 0,
-      errors: 0,
-      errorSamples: [],
-      durationMs: 0,
-    };
+    const report: GcReport = newGcReport(this.description, options);
     const noTtl: string[] = [];
     let noTtlCount = 0;
     for await (const info of this.store.sessions({ signal: options.signal })) {
