@@ -10,7 +10,7 @@
 import { DecodeError } from '../errors.js';
 import { createMappedInstance, fillMappedInstance, type ClassRegistry, type PhpClassMapping } from './classes.js';
 import { parsePhpFloatText, formatPhpFloat } from './float.js';
-import { constants as bufferConstants } from 'node:buffer';
+import { constants as bufferConstants, isAscii as nativeIsAscii } from 'node:buffer';
 import { bytesToKeyString, isValidUtf8, latin1, utf8Slice } from './strings.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, type PhpKey, type PhpValue } from './values.js';
 
@@ -128,6 +128,8 @@ export class Parser {
    * each. Null when the input is beyond V8's string length limit.
    */
   private readonly text: string | null;
+  /** Whether every input byte is ASCII (one native check): then no string needs scanning. */
+  private readonly allAscii: boolean;
 
   constructor(
     readonly buf: Buffer,
@@ -135,6 +137,7 @@ export class Parser {
   ) {
     this.end = buf.length;
     this.text = buf.length <= bufferConstants.MAX_STRING_LENGTH ? latin1(buf, 0, buf.length) : null;
+    this.allAscii = nativeIsAscii(buf);
     // Sized once from the input (a value takes ~8 bytes or more; capped): growing it step by step costs more.
     // Without an `r:` or `R:` anywhere in the input no slot can ever be referred to: skip the table.
     this.tracked = buf.indexOf(REF_UPPER) >= 0 || buf.indexOf(REF_LOWER) >= 0;
@@ -273,12 +276,23 @@ export class Parser {
 
   /** String value bytes → JS string (valid UTF-8) or a Buffer copy (anything else). */
   private stringValue(start: number, end: number): string | Buffer {
+    if (this.allAscii) return this.asciiString(start, end);
     const buf = this.buf;
     let i = start;
     while (i < end && buf[i]! < 0x80) i++;
     if (i === end) return this.asciiString(start, end);
-    if (isValidUtf8(buf, i, end)) return utf8Slice(buf, start, end);
+    // Decode first: V8 turns every invalid sequence into U+FFFD, so a result without one came
+    // from valid UTF-8 and needs no check of its own. Only one with U+FFFD (which valid input
+    // can hold too) is checked byte by byte.
+    const s = utf8Slice(buf, start, end);
+    if (s.indexOf('\uFFFD') < 0 || isValidUtf8(buf, i, end)) return s;
     return Buffer.from(buf.subarray(start, end));
+  }
+
+  /** Where the next `byte` (ASCII) is at or after `from`, or -1. */
+  indexOfAscii(byte: number, from: number): number {
+    // String.prototype.indexOf is a V8 builtin; Buffer.indexOf goes through a C++ binding.
+    return this.text !== null ? this.text.indexOf(String.fromCharCode(byte), from) : this.buf.indexOf(byte, from);
   }
 
   /** Key / name bytes → JS string (see bytesToKeyString for bytes that are not UTF-8). */
@@ -286,6 +300,7 @@ export class Parser {
     const buf = this.buf;
     const len = end - start;
     if (len > KEY_CACHE_WIDTH || len === 0) {
+      if (this.allAscii) return this.asciiString(start, end);
       let i = start;
       while (i < end && buf[i]! < 0x80) i++;
       return i === end ? this.asciiString(start, end) : bytesToKeyString(buf, start, end);

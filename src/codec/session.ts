@@ -53,7 +53,7 @@ function readSession(parser: Parser, buf: Buffer, handler: SerializeHandler, opt
     const nameStart = handler === 'php' ? parser.pos : parser.pos + 1;
     let nameEnd: number;
     if (handler === 'php') {
-      nameEnd = buf.indexOf(PIPE, nameStart);
+      nameEnd = parser.indexOfAscii(PIPE, nameStart);
       if (nameEnd < 0) parser.fail("expected '|' after a session key name");
       parser.pos = nameEnd + 1;
     } else {
