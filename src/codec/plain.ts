@@ -98,7 +98,7 @@ function put(o: Record<string, unknown>, k: string, v: unknown): void {
 }
 
 /**
- * A PhpValue as everyday JS: see docs/codec.md for the table. Lists (keys 0..n-1) become
+ * A PhpValue as everyday JS: see "toPlain mapping" in README.md for the table. Lists (keys 0..n-1) become
  * arrays, other arrays and objects null-prototype objects (objects carry `__class`), enums
  * `{ __class, __case }`, Serializable `{ __class, __serialized }`, references unwrapped;
  * shared and cyclic structures keep their identity (or become `{ __ref }` in JSON mode).
