@@ -9,4 +9,5 @@ export * from './store/index.js';
 export * from './admin/index.js';
 export * from './integrations/index.js';
 export * from './backends/redis/index.js';
-export type { SessionBackend, SessionHandle, OpenOptions } from './store/backend.js';
+export { updateSession } from './store/backend.js';
+export type { SessionBackend, SessionHandle, OpenOptions, SessionUpdater } from './store/backend.js';

@@ -22,7 +22,7 @@ export interface SessionBackend {
   /** Reads a session without holding PHP's exclusive lock (null when missing). */
   read(id: string): Promise<PhpArray | null>;
   /** Lock, read, apply `fn`, write, unlock. Returns what was written. */
-  update(id: string, fn: (data: PhpArray) => PhpArray | void | Promise<PhpArray | void>): Promise<PhpArray>;
+  update(id: string, fn: SessionUpdater): Promise<PhpArray>;
   /** Deletes a session under its lock. Returns false when there was none. */
   destroy(id: string): Promise<boolean>;
   /** Extends a session's life (mtime for files, TTL for Redis). Returns false when missing. */
@@ -62,4 +62,23 @@ export interface SessionHandle {
    * old session is deleted or left as it is; this handle then refers to the new id.
    */
   regenerateId(deleteOld?: boolean): Promise<string>;
+}
+
+/** What `update()` applies: change `data` in place, or return the session to write instead. */
+export type SessionUpdater = (data: PhpArray) => PhpArray | void | Promise<PhpArray | void>;
+
+/**
+ * The backend-neutral `update()`: open (PHP's lock), apply `fn`, save (lazily), and release
+ * the lock on every path, errors in `fn` included. Returns what was written.
+ * @throws whatever `open()`, `fn` or `save()` throws (nothing is written when `fn` throws).
+ */
+export async function updateSession(backend: Pick<SessionBackend, 'open'>, id: string, fn: SessionUpdater): Promise<PhpArray> {
+  const handle = await backend.open(id);
+  try {
+    const next = (await fn(handle.data)) ?? handle.data;
+    await handle.save(next);
+    return next;
+  } finally {
+    await handle.close();
+  }
 }

@@ -7,7 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { decodeSession, encodeSession, SERIALIZE_HANDLERS, type DecodeOptions, type EncodeOptions, type SerializeHandler } from '../codec/index.js';
 import { PhpArray } from '../codec/values.js';
 import { ConfigError, LockTimeoutError, SessctlError, SessionFileError } from '../errors.js';
-import type { OpenOptions, SessionBackend, SessionHandle } from './backend.js';
+import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from './backend.js';
 import { assertLockingAvailable, lockFd } from './lock.js';
 import { sessionFilePath, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
@@ -345,16 +345,8 @@ export class FileSessionStore implements SessionBackend {
   }
 
   /** Lock, read, apply `fn`, write (lazily), unlock. Returns what was written. */
-  async update(id: string, fn: (data: PhpArray) => PhpArray | void | Promise<PhpArray | void>): Promise<PhpArray> {
-    const handle = await this.open(id);
-    try {
-      const result = await fn(handle.data);
-      const next = result ?? handle.data;
-      await handle.save(next);
-      return next;
-    } finally {
-      await handle.close();
-    }
+  update(id: string, fn: SessionUpdater): Promise<PhpArray> {
+    return updateSession(this, id, fn);
   }
 
   /** Deletes a session under its exclusive lock. False when there was none. */

@@ -4,7 +4,7 @@
  */
 import { BackendError, ConfigError } from '../../errors.js';
 import { PhpArray } from '../../codec/values.js';
-import type { OpenOptions, SessionBackend } from '../../store/backend.js';
+import { updateSession, type OpenOptions, type SessionBackend, type SessionUpdater } from '../../store/backend.js';
 import { assertValidSessionId, generateSessionId, isValidSessionId, type SidBitsPerCharacter } from '../../store/index.js';
 import { decodeSession, encodeSession, type DecodeOptions, type SerializeHandler } from '../../codec/index.js';
 import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from './connection.js';
@@ -256,15 +256,8 @@ export class RedisSessionStore implements SessionBackend {
   }
 
   /** Lock, read, apply `fn`, write, unlock. @throws like open() and save() */
-  async update(id: string, fn: (data: PhpArray) => PhpArray | void | Promise<PhpArray | void>): Promise<PhpArray> {
-    const handle = await this.open(id);
-    try {
-      const result = (await fn(handle.data)) ?? handle.data;
-      await handle.save(result);
-      return result;
-    } finally {
-      await handle.close();
-    }
+  update(id: string, fn: SessionUpdater): Promise<PhpArray> {
+    return updateSession(this, id, fn);
   }
 
   /** DEL under the lock. False when there was no session. @throws InvalidSessionIdError, LockTimeoutError, BackendError */
