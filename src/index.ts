@@ -10,4 +10,4 @@ export * from './admin/index.js';
 export * from './integrations/index.js';
 export * from './backends/redis/index.js';
 export { updateSession } from './store/backend.js';
-export type { SessionBackend, SessionHandle, OpenOptions, SessionUpdater } from './store/backend.js';
+export type { SessionBackend, SessionHandle, OpenOptions, SessionSettings, SessionUpdater } from './store/backend.js';

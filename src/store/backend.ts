@@ -1,4 +1,24 @@
 import type { PhpArray } from '../codec/values.js';
+import type { SerializeHandler } from '../codec/index.js';
+import type { SidBitsPerCharacter } from './session-id.js';
+
+/** The php.ini `session.*` settings every backend takes, with PHP's names and defaults. */
+export interface SessionSettings {
+  /** `session.serialize_handler`; default `php`. */
+  serializeHandler?: SerializeHandler;
+  /**
+   * `session.gc_maxlifetime` in seconds (default 1440): the Redis key's TTL; for files, the
+   * gc tools' threshold (the store never expires a session on read, PHP does not either).
+   */
+  gcMaxlifetime?: number;
+  /** `session.lazy_write` (default true): unchanged data only touches the mtime / refreshes the TTL. */
+  lazyWrite?: boolean;
+  /** `session.use_strict_mode` (default false), for the middleware and `start()`; `open()` opens the id it is given. */
+  useStrictMode?: boolean;
+  /** `session.sid_length` (default 32) and `session.sid_bits_per_character` (default 4) for new ids. */
+  sidLength?: number;
+  sidBitsPerCharacter?: SidBitsPerCharacter;
+}
 
 /**
  * The backend-neutral session store: what the middleware, the express-session Store

@@ -7,27 +7,16 @@ import type { FileHandle } from 'node:fs/promises';
 import { decodeSession, encodeSession, SERIALIZE_HANDLERS, type DecodeOptions, type EncodeOptions, type SerializeHandler } from '../codec/index.js';
 import { PhpArray } from '../codec/values.js';
 import { ConfigError, LockTimeoutError, SessctlError, SessionFileError } from '../errors.js';
-import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from './backend.js';
+import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionSettings, type SessionUpdater } from './backend.js';
 import { assertLockingAvailable, lockFd } from './lock.js';
 import { sessionFilePath, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
-import { assertValidSessionId, checkSidSettings, isValidSessionId, type SidBitsPerCharacter } from './session-id.js';
+import { checkSidSettings, isValidSessionId, type SidBitsPerCharacter } from './session-id.js';
 import { generateSessionId } from './new-session-id.js';
 
-export interface FileStoreOptions {
+export interface FileStoreOptions extends SessionSettings {
   /** PHP's `session.save_path` (`"N;MODE;/path"`) or an already parsed one. */
   savePath: string | SavePath;
-  /** `session.serialize_handler`; default `php`. */
-  serializeHandler?: SerializeHandler;
-  /** `session.gc_maxlifetime` in seconds (default 1440); kept for gc tools, the store never expires on read (PHP does not either). */
-  gcMaxlifetime?: number;
-  /** `session.lazy_write` (default true): unchanged data only touches the mtime. */
-  lazyWrite?: boolean;
-  /** `session.use_strict_mode` (default false); applied by {@link FileSessionStore.start}, not by open(). */
-  useStrictMode?: boolean;
-  /** `session.sid_length` (default 32) and `session.sid_bits_per_character` (default 4) for new ids. */
-  sidLength?: number;
-  sidBitsPerCharacter?: SidBitsPerCharacter;
   /** How long open()/update()/destroy() wait for PHP's lock (default 30000 ms). */
   lockTimeoutMs?: number;
   /** Mode for new session files; default the save path's MODE (0600). The umask applies, as in PHP. */

@@ -4,7 +4,7 @@
  */
 import { BackendError, ConfigError } from '../../errors.js';
 import { PhpArray } from '../../codec/values.js';
-import { updateSession, type OpenOptions, type SessionBackend, type SessionUpdater } from '../../store/backend.js';
+import { updateSession, type OpenOptions, type SessionBackend, type SessionSettings, type SessionUpdater } from '../../store/backend.js';
 import { assertValidSessionId, generateSessionId, isValidSessionId, type SidBitsPerCharacter } from '../../store/index.js';
 import { decodeSession, encodeSession, type DecodeOptions, type SerializeHandler } from '../../codec/index.js';
 import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from './connection.js';
@@ -19,21 +19,11 @@ import {
 } from './save-path.js';
 import { pickServerIndex } from './server-pick.js';
 
-export interface RedisStoreOptions {
+export interface RedisStoreOptions extends SessionSettings {
   /** phpredis `session.save_path` (or its parsed form). Default `tcp://127.0.0.1:6379`. */
   savePath?: string | RedisSavePath | RedisClusterSavePath;
   /** `session.save_handler`: `redis` (default) or `rediscluster`. */
   saveHandler?: 'redis' | 'rediscluster';
-  /** `session.serialize_handler`, default `php`. */
-  serializeHandler?: SerializeHandler;
-  /** `session.gc_maxlifetime` in seconds (the key's TTL), default 1440. */
-  gcMaxlifetime?: number;
-  /** `session.lazy_write`, default true: unchanged data only refreshes the TTL. */
-  lazyWrite?: boolean;
-  /** `session.use_strict_mode`, default false (kept for the middleware; the store does not act on it). */
-  useStrictMode?: boolean;
-  sidLength?: number;
-  sidBitsPerCharacter?: SidBitsPerCharacter;
   /** `redis.session.locking_enabled`, default false (as in phpredis). Not available with rediscluster. */
   locking?: boolean;
   /** `redis.session.lock_expire` in seconds; default 30 (phpredis uses max_execution_time, 30 in php.ini). 0 = never expires. */
