@@ -67,13 +67,36 @@ export function backendError(label: string, what: string, err: unknown, timeoutM
  * a server that accepted the command and then hangs would keep the call waiting forever. So
  * every command races a timer of ours.
  */
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, message = `command timed out after ${ms} ms`): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`command timed out after ${ms} ms`), { name: 'TimeoutError' })), ms);
+    timer = setTimeout(() => reject(Object.assign(new Error(message), { name: 'TimeoutError' })), ms);
   });
   p.catch(() => {}); // a late rejection after the timeout is not unhandled
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Connects a client or cluster within `deadlineMs`; on any failure the half-made connection is
+ * destroyed (its reconnect loop must not outlive the call) and a BackendError is thrown.
+ */
+async function connectWithin(
+  conn: { connect(): Promise<unknown>; destroy(): void },
+  deadlineMs: number,
+  message: string,
+  label: string,
+  connectTimeoutMs: number,
+): Promise<void> {
+  try {
+    await withTimeout(conn.connect(), deadlineMs, message);
+  } catch (err) {
+    try {
+      conn.destroy();
+    } catch {
+      /* already gone */
+    }
+    throw backendError(label, 'connect', err, connectTimeoutMs);
+  }
 }
 
 function commandName(args: RedisArg[]): string {
@@ -138,25 +161,8 @@ export class ServerConnection implements CommandTarget {
     } as Parameters<typeof createClient>[0]) as unknown as MinimalClient;
     // Errors also reach the failing call; without a listener the client would crash the process.
     client.on('error', () => {});
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // connectTimeout covers the TCP connect; this also bounds AUTH / SELECT / HELLO.
-      await Promise.race([
-        client.connect(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error('connect timed out'), { name: 'ConnectionTimeoutError' })), connectTimeoutMs + 50);
-        }),
-      ]);
-    } catch (err) {
-      try {
-        client.destroy();
-      } catch {
-        /* already gone */
-      }
-      throw backendError(this.label, 'connect', err, connectTimeoutMs);
-    } finally {
-      clearTimeout(timer);
-    }
+    // connectTimeout covers the TCP connect; the deadline also bounds AUTH / SELECT / HELLO.
+    await connectWithin(client, connectTimeoutMs + 50, 'connect timed out', this.label, connectTimeoutMs);
     if (this.#closed) {
       client.destroy();
       throw new BackendError(`${this.label}: the store was closed`, 'EBACKENDCLOSED');
@@ -271,24 +277,7 @@ export class ClusterConnection implements CommandTarget {
       defaults: { socket: socketDefaults, ...authOptions(this.auth), disableOfflineQueue: true, RESP: 2 },
     } as Parameters<typeof createCluster>[0]) as unknown as MinimalCluster;
     cluster.on('error', () => {});
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        cluster.connect(),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(Object.assign(new Error('cluster connect timed out'), { name: 'ConnectionTimeoutError' })), connectTimeoutMs * 2);
-        }),
-      ]);
-    } catch (err) {
-      try {
-        cluster.destroy();
-      } catch {
-        /* already gone */
-      }
-      throw backendError(this.label, 'connect', err, connectTimeoutMs);
-    } finally {
-      clearTimeout(timer);
-    }
+    await connectWithin(cluster, connectTimeoutMs * 2, 'cluster connect timed out', this.label, connectTimeoutMs);
     this.#cluster = cluster;
     return cluster;
   }
