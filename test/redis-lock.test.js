@@ -1,29 +1,15 @@
 // phpredis locking, against real PHP: the same lock key and protocol, mutual exclusion both
 // ways, the write refused when our lock was lost, and no lost update when PHP processes and
 // Node workers increment one session concurrently (and lost updates without locking).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import { needRedis, PHP, hasRedisServer, hasPhpRedis, runPhp } from './helpers/env.js';
-import { startRedis, rawCommand } from './helpers/redis-server.js';
-import { RedisSessionStore, LockTimeoutError, BackendError } from '../dist/index.js';
+import { needRedis, PHP, runPhp } from './helpers/env.js';
+import { useRedisServer, rawCommand } from './helpers/redis-server.js';
+import { LockTimeoutError, BackendError } from '../dist/index.js';
 
-const enabled = hasRedisServer && hasPhpRedis;
-let redis;
-const stores = [];
-function store(opts = {}) {
-  const s = new RedisSessionStore({ savePath: redis.url, locking: true, lockWaitTimeUs: 2000, lockExpireSeconds: 10, ...opts });
-  stores.push(s);
-  return s;
-}
-before(async () => {
-  if (enabled) redis = await startRedis();
-});
-after(async () => {
-  for (const s of stores) await s.close();
-  if (redis) await redis.stop();
-});
+const { server: redis, store } = useRedisServer({ locking: true, lockWaitTimeUs: 2000, lockExpireSeconds: 10 });
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const redisCmd = (line) => rawCommand(redis.port, line);

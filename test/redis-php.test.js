@@ -1,27 +1,12 @@
 // Interop with real PHP + phpredis on a real redis-server: PHP writes → we read, we write →
 // PHP reads, key/TTL/lazy-write/destroy behave as phpredis does, strict-mode existence, SCAN listing.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { needRedis, runPhp, hasRedisServer, hasPhpRedis } from './helpers/env.js';
-import { startRedis, rawCommand } from './helpers/redis-server.js';
-import { RedisSessionStore, PhpArray, PhpFloat, PhpObject, DecodeError } from '../dist/index.js';
+import { needRedis, runPhp } from './helpers/env.js';
+import { useRedisServer, rawCommand } from './helpers/redis-server.js';
+import { PhpArray, PhpFloat, PhpObject, DecodeError } from '../dist/index.js';
 
-const enabled = hasRedisServer && hasPhpRedis;
-let redis;
-const stores = [];
-function store(opts = {}) {
-  const s = new RedisSessionStore({ savePath: redis.url, ...opts });
-  stores.push(s);
-  return s;
-}
-
-before(async () => {
-  if (enabled) redis = await startRedis();
-});
-after(async () => {
-  for (const s of stores) await s.close();
-  if (redis) await redis.stop();
-});
+const { server: redis, store } = useRedisServer();
 
 /** Runs PHP with the redis save handler on our server; `body` runs after session_start(). */
 function php(id, body, { handler = 'php', savePath, ini = {} } = {}) {

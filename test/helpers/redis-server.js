@@ -5,7 +5,9 @@ import { createServer, connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REDIS_SERVER } from './env.js';
+import { before, after } from 'node:test';
+import { REDIS_SERVER, hasRedisServer, hasPhpRedis } from './env.js';
+import { RedisSessionStore } from '../../dist/index.js';
 
 /** A port nobody listens on right now (the kernel picks it). */
 export function freePort() {
@@ -110,4 +112,27 @@ export async function startRedis({ extraArgs = [] } = {}) {
     if (!/Address already in use/i.test(output)) throw new Error(`redis-server did not start:\n${output}`);
   }
   throw new Error('redis-server: no free port after 5 attempts');
+}
+
+/**
+ * One redis-server for a whole test file: started in before() when redis-server and php-redis
+ * are installed, stopped in after(). `server` is filled in once it is up; `store(opts)` makes a
+ * RedisSessionStore on it (with `storeDefaults`) that after() closes.
+ */
+export function useRedisServer(storeDefaults = {}) {
+  const server = {};
+  const stores = [];
+  before(async () => {
+    if (hasRedisServer && hasPhpRedis) Object.assign(server, await startRedis());
+  });
+  after(async () => {
+    for (const s of stores) await s.close();
+    if (server.stop) await server.stop();
+  });
+  const store = (opts = {}) => {
+    const s = new RedisSessionStore({ savePath: server.url, ...storeDefaults, ...opts });
+    stores.push(s);
+    return s;
+  };
+  return { server, store };
 }
