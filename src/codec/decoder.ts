@@ -39,6 +39,15 @@ type Slots = (PhpValue | Map<PhpKey, PhpValue> | PhpKey | null)[];
 const REF_UPPER = Buffer.from('R:');
 const REF_LOWER = Buffer.from('r:');
 
+/**
+ * Thrown (and caught by {@link parseWithSlots}) when an untracked run meets `r:`/`R:`: the
+ * input needs the slot table after all, so it is parsed again with one.
+ */
+const SLOTS_NEEDED: unique symbol = Symbol('sessctl: slots needed');
+
+/** Finds the next byte ≥ 0x80 in the latin1 text of the input. */
+const HIGH_BYTE = /[\x80-\xff]/g;
+
 const mapSet = Map.prototype.set;
 const mapGet = Map.prototype.get;
 
@@ -130,17 +139,28 @@ export class Parser {
   private readonly text: string | null;
   /** Whether every input byte is ASCII (one native check): then no string needs scanning. */
   private readonly allAscii: boolean;
+  /**
+   * Where the next byte ≥ 0x80 is, at or after the last string looked at (`end` when there is
+   * none): strings ending before it are ASCII without a look at their bytes. Found by a regex
+   * over `text` (native code), and only again once the parser has passed it.
+   */
+  private nextHigh: number;
 
+  /**
+   * `tracked` says whether to keep the slot table. Without it the run is cheaper, and meeting
+   * `r:`/`R:` throws SLOTS_NEEDED: use {@link parseWithSlots}, which parses again with one.
+   */
   constructor(
     readonly buf: Buffer,
     options: DecodeOptions = {},
+    tracked = true,
   ) {
     this.end = buf.length;
     this.text = buf.length <= bufferConstants.MAX_STRING_LENGTH ? latin1(buf, 0, buf.length) : null;
     this.allAscii = nativeIsAscii(buf);
+    this.nextHigh = this.allAscii ? buf.length : -1;
+    this.tracked = tracked;
     // Sized once from the input (a value takes ~8 bytes or more; capped): growing it step by step costs more.
-    // Without an `r:` or `R:` anywhere in the input no slot can ever be referred to: skip the table.
-    this.tracked = buf.indexOf(REF_UPPER) >= 0 || buf.indexOf(REF_LOWER) >= 0;
     this.slots = this.tracked ? new Array(3 * Math.min(1 + (buf.length >> 3), 16384)) : [];
     this.slots[0] = null;
     this.slots[1] = null;
@@ -274,13 +294,26 @@ export class Parser {
     return this.text !== null ? this.text.slice(start, end) : latin1(this.buf, start, end);
   }
 
+  /** The first byte ≥ 0x80 at or after `from` (`end` when there is none). */
+  private findHigh(from: number): number {
+    if (this.text === null) {
+      let i = from;
+      while (i < this.end && this.buf[i]! < 0x80) i++;
+      return i;
+    }
+    HIGH_BYTE.lastIndex = from;
+    return HIGH_BYTE.test(this.text) ? HIGH_BYTE.lastIndex - 1 : this.end;
+  }
+
   /** String value bytes → JS string (valid UTF-8) or a Buffer copy (anything else). */
   private stringValue(start: number, end: number): string | Buffer {
-    if (this.allAscii) return this.asciiString(start, end);
+    if (end <= this.nextHigh) return this.asciiString(start, end);
+    if (this.nextHigh < start) {
+      this.nextHigh = this.findHigh(start);
+      if (end <= this.nextHigh) return this.asciiString(start, end);
+    }
     const buf = this.buf;
-    let i = start;
-    while (i < end && buf[i]! < 0x80) i++;
-    if (i === end) return this.asciiString(start, end);
+    const i = this.nextHigh;
     // Decode first: V8 turns every invalid sequence into U+FFFD, so a result without one came
     // from valid UTF-8 and needs no check of its own. Only one with U+FFFD (which valid input
     // can hold too) is checked byte by byte.
@@ -661,6 +694,7 @@ export class Parser {
             break;
           }
           case 0x72 /* r */: {
+            if (!this.tracked) throw SLOTS_NEEDED;
             const n = this.slotRef('r', at);
             let target: PhpValue = this.slots[3 * n] as PhpValue;
             if (target instanceof PhpReference) target = target.value;
@@ -669,6 +703,7 @@ export class Parser {
             break;
           }
           case 0x52 /* R */: {
+            if (!this.tracked) throw SLOTS_NEEDED;
             const n = this.slotRef('R', at);
             const target = this.slots[3 * n] as PhpValue;
             let box: PhpReference;
@@ -746,10 +781,30 @@ function canonicalKeyOfString(s: string): PhpKey {
   return canonicalIntKey(b, 0, b.length) ?? s;
 }
 
+/**
+ * Runs `parse` on a Parser for `buf`. Most inputs hold no `r:`/`R:`, and a run without the
+ * slot table is cheaper than looking for one first: so the first run goes without, and one
+ * that meets a reference is thrown away and done again with the table. With class mappings
+ * the input is searched first instead, so that no mapped instance is ever made twice.
+ */
+export function parseWithSlots<T>(buf: Buffer, options: DecodeOptions | undefined, parse: (parser: Parser) => T): T {
+  if (options?.classes !== undefined) {
+    const tracked = buf.indexOf(REF_UPPER) >= 0 || buf.indexOf(REF_LOWER) >= 0;
+    return parse(new Parser(buf, options, tracked));
+  }
+  try {
+    return parse(new Parser(buf, options, false));
+  } catch (e) {
+    if (e !== SLOTS_NEEDED) throw e;
+  }
+  return parse(new Parser(buf, options, true));
+}
+
 /** Reads one complete serialize() value; the whole input must be that value. */
 export function unserializeBuffer(buf: Buffer, options?: DecodeOptions): PhpValue {
-  const p = new Parser(buf, options);
-  const v = p.readValue();
-  p.expectEnd();
-  return v;
+  return parseWithSlots(buf, options, (p) => {
+    const v = p.readValue();
+    p.expectEnd();
+    return v;
+  });
 }

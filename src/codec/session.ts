@@ -5,7 +5,7 @@
  * - `php_serialize`: serialize() of the whole session array
  */
 import { ConfigError, DecodeError, EncodeError } from '../errors.js';
-import { Parser, type DecodeOptions } from './decoder.js';
+import { parseWithSlots, type Parser, type DecodeOptions } from './decoder.js';
 import { Writer, sessionLabel, type EncodeOptions } from './encoder.js';
 import { keyStringToBytes } from './strings.js';
 import { PhpArray, PhpReference, type PhpValue } from './values.js';
@@ -34,9 +34,8 @@ function checkHandler(handler: unknown): asserts handler is SerializeHandler {
  */
 export function decodeSessionBuffer(buf: Buffer, handler: SerializeHandler, options: DecodeOptions = {}): PhpArray {
   checkHandler(handler);
-  const session = new PhpArray();
-  if (buf.length === 0) return session;
-  return readSession(new Parser(buf, options), buf, handler, options, session);
+  if (buf.length === 0) return new PhpArray();
+  return parseWithSlots(buf, options, (parser) => readSession(parser, buf, handler, options, new PhpArray()));
 }
 
 function readSession(parser: Parser, buf: Buffer, handler: SerializeHandler, options: DecodeOptions, session: PhpArray): PhpArray {
