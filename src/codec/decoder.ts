@@ -45,9 +45,6 @@ const REF_LOWER = Buffer.from('r:');
  */
 const SLOTS_NEEDED: unique symbol = Symbol('sessctl: slots needed');
 
-/** Finds the next byte ≥ 0x80 in the latin1 text of the input. */
-const HIGH_BYTE = /[\x80-\xff]/g;
-
 const mapSet = Map.prototype.set;
 const mapGet = Map.prototype.get;
 
@@ -139,12 +136,6 @@ export class Parser {
   private readonly text: string | null;
   /** Whether every input byte is ASCII (one native check): then no string needs scanning. */
   private readonly allAscii: boolean;
-  /**
-   * Where the next byte ≥ 0x80 is, at or after the last string looked at (`end` when there is
-   * none): strings ending before it are ASCII without a look at their bytes. Found by a regex
-   * over `text` (native code), and only again once the parser has passed it.
-   */
-  private nextHigh: number;
 
   /**
    * `tracked` says whether to keep the slot table. Without it the run is cheaper, and meeting
@@ -158,7 +149,6 @@ export class Parser {
     this.end = buf.length;
     this.text = buf.length <= bufferConstants.MAX_STRING_LENGTH ? latin1(buf, 0, buf.length) : null;
     this.allAscii = nativeIsAscii(buf);
-    this.nextHigh = this.allAscii ? buf.length : -1;
     this.tracked = tracked;
     // Sized once from the input (a value takes ~8 bytes or more; capped): growing it step by step costs more.
     this.slots = this.tracked ? new Array(3 * Math.min(1 + (buf.length >> 3), 16384)) : [];
@@ -294,26 +284,13 @@ export class Parser {
     return this.text !== null ? this.text.slice(start, end) : latin1(this.buf, start, end);
   }
 
-  /** The first byte ≥ 0x80 at or after `from` (`end` when there is none). */
-  private findHigh(from: number): number {
-    if (this.text === null) {
-      let i = from;
-      while (i < this.end && this.buf[i]! < 0x80) i++;
-      return i;
-    }
-    HIGH_BYTE.lastIndex = from;
-    return HIGH_BYTE.test(this.text) ? HIGH_BYTE.lastIndex - 1 : this.end;
-  }
-
   /** String value bytes → JS string (valid UTF-8) or a Buffer copy (anything else). */
   private stringValue(start: number, end: number): string | Buffer {
-    if (end <= this.nextHigh) return this.asciiString(start, end);
-    if (this.nextHigh < start) {
-      this.nextHigh = this.findHigh(start);
-      if (end <= this.nextHigh) return this.asciiString(start, end);
-    }
+    if (this.allAscii) return this.asciiString(start, end);
     const buf = this.buf;
-    const i = this.nextHigh;
+    let i = start;
+    while (i < end && buf[i]! < 0x80) i++;
+    if (i === end) return this.asciiString(start, end);
     // Decode first: V8 turns every invalid sequence into U+FFFD, so a result without one came
     // from valid UTF-8 and needs no check of its own. Only one with U+FFFD (which valid input
     // can hold too) is checked byte by byte.
