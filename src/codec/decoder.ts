@@ -12,9 +12,16 @@ import { createMappedInstance, fillMappedInstance, type ClassRegistry, type PhpC
 import { parsePhpFloatText, formatPhpFloat } from './float.js';
 import { constants as bufferConstants, isAscii as nativeIsAscii } from 'node:buffer';
 import { bytesToKeyString, isValidUtf8, latin1, utf8Slice } from './strings.js';
+import { setDecodeParent, setSpan, type FloatLog } from './source-span.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, type PhpKey, type PhpValue } from './values.js';
 
 export interface DecodeOptions {
+  /**
+   * Whether decoded arrays remember their source bytes, so that encoding them again unchanged
+   * copies those bytes (default true). It keeps the input's text alive as long as such an
+   * array is; false when that memory matters more than re-encoding speed.
+   */
+  keepSource?: boolean;
   /** Deepest nesting of arrays/objects accepted (PHP's unserialize_max_depth). Default 4096. */
   maxDepth?: number;
   /** Class mappings; without one no JS class is ever instantiated. */
@@ -32,6 +39,9 @@ const KEY_CACHE_WIDTH = 16;
 const keyCacheString: string[] = new Array<string>(1 << KEY_CACHE_BITS).fill('');
 const keyCacheLength = new Uint8Array(1 << KEY_CACHE_BITS);
 const keyCacheBytes = new Uint8Array((1 << KEY_CACHE_BITS) * KEY_CACHE_WIDTH);
+
+/** The float log of an input without floats. */
+const NO_FLOATS: FloatLog = Object.freeze({ objects: [], values: [] });
 
 /** A slot table (see Parser.slots). */
 type Slots = (PhpValue | Map<PhpKey, PhpValue> | PhpKey | null)[];
@@ -70,7 +80,16 @@ interface Frame {
   key: PhpKey;
   mapping: PhpClassMapping | undefined;
   className: string;
+  /** Whether the encoder would write exactly the bytes read so far (see source-span.ts). */
+  pure: boolean;
+  /** Where the `a:` was, the count it gave, and the float log's length then. */
+  start: number;
+  count: number;
+  floatStart: number;
 }
+
+/** Arrays nested at most this deep in a top-level value get a span (deeper ones only a parent). */
+const SPAN_DEPTH = 3;
 
 /** Any JS input accepted by the decode functions, as a Buffer (no copy for Uint8Array). */
 export function toInputBuffer(bytes: Uint8Array | string, source?: string): Buffer {
@@ -125,6 +144,10 @@ export class Parser {
   /** Whether the slot table is kept (see the constructor). */
   private readonly tracked: boolean;
   private readonly maxDepth: number;
+  /** Whether arrays get source spans: asked for, no slot table, text available. */
+  private readonly keepSource: boolean;
+  /** The floats read so far, made on the first one (see source-span.ts). */
+  private floatLog: FloatLog | null = null;
   private readonly classes: ClassRegistry | undefined;
   private readonly source: string | undefined;
 
@@ -150,6 +173,7 @@ export class Parser {
     this.text = buf.length <= bufferConstants.MAX_STRING_LENGTH ? latin1(buf, 0, buf.length) : null;
     this.allAscii = nativeIsAscii(buf);
     this.tracked = tracked;
+    this.keepSource = options.keepSource !== false && !tracked && this.text !== null;
     // Sized once from the input (a value takes ~8 bytes or more; capped): growing it step by step costs more.
     this.slots = this.tracked ? new Array(3 * Math.min(1 + (buf.length >> 3), 16384)) : [];
     this.slots[0] = null;
@@ -181,51 +205,6 @@ export class Parser {
    * `pos`) when the input is anything else, so the careful readers after them produce exactly
    * the same values and errors as before.
    */
-
-  /** `-?<1..15 digits>;` at p (the bytes after `i:`): the int, with `pos` moved past the `;`. */
-  private tryInt(p: number): number | undefined {
-    const buf = this.buf;
-    const end = this.end;
-    let negative = false;
-    if (p < end && buf[p] === C_MINUS) {
-      negative = true;
-      p++;
-    }
-    const digitsStart = p;
-    let n = 0;
-    while (p < end) {
-      const c = buf[p]!;
-      if (c < C_0 || c > C_9) break;
-      n = n * 10 + (c - C_0);
-      p++;
-    }
-    if (p === digitsStart || p - digitsStart > 15 || p >= end || buf[p] !== C_SEMI) return undefined;
-    this.pos = p + 1;
-    return negative && n !== 0 ? -n : n;
-  }
-
-  /**
-   * `<len>:"<bytes>";` at p (the bytes after `s:`): where the bytes start, with `pos` moved
-   * past the `;` (so they end at `pos - 2`); -1 for anything else.
-   */
-  private tryString(p: number): number {
-    const buf = this.buf;
-    const end = this.end;
-    const digitsStart = p;
-    let len = 0;
-    while (p < end) {
-      const c = buf[p]!;
-      if (c < C_0 || c > C_9) break;
-      len = len * 10 + (c - C_0);
-      p++;
-    }
-    if (p === digitsStart || p - digitsStart > 10 || len > 0x7fffffff) return -1;
-    const start = p + 2;
-    const stop = start + len;
-    if (stop + 1 >= end || buf[p] !== C_COLON || buf[p + 1] !== C_QUOTE || buf[stop] !== C_QUOTE || buf[stop + 1] !== C_SEMI) return -1;
-    this.pos = stop + 2;
-    return start;
-  }
 
   /**
    * A float at p (the bytes after `d:`) written exactly as PHP 8 writes it, with at most 15
@@ -338,31 +317,10 @@ export class Parser {
     return key;
   }
 
-  /** The next array key / property name: readKey() with the common shapes taken fast. */
-  private nextKey(isObject: boolean): PhpKey {
-    const buf = this.buf;
-    const at = this.pos;
-    if (at + 1 < this.end && buf[at + 1] === C_COLON) {
-      const tag = buf[at];
-      if (tag === 0x73 /* s */) {
-        const start = this.tryString(at + 2);
-        if (start >= 0) {
-          const end = this.pos - 2;
-          if (!isObject && end > start && end - start <= 20) {
-            const c = buf[start]!;
-            if ((c >= C_0 && c <= C_9) || c === C_MINUS) {
-              const k = canonicalIntKey(buf, start, end);
-              if (k !== undefined) return k;
-            }
-          }
-          return this.keyString(start, end);
-        }
-      } else if (tag === 0x69 /* i */) {
-        const n = this.tryInt(at + 2);
-        if (n !== undefined) return n;
-      }
-    }
-    return this.readKey(isObject);
+  /** A key the fast path in readValue() did not take: readKey(), and `frame` is impure. */
+  private slowKey(frame: Frame): PhpKey {
+    frame.pure = false;
+    return this.readKey(frame.isObject);
   }
 
   /** An unsigned decimal (lengths, counts, slot numbers), followed by `terminator`. */
@@ -500,9 +458,8 @@ export class Parser {
     this.fail(`expected 'i:' or 's:' ${isObject ? 'property name' : 'array key'}, got '${printable(tag)}'`);
   }
 
-  private pushSlot(value: PhpValue, holder: Holder, key: PhpKey): number {
-    if (!this.tracked) return 0;
-    const n = this.slotCount++;
+  /** Slot n holds `value`, which sits in `holder` under `key` (to box it there on `R:`). */
+  private recordSlot(n: number, value: PhpValue, holder: Holder, key: PhpKey): void {
     const slots = this.slots;
     const i = 3 * n;
     if (i < slots.length) {
@@ -510,7 +467,6 @@ export class Parser {
       slots[i + 1] = holder;
       slots[i + 2] = key;
     } else slots.push(value, holder, key);
-    return n;
   }
 
   private slotRef(what: string, at: number): number {
@@ -525,7 +481,14 @@ export class Parser {
    * store it (the session array for top-level session values), so `R:` can box it later.
    */
   readValue(holder: Holder = null, holderKey: PhpKey = 0): PhpValue {
+    // The common shapes (`s:`/`i:` keys and values, array headers, slots) are written out
+    // here rather than called: V8 inlines only ~920 bytes of bytecode into one function, and
+    // the helpers past that budget were calls costing more than the parsing in them. Each
+    // fast path touches nothing unless the input has exactly its shape; anything else goes
+    // to the careful readers, which give the same values and every error.
     const buf = this.buf;
+    const end = this.end;
+    const tracked = this.tracked;
     const stack: Frame[] = [];
     let frame: Frame | undefined;
     let key: PhpKey = holderKey;
@@ -536,7 +499,8 @@ export class Parser {
     for (;;) {
       if (frame !== undefined) {
         if (frame.remaining === 0) {
-          this.expect(C_CLOSE, frame.isObject ? 'to close the object' : 'to close the array');
+          if (this.pos < end && buf[this.pos] === C_CLOSE) this.pos++;
+          else this.expect(C_CLOSE, frame.isObject ? 'to close the object' : 'to close the array');
           if (frame.mapping !== undefined) {
             const own = this.tracked ? this.slots[3 * frame.slot] : frame.own;
             const instance = own instanceof PhpReference ? own.value : own;
@@ -544,6 +508,7 @@ export class Parser {
           }
           value = this.tracked ? (this.slots[3 * frame.slot] as PhpValue) : frame.own; // the box, if an R: boxed it meanwhile
           slot = frame.slot;
+          const closed = frame;
           stack.pop();
           frame = stack.length > 0 ? stack[stack.length - 1] : undefined;
           if (frame !== undefined) {
@@ -560,10 +525,55 @@ export class Parser {
               this.slots[3 * slot + 2] = key;
             }
           }
+          if (this.keepSource) this.closeSource(closed, frame, into, stack.length);
           if (frame === undefined) return value;
           continue;
         }
-        key = this.nextKey(frame.isObject);
+        // The key: `s:<len>:"<bytes>";` or `i:<int>;`, else readKey().
+        const k0 = this.pos;
+        let p = k0 + 2;
+        let n = 0;
+        const digits = p;
+        if (buf[k0 + 1] === C_COLON && p < end) {
+          const ktag = buf[k0];
+          if (ktag === 0x73 /* s */) {
+            while (p < end) {
+              const c = buf[p]!;
+              if (c < C_0 || c > C_9) break;
+              n = n * 10 + (c - C_0);
+              p++;
+            }
+            const start = p + 2;
+            const stop = start + n;
+            if (
+              p > digits && p - digits <= 10 && !(buf[digits] === C_0 && p > digits + 1) &&
+              stop + 1 < end && buf[p] === C_COLON && buf[p + 1] === C_QUOTE && buf[stop] === C_QUOTE && buf[stop + 1] === C_SEMI
+            ) {
+              this.pos = stop + 2;
+              const c = buf[start]!;
+              const intKey = c <= C_9 && (c >= C_0 || c === C_MINUS) && !frame.isObject && n <= 20 ? canonicalIntKey(buf, start, stop) : undefined;
+              if (intKey === undefined) key = this.keyString(start, stop);
+              else {
+                key = intKey; // `s:1:"5"` is the int key 5, written `i:5;` again
+                frame.pure = false;
+              }
+            } else key = this.slowKey(frame);
+          } else if (ktag === 0x69 /* i */) {
+            const negative = buf[p] === C_MINUS;
+            if (negative) p++;
+            const d = p;
+            while (p < end) {
+              const c = buf[p]!;
+              if (c < C_0 || c > C_9) break;
+              n = n * 10 + (c - C_0);
+              p++;
+            }
+            if (p > d && p - d <= 15 && p < end && buf[p] === C_SEMI && !(buf[d] === C_0 && (negative || p > d + 1))) {
+              this.pos = p + 1;
+              key = negative ? -n : n;
+            } else key = this.slowKey(frame);
+          } else key = this.slowKey(frame);
+        } else key = this.slowKey(frame);
         frame.key = key;
         frame.remaining--;
         into = frame.container;
@@ -581,20 +591,57 @@ export class Parser {
         this.pos = at + 2;
         switch (tag) {
           case 0x69 /* i */: {
-            const n = this.tryInt(at + 2);
-            value = n !== undefined ? n : this.readSigned(C_SEMI, 'int');
+            // `-?<1..15 digits>;`, canonical (no `-0`, no leading zero)
+            let p = at + 2;
+            const negative = buf[p] === C_MINUS;
+            if (negative) p++;
+            const d = p;
+            let n = 0;
+            while (p < end) {
+              const c = buf[p]!;
+              if (c < C_0 || c > C_9) break;
+              n = n * 10 + (c - C_0);
+              p++;
+            }
+            if (p > d && p - d <= 15 && p < end && buf[p] === C_SEMI && !(buf[d] === C_0 && (negative || p > d + 1))) {
+              this.pos = p + 1;
+              value = negative ? -n : n;
+            } else {
+              value = this.readSigned(C_SEMI, 'int');
+              if (frame !== undefined) frame.pure = false;
+            }
             break;
           }
           case 0x73 /* s */: {
-            let start = this.tryString(at + 2);
-            let end: number;
-            if (start >= 0) end = this.pos - 2;
-            else {
-              start = this.readLengthPrefixed('string');
-              end = this.pos - 1;
-              this.expect(C_SEMI, 'after string');
+            // `<len>:"<bytes>";`, canonical length
+            let p = at + 2;
+            let n = 0;
+            while (p < end) {
+              const c = buf[p]!;
+              if (c < C_0 || c > C_9) break;
+              n = n * 10 + (c - C_0);
+              p++;
             }
-            value = this.stringValue(start, end);
+            const start = p + 2;
+            const stop = start + n;
+            if (
+              p > at + 2 && p - at <= 12 && !(buf[at + 2] === C_0 && p > at + 3) &&
+              stop + 1 < end && buf[p] === C_COLON && buf[p + 1] === C_QUOTE && buf[stop] === C_QUOTE && buf[stop + 1] === C_SEMI
+            ) {
+              this.pos = stop + 2;
+              if (this.allAscii) {
+                value = this.text !== null ? this.text.slice(start, stop) : latin1(buf, start, stop);
+                break;
+              }
+              value = this.stringValue(start, stop);
+            } else {
+              const from = this.readLengthPrefixed('string');
+              const to = this.pos - 1;
+              this.expect(C_SEMI, 'after string');
+              if (frame !== undefined) frame.pure = false;
+              value = this.stringValue(from, to);
+            }
+            if (typeof value !== 'string' && frame !== undefined) frame.pure = false; // bytes can change in place
             break;
           }
           case 0x62 /* b */: {
@@ -608,7 +655,9 @@ export class Parser {
           case 0x64 /* d */: {
             const fast = this.tryFloat(at + 2);
             if (fast !== undefined) {
-              value = new PhpFloat(fast);
+              const f = new PhpFloat(fast);
+              if (this.keepSource) this.logFloat(f);
+              value = f;
               break;
             }
             const start = this.pos;
@@ -619,7 +668,10 @@ export class Parser {
             const n = parsePhpFloatText(text);
             if (n === undefined) this.fail(`invalid float ${JSON.stringify(text.slice(0, 40))}`, start);
             this.pos = p + 1;
-            value = formatPhpFloat(n) === text ? new PhpFloat(n) : new PhpFloat(n, text);
+            const f = formatPhpFloat(n) === text ? new PhpFloat(n) : new PhpFloat(n, text);
+            if (this.keepSource) this.logFloat(f);
+            if (f.text !== undefined && frame !== undefined) frame.pure = false;
+            value = f;
             break;
           }
           case 0x61 /* a */:
@@ -642,8 +694,12 @@ export class Parser {
             if (tag === 0x61) own = container;
             else if (mapping !== undefined) own = createMappedInstance(mapping) as PhpValue;
             else own = new PhpObject(className, container);
-            const ownSlot = this.pushSlot(own, null, 0);
-            frame = { container, own, remaining: count, isObject: tag === 0x4f, slot: ownSlot, key: 0, mapping, className };
+            const ownSlot = this.slotCount++;
+            if (tracked) this.recordSlot(ownSlot, own, null, 0);
+            // `a:05:{` is read, but not what serialize() writes
+            const pure = tag === 0x61 && !(buf[countAt] === C_0 && this.pos - countAt > 3);
+            const floatStart = this.floatLog === null ? 0 : this.floatLog.objects.length;
+            frame = { container, own, remaining: count, isObject: tag === 0x4f, slot: ownSlot, key: 0, mapping, className, pure, start: at, count, floatStart };
             stack.push(frame);
             continue;
           }
@@ -657,6 +713,7 @@ export class Parser {
             this.pos += len;
             this.expect(C_CLOSE, 'after the Serializable data');
             value = new PhpSerializable(className, data);
+            if (frame !== undefined) frame.pure = false; // identity, and bytes that can change in place
             break;
           }
           case 0x45 /* E */: {
@@ -668,6 +725,7 @@ export class Parser {
             if (colon === start || colon + 1 === end) this.fail('empty enum class or case name', start);
             for (let i = start; i < colon; i++) if (!isClassNameByte(buf[i]!)) this.fail('invalid character in enum class name', i);
             value = new PhpEnum(bytesToKeyString(buf, start, colon), bytesToKeyString(buf, colon + 1, end));
+            if (frame !== undefined) frame.pure = false; // identity (r: to it later)
             break;
           }
           case 0x72 /* r */: {
@@ -701,6 +759,7 @@ export class Parser {
             const [bytes] = this.readEscapedBytes();
             this.expect(C_SEMI, 'after escaped string');
             value = escapedStringValue(bytes);
+            if (frame !== undefined) frame.pure = false; // written back as s:
             break;
           }
           default:
@@ -708,10 +767,41 @@ export class Parser {
         }
       }
       // A complete scalar (or r:/C:/E:) value: it takes a slot.
-      slot = this.pushSlot(value, into, key);
+      slot = this.slotCount++;
+      if (tracked) this.recordSlot(slot, value, into, key);
       if (into !== null) mapSet.call(into, key, value);
       if (frame === undefined) return value;
     }
+  }
+
+  /**
+   * A container just closed: an array the encoder would write byte for byte gets its parent
+   * (always) and its span (when at most SPAN_DEPTH deep); anything else makes its parent impure.
+   */
+  private closeSource(closed: Frame, parent: Frame | undefined, into: Holder, depth: number): void {
+    const array = closed.container;
+    if (closed.isObject || !closed.pure || array.size !== closed.count /* duplicate keys */) {
+      if (parent !== undefined) parent.pure = false;
+      return;
+    }
+    if (into instanceof PhpArray) setDecodeParent(array, into);
+    if (depth >= SPAN_DEPTH) return;
+    const floats = this.floatLog ?? NO_FLOATS;
+    setSpan(array, {
+      text: this.text!,
+      start: closed.start,
+      end: this.pos,
+      slots: this.slotCount - 1 - closed.slot,
+      floats,
+      floatStart: closed.floatStart,
+      floatEnd: floats.objects.length,
+    });
+  }
+
+  private logFloat(f: PhpFloat): void {
+    const log = (this.floatLog ??= { objects: [], values: [] });
+    log.objects.push(f);
+    log.values.push(f.value);
   }
 
   /** Throws unless the whole input was consumed. */

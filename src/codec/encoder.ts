@@ -10,6 +10,7 @@
 import { EncodeError } from '../errors.js';
 import { mappedInstanceProps, type ClassRegistry } from './classes.js';
 import { formatPhpFloat, parsePhpFloatText } from './float.js';
+import { spanIntact, spanOf, type SourceSpan } from './source-span.js';
 import { keyStringToBytes } from './strings.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, canonicalKey, type PhpKey } from './values.js';
 
@@ -75,6 +76,13 @@ const utf8Write: Utf8Write =
   (Buffer.prototype as unknown as { utf8Write?: Utf8Write }).utf8Write ??
   function (this: Buffer, s: string, offset: number, length: number) {
     return this.write(s, offset, length, 'utf8');
+  };
+
+type Latin1Write = (this: Buffer, s: string, offset: number, length: number) => number;
+const latin1Write: Latin1Write =
+  (Buffer.prototype as unknown as { latin1Write?: Latin1Write }).latin1Write ??
+  function (this: Buffer, s: string, offset: number, length: number) {
+    return this.write(s, offset, length, 'latin1');
   };
 
 /**
@@ -570,6 +578,11 @@ export class Writer {
   /** write() for the most common container: a PhpArray (keys already canonical). */
   private phpArray(v: PhpArray, counted: boolean): void {
     if (!counted) this.slot++;
+    const span = spanOf(v);
+    if (span !== null && spanIntact(span)) {
+      this.copySpan(span);
+      return;
+    }
     this.arrayHeader(v.size);
     this.pushOpen(v, counted);
     if (this.depth >= RECURSION_LIMIT) {
@@ -591,6 +604,14 @@ export class Writer {
     this.depth = d;
     this.byte(0x7d);
     this.popOpen();
+  }
+
+  /** An unchanged decoded array: its source bytes, and the slots of the values inside. */
+  private copySpan(span: SourceSpan): void {
+    const n = span.end - span.start;
+    if (this.pos + n > this.buf.length) this.grow(n);
+    this.pos += latin1Write.call(this.buf, span.text.slice(span.start, span.end), this.pos, n);
+    this.slot += span.slots;
   }
 
   /** The explicit-stack walker, for what lies deeper than RECURSION_LIMIT. */

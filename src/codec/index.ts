@@ -11,7 +11,20 @@ import { serializeValue, type EncodeOptions } from './encoder.js';
 import { decodeSessionBuffer, detectHandlerBuffer, encodeSessionBuffer, type SerializeHandler } from './session.js';
 import type { PhpArray, PhpKey, PhpValue } from './values.js';
 
-export * from './values.js';
+export {
+  PhpArray,
+  PhpFloat,
+  PhpObject,
+  PhpSerializable,
+  PhpEnum,
+  PhpReference,
+  canonicalKey,
+  parsePropertyName,
+  mangledPropertyName,
+  type PhpKey,
+  type PhpValue,
+  type Visibility,
+} from './values.js';
 export { formatPhpFloat } from './float.js';
 export { ClassRegistry, type PhpClassMapping, type JsClass } from './classes.js';
 export { toPlain, fromPlain, type PlainOptions } from './plain.js';

@@ -19,6 +19,8 @@
  * Object identity (`r:`) is JS identity: the same PhpObject instance reached twice.
  */
 
+import { registerSpanAccess, type SourceSpan } from './source-span.js';
+
 /** A PHP array key: ints are numbers (or bigint beyond the safe range), the rest strings. */
 export type PhpKey = number | bigint | string;
 
@@ -84,15 +86,42 @@ export function canonicalKey(key: PhpKey): PhpKey {
 /**
  * A PHP array: an ordered map whose keys are ints or strings. `set`, `get`, `has` and
  * `delete` apply PHP's canonical-key rule, so `arr.get('5')` finds the int key 5.
+ *
+ * A decoded array remembers its source bytes until it (or an array inside it) is changed
+ * through these methods, so re-encoding it unchanged is a copy (see source-span.ts). Change
+ * arrays through them, not through `Map.prototype.set.call(…)`.
  */
 export class PhpArray extends Map<PhpKey, PhpValue> {
+  #span: SourceSpan | null = null;
+  /** The array this one was decoded inside (spans of both describe these bytes). */
+  #parent: PhpArray | null = null;
+
+  static {
+    registerSpanAccess({
+      get: (a) => a.#span,
+      set: (a, span) => {
+        a.#span = span;
+      },
+      setParent: (a, parent) => {
+        a.#parent = parent;
+      },
+    });
+  }
+
   /** Builds an array from entries (or a list of values, keyed 0..n-1). */
   static of(...values: PhpValue[]): PhpArray {
     const a = new PhpArray();
     values.forEach((v, i) => Map.prototype.set.call(a, i, v));
     return a;
   }
+  /** Forgets the source bytes of `array` and of every array it was decoded inside. */
+  static #changed(array: PhpArray): void {
+    // `new PhpArray(entries)` calls set() before the fields exist: nothing to forget then.
+    if (!(#span in array)) return;
+    for (let a: PhpArray | null = array; a !== null; a = a.#parent) a.#span = null;
+  }
   override set(key: PhpKey, value: PhpValue): this {
+    PhpArray.#changed(this);
     return super.set(canonicalKey(key), value);
   }
   override get(key: PhpKey): PhpValue | undefined {
@@ -102,7 +131,12 @@ export class PhpArray extends Map<PhpKey, PhpValue> {
     return super.has(canonicalKey(key));
   }
   override delete(key: PhpKey): boolean {
+    PhpArray.#changed(this);
     return super.delete(canonicalKey(key));
+  }
+  override clear(): void {
+    PhpArray.#changed(this);
+    super.clear();
   }
   /** PHP's `$a[] = v`: appends at max(int key) + 1 (0 when there is none). */
   push(value: PhpValue): this {
@@ -110,6 +144,7 @@ export class PhpArray extends Map<PhpKey, PhpValue> {
     for (const k of this.keys()) {
       if (typeof k !== 'string' && BigInt(k) >= next) next = BigInt(k) + 1n;
     }
+    PhpArray.#changed(this);
     return super.set(Number.isSafeInteger(Number(next)) ? Number(next) : next, value);
   }
   /** True when the keys are exactly 0, 1, 2, … in order (PHP's array_is_list). */
