@@ -3,8 +3,8 @@
 // bench/gen-sessions.php, for bench/codec.bench.js.
 //
 //   php bench/php-native.php <sessions.json> [seconds per measurement]
-// Prints JSON: { "<operation>": { "sessions": n, "bytes": n, "ns": n } } for the best of
-// three rounds (after a warm-up pass).
+// Prints JSON: { "results": { "<operation>": { "sessions": n, "bytes": n, "ns": n } }, "changedDigest": md5 }
+// (best of three rounds, after a warm-up pass; the digest is of the changed sessions' serialize()).
 ob_start();
 require_once __DIR__ . '/../fixtures/lib.php';
 
@@ -35,6 +35,13 @@ function measure(callable $pass, int $sessionsPerPass, float $seconds): array
     return $best;
 }
 
+function bench_request_change(array $s): array
+{
+    $s['last_activity'] = 1800000000;
+    if (isset($s['cart']['items'][0])) $s['cart']['items'][0]['qty'] = 99;
+    return $s;
+}
+
 $dir = sys_get_temp_dir() . '/sessctl-benchnative-' . getmypid();
 @mkdir($dir, 0700);
 $n = count($arrays);
@@ -53,6 +60,16 @@ $results['serialize'] = measure(function () use ($arrays) {
     foreach ($arrays as $a) $b += strlen(serialize($a));
     return $b;
 }, $n, $seconds);
+
+// The same sessions after what a request typically does (bench/codec.bench.js makes the same
+// change): a new last_activity, and one cart line's quantity.
+$changed = array_map('bench_request_change', $arrays);
+$results['serialize:changed'] = measure(function () use ($changed) {
+    $b = 0;
+    foreach ($changed as $a) $b += strlen(serialize($a));
+    return $b;
+}, $n, $seconds);
+$changedDigest = md5(implode('', array_map('serialize', $changed)));
 
 foreach (['php', 'php_serialize'] as $h) {
     fixture_session_begin($dir, $h);
@@ -78,4 +95,4 @@ foreach (['php', 'php_serialize'] as $h) {
 array_map('unlink', glob("$dir/sess_*") ?: []);
 @rmdir($dir);
 ob_end_clean();
-echo json_encode($results), "\n";
+echo json_encode(['results' => $results, 'changedDigest' => $changedDigest]), "\n";

@@ -684,8 +684,20 @@ export class Parser {
               mapping = this.classes?.forPhpClass(className);
             }
             const countAt = this.pos;
-            const count = this.readUnsigned(C_COLON, tag === 0x61 ? 'array count' : 'property count');
-            this.expect(C_OPEN, tag === 0x61 ? 'to open the array' : 'to open the object');
+            // `<count>:{`
+            let p = countAt;
+            let count = 0;
+            while (p < end) {
+              const c = buf[p]!;
+              if (c < C_0 || c > C_9) break;
+              count = count * 10 + (c - C_0);
+              p++;
+            }
+            if (p > countAt && p - countAt <= 9 && p + 1 < end && buf[p] === C_COLON && buf[p + 1] === C_OPEN) this.pos = p + 2;
+            else {
+              count = this.readUnsigned(C_COLON, tag === 0x61 ? 'array count' : 'property count');
+              this.expect(C_OPEN, tag === 0x61 ? 'to open the array' : 'to open the object');
+            }
             // Each element needs at least 4 bytes: never trust the count for allocation.
             if (count > (this.end - this.pos) / 4) this.fail(`count ${count} is larger than the remaining ${this.end - this.pos} bytes can hold`, countAt);
             if (stack.length >= this.maxDepth) this.fail(`nesting deeper than maxDepth (${this.maxDepth})`, at);
