@@ -5,18 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { unserialize, serialize, decodeSession, encodeSession } from '../dist/codec/index.js';
 import { DecodeError } from '../dist/errors.js';
-
-/** mulberry32: small, deterministic. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './helpers/prng.js';
 
 const bin = (s) => Buffer.from(s, 'latin1');
 

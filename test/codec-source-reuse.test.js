@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { unserialize, serialize, decodeSession, encodeSession, PhpArray, PhpFloat, PhpObject, PhpReference } from '../dist/codec/index.js';
 import { spanOf } from '../dist/codec/source-span.js';
 import { loadCorpus } from '../fixtures/corpus.js';
+import { prng } from './helpers/prng.js';
 
 const bin = (s) => Buffer.from(s, 'latin1');
 const NO_SOURCE = { keepSource: false };
@@ -34,18 +35,6 @@ function arraysIn(root) {
     } else if (v instanceof PhpObject) todo.push(v.props);
   }
   return out;
-}
-
-/** mulberry32: small, deterministic. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 test('the PHP corpus re-encodes to the same bytes with and without source reuse, and reuse happens', () => {
