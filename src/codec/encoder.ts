@@ -128,6 +128,23 @@ function writeDigits(buf: Buffer, p: number, n: number): number {
   return p + len;
 }
 
+/** Writes `s:<n>:"` at p (room checked by the caller); returns where the string's bytes go. */
+function stringHead(buf: Buffer, p: number, n: number): number {
+  buf[p] = 0x73; // s
+  buf[p + 1] = 0x3a; // :
+  p = writeDigits(buf, p + 2, n);
+  buf[p] = 0x3a;
+  buf[p + 1] = 0x22; // "
+  return p + 2;
+}
+
+/** Writes the `";` after a string's bytes, which end at p; returns the position after it. */
+function stringTail(buf: Buffer, p: number): number {
+  buf[p] = 0x22;
+  buf[p + 1] = 0x3b;
+  return p + 2;
+}
+
 /** writeDigits() beyond 32 bits. */
 function writeBigDigits(buf: Buffer, p: number, n: number): number {
   let len = 1;
@@ -264,13 +281,7 @@ export class Writer {
     // above 0x7f nothing is committed and the general path starts over.
     if (this.pos + n + 24 > this.buf.length) this.grow(n + 24);
     const buf = this.buf;
-    let p = this.pos;
-    buf[p] = 0x73; // s
-    buf[p + 1] = 0x3a; // :
-    p = writeDigits(buf, p + 2, n);
-    buf[p] = 0x3a;
-    buf[p + 1] = 0x22;
-    p += 2;
+    const p = stringHead(buf, this.pos, n);
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c > 0x7f) {
@@ -279,10 +290,7 @@ export class Writer {
       }
       buf[p + i] = c;
     }
-    p += n;
-    buf[p] = 0x22;
-    buf[p + 1] = 0x3b;
-    this.pos = p + 2;
+    this.pos = stringTail(buf, p + n);
   }
 
   /**
@@ -296,21 +304,12 @@ export class Writer {
     const room = 3 * n + 24;
     if (this.pos + room > this.buf.length) this.grow(room);
     const buf = this.buf;
-    let p = this.pos;
-    buf[p] = 0x73; // s
-    buf[p + 1] = 0x3a; // :
-    p = writeDigits(buf, p + 2, n);
-    buf[p] = 0x3a;
-    buf[p + 1] = 0x22;
-    p += 2;
+    const p = stringHead(buf, this.pos, n);
     if (utf8Write.call(buf, s, p, 3 * n) !== n) {
       this.stringSlow(s);
       return;
     }
-    p += n;
-    buf[p] = 0x22;
-    buf[p + 1] = 0x3b;
-    this.pos = p + 2;
+    this.pos = stringTail(buf, p + n);
   }
 
   /** string() for long or non-ASCII strings: one native UTF-8 write. */
@@ -325,22 +324,17 @@ export class Writer {
       }
     }
     if (this.pos + len + 32 > this.buf.length) this.grow(len + 32);
-    this.buf[this.pos++] = 0x73;
-    this.buf[this.pos++] = 0x3a;
-    this.digits(len);
-    this.buf[this.pos++] = 0x3a;
-    this.buf[this.pos++] = 0x22;
-    this.pos += utf8Write.call(this.buf, s, this.pos, len);
-    this.buf[this.pos++] = 0x22;
-    this.buf[this.pos++] = 0x3b;
+    const buf = this.buf;
+    const p = stringHead(buf, this.pos, len);
+    this.pos = stringTail(buf, p + utf8Write.call(buf, s, p, len));
   }
 
   private bytesString(b: Uint8Array): void {
-    this.ascii('s:');
-    this.digits(b.length);
-    this.ascii(':"');
-    this.raw(b);
-    this.ascii('";');
+    if (this.pos + b.length + 32 > this.buf.length) this.grow(b.length + 32);
+    const buf = this.buf;
+    const p = stringHead(buf, this.pos, b.length);
+    buf.set(b, p);
+    this.pos = stringTail(buf, p + b.length);
   }
 
   /** A class name / enum name as `<len>:"<name>"`. */
