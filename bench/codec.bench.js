@@ -120,6 +120,9 @@ const changedDigest = createHash('md5').update(Buffer.concat(changed.map((v) => 
 const psDecoded = psOk.map((b) => phpSerialize.unserialize(b, psScope));
 const oursOnPsSet = psOk.map((b) => unserialize(b));
 
+// Each measurement is written out with its own loop on purpose. Folded into one helper taking
+// the codec call as a callback, the call site turns megamorphic (one feedback slot for every
+// codec) and the figures measure that: 'after a change' dropped from ~380 to ~260 MB/s.
 const results = {};
 for (const h of ['php', 'php_serialize']) {
   results[`ours decodeSession ${h}`] = measure(() => {
