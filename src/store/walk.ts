@@ -70,12 +70,12 @@ function* walkLevel(dir: string, level: number, prefix: string, options: TreeWal
       if (level === 0 && options.shard && options.shard.count > 1 && nameShard(name, options.shard.count) !== options.shard.index) continue;
       if (level < options.depth) {
         if (name.length !== 1 && options.strictPlacement) continue;
-        if (!isDirectory(entry, dir)) continue;
+        if (!entryIs(entry, dir, 'isDirectory')) continue;
         yield* walkLevel(join(dir, name), level + 1, prefix + name, options);
         continue;
       }
       if (!name.startsWith('sess_')) continue;
-      if (!isRegularFile(entry, dir)) continue;
+      if (!entryIs(entry, dir, 'isFile')) continue;
       const id = name.slice(5);
       if (options.validIdsOnly && !isValidSessionId(id, options.depth)) continue;
       if (options.strictPlacement && !id.startsWith(prefix)) continue;
@@ -99,22 +99,15 @@ function readNext(handle: Dir, dir: string, options: TreeWalkOptions): Dirent | 
   }
 }
 
-// d_type can be DT_UNKNOWN on some file systems: fall back to lstat (never stat: no symlinks).
-function isDirectory(entry: Dirent, dir: string): boolean {
-  if (entry.isDirectory()) return true;
-  if (entry.isSymbolicLink() || entry.isFile()) return false;
+/**
+ * Whether the entry is a directory / a regular file. d_type can be DT_UNKNOWN on some file
+ * systems: then lstat (never stat: symlinks are never followed).
+ */
+function entryIs(entry: Dirent, dir: string, kind: 'isDirectory' | 'isFile'): boolean {
+  if (entry[kind]()) return true;
+  if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink()) return false;
   try {
-    return lstatSync(join(dir, entry.name)).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
-function isRegularFile(entry: Dirent, dir: string): boolean {
-  if (entry.isFile()) return true;
-  if (entry.isSymbolicLink() || entry.isDirectory()) return false;
-  try {
-    return lstatSync(join(dir, entry.name)).isFile();
+    return lstatSync(join(dir, entry.name))[kind]();
   } catch {
     return false;
   }
