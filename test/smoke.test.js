@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { PhpArray } from '../dist/index.js';
+import { PhpArray } from 'sessctl';
 
 test('the package entry point loads', () => {
   const a = new PhpArray();

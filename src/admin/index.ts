@@ -1,6 +1,7 @@
 /**
- * sessctl admin library: the logic of every `sessctl` command, callable from Node.
- * The CLI (src/cli) only parses arguments and prints what these return.
+ * `sessctl/admin`: the logic of every `sessctl` command, callable from Node. The CLI
+ * (src/cli) only parses arguments and prints what these return. Backends are reached
+ * through src/backends/index.ts (loaded per save_handler).
  */
 export { parseDuration, formatDuration } from './duration.js';
 export { parseIni, loadPhpIni, type IniValue } from './ini.js';
@@ -15,42 +16,12 @@ export {
   type SettingName,
   type SettingSource,
 } from './settings.js';
-export { gcFiles, type GcOptions, type GcReport, type GcOutcome } from './gc.js';
-export { walkSessionTree, type FoundFile, type TreeWalkOptions as SessionTreeWalkOptions } from '../store/walk.js';
-export { gcShard, type GcShardTask } from './gc.js';
-export {
-  openAdminSource,
-  registerAdminSource,
-  FileAdminSource,
-  type AdminSource,
-  type SessionEntry,
-  type DestroyOutcome,
-  type RewriteOutcome,
-} from './source.js';
-export {
-  listSessions,
-  inspectSession,
-  sessionStats,
-  validateSessions,
-  convertSessions,
-  destroySessions,
-  mkdirs,
-  matchesAge,
-  LIST_SORTS,
-  type SessionInfo,
-  type ListFilters,
-  type ListSort,
-  type InspectResult,
-  type StatsReport,
-  type HistogramBucket,
-  type ValidateReport,
-  type ValidationProblem,
-  type ConvertReport,
-  type ConvertResult,
-  type ConvertOutcome,
-  type DestroyRequest,
-  type DestroyReport,
-  type DestroyResult,
-  type DestroyResultOutcome,
-} from './operations.js';
-export { loadCodec, type AdminCodec } from './codec-bridge.js';
+export { openAdminSource, SAVE_HANDLERS } from '../backends/index.js';
+export { listSessions, matchesAge, LIST_SORTS, type SessionInfo, type ListFilters, type ListSort } from './list.js';
+export { inspectSession, type InspectResult } from './inspect.js';
+export { sessionStats, type StatsReport, type HistogramBucket } from './stats.js';
+export { validateSessions, type ValidateReport, type ValidationProblem } from './validate.js';
+export { convertSessions, type ConvertReport, type ConvertResult, type ConvertOutcome } from './convert.js';
+export { destroySessions, type DestroyRequest, type DestroyReport, type DestroyResult, type DestroyResultOutcome } from './destroy.js';
+export { mkdirs } from './mkdirs.js';
+export type { AdminSource, SessionEntry, DestroyOutcome, RewriteOutcome, GcOptions, GcReport, GcOutcome } from '../session/admin.js';

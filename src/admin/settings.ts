@@ -1,23 +1,17 @@
-import { phpTemporaryDirectory } from '../store/save-path.js';
+import { phpTemporaryDirectory } from '../backends/index.js';
+import { SERIALIZE_HANDLERS } from '../codec/index.js';
+import type { AdminSerializeHandler, AdminSourceSettings } from '../session/admin.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
 
+export type { AdminSerializeHandler };
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
-export type AdminSerializeHandler = 'php' | 'php_serialize' | 'php_binary' | 'auto';
-export const ADMIN_SERIALIZE_HANDLERS: readonly AdminSerializeHandler[] = ['php', 'php_serialize', 'php_binary', 'auto'];
+export const ADMIN_SERIALIZE_HANDLERS: readonly AdminSerializeHandler[] = Object.freeze([...SERIALIZE_HANDLERS, 'auto' as const]);
 
 /** The resolved session settings every command works from. */
-export interface AdminSettings {
-  /** session.save_handler: `files` (the Redis backend adds `redis`). */
-  saveHandler: string;
-  /** session.save_path exactly as PHP takes it (`N;MODE;/path` for files); '' became the temp dir. */
-  savePath: string;
-  serializeHandler: AdminSerializeHandler;
-  /** session.gc_maxlifetime in seconds. */
-  maxlifetime: number;
-}
+export type AdminSettings = AdminSourceSettings;
 
-export type SettingName = keyof AdminSettings;
+export type SettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime';
 
 /** Where a resolved value came from, in the order they are consulted. */
 export interface SettingSource {
@@ -130,7 +124,7 @@ function validate(raw: Record<SettingName, string>, sources: Record<SettingName,
   const from = (n: SettingName) => `${INI_KEYS[n]} (from ${sources[n].kind} ${sources[n].detail})`;
   const serializeHandler = raw.serializeHandler as AdminSerializeHandler;
   if (!ADMIN_SERIALIZE_HANDLERS.includes(serializeHandler)) {
-    throw new ConfigError(`${from('serializeHandler')}: unknown serialize handler ${JSON.stringify(raw.serializeHandler)} (php, php_serialize, php_binary or auto)`);
+    throw new ConfigError(`${from('serializeHandler')}: unknown serialize handler ${JSON.stringify(raw.serializeHandler)} (${ADMIN_SERIALIZE_HANDLERS.join(', ')})`);
   }
   let maxlifetime: number;
   try {

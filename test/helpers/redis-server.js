@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
 import { REDIS_SERVER, hasRedisServer, hasPhpRedis } from './env.js';
-import { RedisSessionStore } from '../../dist/index.js';
+import { RedisSessionStore } from 'sessctl/redis';
 
 /** A port nobody listens on right now (the kernel picks it). */
 export function freePort() {

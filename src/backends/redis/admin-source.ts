@@ -1,18 +1,15 @@
 /**
  * The CLI's view of Redis sessions (`sessctl … --save-handler redis --save-path 'tcp://…'`):
  * the AdminSource the commands are written against, registered for `redis` and `rediscluster`.
- * Loaded lazily by src/admin/source.ts, so `files` commands never load a Redis client.
+ * Loaded lazily through src/backends/index.ts, so `files` commands never load a Redis client.
  *
  * Redis keeps no modification time; a session's last write is derived from its TTL
  * (`now - (gc_maxlifetime - ttl)`), which is exact for sessions PHP wrote with the same
  * gc_maxlifetime. A key without a TTL (never written by phpredis) is listed as expired,
  * its location says "no TTL", and `gc` reports it (it would never go away by itself).
  */
-import type { GcOptions, GcReport } from '../../admin/gc.js';
-import { newGcReport } from '../../admin/gc-report.js';
-import { registerAdminSource, type AdminSource, type DestroyOutcome, type RewriteOutcome, type SessionEntry } from '../../admin/source.js';
-import type { AdminSettings } from '../../admin/settings.js';
-import { assertValidSessionId } from '../../store/index.js';
+import { newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { assertValidSessionId } from '../../session/session-id.js';
 import type { CommandTarget } from './connection.js';
 import { rewriteIfLocked } from './lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
@@ -27,7 +24,7 @@ export class RedisAdminSource implements AdminSource {
   readonly #maxlifetime: number;
 
   /** @throws ConfigError for a bad save_path. */
-  constructor(settings: Pick<AdminSettings, 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime'>) {
+  constructor(settings: Pick<AdminSourceSettings, 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime'>) {
     this.saveHandler = settings.saveHandler;
     this.#maxlifetime = settings.maxlifetime;
     this.store = new RedisSessionStore({
@@ -35,11 +32,16 @@ export class RedisAdminSource implements AdminSource {
       savePath: settings.savePath || undefined,
       // The admin commands decode the bytes themselves ('auto' detects the format); the store only moves bytes.
       serializeHandler: settings.serializeHandler === 'auto' ? 'php' : settings.serializeHandler,
-      gcMaxlifetime: settings.maxlifetime,
+      // The store writes with this TTL; an admin maxlifetime of 0 ("everything is old") cannot be a TTL.
+      gcMaxlifetime: Math.max(1, settings.maxlifetime),
     });
     const sp = this.store.savePath;
     const prefixes = 'servers' in sp ? [...new Set(sp.servers.map((s) => s.prefix.toString('latin1')))] : [sp.prefix.toString('latin1')];
     this.description = `${this.store.describe()} (prefix ${prefixes.join(', ')})`;
+  }
+
+  check(): Promise<void> {
+    return this.store.ping();
   }
 
   validateId(id: string): void {
@@ -63,7 +65,7 @@ export class RedisAdminSource implements AdminSource {
     return entry;
   }
 
-  async *entries(options: { withData?: boolean; onError?: (location: string, err: Error) => void } = {}): AsyncIterable<SessionEntry> {
+  async *entries(options: EntriesOptions = {}): AsyncIterable<SessionEntry> {
     for await (const info of this.store.sessions({ withData: options.withData, onError: options.onError })) {
       yield this.#entry(info, Date.now(), info.bytes);
     }
@@ -133,8 +135,8 @@ export class RedisAdminSource implements AdminSource {
       for (const n of noTtl) notes.push(`  ${n}`);
       if (noTtlCount > noTtl.length) notes.push(`  … and ${noTtlCount - noTtl.length} more`);
     }
-    (report as GcReport & { notes?: string[] }).notes = notes;
-    (report as GcReport & { withoutTtl?: number }).withoutTtl = noTtlCount;
+    report.notes = notes;
+    report.withoutTtl = noTtlCount;
     options.onProgress?.(report);
     return report;
   }
@@ -144,5 +146,3 @@ export class RedisAdminSource implements AdminSource {
   }
 }
 
-registerAdminSource('redis', (settings) => new RedisAdminSource(settings));
-registerAdminSource('rediscluster', (settings) => new RedisAdminSource(settings));

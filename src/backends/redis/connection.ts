@@ -7,12 +7,33 @@
  * connection fails the commands in flight at once, and the next call opens a fresh connection
  * (bounded by the connect timeout) instead of a call hanging while the client retries forever.
  */
-import { createClient, createCluster, ErrorReply, RESP_TYPES } from 'redis';
+import type * as RedisLib from 'redis';
 import { BackendError } from '../../errors.js';
 import type { RedisAuth, RedisServerConfig } from './save-path.js';
 
 export type RedisArg = string | Buffer;
-const BUFFER_REPLIES = { [RESP_TYPES.BLOB_STRING]: Buffer, [RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
+/**
+ * The `redis` client is an optional peer dependency: loaded on the first connection, so that
+ * importing `sessctl/redis` costs nothing until it is used, and a missing package is one
+ * clear error instead of a module-resolution stack trace.
+ */
+let redisLib: typeof RedisLib | undefined;
+/** Replies as Buffers (session bytes are not UTF-8 text): set once the client is loaded. */
+let bufferTypes: ReturnType<typeof bufferReplies> | undefined;
+async function loadRedis(): Promise<typeof RedisLib> {
+  if (!redisLib) {
+    try {
+      redisLib = await import('redis');
+      bufferTypes = bufferReplies(redisLib);
+    } catch (err) {
+      throw new BackendError('sessctl/redis needs the "redis" package (an optional peer dependency): run `npm install redis`', 'ENOCLIENT', { cause: err });
+    }
+  }
+  return redisLib;
+}
+function bufferReplies(lib: typeof RedisLib) {
+  return { [lib.RESP_TYPES.BLOB_STRING]: Buffer, [lib.RESP_TYPES.SIMPLE_STRING]: Buffer } as const;
+}
 
 export interface TimeoutOptions {
   /** Connect timeout (ms). */
@@ -55,7 +76,7 @@ export function backendError(label: string, what: string, err: unknown, timeoutM
   if (name === 'TimeoutError' || name === 'ConnectionTimeoutError' || e?.constructor?.name?.includes('Timeout')) {
     return new BackendError(`${label}: ${what}: no answer within ${timeoutMs ?? '?'} ms (${msg})`, 'EBACKENDTIMEOUT', { cause: err });
   }
-  if (err instanceof ErrorReply) {
+  if (redisLib && err instanceof redisLib.ErrorReply) {
     return new BackendError(`${label}: ${what}: Redis replied with an error: ${msg}`, 'EBACKEND', { cause: err });
   }
   const code = e?.code ? ` (${e.code})` : '';
@@ -121,7 +142,7 @@ export class ServerConnection implements CommandTarget {
   async send(args: RedisArg[]): Promise<unknown> {
     const client = await this.#connected();
     try {
-      return await withTimeout(client.sendCommand(args, { typeMapping: BUFFER_REPLIES }), this.timeouts.commandTimeoutMs);
+      return await withTimeout(client.sendCommand(args, { typeMapping: bufferTypes! }), this.timeouts.commandTimeoutMs);
     } catch (err) {
       const e = backendError(this.label, commandName(args), err, this.timeouts.commandTimeoutMs);
       // After a timeout or a connection error the connection state is unknown (a reply may
@@ -152,13 +173,14 @@ export class ServerConnection implements CommandTarget {
       s.transport === 'unix'
         ? { path: s.socketPath!, connectTimeout: connectTimeoutMs, reconnectStrategy: false as const }
         : { host: s.host!, port: s.port!, tls: s.transport === 'tls', connectTimeout: connectTimeoutMs, reconnectStrategy: false as const };
-    const client = createClient({
+    const lib = await loadRedis();
+    const client = lib.createClient({
       socket,
       ...authOptions(s.auth),
       ...(s.database !== null && s.database !== undefined ? { database: s.database } : {}),
       disableOfflineQueue: true,
       RESP: 2,
-    } as Parameters<typeof createClient>[0]) as unknown as MinimalClient;
+    } as Parameters<typeof lib.createClient>[0]) as unknown as MinimalClient;
     // Errors also reach the failing call; without a listener the client would crash the process.
     client.on('error', () => {});
     // connectTimeout covers the TCP connect; the deadline also bounds AUTH / SELECT / HELLO.
@@ -230,7 +252,7 @@ export class ClusterConnection implements CommandTarget {
   async send(args: RedisArg[], key?: RedisArg, readonly?: boolean): Promise<unknown> {
     const cluster = await this.#connected();
     try {
-      return await withTimeout(cluster.sendCommand(key, readonly ?? false, args, { typeMapping: BUFFER_REPLIES }), this.timeouts.commandTimeoutMs);
+      return await withTimeout(cluster.sendCommand(key, readonly ?? false, args, { typeMapping: bufferTypes! }), this.timeouts.commandTimeoutMs);
     } catch (err) {
       const e = backendError(this.label, commandName(args), err, this.timeouts.commandTimeoutMs);
       if (e.code === 'EBACKENDTIMEOUT' && this.#cluster === cluster) this.#drop();
@@ -248,7 +270,7 @@ export class ClusterConnection implements CommandTarget {
         send: async (args) => {
           try {
             const client = await cluster.nodeClient(master);
-            return await withTimeout(client.sendCommand(args, { typeMapping: BUFFER_REPLIES }), this.timeouts.commandTimeoutMs);
+            return await withTimeout(client.sendCommand(args, { typeMapping: bufferTypes! }), this.timeouts.commandTimeoutMs);
           } catch (err) {
             throw backendError(label, commandName(args), err, this.timeouts.commandTimeoutMs);
           }
@@ -272,10 +294,11 @@ export class ClusterConnection implements CommandTarget {
   async #connect(): Promise<MinimalCluster> {
     const { connectTimeoutMs } = this.timeouts;
     const socketDefaults = { connectTimeout: connectTimeoutMs, reconnectStrategy: false as const };
-    const cluster = createCluster({
+    const lib = await loadRedis();
+    const cluster = lib.createCluster({
       rootNodes: this.seeds.map((s) => ({ socket: { host: s.host, port: s.port, ...socketDefaults } })),
       defaults: { socket: socketDefaults, ...authOptions(this.auth), disableOfflineQueue: true, RESP: 2 },
-    } as Parameters<typeof createCluster>[0]) as unknown as MinimalCluster;
+    } as Parameters<typeof lib.createCluster>[0]) as unknown as MinimalCluster;
     cluster.on('error', () => {});
     await connectWithin(cluster, connectTimeoutMs * 2, 'cluster connect timed out', this.label, connectTimeoutMs);
     this.#cluster = cluster;

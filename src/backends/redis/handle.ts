@@ -5,7 +5,7 @@
  */
 import { BackendError } from '../../errors.js';
 import type { PhpArray } from '../../codec/values.js';
-import type { SessionHandle } from '../../store/backend.js';
+import type { SessionHandle } from '../../session/contract.js';
 import type { CommandTarget } from './connection.js';
 import { acquireLock, releaseLock, writeIfLocked } from './lock.js';
 import type { RedisSessionStore } from './store.js';
@@ -75,8 +75,8 @@ export class RedisSessionHandle implements SessionHandle {
     if (data) this.data = data;
     const bytes = this.store.encode(this.data);
     const { target, key, lockKey } = this.#loc;
-    const ttl = this.store.gcMaxlifetime;
-    if (this.store.lazyWrite && bytes.equals(this.#bytes)) {
+    const ttl = this.store.settings.gcMaxlifetime;
+    if (this.store.settings.lazyWrite && bytes.equals(this.#bytes)) {
       await target.send(['EXPIRE', key, String(ttl)], key);
       return;
     }
@@ -132,9 +132,9 @@ export class RedisSessionHandle implements SessionHandle {
     if (nextSecret !== null) await acquireLock(next.target, next.lockKey, nextSecret, this.store.lockSettings());
     try {
       if (nextSecret !== null) {
-        await writeIfLocked(next.target, next.key, next.lockKey, nextSecret, this.store.gcMaxlifetime, bytes);
+        await writeIfLocked(next.target, next.key, next.lockKey, nextSecret, this.store.settings.gcMaxlifetime, bytes);
       } else {
-        await next.target.send(['SETEX', next.key, String(this.store.gcMaxlifetime), bytes], next.key);
+        await next.target.send(['SETEX', next.key, String(this.store.settings.gcMaxlifetime), bytes], next.key);
       }
     } catch (err) {
       if (nextSecret !== null) await releaseLock(next.target, next.lockKey, nextSecret).catch(() => {});
@@ -144,8 +144,8 @@ export class RedisSessionHandle implements SessionHandle {
       if (deleteOld) {
         await old.target.send(['DEL', old.key], old.key);
       } else if (!bytes.equals(this.#bytes)) {
-        if (this.#secret !== null) await writeIfLocked(old.target, old.key, old.lockKey, this.#secret, this.store.gcMaxlifetime, bytes);
-        else await old.target.send(['SETEX', old.key, String(this.store.gcMaxlifetime), bytes], old.key);
+        if (this.#secret !== null) await writeIfLocked(old.target, old.key, old.lockKey, this.#secret, this.store.settings.gcMaxlifetime, bytes);
+        else await old.target.send(['SETEX', old.key, String(this.store.settings.gcMaxlifetime), bytes], old.key);
       }
     } finally {
       await this.#release().catch(() => {});

@@ -4,9 +4,12 @@
  */
 import { BackendError, ConfigError } from '../../errors.js';
 import { PhpArray } from '../../codec/values.js';
-import { updateSession, type OpenOptions, type SessionBackend, type SessionSettings, type SessionUpdater } from '../../store/backend.js';
-import { assertValidSessionId, generateSessionId, isValidSessionId, type SidBitsPerCharacter } from '../../store/index.js';
-import { decodeSession, encodeSession, type DecodeOptions, type SerializeHandler } from '../../codec/index.js';
+import { updateSession, type OpenOptions, type SessionBackend, type SessionUpdater } from '../../session/contract.js';
+import { createUnusedId } from '../../session/new-session-id.js';
+import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
+import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
+import { chooseSessionId } from '../../session/start.js';
+import { decodeSession, encodeSession } from '../../codec/index.js';
 import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from './connection.js';
 import { RedisSessionHandle, type SessionLocation } from './handle.js';
 import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from './lock.js';
@@ -32,14 +35,10 @@ export interface RedisStoreOptions extends SessionSettings {
   lockRetries?: number;
   /** `redis.session.lock_wait_time` in µs; default 20000 (phpredis 6; 5.x used 2000). */
   lockWaitTimeUs?: number;
-  /** When set, overrides lockRetries: give up after about this long. */
-  lockTimeoutMs?: number;
   /** Connect timeout; default the save_path `timeout`, else 5000 ms. */
   connectTimeoutMs?: number;
   /** Per-command timeout; default the save_path `read_timeout`, else 5000 ms. */
   commandTimeoutMs?: number;
-  /** Passed to the decoder (e.g. a class registry). */
-  decodeOptions?: Omit<DecodeOptions, 'source'>;
 }
 
 /** What the CLI shows per session. */
@@ -82,18 +81,12 @@ function globEscape(bytes: Buffer): Buffer {
 export class RedisSessionStore implements SessionBackend {
   readonly saveHandler: 'redis' | 'rediscluster';
   readonly savePath: RedisSavePath | RedisClusterSavePath;
-  readonly serializeHandler: SerializeHandler;
-  readonly gcMaxlifetime: number;
-  readonly lazyWrite: boolean;
-  readonly useStrictMode: boolean;
+  readonly settings: ResolvedSessionSettings;
   readonly locking: boolean;
   readonly lockExpireSeconds: number;
   readonly lockRetries: number;
   readonly lockWaitTimeUs: number;
   readonly timeouts: TimeoutOptions;
-  readonly #sidLength: number;
-  readonly #sidBits: SidBitsPerCharacter;
-  readonly #decodeOptions: Omit<DecodeOptions, 'source'> | undefined;
   /** Per save_path server (single) or one entry (cluster). */
   readonly #keyspaces: Keyspace[];
   readonly #weights: Array<{ weight: number }>;
@@ -112,25 +105,18 @@ export class RedisSessionStore implements SessionBackend {
       if (typeof sp !== 'string' && !('seeds' in sp)) throw new ConfigError('the rediscluster handler needs a seed[]=host:port save_path');
       this.savePath = typeof sp === 'string' ? parseRedisClusterSavePath(sp) : sp;
     }
-    this.serializeHandler = options.serializeHandler ?? 'php';
-    this.gcMaxlifetime = checkInt('gcMaxlifetime (session.gc_maxlifetime)', options.gcMaxlifetime ?? 1440, 1);
-    if (this.gcMaxlifetime > 2147483647) throw new ConfigError('gcMaxlifetime (session.gc_maxlifetime) is larger than phpredis allows (INT_MAX)');
-    this.lazyWrite = options.lazyWrite ?? true;
-    this.useStrictMode = options.useStrictMode ?? false;
+    this.settings = resolveSessionSettings(options, 'RedisSessionStore');
     this.locking = options.locking ?? false;
     if (this.locking && this.saveHandler === 'rediscluster') {
       throw new ConfigError('phpredis does not lock rediscluster sessions, so a lock from Node would not exclude PHP: use locking only with the redis handler');
     }
     this.lockExpireSeconds = checkInt('lockExpireSeconds (redis.session.lock_expire)', options.lockExpireSeconds ?? 30, 0);
     this.lockWaitTimeUs = checkInt('lockWaitTimeUs (redis.session.lock_wait_time)', options.lockWaitTimeUs ?? 20000, 1);
+    // phpredis counts retries; an explicit lockTimeoutMs is turned into the same count.
     this.lockRetries =
       options.lockTimeoutMs !== undefined
-        ? Math.ceil((checkInt('lockTimeoutMs', options.lockTimeoutMs, 0) * 1000) / this.lockWaitTimeUs)
+        ? Math.ceil((this.settings.lockTimeoutMs * 1000) / this.lockWaitTimeUs)
         : checkInt('lockRetries (redis.session.lock_retries)', options.lockRetries ?? 100, -1);
-    this.#sidLength = options.sidLength ?? 32;
-    this.#sidBits = options.sidBitsPerCharacter ?? 4;
-    generateSessionId({ length: this.#sidLength, bitsPerCharacter: this.#sidBits }); // validates the settings
-    this.#decodeOptions = options.decodeOptions;
 
     if ('servers' in this.savePath) {
       const connections = new Map<string, ServerConnection>();
@@ -170,7 +156,7 @@ export class RedisSessionStore implements SessionBackend {
   }
   /** @internal PHP's bytes for `data` with this store's serialize handler. @throws EncodeError */
   encode(data: PhpArray): Buffer {
-    return encodeSession(data, this.serializeHandler);
+    return encodeSession(data, this.settings.serializeHandler, this.settings.encodeOptions);
   }
 
   /**
@@ -188,13 +174,20 @@ export class RedisSessionStore implements SessionBackend {
     return isValidSessionId(id);
   }
 
-  /** A fresh id no stored session uses. @throws BackendError when Redis fails. */
-  async createId(): Promise<string> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const id = generateSessionId({ length: this.#sidLength, bitsPerCharacter: this.#sidBits });
-      if (!(await this.exists(id))) return id;
-    }
-    throw new BackendError('could not find an unused session id in 3 attempts', 'EBACKEND');
+  /** A fresh id no stored session uses. @throws BackendError when Redis fails; SessctlError (EIDCOLLISION). */
+  createId(): Promise<string> {
+    return createUnusedId({ length: this.settings.sidLength, bitsPerCharacter: this.settings.sidBitsPerCharacter }, (id) => this.exists(id));
+  }
+
+  /** session_start() with PHP's id rules (see chooseSessionId); strict mode asks EXISTS. */
+  async start(id?: string | null, options?: OpenOptions): Promise<RedisSessionHandle> {
+    const chosen = await chooseSessionId(this, id, this.settings.useStrictMode);
+    return this.open(chosen.id, options);
+  }
+
+  /** Answers PING on every server (the admin commands' first check). @throws BackendError */
+  async ping(): Promise<void> {
+    for (const { target } of await this.#scanSpaces()) await target.send(['PING'], undefined, true);
   }
 
   /** EXISTS prefix+id (what phpredis's strict mode asks). False for ids PHP would refuse. @throws BackendError */
@@ -205,7 +198,7 @@ export class RedisSessionStore implements SessionBackend {
   }
 
   #decode(bytes: Buffer, loc: SessionLocation): PhpArray {
-    return decodeSession(bytes, this.serializeHandler, { ...this.#decodeOptions, source: `${loc.target.label} ${loc.key.toString('latin1')}` });
+    return decodeSession(bytes, this.settings.serializeHandler, { ...this.settings.decodeOptions, source: `${loc.target.label} ${loc.key.toString('latin1')}` });
   }
 
   /**
@@ -222,6 +215,9 @@ export class RedisSessionStore implements SessionBackend {
     let data: PhpArray;
     try {
       if (secret === null) bytes = (await loc.target.send(get, loc.key, true)) as Buffer | null;
+      if (bytes && bytes.length > this.settings.maxBytes) {
+        throw new BackendError(`${loc.target.label} ${loc.key.toString('latin1')}: is ${bytes.length} bytes, above the ${this.settings.maxBytes}-byte limit (maxBytes)`, 'ETOOBIG');
+      }
       data = bytes ? this.#decode(bytes, loc) : new PhpArray();
     } catch (err) {
       if (secret !== null) await releaseLock(loc.target, loc.lockKey, secret).catch(() => {});
@@ -265,7 +261,7 @@ export class RedisSessionStore implements SessionBackend {
   /** EXPIRE gc_maxlifetime. False when missing. @throws InvalidSessionIdError, BackendError */
   async touch(id: string): Promise<boolean> {
     const loc = this.locate(id);
-    return Number(await loc.target.send(['EXPIRE', loc.key, String(this.gcMaxlifetime)], loc.key)) === 1;
+    return Number(await loc.target.send(['EXPIRE', loc.key, String(this.settings.gcMaxlifetime)], loc.key)) === 1;
   }
 
   /** TTL and size of one session; null when missing. @throws InvalidSessionIdError, BackendError */

@@ -1,5 +1,6 @@
 import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
-import { openAdminSource, type AdminSource } from '../../admin/source.js';
+import { openAdminSource } from '../../backends/index.js';
+import type { AdminSource } from '../../session/admin.js';
 import { parseDuration } from '../../admin/duration.js';
 import type { CommonOptions } from '../index.js';
 

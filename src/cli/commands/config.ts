@@ -1,5 +1,5 @@
 import { settingNames } from '../../admin/settings.js';
-import { parseSavePath } from '../../store/save-path.js';
+import { parseSavePath } from '../../backends/index.js';
 import { colorsFor } from '../output.js';
 import type { CommonOptions } from '../index.js';
 import { json, settingsFrom } from './common.js';

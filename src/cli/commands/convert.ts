@@ -1,4 +1,4 @@
-import { convertSessions } from '../../admin/operations.js';
+import { convertSessions } from '../../admin/convert.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
 

@@ -1,4 +1,4 @@
-import { destroySessions } from '../../admin/operations.js';
+import { destroySessions } from '../../admin/destroy.js';
 import { colorsFor } from '../output.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, json, printWalkError, sourceFrom } from './common.js';

@@ -1,4 +1,4 @@
-import type { GcReport } from '../../admin/gc.js';
+import type { GcReport } from '../../session/admin.js';
 import { ConfigError } from '../../errors.js';
 import { formatBytes, formatCount } from '../format.js';
 import { canShowProgress, colorsFor, type Colors } from '../output.js';

@@ -1,4 +1,4 @@
-import { inspectSession } from '../../admin/operations.js';
+import { inspectSession } from '../../admin/inspect.js';
 import { loadCodec } from '../../admin/codec-bridge.js';
 import { DecodeError } from '../../errors.js';
 import { formatBytes, formatDuration, formatTime, hexdumpAround } from '../format.js';

@@ -1,4 +1,4 @@
-import { listSessions, type ListSort, type SessionInfo } from '../../admin/operations.js';
+import { listSessions, type ListSort, type SessionInfo } from '../../admin/list.js';
 import { ConfigError } from '../../errors.js';
 import { formatBytes, formatDuration, formatTime, tableRow, type Column } from '../format.js';
 import { colorsFor, writeOut, type Colors } from '../output.js';

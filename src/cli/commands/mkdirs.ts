@@ -1,4 +1,4 @@
-import { mkdirs } from '../../admin/operations.js';
+import { mkdirs } from '../../admin/mkdirs.js';
 import { ConfigError } from '../../errors.js';
 import type { CommonOptions } from '../index.js';
 import { json, settingsFrom } from './common.js';

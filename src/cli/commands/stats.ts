@@ -1,4 +1,4 @@
-import { sessionStats } from '../../admin/operations.js';
+import { sessionStats } from '../../admin/stats.js';
 import { formatBytes, formatCount, formatDuration, histogram } from '../format.js';
 import { colorsFor } from '../output.js';
 import type { CommonOptions } from '../index.js';

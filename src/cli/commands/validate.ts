@@ -1,4 +1,4 @@
-import { validateSessions, type ValidationProblem } from '../../admin/operations.js';
+import { validateSessions, type ValidationProblem } from '../../admin/validate.js';
 import type { CommonOptions } from '../index.js';
 import { json, printWalkError, sourceFrom } from './common.js';
 

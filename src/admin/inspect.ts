@@ -1,0 +1,48 @@
+import type { PhpArray } from '../codec/values.js';
+import { SessionFileError } from '../errors.js';
+import type { SerializeHandler } from '../codec/session.js';
+import { loadCodec } from './codec-bridge.js';
+import type { AdminSettings } from './settings.js';
+import type { AdminSource, SessionEntry } from '../session/admin.js';
+import { ageOf, decodeWith, nowSeconds } from './common.js';
+
+export interface InspectResult {
+  id: string;
+  location: string;
+  size: number;
+  mtimeMs: number;
+  ageSeconds: number;
+  expiresInSeconds: number;
+  bytes: Uint8Array;
+  handler: SerializeHandler | null;
+  /** The decoded session (absent when it does not decode). */
+  data?: PhpArray;
+  /** The decode failure (a DecodeError with `.offset` when the codec could say where). */
+  error?: Error;
+}
+
+/**
+ * Reads and decodes one session (without taking its lock, so a live request is not held up).
+ * A session that does not decode is returned with `error` set, not thrown.
+ * @throws InvalidSessionIdError for an id PHP would refuse; SessionFileError (ENOSESSION) when missing.
+ */
+export async function inspectSession(source: AdminSource, settings: AdminSettings, id: string, options: { now?: number } = {}): Promise<InspectResult> {
+  const entry = await source.read(id);
+  if (!entry || !entry.bytes) throw new SessionFileError(id, `no such session in ${source.description}`, 'ENOSESSION');
+  const now = options.now ?? nowSeconds();
+  const codec = await loadCodec();
+  const r = decodeWith(codec, settings, entry as SessionEntry & { bytes: Uint8Array });
+  const age = ageOf(entry.mtimeMs, now);
+  return {
+    id,
+    location: entry.location,
+    size: entry.size,
+    mtimeMs: entry.mtimeMs,
+    ageSeconds: age,
+    expiresInSeconds: settings.maxlifetime - age,
+    bytes: entry.bytes,
+    handler: r.handler,
+    data: r.data,
+    error: r.error,
+  };
+}

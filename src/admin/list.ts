@@ -1,0 +1,103 @@
+import { ConfigError } from '../errors.js';
+import type { SerializeHandler } from '../codec/session.js';
+import { loadCodec } from './codec-bridge.js';
+import type { AdminSettings } from './settings.js';
+import type { AdminSource, SessionEntry } from '../session/admin.js';
+import { ageOf, decodeWith, nowSeconds } from './common.js';
+
+/** One row of `sessctl list`. */
+export interface SessionInfo {
+  id: string;
+  location: string;
+  size: number;
+  /** ISO 8601 last-modified time. */
+  modified: string;
+  mtimeMs: number;
+  ageSeconds: number;
+  /** maxlifetime - age: negative once gc may delete it. */
+  expiresInSeconds: number;
+  /** The handler used to decode (the configured one, or the detected one for `auto`). */
+  handler: SerializeHandler | null;
+  /** Top-level keys; null when the session does not decode. */
+  keys: number | null;
+  /** Why it does not decode. */
+  error?: string;
+}
+
+export type ListSort = 'id' | 'size' | 'mtime' | 'age';
+export const LIST_SORTS: readonly ListSort[] = ['id', 'size', 'mtime', 'age'];
+
+export interface ListFilters {
+  /** Only sessions with age > this many seconds. */
+  olderThan?: number;
+  /** Only sessions with age < this many seconds. */
+  newerThan?: number;
+  /** Sorting needs every row in memory; without it rows stream with bounded memory. */
+  sort?: ListSort;
+  reverse?: boolean;
+  limit?: number;
+  /** Skip decoding (no handler / keys columns; much faster). */
+  noDecode?: boolean;
+  now?: number;
+  onError?: (location: string, err: Error) => void;
+}
+
+/** Whether an age passes `--older-than` / `--newer-than` (strictly, like gc). */
+export function matchesAge(ageSeconds: number, f: { olderThan?: number; newerThan?: number }): boolean {
+  if (f.olderThan !== undefined && !(ageSeconds > f.olderThan)) return false;
+  if (f.newerThan !== undefined && !(ageSeconds < f.newerThan)) return false;
+  return true;
+}
+
+/**
+ * Every session as a {@link SessionInfo}, streamed (bounded memory) unless `sort` is given.
+ * @throws ConfigError for a bad sort key or limit.
+ */
+export async function* listSessions(source: AdminSource, settings: AdminSettings, filters: ListFilters = {}): AsyncIterable<SessionInfo> {
+  if (filters.sort !== undefined && !LIST_SORTS.includes(filters.sort)) throw new ConfigError(`--sort: ${JSON.stringify(filters.sort)} is not one of ${LIST_SORTS.join(', ')}`);
+  if (filters.limit !== undefined && (!Number.isSafeInteger(filters.limit) || filters.limit < 0)) throw new ConfigError(`--limit: ${filters.limit} is not a count`);
+  const now = filters.now ?? nowSeconds();
+  const codec = filters.noDecode ? null : await loadCodec();
+  const limit = filters.limit ?? Infinity;
+  const rows = async function* () {
+    for await (const entry of source.entries({ withData: !filters.noDecode, onError: filters.onError })) {
+      const age = ageOf(entry.mtimeMs, now);
+      if (!matchesAge(age, filters)) continue;
+      const info: SessionInfo = {
+        id: entry.id,
+        location: entry.location,
+        size: entry.size,
+        modified: new Date(entry.mtimeMs).toISOString(),
+        mtimeMs: entry.mtimeMs,
+        ageSeconds: age,
+        expiresInSeconds: settings.maxlifetime - age,
+        handler: settings.serializeHandler === 'auto' ? null : settings.serializeHandler,
+        keys: null,
+      };
+      if (codec && entry.bytes) {
+        const r = decodeWith(codec, settings, entry as SessionEntry & { bytes: Uint8Array });
+        info.handler = r.handler;
+        if (r.data) info.keys = r.data.size;
+        else info.error = r.error?.message;
+      }
+      yield info;
+    }
+  };
+  if (!filters.sort) {
+    let n = 0;
+    if (n >= limit) return;
+    for await (const row of rows()) {
+      yield row;
+      if (++n >= limit) return;
+    }
+    return;
+  }
+  const all: SessionInfo[] = [];
+  for await (const row of rows()) all.push(row);
+  const key = filters.sort;
+  all.sort((a, b) => {
+    const d = key === 'id' ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : key === 'size' ? a.size - b.size : key === 'mtime' ? a.mtimeMs - b.mtimeMs : a.ageSeconds - b.ageSeconds;
+    return filters.reverse ? -d : d;
+  });
+  yield* all.slice(0, Math.min(all.length, limit));
+}

@@ -1,0 +1,161 @@
+/**
+ * The `files` save handler as the admin commands see it (the AdminSource contract), with
+ * every file access through file-io.ts: the same O_NOFOLLOW, pinned directories, size cap,
+ * owner rule and "still the locked inode" checks as the store.
+ */
+import { closeSync, fstatSync, type Stats } from 'node:fs';
+import { SessionFileError } from '../../errors.js';
+import type { AdminSource, AdminSourceSettings, DestroyOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
+import { assertValidSessionId } from '../../session/session-id.js';
+import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, touch, unlinkLocked, writeInPlace, type FileLocation, type LockedFile } from './file-io.js';
+import { locateSessionFile } from './paths.js';
+import { parseSavePath, type SavePath } from './save-path.js';
+import { walkSessionTree } from './walk.js';
+
+const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+
+export class FileAdminSource implements AdminSource {
+  readonly saveHandler = 'files';
+  readonly sp: SavePath;
+  readonly description: string;
+  readonly maxBytes: number;
+
+  /** @throws ConfigError for a bad save_path. */
+  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxBytes'> | string) {
+    const s = typeof settings === 'string' ? { savePath: settings } : settings;
+    this.sp = parseSavePath(s.savePath);
+    this.maxBytes = s.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.description = `${this.sp.path}${this.sp.depth ? ` (depth ${this.sp.depth})` : ''}`;
+  }
+
+  validateId(id: string): void {
+    assertValidSessionId(id, this.sp.depth);
+  }
+
+  /** Where session `id` lives. @throws InvalidSessionIdError */
+  pathOf(id: string): string {
+    return locateSessionFile(this.sp, id).path;
+  }
+
+  async check(): Promise<void> {
+    let st: Stats;
+    let fd: number;
+    try {
+      fd = PinnedDir.openRoot(this.sp.path);
+    } catch (err) {
+      const code = errnoCode(err);
+      const why =
+        code === 'ENOENT' ? 'the save path does not exist'
+        : code === 'ENOTDIR' ? 'the save path is not a directory (ENOTDIR)'
+        : code === 'EACCES' || code === 'EPERM' ? `the save path cannot be read (${code}): run as the user PHP runs as, or as root`
+        : `the save path cannot be opened: ${(err as Error).message}`;
+      throw new SessionFileError(this.sp.path, why, 'ESAVEPATH', { cause: err });
+    }
+    try {
+      st = fstatSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (!st.isDirectory()) throw new SessionFileError(this.sp.path, 'the save path is not a directory (ENOTDIR)', 'ESAVEPATH');
+  }
+
+  async *entries(options: EntriesOptions = {}): AsyncIterable<SessionEntry> {
+    const walker = walkSessionTree(this.sp.path, {
+      depth: this.sp.depth,
+      strictPlacement: true,
+      validIdsOnly: true,
+      signal: options.signal,
+      onError: (p, err) => options.onError?.(p, new SessionFileError(p, `cannot read directory: ${err.message}`, 'ESESSIONDIR', { cause: err })),
+    });
+    for (const found of walker) {
+      const loc: FileLocation = { root: found.dir.path, dirs: [], name: found.name, path: found.path };
+      let entry: SessionEntry | null;
+      try {
+        entry = this.#readAt(found.dir, loc, found.id, options.withData ?? false);
+      } catch (err) {
+        options.onError?.(found.path, err as Error);
+        continue;
+      }
+      if (entry) yield entry;
+    }
+  }
+
+  /** Opens (never follows), checks and optionally reads one file; null when it is gone. */
+  #readAt(dir: PinnedDir, loc: FileLocation, id: string, withData: boolean): SessionEntry | null {
+    const opened = openFile(dir, loc, { write: false }, this.sp.depth);
+    if (!opened) return null;
+    try {
+      const st = fstatSync(opened.fd);
+      checkSessionFile(loc.path, st);
+      const entry: SessionEntry = { id, location: loc.path, size: st.size, mtimeMs: st.mtimeMs };
+      if (withData) {
+        if (st.size > this.maxBytes) entry.tooBig = true;
+        else entry.bytes = readKnownSize(opened.fd, st.size);
+      }
+      return entry;
+    } finally {
+      closeSync(opened.fd);
+    }
+  }
+
+  async read(id: string): Promise<SessionEntry | null> {
+    const loc = locateSessionFile(this.sp, id);
+    const dir = PinnedDir.open(loc.root, loc.dirs);
+    try {
+      return this.#readAt(dir, loc, id, true);
+    } finally {
+      dir.close();
+    }
+  }
+
+  #lock(id: string, exclusive: boolean, timeoutMs: number, noRead = false): Promise<LockedFile | null> {
+    return lockFile(locateSessionFile(this.sp, id), { exclusive, write: exclusive, timeoutMs, maxBytes: this.maxBytes, depth: this.sp.depth, noRead });
+  }
+
+  #entry(id: string, f: LockedFile, withBytes: boolean): SessionEntry {
+    const e: SessionEntry = { id, location: f.loc.path, size: f.st.size, mtimeMs: f.st.mtimeMs };
+    if (withBytes) e.bytes = f.bytes;
+    return e;
+  }
+
+  async lockedRead(id: string, lockTimeoutMs: number): Promise<SessionEntry | null> {
+    const f = await this.#lock(id, false, lockTimeoutMs);
+    if (!f) return null;
+    release(f);
+    return this.#entry(id, f, true);
+  }
+
+  async destroy(id: string, options: { lockTimeoutMs: number; onlyIf?: (entry: SessionEntry) => boolean }): Promise<DestroyOutcome> {
+    const f = await this.#lock(id, true, options.lockTimeoutMs, !options.onlyIf);
+    if (!f) return 'missing';
+    try {
+      if (options.onlyIf && !options.onlyIf(this.#entry(id, f, true))) return 'kept';
+      return unlinkLocked(f) ? 'destroyed' : 'missing';
+    } finally {
+      release(f);
+    }
+  }
+
+  async rewrite(id: string, fn: (entry: SessionEntry & { bytes: Uint8Array }) => Uint8Array | null, options: { lockTimeoutMs: number }): Promise<RewriteOutcome> {
+    const f = await this.#lock(id, true, options.lockTimeoutMs);
+    if (!f) return 'missing';
+    try {
+      const next = fn({ ...this.#entry(id, f, false), bytes: f.bytes });
+      if (next === null || Buffer.from(next.buffer, next.byteOffset, next.byteLength).equals(f.bytes)) return 'unchanged';
+      writeInPlace(f.fd, f.loc.path, next, f.bytes);
+      // Keep the mtime exactly (to the nanosecond where the file system has it): a rewrite is no visit.
+      touch(f.fd, { atime: f.st.atime, mtime: f.st.mtime });
+      return 'rewritten';
+    } finally {
+      release(f);
+    }
+  }
+
+  async gc(options: GcOptions): Promise<GcReport> {
+    // Loaded on use: the worker-thread machinery is not needed by any other command.
+    const { gcFiles } = await import('./gc.js');
+    return gcFiles(this.sp, options);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,413 @@
+/**
+ * The one way sessctl touches a session file. The store, the admin commands (list, inspect,
+ * destroy, convert), gc and mkdirs all open, lock, read, write and unlink through here, so
+ * every access gets the same checks:
+ *
+ * - no symlink is followed at any level below the save path: the directories of a deep tree
+ *   are opened one by one with O_DIRECTORY|O_NOFOLLOW and the next name is resolved through
+ *   the pinned descriptor (`/proc/self/fd/N/name`, Linux's openat), so swapping a directory
+ *   for a symlink mid-operation cannot redirect us;
+ * - files are opened with O_NOFOLLOW|O_NONBLOCK (a planted FIFO cannot hang us), must be
+ *   regular files, owned by us or root (PHP's rule), and at most `maxBytes` long;
+ * - before an unlink, the name must still name the inode we hold locked;
+ * - writes happen in place (PHP's lock is on the inode) in an order where a kill at any
+ *   moment leaves either the old or the new session or an empty one, never a mix; a failed
+ *   write (full disk, quota, I/O error) puts the previous bytes back.
+ *
+ * I/O is synchronous: a session file is a few KB, and a sync syscall on the main thread is
+ * several times cheaper than a libuv thread-pool round trip (it is what PHP does). Waiting
+ * for a lock is never synchronous (see lock.ts).
+ */
+import {
+  closeSync,
+  constants as C,
+  existsSync,
+  fstatSync,
+  ftruncateSync,
+  futimesSync,
+  lstatSync,
+  openSync,
+  readSync,
+  unlinkSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
+import { join } from 'node:path';
+import { LockTimeoutError, SessionFileError, type SessctlError } from '../../errors.js';
+// lock.ts loads the flock addon only when a lock is first taken.
+import { lockFd, lockReleased } from './lock.js';
+
+/** O_NONBLOCK keeps a FIFO planted as `sess_x` from hanging open(); it changes nothing for regular files. */
+const NOFOLLOW = C.O_NOFOLLOW | C.O_NONBLOCK;
+const READ_FLAGS = C.O_RDONLY | NOFOLLOW;
+const WRITE_FLAGS = C.O_RDWR | NOFOLLOW;
+const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+
+/** Whether names can be resolved through a pinned directory descriptor (Linux's procfs). */
+export const PINNED_DIRS = process.platform === 'linux' && existsSync('/proc/self/fd');
+
+export function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+/** Where a session file is: the save path directory, the directories below it, the file name. */
+export interface FileLocation {
+  /** The save path directory (trusted as configured: a symlink there is the admin's choice). */
+  root: string;
+  /** One directory per leading id character, below root. */
+  dirs: readonly string[];
+  /** `sess_<id>` */
+  name: string;
+  /** The logical path, for messages. */
+  path: string;
+}
+
+/** Turns open(2) failures into messages that say what is wrong with which file. */
+export function openError(path: string, err: unknown, depth: number): SessctlError {
+  switch (errnoCode(err)) {
+    case 'ELOOP':
+      return new SessionFileError(path, 'is a symbolic link; refused (never followed, as PHP opens with O_NOFOLLOW)', 'ESYMLINK', { cause: err });
+    case 'EACCES':
+    case 'EPERM':
+      return new SessionFileError(path, `permission denied (${errnoCode(err)}); run as the user PHP runs as (e.g. www-data)`, 'EACCES', { cause: err });
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return new SessionFileError(
+        path,
+        depth > 0
+          ? `its directory does not exist (save path depth ${depth}: create the tree with \`sessctl mkdirs\` or PHP's mod_files.sh)`
+          : 'the save path directory does not exist',
+        'ENOENT',
+        { cause: err },
+      );
+    case 'EISDIR':
+      return new SessionFileError(path, 'is a directory, not a session file', 'ENOTFILE', { cause: err });
+    default:
+      return new SessionFileError(path, `cannot open: ${(err as Error).message}`, 'ESESSIONFILE', { cause: err });
+  }
+}
+
+/**
+ * A directory of the tree held open, so that names below it resolve inside that very
+ * directory even if its path is swapped for a symlink meanwhile.
+ */
+export class PinnedDir {
+  readonly #fd: number | null;
+  readonly #prefix: string;
+  /** The logical path of the directory (for messages). */
+  readonly path: string;
+
+  private constructor(fd: number | null, prefix: string, path: string) {
+    this.#fd = fd;
+    this.#prefix = prefix;
+    this.path = path;
+  }
+
+  /**
+   * Opens `root/dirs…` one level at a time, refusing a symlink at every level below root.
+   * @throws SessionFileError (ESYMLINK, ENOENT, ENOTDIR, EACCES) naming the level.
+   */
+  static open(root: string, dirs: readonly string[]): PinnedDir {
+    if (dirs.length === 0) return new PinnedDir(null, root, root);
+    let path = root;
+    let fd: number | null = null;
+    try {
+      for (const d of dirs) {
+        const next = fd === null ? join(root, d) : `/proc/self/fd/${fd}/${d}`;
+        path = join(path, d);
+        if (PINNED_DIRS) {
+          let nfd: number;
+          try {
+            nfd = openSync(next, DIR_FLAGS);
+          } catch (err) {
+            throw dirError(path, err);
+          }
+          if (fd !== null) closeSync(fd);
+          fd = nfd;
+        } else {
+          // No procfs: check each level is a real directory (best effort, not race-free).
+          const st = lstatSync(path, { throwIfNoEntry: false });
+          if (!st) throw dirError(path, Object.assign(new Error('no such directory'), { code: 'ENOENT' }));
+          if (!st.isDirectory()) throw dirError(path, Object.assign(new Error('not a directory'), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' }));
+        }
+      }
+    } catch (err) {
+      if (fd !== null) closeSync(fd);
+      throw err;
+    }
+    return fd === null ? new PinnedDir(null, path, path) : new PinnedDir(fd, `/proc/self/fd/${fd}`, path);
+  }
+
+  /**
+   * Opens the save path directory itself (symlinks there are the admin's choice and followed).
+   * @throws the raw errno error (ENOENT, ENOTDIR, EACCES).
+   */
+  static openRoot(path: string): number {
+    return openSync(path, C.O_RDONLY | C.O_DIRECTORY);
+  }
+
+  /** Pins a directory already open (the walker's). */
+  static adopt(fd: number | null, path: string): PinnedDir {
+    return new PinnedDir(null, fd !== null && PINNED_DIRS ? `/proc/self/fd/${fd}` : path, path);
+  }
+
+  /** The path through which `name` in this directory is reached without following anything above it. */
+  entry(name: string): string {
+    return `${this.#prefix}/${name}`;
+  }
+
+  close(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+  }
+}
+
+function dirError(path: string, err: unknown): SessionFileError {
+  const code = errnoCode(err);
+  if (code === 'ELOOP' || code === 'ENOTDIR') {
+    return new SessionFileError(path, code === 'ELOOP' ? 'is a symbolic link; refused (no symlink is followed below the save path)' : 'is not a directory', code === 'ELOOP' ? 'ESYMLINK' : 'ENOTDIR', { cause: err });
+  }
+  if (code === 'ENOENT') return new SessionFileError(path, 'directory does not exist (create the tree with `sessctl mkdirs`)', 'ENOENT', { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return new SessionFileError(path, `permission denied (${code}); run as the user PHP runs as`, 'EACCES', { cause: err });
+  return new SessionFileError(path, `cannot open directory: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });
+}
+
+/**
+ * PHP refuses a session file that neither root nor our real or effective uid owns, unless we
+ * run as root ("Session data file is not created by your uid"): it could belong to another
+ * application sharing the directory.
+ */
+export function checkOwner(path: string, uid: number): void {
+  const ruid = process.getuid?.();
+  const euid = process.geteuid?.();
+  if (ruid === undefined || euid === undefined) return; // no uids on this platform (Windows)
+  if (uid !== 0 && uid !== ruid && uid !== euid && ruid !== 0 && euid !== 0) {
+    throw new SessionFileError(path, `is owned by uid ${uid}, not by us (uid ${euid}); refused, as PHP does`, 'EOWNER');
+  }
+}
+
+/** The checks every opened session file passes: a regular file, owned by us (or root). */
+export function checkSessionFile(path: string, st: Stats): void {
+  if (!st.isFile()) throw new SessionFileError(path, 'is not a regular file', 'ENOTFILE');
+  checkOwner(path, st.uid);
+}
+
+/** @throws SessionFileError (ETOOBIG) when `size` is above `maxBytes`. */
+export function checkSize(path: string, size: number, maxBytes: number): void {
+  if (size > maxBytes) throw new SessionFileError(path, `is ${size} bytes, above the ${maxBytes}-byte limit (maxBytes); not read`, 'ETOOBIG');
+}
+
+export interface OpenHow {
+  write: boolean;
+  /** Create it when missing (PHP's session_start does), with this mode (the umask applies). */
+  create?: { mode: number };
+}
+
+export interface OpenedFile {
+  fd: number;
+  /** True when this call made the file. */
+  created: boolean;
+}
+
+/**
+ * Opens the session file at `loc` through its pinned directory. Null when it does not exist
+ * and `how.create` is not set. O_EXCL is used only to learn whether we made it; a file made
+ * by someone else in between is simply opened.
+ * @throws SessionFileError naming the file (symlink, permissions, missing directory…).
+ */
+export function openFile(dir: PinnedDir, loc: FileLocation, how: OpenHow, depth: number): OpenedFile | null {
+  const target = dir.entry(loc.name);
+  for (;;) {
+    try {
+      return { fd: openSync(target, how.write ? WRITE_FLAGS : READ_FLAGS), created: false };
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw openError(loc.path, err, depth);
+      if (!how.create) return null;
+    }
+    try {
+      return { fd: openSync(target, C.O_CREAT | C.O_EXCL | WRITE_FLAGS, how.create.mode), created: true };
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw openError(loc.path, err, depth);
+    }
+  }
+}
+
+/** Whether `loc` (through its pinned directory) still names the inode `st` describes. */
+export function stillNames(dir: PinnedDir, loc: FileLocation, st: Stats): boolean {
+  const now = lstatSync(dir.entry(loc.name), { throwIfNoEntry: false });
+  return now !== undefined && now.ino === st.ino && now.dev === st.dev;
+}
+
+/**
+ * Reads `size` bytes from offset 0: one pread of the size fstat gave (PHP does the same),
+ * shorter if the file shrank meanwhile.
+ */
+export function readKnownSize(fd: number, size: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  while (off < size) {
+    const n = readSync(fd, buf, off, size - off, off);
+    if (n === 0) break;
+    off += n;
+  }
+  return off === size ? buf : buf.subarray(0, off);
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let off = 0;
+  while (off < bytes.length) {
+    const n = writeSync(fd, bytes, off, bytes.length - off, off);
+    if (n <= 0) throw new Error('write made no progress');
+    off += n;
+  }
+}
+
+/**
+ * Writes `next` over a file now holding `prev`, in place. The order keeps the file decodable
+ * whenever the process is killed: growing (or equal), one pwrite over the old bytes — no
+ * truncate, so there is no moment with a tail of old bytes after the new ones; shrinking,
+ * ftruncate(0) first, then the write — a kill in between leaves an empty session (as PHP's
+ * own order does), never the new bytes followed by the old tail. When a write fails (ENOSPC,
+ * EDQUOT, EIO) the previous bytes are put back before the error is reported.
+ * @throws SessionFileError (EWRITE) saying whether the previous content was restored.
+ */
+export function writeInPlace(fd: number, path: string, next: Uint8Array, prev: Uint8Array): void {
+  try {
+    if (next.length < prev.length) ftruncateSync(fd, 0);
+    writeAll(fd, next);
+  } catch (err) {
+    let restored = false;
+    try {
+      ftruncateSync(fd, 0);
+      writeAll(fd, prev);
+      restored = true;
+    } catch {
+      /* reported below */
+    }
+    const why = errnoCode(err) ?? (err as Error).message;
+    throw new SessionFileError(
+      path,
+      `write failed (${why}): ${restored ? 'the previous session was put back unchanged' : 'the previous session could NOT be put back'}`,
+      'EWRITE',
+      { cause: err },
+    );
+  }
+}
+
+/** Sets the mtime (and atime) to now or to the given time. */
+export function touch(fd: number, at?: { atime: Date; mtime: Date }): void {
+  const now = new Date();
+  futimesSync(fd, at?.atime ?? now, at?.mtime ?? now);
+}
+
+export { closeSync as closeFd, fstatSync as fstatFd, ftruncateSync as truncateFd };
+
+/**
+ * Unlinks `loc` if it still names the inode `st` describes (the one we hold locked).
+ * Returns false when the name now points elsewhere or nowhere (nothing is deleted then).
+ * @throws SessionFileError (EUNLINK) for other failures.
+ */
+export function unlinkIfSame(dir: PinnedDir, loc: FileLocation, st: Stats): boolean {
+  try {
+    if (!stillNames(dir, loc, st)) return false;
+    unlinkSync(dir.entry(loc.name));
+    return true;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw new SessionFileError(loc.path, `cannot delete: ${(err as Error).message}`, 'EUNLINK', { cause: err });
+  }
+}
+
+export interface LockRequest {
+  /** Exclusive (writers) or shared (readers) flock. */
+  exclusive: boolean;
+  /** Open read-write (to write or truncate later). */
+  write: boolean;
+  /** Create the file when missing, with this mode. Without it a missing file gives null. */
+  create?: { mode: number };
+  timeoutMs: number;
+  maxBytes: number;
+  /** The save path depth, for messages about missing directories. */
+  depth: number;
+  /** Don't read the bytes (destroy, touch). */
+  noRead?: boolean;
+  signal?: AbortSignal;
+}
+
+/** A session file held open under its flock. */
+export interface LockedFile {
+  loc: FileLocation;
+  fd: number;
+  /** fstat under the lock. */
+  st: Stats;
+  created: boolean;
+  /** The whole content as read under the lock (empty with `noRead`). */
+  bytes: Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Opens and locks a session file, PHP's sequence: open, flock, fstat, read the known size.
+ * If the file was deleted or replaced while we waited for its lock (PHP's destroy, gc), it
+ * starts over on the new file instead of writing into an unlinked inode. Null when the file
+ * does not exist and `create` is not asked for.
+ * @throws LockTimeoutError; SessionFileError for a symlink, a non-regular file, a file owned
+ *   by another uid, a missing directory, permissions, or a file above `maxBytes` (not read).
+ */
+export async function lockFile(loc: FileLocation, req: LockRequest): Promise<LockedFile | null> {
+  const deadline = Date.now() + req.timeoutMs;
+  for (;;) {
+    const dir = PinnedDir.open(loc.root, loc.dirs);
+    let opened: OpenedFile | null;
+    try {
+      opened = openFile(dir, loc, req, req.depth);
+      if (!opened) return null;
+      const { fd, created } = opened;
+      try {
+        const left = Math.max(0, deadline - Date.now());
+        try {
+          await lockFd(fd, { exclusive: req.exclusive, timeoutMs: left, target: loc.path, signal: req.signal });
+        } catch (err) {
+          // Report the configured timeout, not what was left of it after a retry.
+          throw err instanceof LockTimeoutError ? new LockTimeoutError(loc.path, req.timeoutMs) : err;
+        }
+        const st = fstatSync(fd);
+        checkSessionFile(loc.path, st);
+        if (st.nlink === 0 || !stillNames(dir, loc, st)) {
+          // Destroyed or replaced while we waited: this inode is no longer the session.
+          release({ fd, loc });
+          if (Date.now() > deadline) throw new SessionFileError(loc.path, 'kept being replaced while we waited for its lock', 'ERACE');
+          continue;
+        }
+        checkSize(loc.path, st.size, req.maxBytes);
+        const bytes = req.noRead || st.size === 0 ? EMPTY : readKnownSize(fd, st.size);
+        return { loc, fd, st, created, bytes };
+      } catch (err) {
+        release({ fd, loc });
+        throw err;
+      }
+    } finally {
+      dir.close();
+    }
+  }
+}
+
+/** Closes a locked file (which releases its flock) and lets the next waiter of this process in. */
+export function release(file: Pick<LockedFile, 'fd' | 'loc'>): void {
+  try {
+    closeSync(file.fd);
+  } finally {
+    lockReleased(file.loc.path);
+  }
+}
+
+/** Deletes a locked file if its name still names the locked inode (through pinned directories). */
+export function unlinkLocked(file: LockedFile): boolean {
+  const dir = PinnedDir.open(file.loc.root, file.loc.dirs);
+  try {
+    return unlinkIfSame(dir, file.loc, file.st);
+  } finally {
+    dir.close();
+  }
+}
+

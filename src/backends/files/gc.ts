@@ -1,0 +1,227 @@
+import { closeSync, fstatSync, lstatSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { newGcReport, type GcOptions, type GcOutcome, type GcReport } from '../../session/admin.js';
+import { errnoCode, openFile, stillNames, unlinkIfSame, type FileLocation } from './file-io.js';
+import { assertLockingAvailable, tryLockFd } from './lock.js';
+import { parseSavePath, type SavePath } from './save-path.js';
+import { walkSessionTree } from './walk.js';
+
+export type { GcOptions, GcOutcome, GcReport };
+
+type Counts = Pick<GcReport, 'scanned' | 'expired' | 'deleted' | 'skippedLocked' | 'skippedTouched' | 'vanished' | 'bytesFreed' | 'errors'>;
+const COUNT_KEYS: (keyof Counts)[] = ['scanned', 'expired', 'deleted', 'skippedLocked', 'skippedTouched', 'vanished', 'bytesFreed', 'errors'];
+
+const MAX_ERROR_SAMPLES = 100;
+const PROGRESS_EVERY = 4096;
+
+/** Everything one walker needs; plain data so that it can be posted to a worker. */
+export interface GcShardTask {
+  sp: SavePath;
+  maxlifetime: number;
+  now: number;
+  dryRun: boolean;
+  shard: { index: number; count: number };
+  wantFiles: boolean;
+}
+
+export interface GcShardEvents {
+  progress(counts: Counts): void;
+  file(path: string, outcome: GcOutcome, detail?: string): void;
+  error(path: string, message: string): void;
+  aborted(): boolean;
+}
+
+/**
+ * The gc loop over one share of the tree, synchronous on purpose: per file it is a handful
+ * of syscalls, and sync calls are several times cheaper than the thread-pool round trip.
+ */
+export function gcShard(task: GcShardTask, events: GcShardEvents): Counts {
+  const counts: Counts = { scanned: 0, expired: 0, deleted: 0, skippedLocked: 0, skippedTouched: 0, vanished: 0, bytesFreed: 0, errors: 0 };
+  const { now, maxlifetime, dryRun } = task;
+  const isExpired = (mtimeMs: number) => now - Math.floor(mtimeMs / 1000) > maxlifetime;
+  const fail = (path: string, err: unknown) => {
+    counts.errors++;
+    const message = (err as Error)?.message ?? String(err);
+    events.error(path, message);
+    if (task.wantFiles) events.file(path, 'error', message);
+  };
+  const note = (path: string, outcome: GcOutcome) => {
+    if (task.wantFiles) events.file(path, outcome);
+  };
+
+  for (const found of walkSessionTree(task.sp.path, { depth: task.sp.depth, shard: task.shard, onError: fail })) {
+    const { path, dir } = found;
+    const loc: FileLocation = { root: dir.path, dirs: [], name: found.name, path };
+    counts.scanned++;
+    if (counts.scanned % PROGRESS_EVERY === 0) {
+      events.progress(counts);
+      if (events.aborted()) break;
+    }
+    let st;
+    try {
+      st = lstatSync(dir.entry(found.name), { throwIfNoEntry: false });
+    } catch (err) {
+      fail(path, err);
+      continue;
+    }
+    if (!st) {
+      counts.vanished++;
+      continue;
+    }
+    if (!st.isFile() || !isExpired(st.mtimeMs)) continue;
+    counts.expired++;
+
+    let fd: number;
+    try {
+      const opened = openFile(dir, loc, { write: false }, task.sp.depth);
+      if (!opened) {
+        counts.vanished++;
+        note(path, 'vanished');
+        continue;
+      }
+      fd = opened.fd;
+    } catch (err) {
+      // ESYMLINK: a symlink now, not ours to touch.
+      if ((err as { code?: string }).code !== 'ESYMLINK') fail(path, err);
+      continue;
+    }
+    try {
+      if (!tryLockFd(fd, true)) {
+        counts.skippedLocked++;
+        note(path, 'locked');
+        continue;
+      }
+      const locked = fstatSync(fd);
+      if (!locked.isFile()) continue;
+      if (!isExpired(locked.mtimeMs)) {
+        counts.skippedTouched++;
+        note(path, 'touched');
+        continue;
+      }
+      // The name must still point at the inode we hold locked, not at a file made anew since.
+      if (dryRun ? !stillNames(dir, loc, locked) : !unlinkIfSame(dir, loc, locked)) {
+        counts.vanished++;
+        note(path, 'vanished');
+        continue;
+      }
+      counts.deleted++;
+      counts.bytesFreed += locked.size;
+      note(path, dryRun ? 'would-delete' : 'deleted');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') {
+        counts.vanished++;
+        note(path, 'vanished');
+      } else fail(path, err);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  events.progress(counts);
+  return counts;
+}
+
+function defaultJobs(): number {
+  return Math.min(2, Math.max(1, availableParallelism()));
+}
+
+/**
+ * PHP's session gc for the files handler, at any depth (PHP itself only collects depth 0):
+ * deletes `sess_*` files with `now - mtime > maxlifetime` (whole seconds, strictly greater).
+ * Safer than PHP and `find -delete`: each candidate is opened with O_NOFOLLOW and locked
+ * with LOCK_EX|LOCK_NB — a file a live request holds is skipped and counted; under our
+ * lock its mtime is checked again with fstat (a request that touched it since the scan
+ * keeps it) and the path must still name the locked inode before it is unlinked.
+ * Symlinks are never followed; memory is bounded (streaming walk, counters only).
+ * @throws ConfigError for a bad save_path; SessctlError (ENOLOCK) without the flock addon.
+ *   Per-file problems are counted in the report, never thrown.
+ */
+export async function gcFiles(savePath: string | SavePath, options: GcOptions): Promise<GcReport> {
+  const sp = typeof savePath === 'string' ? parseSavePath(savePath) : savePath;
+  assertLockingAvailable();
+  const started = Date.now();
+  const report: GcReport = newGcReport(sp.path, options);
+  const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
+  const base = {
+    sp,
+    maxlifetime: options.maxlifetime,
+    now: options.now ?? Math.floor(started / 1000),
+    dryRun: report.dryRun,
+    wantFiles: options.onFile !== undefined,
+  };
+  const shardCounts: Counts[] = [];
+  const publish = () => {
+    for (const k of COUNT_KEYS) report[k] = shardCounts.reduce((sum, c) => sum + (c?.[k] ?? 0), 0);
+    report.durationMs = Date.now() - started;
+    options.onProgress?.(report);
+  };
+  const onError = (path: string, message: string) => {
+    if (report.errorSamples.length < MAX_ERROR_SAMPLES) report.errorSamples.push({ path, message });
+  };
+
+  if (jobs === 1) {
+    shardCounts[0] = gcShard(
+      { ...base, shard: { index: 0, count: 1 } },
+      {
+        progress: (c) => {
+          shardCounts[0] = c;
+          publish();
+        },
+        file: (p, o, d) => options.onFile?.(p, o, d),
+        error: onError,
+        aborted: () => options.signal?.aborted ?? false,
+      },
+    );
+  } else {
+    const abortFlag = new Int32Array(new SharedArrayBuffer(4));
+    const onAbort = () => Atomics.store(abortFlag, 0, 1);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.all(
+        Array.from({ length: jobs }, (_, index) =>
+          runWorker({ ...base, shard: { index, count: jobs } }, abortFlag, {
+            progress: (c) => {
+              shardCounts[index] = c;
+              publish();
+            },
+            file: (p, o, d) => options.onFile?.(p, o, d),
+            error: onError,
+          }),
+        ),
+      );
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+  publish();
+  return report;
+}
+
+type WorkerMessage =
+  | { type: 'progress'; counts: Counts }
+  | { type: 'files'; items: [string, GcOutcome, string | undefined][] }
+  | { type: 'error'; path: string; message: string }
+  | { type: 'done'; counts: Counts }
+  | { type: 'crash'; message: string };
+
+function runWorker(
+  task: GcShardTask,
+  abortFlag: Int32Array,
+  on: { progress(c: Counts): void; file(p: string, o: GcOutcome, d?: string): void; error(p: string, m: string): void },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL('./gc-worker.js', import.meta.url), { workerData: { task, abortFlag } });
+    let done = false;
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'progress') on.progress(m.counts);
+      else if (m.type === 'files') for (const [p, o, d] of m.items) on.file(p, o, d);
+      else if (m.type === 'error') on.error(m.path, m.message);
+      else if (m.type === 'done') {
+        done = true;
+        on.progress(m.counts);
+      } else if (m.type === 'crash') reject(new Error(m.message));
+    });
+    worker.on('error', reject);
+    worker.on('exit', (code) => (done ? resolve() : reject(new Error(`gc worker exited with code ${code}`))));
+  });
+}

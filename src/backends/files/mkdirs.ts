@@ -1,0 +1,114 @@
+/**
+ * What PHP's mod_files.sh does — create the depth-N directory tree — made safe to run as
+ * root over a save path another user owns: every directory is created and then opened
+ * through its pinned parent with O_DIRECTORY|O_NOFOLLOW, checked to be a directory we just
+ * made (owned by us), and only then given its mode and owner through the descriptor
+ * (fchmod/fchown). A directory renamed and replaced by a symlink between mkdir and chown
+ * can therefore never hand another file to the save path's owner.
+ */
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, SessionFileError } from '../../errors.js';
+import { SID_ALPHABET, type SidBitsPerCharacter } from '../../session/session-id.js';
+import { errnoCode, PinnedDir } from './file-io.js';
+import type { SavePath } from './save-path.js';
+
+export interface CreateSessionDirsOptions {
+  bitsPerCharacter: SidBitsPerCharacter;
+  /** Mode of the directories; default: the save path directory's own mode. */
+  mode?: number;
+  /** Refuse to create more than this many directories (default 1 000 000). */
+  maxDirectories?: number;
+}
+
+const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+
+/**
+ * Creates every directory of the depth-N tree for the ids of the alphabet (16, 32 or 64
+ * characters a level, from `session.sid_bits_per_character`). New directories get the save
+ * path's mode (or `mode`), set exactly (the umask does not apply), and, when we run as root,
+ * the save path's owner and group, so that PHP can create session files in them. Existing
+ * directories are left as they are, which makes it idempotent.
+ * @throws ConfigError for a bad alphabet or a tree larger than `maxDirectories`.
+ * @throws SessionFileError when the save path is missing, a tree entry exists and is not a
+ *   directory (a symlink included), or a new directory was swapped while we set it up.
+ */
+export function createSessionDirs(sp: SavePath, options: CreateSessionDirsOptions): { created: number; existing: number } {
+  const bits = options.bitsPerCharacter;
+  if (bits !== 4 && bits !== 5 && bits !== 6) throw new ConfigError(`bitsPerCharacter ${String(bits)} is invalid (4, 5 or 6)`);
+  const alphabet = SID_ALPHABET.slice(0, 1 << bits);
+  let total = 0;
+  for (let level = 1; level <= sp.depth; level++) total += alphabet.length ** level;
+  const max = options.maxDirectories ?? 1_000_000;
+  if (total > max) throw new ConfigError(`depth ${sp.depth} with ${alphabet.length} characters per level means ${total} directories (more than ${max})`);
+
+  let rootFd: number;
+  try {
+    rootFd = openSync(sp.path, C.O_RDONLY | C.O_DIRECTORY);
+  } catch (err) {
+    throw new SessionFileError(sp.path, `save path is not usable: ${(err as Error).message}`, errnoCode(err) === 'ENOTDIR' ? 'ENOTDIR' : 'ESESSIONDIR', { cause: err });
+  }
+  const base = fstatSync(rootFd);
+  const mode = options.mode ?? base.mode & 0o7777;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
+    closeSync(rootFd);
+    throw new ConfigError(`directory mode ${mode} is not in 0..07777`);
+  }
+  const euid = process.geteuid?.();
+  const chownTo = euid === 0 && (base.uid !== 0 || base.gid !== 0) ? { uid: base.uid, gid: base.gid } : null;
+
+  let created = 0;
+  let existing = 0;
+  const make = (parentFd: number, parentPath: string, level: number): void => {
+    if (level === sp.depth) return;
+    const parent = PinnedDir.adopt(parentFd, parentPath);
+    for (const c of alphabet) {
+      const path = join(parentPath, c);
+      let made = false;
+      try {
+        mkdirSync(parent.entry(c), { mode: 0o700 });
+        made = true;
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw new SessionFileError(path, `cannot create directory: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });
+      }
+      let fd: number;
+      try {
+        fd = openSync(parent.entry(c), DIR_FLAGS);
+      } catch (err) {
+        const code = errnoCode(err);
+        throw new SessionFileError(path, code === 'ELOOP' || code === 'ENOTDIR' ? 'exists and is not a directory (a symlink or a file); refused' : `cannot open: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });
+      }
+      try {
+        if (made) {
+          const st = fstatSync(fd);
+          // What we opened must be the directory we just made: ours, still private (0700).
+          if (!st.isDirectory() || st.uid !== euid || (st.mode & 0o7777) !== (0o700 & ~currentUmask())) {
+            throw new SessionFileError(path, 'was replaced between mkdir and open; refused', 'ERACE');
+          }
+          fchmodSync(fd, mode);
+          if (chownTo) fchownSync(fd, chownTo.uid, chownTo.gid);
+          created++;
+        } else existing++;
+        make(fd, path, level + 1);
+      } finally {
+        closeSync(fd);
+      }
+    }
+  };
+  try {
+    make(rootFd, sp.path, 0);
+  } finally {
+    closeSync(rootFd);
+  }
+  return { created, existing };
+}
+
+let umaskCache: number | undefined;
+function currentUmask(): number {
+  // process.umask() with no argument is deprecated; set-and-restore reads it once.
+  if (umaskCache === undefined) {
+    umaskCache = process.umask(0o022);
+    process.umask(umaskCache);
+  }
+  return umaskCache;
+}

@@ -1,0 +1,45 @@
+/**
+ * The one table from a php.ini `session.save_handler` name to its backend, each loaded only
+ * when asked for (so `files` commands never load a Redis client). The admin library reaches
+ * backends only through here. Adding a backend: a folder with an admin source, and a line below.
+ */
+import { ConfigError } from '../errors.js';
+import type { AdminSource, AdminSourceSettings } from '../session/admin.js';
+
+type AdminSourceFactory = (settings: AdminSourceSettings) => AdminSource;
+
+const BACKENDS: Record<string, () => Promise<AdminSourceFactory>> = {
+  files: async () => {
+    const { FileAdminSource } = await import('./files/admin-source.js');
+    return (s) => new FileAdminSource(s);
+  },
+  redis: async () => {
+    const { RedisAdminSource } = await import('./redis/admin-source.js');
+    return (s) => new RedisAdminSource(s);
+  },
+  rediscluster: async () => {
+    const { RedisAdminSource } = await import('./redis/admin-source.js');
+    return (s) => new RedisAdminSource(s);
+  },
+};
+
+/** The save handlers sessctl can open. */
+export const SAVE_HANDLERS: readonly string[] = Object.freeze(Object.keys(BACKENDS));
+
+/**
+ * The admin source for the settings' save_handler.
+ * @throws ConfigError for a save handler no backend serves, or a bad save_path.
+ */
+export async function openAdminSource(settings: AdminSourceSettings): Promise<AdminSource> {
+  const load = Object.hasOwn(BACKENDS, settings.saveHandler) ? BACKENDS[settings.saveHandler] : undefined;
+  if (!load) throw new ConfigError(`session.save_handler ${JSON.stringify(settings.saveHandler)} is not supported (supported: ${SAVE_HANDLERS.join(', ')})`);
+  return (await load())(settings);
+}
+
+// PHP's rule for an empty files save_path; settings resolution needs it without loading a backend.
+export { phpTemporaryDirectory, parseSavePath } from './files/save-path.js';
+
+/** The files backend's tree tool (what `sessctl mkdirs` runs), loaded on use. */
+export async function loadCreateSessionDirs(): Promise<typeof import('./files/mkdirs.js').createSessionDirs> {
+  return (await import('./files/mkdirs.js')).createSessionDirs;
+}

@@ -1,0 +1,294 @@
+/**
+ * An express-session Store over a SessionBackend, so an app already built on
+ * express-session reads and writes the sessions PHP uses.
+ *
+ * Mapping: the session object's own enumerable keys ⇄ `$_SESSION` keys (values through the
+ * plain mapping; a value whose plain form did not change keeps its exact PHP bytes, so a
+ * PHP object read and written back stays a PHP object). `cookie` is NOT stored by default
+ * (PHP has no such key); it is rebuilt from the store's `cookie` option on every read. Set
+ * `cookieKey` to keep it in `$_SESSION` under that key instead.
+ *
+ * express-session is not a dependency: pass its module in, as connect-redis does.
+ */
+import { InvalidSessionIdError } from '../errors.js';
+import { DecodeError } from '../errors.js';
+import { PhpEnum, PhpSerializable, type PhpArray, type PhpValue } from '../codec/values.js';
+import type { SessionBackend } from '../session/contract.js';
+import { fromAppPlain, toAppPlain, type PlainValue } from './session.js';
+import type { SessionIdOptions } from '../session/session-id.js';
+import { generateSessionId } from '../session/new-session-id.js';
+
+/** The express-session cookie fields this store rebuilds on read. */
+export interface ExpressCookieDefaults {
+  /** ms; null/undefined = browser-session cookie. */
+  maxAge?: number | null;
+  path?: string;
+  domain?: string;
+  httpOnly?: boolean;
+  secure?: boolean;
+  sameSite?: boolean | 'lax' | 'strict' | 'none';
+}
+
+export interface PhpSessionStoreOptions {
+  backend: SessionBackend;
+  /** The cookie object express-session gets back on read (when not stored, the default). */
+  cookie?: ExpressCookieDefaults;
+  /** Keep express-session's cookie in `$_SESSION[cookieKey]` (PHP will see it). Default: not stored. */
+  cookieKey?: string;
+  /** Length / bits of the ids `genid()` makes (match php.ini's sid_length / sid_bits_per_character). */
+  sid?: SessionIdOptions;
+  /** Called for an undecodable stored session (treated as missing; left in place). */
+  onCorrupt?: (err: Error, sid: string) => void;
+  /** Where warnings go. Default console; null silences them. */
+  logger?: { warn(message: string): void } | null;
+}
+
+/** An express-session session as this store hands it out / receives it. */
+export type ExpressSessionData = { cookie: Record<string, unknown> } & Record<string, unknown>;
+
+type Callback<T> = ((err: unknown, value?: T) => void) | undefined;
+
+/** What the store adds to express-session's Store. Every method also returns a promise. */
+export interface PhpSessionStoreMethods {
+  readonly backend: SessionBackend;
+  /** A PHP-valid id; use as express-session's `genid` (its default ids contain `_`, which PHP refuses). */
+  genid(): string;
+  get(sid: string, callback?: Callback<ExpressSessionData | null>): Promise<ExpressSessionData | null>;
+  set(sid: string, session: object, callback?: (err?: unknown) => void): Promise<void>;
+  destroy(sid: string, callback?: (err?: unknown) => void): Promise<void>;
+  touch(sid: string, session: object, callback?: (err?: unknown) => void): Promise<void>;
+  all(callback?: Callback<Record<string, ExpressSessionData>>): Promise<Record<string, ExpressSessionData>>;
+  length(callback?: Callback<number>): Promise<number>;
+  /** Deletes EVERY session of the backend — PHP's too. */
+  clear(callback?: (err?: unknown) => void): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyStoreConstructor = abstract new (...args: any[]) => object;
+
+export type PhpSessionStoreClass<S extends AnyStoreConstructor> = new (options: PhpSessionStoreOptions) => InstanceType<S> & PhpSessionStoreMethods;
+
+function settle<T>(p: Promise<T>, cb?: (err: unknown, value?: T) => void): Promise<T> {
+  if (cb) p.then((v) => cb(null, v), (err: unknown) => cb(err));
+  return p;
+}
+
+/**
+ * Makes the Store class: `const PhpSessionStore = createPhpSessionStore(session)` with
+ * `import session from 'express-session'`, then
+ * `session({ store: new PhpSessionStore({ backend }), genid: () => store.genid(), … })`.
+ * @throws TypeError when `session.Store` is not a constructor.
+ */
+export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { Store: S }): PhpSessionStoreClass<S> {
+  if (typeof session?.Store !== 'function') throw new TypeError('createPhpSessionStore(session): pass the express-session module (its Store class is needed)');
+  const Base = session.Store as unknown as new () => object;
+
+  class PhpSessionStore extends Base implements PhpSessionStoreMethods {
+    readonly backend: SessionBackend;
+    readonly #options: PhpSessionStoreOptions;
+
+    constructor(options: PhpSessionStoreOptions) {
+      super();
+      if (typeof options?.backend?.open !== 'function') throw new TypeError('PhpSessionStore: options.backend (a SessionBackend) is required');
+      this.backend = options.backend;
+      this.#options = options;
+    }
+
+    genid(): string {
+      return generateSessionId(this.#options.sid);
+    }
+
+    get(sid: string, callback?: Callback<ExpressSessionData | null>) {
+      return settle(this.#get(sid), callback);
+    }
+
+    async #get(sid: string): Promise<ExpressSessionData | null> {
+      if (typeof sid !== 'string' || !this.backend.isValidId(sid)) return null;
+      let data: PhpArray | null;
+      try {
+        data = await this.backend.read(sid);
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        this.#options.onCorrupt?.(err, sid);
+        this.#options.logger === null || (this.#options.logger ?? console).warn(`sessctl PhpSessionStore: session ${sid} is corrupt, treated as missing and left in place: ${err.message}`);
+        return null;
+      }
+      return data ? this.#toExpress(data) : null;
+    }
+
+    #toExpress(data: PhpArray): ExpressSessionData {
+      const out: Record<string, unknown> = {};
+      const cookieKey = this.#options.cookieKey;
+      let stored: unknown;
+      for (const [k, v] of data) {
+        const key = String(k);
+        let plain: PlainValue;
+        try {
+          plain = toAppPlain(v);
+        } catch {
+          continue; // no plain form (reference cycle): invisible to express-session, kept by set()
+        }
+        if (key === cookieKey) stored = plain;
+        else if (key !== 'cookie') Object.defineProperty(out, key, { value: plain, enumerable: true, writable: true, configurable: true });
+      }
+      out.cookie = stored && typeof stored === 'object' && !Array.isArray(stored) ? { ...(stored as object) } : this.#defaultCookie();
+      return out as ExpressSessionData;
+    }
+
+    #defaultCookie(): Record<string, unknown> {
+      const c = this.#options.cookie ?? {};
+      const maxAge = c.maxAge ?? null;
+      return {
+        originalMaxAge: maxAge,
+        expires: maxAge === null ? null : new Date(Date.now() + maxAge).toISOString(),
+        path: c.path ?? '/',
+        httpOnly: c.httpOnly ?? true,
+        ...(c.domain ? { domain: c.domain } : {}),
+        ...(c.secure !== undefined ? { secure: c.secure } : {}),
+        ...(c.sameSite !== undefined ? { sameSite: c.sameSite } : {}),
+      };
+    }
+
+    set(sid: string, session: object, callback?: (err?: unknown) => void) {
+      return settle(this.#set(sid, session), callback);
+    }
+
+    async #set(sid: string, sess: object): Promise<void> {
+      this.#assertId(sid);
+      const cookieKey = this.#options.cookieKey;
+      const own = new Set(Object.keys(sess));
+      const src = sess as Record<string, unknown>;
+      // Merged under the backend's lock, key by key, into what is stored NOW (PHP may have
+      // written since express-session read it).
+      await this.backend.update(sid, (data) => {
+        for (const key of own) {
+          const value = src[key];
+          if (key === 'cookie') {
+            if (cookieKey !== undefined && value !== undefined) data.set(cookieKey, fromAppPlain(value));
+            continue;
+          }
+          if (value === undefined || typeof value === 'function') continue;
+          const next = fromAppPlain(value);
+          const prev = data.get(key);
+          if (prev !== undefined && unchanged(prev, next)) continue; // keep PHP's exact value
+          data.set(key, next);
+        }
+        for (const k of [...data.keys()]) {
+          const key = String(k);
+          if (key === cookieKey) continue;
+          if (own.has(key) && src[key] !== undefined && typeof src[key] !== 'function') continue;
+          if (!own.has(key) && key in sess) continue; // hidden by express-session's Session API (id, save…)
+          if (!own.has(key) && !hasPlainForm(data.get(k)!)) continue; // express-session never saw it
+          data.delete(k);
+        }
+      });
+    }
+
+    touch(sid: string, _session: object, callback?: (err?: unknown) => void) {
+      return settle(
+        (async () => {
+          this.#assertId(sid);
+          await this.backend.touch(sid);
+        })(),
+        callback,
+      );
+    }
+
+    destroy(sid: string, callback?: (err?: unknown) => void) {
+      return settle(
+        (async () => {
+          if (typeof sid !== 'string' || !this.backend.isValidId(sid)) return; // nothing can be stored under it
+          await this.backend.destroy(sid);
+        })(),
+        callback,
+      );
+    }
+
+    all(callback?: Callback<Record<string, ExpressSessionData>>) {
+      return settle(
+        (async () => {
+          const out: Record<string, ExpressSessionData> = Object.create(null) as Record<string, ExpressSessionData>;
+          for await (const id of this.backend.ids()) {
+            const s = await this.#get(id);
+            if (s) out[id] = s;
+          }
+          return out;
+        })(),
+        callback,
+      );
+    }
+
+    length(callback?: Callback<number>) {
+      return settle(
+        (async () => {
+          let n = 0;
+          for await (const _ of this.backend.ids()) n++;
+          return n;
+        })(),
+        callback,
+      );
+    }
+
+    clear(callback?: (err?: unknown) => void) {
+      return settle(
+        (async () => {
+          const ids: string[] = [];
+          for await (const id of this.backend.ids()) ids.push(id);
+          for (const id of ids) await this.backend.destroy(id);
+        })(),
+        callback,
+      );
+    }
+
+    #assertId(sid: string): void {
+      if (typeof sid !== 'string' || !this.backend.isValidId(sid)) {
+        throw new InvalidSessionIdError(String(sid), 'not a valid PHP session id for this backend (use the store\'s genid)');
+      }
+    }
+  }
+  return PhpSessionStore as unknown as PhpSessionStoreClass<S>;
+}
+
+function unchanged(prev: PhpValue, next: PhpValue): boolean {
+  try {
+    return samePlain(toAppPlain(prev), toAppPlain(next));
+  } catch {
+    return false;
+  }
+}
+
+function hasPlainForm(v: PhpValue): boolean {
+  try {
+    toAppPlain(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Deep equality of two plain values (as toAppPlain() produces them). */
+function samePlain(a: PlainValue, b: PlainValue): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return typeof a === 'number' && typeof b === 'number' && Number.isNaN(a) && Number.isNaN(b);
+  }
+  if (a instanceof Uint8Array || b instanceof Uint8Array) {
+    return a instanceof Uint8Array && b instanceof Uint8Array && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  }
+  if (a instanceof PhpEnum || b instanceof PhpEnum) {
+    return a instanceof PhpEnum && b instanceof PhpEnum && a.className === b.className && a.caseName === b.caseName;
+  }
+  if (a instanceof PhpSerializable || b instanceof PhpSerializable) {
+    return a instanceof PhpSerializable && b instanceof PhpSerializable && a.className === b.className && samePlain(a.data, b.data);
+  }
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    if (ka[i] !== kb[i]) return false; // PHP arrays are ordered: order is part of the value
+    const k = ka[i]!;
+    if (!samePlain((a as Record<string, PlainValue>)[k]!, (b as Record<string, PlainValue>)[k]!)) return false;
+  }
+  return true;
+}

@@ -1,0 +1,249 @@
+/**
+ * The PHP-session middleware for Express/Connect and plain node:http: one locked
+ * session per request, written back before the response ends, the lock released on
+ * every path (end, error, client disconnect, hold timeout).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DecodeError, LockTimeoutError, SessctlError } from '../errors.js';
+import type { SessionHandle } from '../session/contract.js';
+import { chooseSessionId } from '../session/start.js';
+import { readCookie, sendCacheLimiter, sessionCookie, setCookieHeader } from './cookies.js';
+import { resolveOptions, type PhpSessionErrorInfo, type PhpSessionOptions, type ResolvedOptions } from './options.js';
+import { PhpSession } from './session.js';
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The PHP session opened by sessctl's phpSession() / attachPhpSession() (default property name). */
+    phpSession?: PhpSession;
+  }
+}
+
+/** A Connect/Express middleware that also offers the plain node:http entry points. */
+export interface PhpSessionMiddleware {
+  (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+  /** Opens the session for a plain node:http request (see {@link attachPhpSession}). */
+  attach(req: IncomingMessage, res: ServerResponse): Promise<PhpSession>;
+  /** Wraps a plain node:http handler (see {@link withPhpSession}). */
+  wrap(handler: PhpSessionHandler): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+}
+
+export type PhpSessionHandler = (req: IncomingMessage, res: ServerResponse, session: PhpSession) => unknown;
+
+/**
+ * Express/Connect middleware: opens the request's PHP session under PHP's lock and puts
+ * it on `req.phpSession`. Errors opening it (LockTimeoutError, backend failures) go to
+ * `next(err)`.
+ * @throws ConfigError at once for bad options.
+ */
+export function phpSession(options: PhpSessionOptions): PhpSessionMiddleware {
+  const resolved = resolveOptions(options);
+  const middleware = ((req, res, next) => {
+    startSession(req, res, resolved).then(
+      (session) => {
+        let result: unknown;
+        try {
+          result = next();
+        } catch (err) {
+          void failRequest(req, res, session, err, resolved);
+          return;
+        }
+        if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
+          (result as PromiseLike<unknown>).then(undefined, (err: unknown) => void failRequest(req, res, session, err, resolved));
+        }
+      },
+      (err: unknown) => next(err),
+    );
+  }) as PhpSessionMiddleware;
+  middleware.attach = (req, res) => startSession(req, res, resolved);
+  middleware.wrap = (handler) => wrapHandler(handler, resolved);
+  return middleware;
+}
+
+/**
+ * For plain node:http: opens the request's session (and hooks the response so it is
+ * written and unlocked when the response ends or the client goes away).
+ * @throws LockTimeoutError when PHP (or another request) holds the lock too long.
+ * @throws ConfigError for bad options; BackendError / SessionFileError from the backend.
+ */
+export function attachPhpSession(req: IncomingMessage, res: ServerResponse, options: PhpSessionOptions): Promise<PhpSession> {
+  return startSession(req, res, resolveOptions(options));
+}
+
+/**
+ * For plain node:http: `http.createServer(withPhpSession(opts, async (req, res, session) => …))`.
+ * A handler that throws gets a 500 (if nothing was sent yet) and the session is written
+ * and unlocked, as PHP writes the session of a script that died; a lock timeout is a 503.
+ * @throws ConfigError at once for bad options.
+ */
+export function withPhpSession(options: PhpSessionOptions, handler: PhpSessionHandler): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+  return wrapHandler(handler, resolveOptions(options));
+}
+
+function wrapHandler(handler: PhpSessionHandler, options: ResolvedOptions) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    let session: PhpSession;
+    try {
+      session = await startSession(req, res, options);
+    } catch (err) {
+      report(options, err, { phase: 'open', req });
+      sendError(res, err instanceof LockTimeoutError ? 503 : 500, err instanceof LockTimeoutError ? 'Session busy' : 'Session unavailable');
+      return;
+    }
+    try {
+      await handler(req, res, session);
+    } catch (err) {
+      await failRequest(req, res, session, err, options);
+    }
+  };
+}
+
+async function failRequest(req: IncomingMessage, res: ServerResponse, session: PhpSession, err: unknown, options: ResolvedOptions) {
+  report(options, err, { phase: 'handler', id: session.id, req });
+  try {
+    await session.release(true);
+  } catch (saveErr) {
+    report(options, saveErr, { phase: 'save', id: session.id, req });
+  }
+  sendError(res, 500, 'Internal Server Error');
+}
+
+function sendError(res: ServerResponse, status: number, text: string) {
+  if (res.writableEnded || res.destroyed) return;
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+  res.removeHeader('Content-Length');
+  res.end(text);
+}
+
+function report(options: ResolvedOptions, err: unknown, info: PhpSessionErrorInfo) {
+  const error = err instanceof Error ? err : new Error(String(err));
+  const hook = info.phase === 'corrupt' ? options.onCorrupt : options.onError;
+  try {
+    hook?.(error, info);
+  } catch {
+    // A failing hook must not break the lock release it reports on.
+  }
+  options.logger?.warn(`sessctl phpSession (${info.phase}${info.id ? `, session ${info.id}` : ''}): ${error.message}`);
+}
+
+/** The id the client sent: the cookie first, then (only with useOnlyCookies=false) the query string. */
+function clientId(req: IncomingMessage, options: ResolvedOptions): string | undefined {
+  const fromCookie = readCookie(req.headers.cookie, options.name);
+  if (fromCookie !== undefined && fromCookie !== '') return fromCookie;
+  if (options.useOnlyCookies) return undefined;
+  const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
+  try {
+    return new URL(url, 'http://localhost').searchParams.get(options.name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const SESSION_OF = new WeakMap<IncomingMessage, Promise<PhpSession>>();
+
+function startSession(req: IncomingMessage, res: ServerResponse, options: ResolvedOptions): Promise<PhpSession> {
+  // Mounting the middleware twice (or attach after the middleware) must not lock twice: that would deadlock.
+  let started = SESSION_OF.get(req);
+  if (!started) {
+    started = openForRequest(req, res, options);
+    SESSION_OF.set(req, started);
+  }
+  return started;
+}
+
+async function openForRequest(req: IncomingMessage, res: ServerResponse, options: ResolvedOptions): Promise<PhpSession> {
+  const { backend } = options;
+  let { id, isNew }: { id: string | undefined; isNew: boolean } = await chooseSessionId(backend, clientId(req, options), options.useStrictMode);
+  let handle: SessionHandle | undefined;
+  for (let attempt = 0; !handle; attempt++) {
+    if (id === undefined) {
+      id = await backend.createId();
+      isNew = true;
+    }
+    try {
+      handle = await backend.open(id, { lockTimeoutMs: options.lockTimeoutMs, readAndClose: options.readAndClose });
+    } catch (err) {
+      if (!(err instanceof DecodeError) || attempt > 0) throw err;
+      // PHP deletes an undecodable session; we keep it for inspection and start afresh.
+      report(options, err, { phase: 'corrupt', id, req });
+      id = undefined;
+    }
+  }
+  const session = new PhpSession(handle, res, options, isNew || handle.isNew);
+  if (options.readAndClose) await handle.close();
+  if (!res.headersSent) {
+    // PHP sends the cookie only when it made the id; an id the client sent is not re-sent.
+    if (isNew) setCookieHeader(res, options.name, sessionCookie(options.name, session.id, options.cookie));
+    sendCacheLimiter(res, options.cacheLimiter, options.cacheExpire);
+  }
+  (req as unknown as Record<string, unknown>)[options.property] = session;
+  if (!options.readAndClose) hookResponse(req, res, session, options);
+  return session;
+}
+
+/**
+ * Writes the session before the response is let out (so the client's next request, to
+ * Node or PHP, sees it), and releases the lock when the client goes away or the hold
+ * limit passes.
+ */
+function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSession, options: ResolvedOptions) {
+  let ending = false;
+  const originalEnd = res.end;
+  const release = (write: boolean, phase: PhpSessionErrorInfo['phase']) =>
+    session.release(write).catch((err: unknown) => report(options, err, { phase, id: session.id, req }));
+
+  res.end = function end(this: ServerResponse, ...args: unknown[]) {
+    if (ending) return (originalEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
+    ending = true;
+    clearTimeout(timer);
+    const wasActive = session.status === 'active';
+    session.release(true).then(
+      () => (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, args),
+      (err: unknown) => {
+        report(options, err, { phase: 'save', id: session.id, req });
+        if (wasActive && !res.headersSent) {
+          // Do not tell the client "done" when its session change was not stored.
+          res.statusCode = 500;
+          res.removeHeader('Content-Length');
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+          const cb = args.find((a) => typeof a === 'function');
+          (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, cb ? ['Session could not be saved', cb] : ['Session could not be saved']);
+        } else {
+          (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, args);
+        }
+      },
+    );
+    return this;
+  } as typeof res.end;
+
+  res.once('close', () => {
+    clearTimeout(timer);
+    if (ending || session.status !== 'active') return;
+    // The client went away before the response ended: release without writing, since the
+    // handler may be half-way through its changes.
+    report(options, new SessctlError('client disconnected before the response ended; session not written', 'EABORTED'), {
+      phase: 'abort',
+      id: session.id,
+      req,
+    });
+    void release(false, 'close');
+  });
+
+  const timer =
+    options.maxLockHoldMs > 0
+      ? setTimeout(() => {
+          if (ending || session.status !== 'active') return;
+          report(
+            options,
+            new SessctlError(`request held the session lock longer than ${options.maxLockHoldMs} ms; released without writing`, 'ELOCKHELD'),
+            { phase: 'timeout', id: session.id, req },
+          );
+          void release(false, 'close');
+        }, options.maxLockHoldMs)
+      : undefined;
+  timer?.unref();
+}

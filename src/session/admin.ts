@@ -1,0 +1,157 @@
+/**
+ * The admin contract: what every backend offers the operator commands (list, inspect,
+ * destroy, convert, gc, …). The commands in src/admin are written against it alone; each
+ * backend folder implements it, and src/backends/index.ts maps a save_handler name to it.
+ */
+import type { SerializeHandler } from '../codec/index.js';
+
+/** The serialize handlers PHP knows, plus `auto` (detect per session). */
+export type AdminSerializeHandler = SerializeHandler | 'auto';
+
+/** The resolved php.ini settings a backend's admin source is opened with. */
+export interface AdminSourceSettings {
+  /** session.save_handler: `files`, `redis`, `rediscluster`, … */
+  saveHandler: string;
+  /** session.save_path exactly as PHP takes it ('' already became the temp dir for files). */
+  savePath: string;
+  serializeHandler: AdminSerializeHandler;
+  /** session.gc_maxlifetime in seconds. */
+  maxlifetime: number;
+  /** Refuse to read stored sessions larger than this (default 256 MiB). */
+  maxBytes?: number;
+}
+
+/** One stored session as the admin commands see it, whatever the backend. */
+export interface SessionEntry {
+  id: string;
+  /** Where it lives: a file path, a Redis key. */
+  location: string;
+  size: number;
+  /** Last write (files: mtime; Redis: derived from the TTL). */
+  mtimeMs: number;
+  /** The stored bytes, when asked for (absent when the session is above the size limit). */
+  bytes?: Uint8Array;
+  /** Set instead of `bytes` when the session is larger than the backend's size limit. */
+  tooBig?: boolean;
+}
+
+export type DestroyOutcome = 'destroyed' | 'missing' | 'kept';
+export type RewriteOutcome = 'rewritten' | 'unchanged' | 'missing';
+
+export interface EntriesOptions {
+  /** Also read the bytes (each entry then has `bytes`, or `tooBig`). */
+  withData?: boolean;
+  /** Per-session or per-directory problems; the walk goes on. */
+  onError?: (location: string, err: Error) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * A backend's sessions as the operator commands use them. Every change happens under the
+ * backend's PHP-compatible lock.
+ */
+export interface AdminSource {
+  readonly saveHandler: string;
+  /** What is being looked at, for messages (`/var/lib/php/sessions (depth 2)`); never holds a secret. */
+  readonly description: string;
+  /** @throws InvalidSessionIdError when the backend would refuse `id` (checked before any access). */
+  validateId(id: string): void;
+  /**
+   * Checks that the storage itself is there and usable (the save path directory exists and
+   * can be read, the server answers).
+   * @throws SessionFileError / BackendError naming what is wrong.
+   */
+  check(): Promise<void>;
+  /** Every session, streamed with bounded memory. */
+  entries(options?: EntriesOptions): AsyncIterable<SessionEntry>;
+  /**
+   * One session with its bytes, read without the lock (PHP writes in place, so a torn read
+   * is possible: use `lockedRead` to be sure); null when it does not exist.
+   * @throws InvalidSessionIdError before touching storage for an id PHP would refuse.
+   */
+  read(id: string): Promise<SessionEntry | null>;
+  /** Like read, under a shared lock (waits at most `lockTimeoutMs`). @throws LockTimeoutError */
+  lockedRead(id: string, lockTimeoutMs: number): Promise<SessionEntry | null>;
+  /**
+   * Deletes a session under PHP's exclusive lock; `onlyIf` is checked on the locked state
+   * (for bulk deletes by age or content: a session changed meanwhile is judged as it is now).
+   * @throws LockTimeoutError when a live request holds it longer than `lockTimeoutMs`.
+   */
+  destroy(id: string, options: { lockTimeoutMs: number; onlyIf?: (entry: SessionEntry) => boolean }): Promise<DestroyOutcome>;
+  /**
+   * Rewrites a session in place under PHP's exclusive lock: `fn` gets the locked bytes and
+   * returns the new bytes (null = leave it). The last-modified time (or remaining TTL) is
+   * kept, so a rewrite does not extend the session's life.
+   * @throws LockTimeoutError; whatever `fn` throws (nothing is written then).
+   */
+  rewrite(id: string, fn: (entry: SessionEntry & { bytes: Uint8Array }) => Uint8Array | null, options: { lockTimeoutMs: number }): Promise<RewriteOutcome>;
+  /** PHP's gc (files: delete expired files; Redis: nothing, keys expire by TTL). */
+  gc(options: GcOptions): Promise<GcReport>;
+  close(): Promise<void>;
+}
+
+/** What became of an expired candidate, as passed to `onFile`. */
+export type GcOutcome = 'deleted' | 'would-delete' | 'locked' | 'touched' | 'vanished' | 'error';
+
+export interface GcOptions {
+  /** session.gc_maxlifetime in seconds: a session goes when `now - mtime > maxlifetime`. */
+  maxlifetime: number;
+  /** Report what would go, delete nothing (candidates are still lock-tested). */
+  dryRun?: boolean;
+  /** The clock in seconds (tests); default: taken once when gc starts, as PHP does. */
+  now?: number;
+  /** Parallel walkers (files: worker threads). Default: 2 when the machine has 2+ cores. */
+  jobs?: number;
+  /** Called every few thousand sessions and at the end with the running counts. */
+  onProgress?: (report: Readonly<GcReport>) => void;
+  /** Called for every expired candidate with what became of it (for listing). */
+  onFile?: (location: string, outcome: GcOutcome, detail?: string) => void;
+  signal?: AbortSignal;
+}
+
+/** The outcome of a gc run; counts only, so memory does not grow with the number of sessions. */
+export interface GcReport {
+  savePath: string;
+  maxlifetime: number;
+  dryRun: boolean;
+  /** Sessions looked at. */
+  scanned: number;
+  /** Older than maxlifetime at scan time. */
+  expired: number;
+  /** Deleted (with dryRun: that would be deleted). */
+  deleted: number;
+  /** Expired but locked by a live request: left alone. */
+  skippedLocked: number;
+  /** Expired at scan time but touched before we held the lock: kept. */
+  skippedTouched: number;
+  /** Gone before we got to them (another gc, session_destroy). */
+  vanished: number;
+  bytesFreed: number;
+  errors: number;
+  /** The first errors (at most 100): location and message. */
+  errorSamples: { path: string; message: string }[];
+  durationMs: number;
+  /** Explanations from the backend (e.g. "Redis expires keys itself"). */
+  notes?: string[];
+  /** Redis / Memcached: session keys that have no expiry at all. */
+  withoutTtl?: number;
+}
+
+/** A report with every counter at zero. */
+export function newGcReport(savePath: string, options: Pick<GcOptions, 'maxlifetime' | 'dryRun'>): GcReport {
+  return {
+    savePath,
+    maxlifetime: options.maxlifetime,
+    dryRun: options.dryRun ?? false,
+    scanned: 0,
+    expired: 0,
+    deleted: 0,
+    skippedLocked: 0,
+    skippedTouched: 0,
+    vanished: 0,
+    bytesFreed: 0,
+    errors: 0,
+    errorSamples: [],
+    durationMs: 0,
+  };
+}

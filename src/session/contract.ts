@@ -1,0 +1,96 @@
+/**
+ * The session contract: what every backend (files, Redis, memory, …) implements and what the
+ * middleware, the express-session Store and the admin commands are written against.
+ */
+import type { PhpArray } from '../codec/values.js';
+import type { ResolvedSessionSettings } from './settings.js';
+
+/**
+ * The backend-neutral session store: what the middleware, the express-session Store
+ * and the CLI need. The file store implements it; the Redis store does too.
+ * Every method that changes a session does so under the backend's PHP-compatible lock.
+ */
+export interface SessionBackend {
+  /** The php.ini settings this store was made with, defaults filled in. */
+  readonly settings: ResolvedSessionSettings;
+  /** PHP's id rule for this backend (charset, length, longer than the dir depth for files). */
+  isValidId(id: string): boolean;
+  /** A fresh id, generated as PHP would, that no existing session uses. */
+  createId(): Promise<string>;
+  /** Whether a session exists (strict mode needs this). */
+  exists(id: string): Promise<boolean>;
+  /**
+   * Opens a session under PHP's exclusive lock and reads it (an empty session when it
+   * does not exist yet; for files the file is created, as PHP does).
+   * @throws LockTimeoutError when the lock is not had within `lockTimeoutMs`.
+   * @throws DecodeError (with the session location) when the stored bytes are corrupt.
+   */
+  open(id: string, options?: OpenOptions): Promise<SessionHandle>;
+  /**
+   * session_start(): opens `id` when it is usable — valid, and with strict mode an existing
+   * session — else a fresh id (see chooseSessionId). `handle.isNew` tells which.
+   */
+  start(id?: string | null, options?: OpenOptions): Promise<SessionHandle>;
+  /** Reads a session without holding PHP's exclusive lock (null when missing). */
+  read(id: string): Promise<PhpArray | null>;
+  /** Lock, read, apply `fn`, write, unlock. Returns what was written. */
+  update(id: string, fn: SessionUpdater): Promise<PhpArray>;
+  /** Deletes a session under its lock. Returns false when there was none. */
+  destroy(id: string): Promise<boolean>;
+  /** Extends a session's life (mtime for files, TTL for Redis). Returns false when missing. */
+  touch(id: string): Promise<boolean>;
+  /** Every session id, streamed. */
+  ids(): AsyncIterable<string>;
+  /** Releases connections (no-op for files). */
+  close?(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** How long to wait for the lock before failing; default from the store. */
+  lockTimeoutMs?: number;
+  /** Only read, then release the lock at once (PHP's read_and_close). */
+  readAndClose?: boolean;
+}
+
+/** An open session: holds the lock from `open` until `close`, `save` + `close`, or `destroy`. */
+export interface SessionHandle {
+  readonly id: string;
+  /** True when no stored session existed before `open`. */
+  readonly isNew: boolean;
+  /** The decoded session as read at open time (change it, then `save`). */
+  data: PhpArray;
+  /**
+   * Encodes `data` (or the given session) with the store's serialize handler and writes
+   * it in place; unchanged bytes with lazy write only touch the timestamp / TTL.
+   * @throws EncodeError when the format cannot hold the data (nothing is written).
+   */
+  save(data?: PhpArray): Promise<void>;
+  /** Releases the lock without writing. Idempotent. */
+  close(): Promise<void>;
+  /** Deletes the session while holding the lock, then releases it. */
+  destroy(): Promise<void>;
+  /**
+   * PHP's session_regenerate_id(deleteOld): moves the data to a fresh id (locked), the
+   * old session is deleted or left as it is; this handle then refers to the new id.
+   */
+  regenerateId(deleteOld?: boolean): Promise<string>;
+}
+
+/** What `update()` applies: change `data` in place, or return the session to write instead. */
+export type SessionUpdater = (data: PhpArray) => PhpArray | void | Promise<PhpArray | void>;
+
+/**
+ * The backend-neutral `update()`: open (PHP's lock), apply `fn`, save (lazily), and release
+ * the lock on every path, errors in `fn` included. Returns what was written.
+ * @throws whatever `open()`, `fn` or `save()` throws (nothing is written when `fn` throws).
+ */
+export async function updateSession(backend: Pick<SessionBackend, 'open'>, id: string, fn: SessionUpdater): Promise<PhpArray> {
+  const handle = await backend.open(id);
+  try {
+    const next = (await fn(handle.data)) ?? handle.data;
+    await handle.save(next);
+    return next;
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,79 @@
+// phpredis's `rediscluster` handler against a real 3-master Redis Cluster on loopback:
+// PHP writes → we read, we write → PHP reads, ids() scans every master.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { needRedis, runPhp, hasRedisServer, hasPhpRedis } from '../../helpers/env.js';
+import { startRedis } from '../../helpers/redis-server.js';
+import { RedisSessionStore } from 'sessctl/redis';
+
+const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0;
+const enabled = hasRedisServer && hasPhpRedis && hasRedisCli;
+const nodes = [];
+let savePath;
+let store;
+
+before(async () => {
+  if (!enabled) return;
+  for (let i = 0; i < 3; i++) nodes.push(await startRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }));
+  const r = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`cluster create failed: ${r.stdout}${r.stderr}`);
+  for (let i = 0; i < 200; i++) {
+    const ok = await Promise.all(nodes.map((n) => clusterOk(n.port)));
+    if (ok.every(Boolean)) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  savePath = nodes.map((n) => `seed[]=127.0.0.1:${n.port}`).join('&') + '&timeout=2&read_timeout=2';
+  store = new RedisSessionStore({ saveHandler: 'rediscluster', savePath });
+});
+after(async () => {
+  if (store) await store.close();
+  for (const n of nodes) await n.stop();
+});
+
+function clusterOk(port) {
+  const r = spawnSync('redis-cli', ['-p', String(port), 'cluster', 'info'], { encoding: 'utf8' });
+  return r.stdout.includes('cluster_state:ok');
+}
+
+const php = (args) =>
+  runPhp(['-d', 'session.save_handler=rediscluster', '-d', `session.save_path="${savePath}"`, '-d', 'session.use_cookies=0', '-d', 'session.cache_limiter=', ...args]).toString();
+
+/** needRedis(), plus redis-cli (it creates the cluster; Debian ships it with redis-server). */
+function clusterNeeds() {
+  const base = needRedis();
+  if (base.skip || hasRedisCli) return base;
+  process.stderr.write('\n!!! redis-cli is not installed: SKIPPING the Redis Cluster tests\n');
+  return { skip: 'redis-cli is not installed' };
+}
+
+test('PHP (rediscluster) writes 40 sessions across the masters → we read them and list them', clusterNeeds(), async () => {
+  const out = php(['-r', `for ($i = 0; $i < 40; $i++) { $id = session_create_id(); session_id($id); session_start(); $_SESSION['i'] = $i; session_write_close(); echo $id, "\\n"; }`]);
+  const ids = out.trim().split('\n');
+  assert.equal(ids.length, 40);
+  for (const [i, id] of ids.entries()) {
+    assert.equal((await store.read(id)).get('i'), i);
+    const info = await store.stat(id);
+    assert.equal(info.key, `PHPREDIS_CLUSTER_SESSION:${id}`);
+    assert.ok(info.ttlSeconds > 1000);
+  }
+  // the keys really are spread over several masters
+  const perNode = nodes.map((n) => Number(spawnSync('redis-cli', ['-p', String(n.port), 'dbsize'], { encoding: 'utf8' }).stdout.trim()));
+  assert.ok(perNode.filter((x) => x > 0).length >= 2, String(perNode));
+  const listed = new Set();
+  for await (const id of store.ids()) listed.add(id);
+  for (const id of ids) assert.ok(listed.has(id), id);
+});
+
+test('we write → PHP (rediscluster) reads; destroy reaches the right node', clusterNeeds(), async () => {
+  const ids = [];
+  for (let i = 0; i < 10; i++) {
+    const id = await store.createId();
+    ids.push(id);
+    await store.update(id, (d) => void d.set('from', `node${i}`));
+  }
+  const out = php(['-r', `foreach (array_slice($argv, 1) as $id) { session_id($id); session_start(); echo $_SESSION['from'] ?? 'MISSING', "\\n"; session_write_close(); }`, ...ids]);
+  assert.deepEqual(out.trim().split('\n'), ids.map((_, i) => `node${i}`));
+  assert.equal(await store.destroy(ids[0]), true);
+  assert.equal(await store.exists(ids[0]), false);
+});
