@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FileSessionStore } from '../../dist/index.js';
+import { FileSessionStore } from 'sessctl/files';
 import { createApp } from './node/app.js';
 import { phpServerArgs } from './php-settings.js';
 

@@ -15,6 +15,6 @@ export async function mkdirs(settings: AdminSettings, options: { bits: number; d
   const sp = parseSavePath(settings.savePath);
   const depth = options.depth ?? sp.depth;
   if (!Number.isSafeInteger(depth) || depth < 1) throw new ConfigError(`save_path ${JSON.stringify(sp.raw)} has depth ${depth}: there is no directory tree to create (use "N;/path" with N ≥ 1, or --depth)`);
-  const r = createSessionDirs({ ...sp, depth }, { bitsPerCharacter: bits, mode: options.mode });
+  const r = await createSessionDirs({ ...sp, depth }, { bitsPerCharacter: bits, mode: options.mode });
   return { path: sp.path, depth, ...r };
 }

@@ -23,8 +23,10 @@ function fingerprint(v) {
 }
 
 export class MemoryBackend {
-  constructor({ lockTimeoutMs = 3000 } = {}) {
+  // A lax test double (strict mode off) unless asked: most tests send ids they made up.
+  constructor({ lockTimeoutMs = 3000, useStrictMode = false } = {}) {
     this.lockTimeoutMs = lockTimeoutMs;
+    this.settings = { useStrictMode };
     this.sessions = new Map(); // id → { fp, data }
     this.corrupt = new Set();
     this.locks = new Map(); // id → queue of waiters (first = holder)

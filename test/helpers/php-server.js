@@ -4,10 +4,10 @@ import { spawn } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
-import { PHP } from './helpers/env.js';
-import { phpServerArgs } from '../examples/php-express/php-settings.js';
+import { PHP } from './env.js';
+import { phpServerArgs } from '../../examples/php-express/php-settings.js';
 
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export function freePort() {
   return new Promise((resolve, reject) => {

@@ -4,6 +4,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import express from 'express';
+import { MemorySessionStore } from 'sessctl/memory';
 import { phpSession, withPhpSession } from 'sessctl/middleware';
 import { PhpArray, PhpObject, SessctlError } from 'sessctl';
 import { MemoryBackend } from '../helpers/memory-backend.js';
@@ -62,6 +63,19 @@ describe('ids and cookies', () => {
     assert.deepEqual(setCookies(res), []);
   });
 
+  test('by default (the shipped MemorySessionStore, default settings) an unknown id from the client is never adopted', async () => {
+    const store = new MemorySessionStore();
+    const base = await listen(counterApp(store));
+    const res = await get(`${base}/inc`, { cookie: 'PHPSESSID=attackerFixedId0000000000001' });
+    const body = await res.json();
+    assert.notEqual(body.id, 'attackerFixedId0000000000001');
+    assert.equal(await store.exists('attackerFixedId0000000000001'), false);
+    assert.match(setCookies(res)[0], new RegExp(`^PHPSESSID=${body.id};`));
+    // and an id the store issued is adopted on the next request
+    const again = await get(`${base}/inc`, { cookie: `PHPSESSID=${body.id}` });
+    assert.deepEqual(await again.json(), { id: body.id, n: 2, isNew: false });
+  });
+
   test('strict mode off adopts a valid unknown id; strict mode on replaces it', async () => {
     const lax = new MemoryBackend();
     const baseLax = await listen(counterApp(lax));
@@ -69,8 +83,8 @@ describe('ids and cookies', () => {
     assert.equal((await res.json()).id, 'attackerChosen1');
     assert.deepEqual(setCookies(res), []);
 
-    const strict = new MemoryBackend();
-    const baseStrict = await listen(counterApp(strict, { useStrictMode: true }));
+    const strict = new MemoryBackend({ useStrictMode: true });
+    const baseStrict = await listen(counterApp(strict));
     res = await get(`${baseStrict}/inc`, { cookie: 'PHPSESSID=attackerChosen1' });
     const body = await res.json();
     assert.notEqual(body.id, 'attackerChosen1');

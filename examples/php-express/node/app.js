@@ -1,12 +1,11 @@
 // The Node side of the example: an Express app on the same sessions as the PHP app.
-// In your own project import from 'sessctl' instead of the relative dist path.
 import express from 'express';
-import { phpSession } from '../../../dist/index.js';
+import { phpSession } from 'sessctl/middleware';
 
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /**
- * @param {{ backend: import('../../../dist/index.js').SessionBackend, phpUrl: string, sessionOptions?: object }} options
+ * @param {{ backend: import('sessctl').SessionBackend, phpUrl: string, sessionOptions?: object }} options
  */
 export function createApp({ backend, phpUrl, sessionOptions = {} }) {
   const app = express();

@@ -107,7 +107,7 @@ export class PinnedDir {
    * Opens `root/dirs…` one level at a time, refusing a symlink at every level below root.
    * @throws SessionFileError (ESYMLINK, ENOENT, ENOTDIR, EACCES) naming the level.
    */
-  static open(root: string, dirs: readonly string[]): PinnedDir {
+  static open(root: string, dirs: readonly string[], forFile?: string): PinnedDir {
     if (dirs.length === 0) return new PinnedDir(null, root, root);
     let path = root;
     let fd: number | null = null;
@@ -120,15 +120,15 @@ export class PinnedDir {
           try {
             nfd = openSync(next, DIR_FLAGS);
           } catch (err) {
-            throw dirError(path, err);
+            throw dirError(path, err, forFile);
           }
           if (fd !== null) closeSync(fd);
           fd = nfd;
         } else {
           // No procfs: check each level is a real directory (best effort, not race-free).
           const st = lstatSync(path, { throwIfNoEntry: false });
-          if (!st) throw dirError(path, Object.assign(new Error('no such directory'), { code: 'ENOENT' }));
-          if (!st.isDirectory()) throw dirError(path, Object.assign(new Error('not a directory'), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' }));
+          if (!st) throw dirError(path, Object.assign(new Error('no such directory'), { code: 'ENOENT' }), forFile);
+          if (!st.isDirectory()) throw dirError(path, Object.assign(new Error('not a directory'), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' }), forFile);
         }
       }
     } catch (err) {
@@ -161,7 +161,13 @@ export class PinnedDir {
   }
 }
 
-function dirError(path: string, err: unknown): SessionFileError {
+function dirError(path: string, err: unknown, forFile?: string): SessionFileError {
+  const e = dirErrorFor(path, err);
+  if (forFile) e.message += ` (needed for ${forFile})`;
+  return e;
+}
+
+function dirErrorFor(path: string, err: unknown): SessionFileError {
   const code = errnoCode(err);
   if (code === 'ELOOP' || code === 'ENOTDIR') {
     return new SessionFileError(path, code === 'ELOOP' ? 'is a symbolic link; refused (no symlink is followed below the save path)' : 'is not a directory', code === 'ELOOP' ? 'ESYMLINK' : 'ENOTDIR', { cause: err });
@@ -357,7 +363,7 @@ const EMPTY = Buffer.alloc(0);
 export async function lockFile(loc: FileLocation, req: LockRequest): Promise<LockedFile | null> {
   const deadline = Date.now() + req.timeoutMs;
   for (;;) {
-    const dir = PinnedDir.open(loc.root, loc.dirs);
+    const dir = PinnedDir.open(loc.root, loc.dirs, loc.path);
     let opened: OpenedFile | null;
     try {
       opened = openFile(dir, loc, req, req.depth);

@@ -33,7 +33,7 @@ const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
  * @throws SessionFileError when the save path is missing, a tree entry exists and is not a
  *   directory (a symlink included), or a new directory was swapped while we set it up.
  */
-export function createSessionDirs(sp: SavePath, options: CreateSessionDirsOptions): { created: number; existing: number } {
+export async function createSessionDirs(sp: SavePath, options: CreateSessionDirsOptions): Promise<{ created: number; existing: number }> {
   const bits = options.bitsPerCharacter;
   if (bits !== 4 && bits !== 5 && bits !== 6) throw new ConfigError(`bitsPerCharacter ${String(bits)} is invalid (4, 5 or 6)`);
   const alphabet = SID_ALPHABET.slice(0, 1 << bits);

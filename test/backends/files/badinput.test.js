@@ -113,9 +113,9 @@ test('not a regular file (FIFO, directory): clear error, no hang', async () => {
 test('a missing depth directory says how to create the tree; an oversized file is refused', async () => {
   const dir = freshDir();
   const store = new FileSessionStore({ savePath: `2;${dir}` });
-  await assert.rejects(store.open(ID), (e) => e instanceof SessionFileError && /createSessionDirs/.test(e.message) && e.message.includes(store.pathOf(ID)));
+  await assert.rejects(store.open(ID), (e) => e instanceof SessionFileError && /sessctl mkdirs/.test(e.message) && e.message.includes(store.pathOf(ID)));
   assert.deepEqual(fs.readdirSync(dir), []);
-  const small = new FileSessionStore({ savePath: dir, maxFileBytes: 100 });
+  const small = new FileSessionStore({ savePath: dir, maxBytes: 100 });
   const file = small.pathOf(ID);
   fs.writeFileSync(file, `a|s:200:"${'x'.repeat(200)}";`);
   const before = snapshot(file);

@@ -172,8 +172,9 @@ test('regenerateId(deleteOld) like session_regenerate_id', async () => {
 
 test('start(): strict mode refuses unknown ids, invalid ids get a new one', async () => {
   const dir = freshDir();
-  const lax = new FileSessionStore({ savePath: dir });
-  const strict = new FileSessionStore({ savePath: dir, useStrictMode: true });
+  const lax = new FileSessionStore({ savePath: dir, useStrictMode: false });
+  const strict = new FileSessionStore({ savePath: dir });
+  assert.equal(strict.settings.useStrictMode, true, 'strict mode is the default');
   const h1 = await lax.start(ID);
   assert.equal(h1.id, ID);
   await h1.close();
