@@ -1,0 +1,221 @@
+// The session contract suite: the same tests, unchanged, against every backend (files,
+// redis, memory). A backend folder passes it or it is not a backend. Each caller supplies a
+// factory `make(settings)` returning { store, raw, plant, cleanup? }:
+//   raw(id)          the stored bytes (Buffer) or null,
+//   plant(id, bytes) stores bytes as they are (corrupt or oversized data), without a lock.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PhpArray, ClassRegistry, DecodeError, LockTimeoutError, InvalidSessionIdError, ConfigError, encodeSession } from 'sessctl';
+
+class Cart {
+  constructor(items = []) {
+    this.items = items;
+  }
+  total() {
+    return this.items.size;
+  }
+}
+
+let n = 0;
+const freshId = () => `contract${String(++n).padStart(6, '0')}abcdefghijklmnop`;
+
+/**
+ * @param {string} name
+ * @param {(settings?: object) => Promise<{ store: import('sessctl').SessionBackend, raw(id: string): Promise<Buffer|null>, plant(id: string, bytes: Uint8Array): Promise<void>, cleanup?(): Promise<void> }>} make
+ */
+export function contractSuite(name, make, testOptions = {}) {
+  const withStore = (settings, fn) => async () => {
+    const b = await make(settings);
+    try {
+      await fn(b);
+    } finally {
+      await b.store.close?.();
+      await b.cleanup?.();
+    }
+  };
+
+  test(`${name}: open, change, save, close; read and update see it; exact PHP bytes stored`, testOptions, withStore({}, async ({ store, raw }) => {
+    const id = freshId();
+    const h = await store.open(id);
+    assert.equal(h.id, id);
+    assert.equal(h.isNew, true);
+    assert.equal(h.data.size, 0);
+    h.data.set('user', PhpArray.of('ada', 42));
+    h.data.set('visits', 1);
+    await h.save();
+    await h.close();
+    assert.deepEqual((await raw(id)).toString('latin1'), 'user|a:2:{i:0;s:3:"ada";i:1;i:42;}visits|i:1;');
+    const read = await store.read(id);
+    assert.equal(read.get('visits'), 1);
+    const written = await store.update(id, (data) => {
+      data.set('visits', data.get('visits') + 1);
+    });
+    assert.equal(written.get('visits'), 2);
+    assert.equal((await store.read(id)).get('visits'), 2);
+    assert.equal(await store.exists(id), true);
+    const again = await store.open(id);
+    assert.equal(again.isNew, false);
+    await again.close();
+  }));
+
+  test(`${name}: a missing session reads as null and is not created by read(); touch() is false`, testOptions, withStore({}, async ({ store, raw }) => {
+    const id = freshId();
+    assert.equal(await store.read(id), null);
+    assert.equal(await raw(id), null);
+    assert.equal(await store.exists(id), false);
+    assert.equal(await store.touch(id), false);
+    assert.equal(await store.destroy(id), false);
+  }));
+
+  test(`${name}: lazy write keeps unchanged bytes; lazyWrite:false writes them again`, testOptions, withStore({}, async ({ store, raw }) => {
+    const id = freshId();
+    await store.update(id, (d) => void d.set('a', 1));
+    const before = await raw(id);
+    await store.update(id, () => {});
+    assert.deepEqual(await raw(id), before);
+  }));
+
+  test(`${name}: destroy under the lock; handle.destroy(); ids() lists what exists`, testOptions, withStore({}, async ({ store }) => {
+    const a = freshId();
+    const b = freshId();
+    await store.update(a, (d) => void d.set('x', 1));
+    await store.update(b, (d) => void d.set('x', 2));
+    const ids = [];
+    for await (const id of store.ids()) ids.push(id);
+    assert.ok(ids.includes(a) && ids.includes(b));
+    assert.equal(await store.destroy(a), true);
+    assert.equal(await store.exists(a), false);
+    const h = await store.open(b);
+    await h.destroy();
+    assert.equal(await store.exists(b), false);
+  }));
+
+  test(`${name}: the lock excludes a second opener until close, which then sees the first one's write`, testOptions, withStore({}, async ({ store }) => {
+    const id = freshId();
+    const h1 = await store.open(id);
+    await assert.rejects(store.open(id, { lockTimeoutMs: 50 }), LockTimeoutError);
+    const second = store.open(id, { lockTimeoutMs: 20000 });
+    h1.data.set('by', 'first');
+    await h1.save();
+    await h1.close();
+    const h2 = await second;
+    assert.equal(h2.data.get('by'), 'first');
+    await h2.close();
+  }));
+
+  test(`${name}: readAndClose reads and releases the lock at once`, testOptions, withStore({}, async ({ store }) => {
+    const id = freshId();
+    await store.update(id, (d) => void d.set('k', 'v'));
+    const h = await store.open(id, { readAndClose: true });
+    assert.equal(h.data.get('k'), 'v');
+    const other = await store.open(id, { lockTimeoutMs: 0 });
+    await other.close();
+  }));
+
+  test(`${name}: createId makes unused ids of the configured shape; EIDCOLLISION when every try is taken`, testOptions, withStore({ sidLength: 26, sidBitsPerCharacter: 5 }, async ({ store }) => {
+    const id = await store.createId();
+    assert.match(id, /^[0-9a-v]{26}$/);
+    assert.equal(store.isValidId(id), true);
+    store.exists = async () => true;
+    await assert.rejects(store.createId(), { code: 'EIDCOLLISION' });
+  }));
+
+  test(`${name}: strict mode (the default) never adopts an unknown id; an existing one is used`, testOptions, withStore({}, async ({ store }) => {
+    assert.equal(store.settings.useStrictMode, true);
+    const unknown = freshId();
+    const h = await store.start(unknown);
+    assert.notEqual(h.id, unknown);
+    assert.equal(await store.exists(unknown), false);
+    h.data.set('x', 1); // an empty new session is not stored by every backend (PHP's lazy write)
+    await h.save();
+    await h.close();
+    const again = await store.start(h.id);
+    assert.equal(again.id, h.id);
+    await again.close();
+    const bad = await store.start('../../etc/passwd');
+    assert.notEqual(bad.id, '../../etc/passwd');
+    await bad.close();
+  }));
+
+  test(`${name}: strict mode off adopts a valid unknown id`, testOptions, withStore({ useStrictMode: false }, async ({ store }) => {
+    const unknown = freshId();
+    const h = await store.start(unknown);
+    assert.equal(h.id, unknown);
+    await h.close();
+  }));
+
+  test(`${name}: invalid ids are refused before any storage is touched`, testOptions, withStore({}, async ({ store }) => {
+    for (const bad of ['../x', 'a/b', '', 'x'.repeat(257), 'a\0b', 'sp ace']) {
+      assert.equal(store.isValidId(bad), false, bad);
+      assert.equal(await store.exists(bad), false);
+      await assert.rejects(store.open(bad), InvalidSessionIdError);
+      await assert.rejects(store.read(bad), InvalidSessionIdError);
+      await assert.rejects(store.destroy(bad), InvalidSessionIdError);
+    }
+  }));
+
+  test(`${name}: corrupt stored bytes → DecodeError naming where; nothing is changed; the lock is released`, testOptions, withStore({}, async ({ store, raw, plant }) => {
+    const id = freshId();
+    await plant(id, Buffer.from('a|s:99:"short";'));
+    await assert.rejects(store.open(id), (e) => e instanceof DecodeError && e.message.includes(id));
+    await assert.rejects(store.read(id), DecodeError);
+    assert.equal((await raw(id)).toString('latin1'), 'a|s:99:"short";');
+    await assert.rejects(store.open(id, { lockTimeoutMs: 0 }), DecodeError); // not LockTimeoutError: nothing held
+  }));
+
+  test(`${name}: a stored session above maxBytes is refused without being decoded (ETOOBIG)`, testOptions, withStore({ maxBytes: 64 }, async ({ store, raw, plant }) => {
+    const id = freshId();
+    const big = Buffer.from(`a|s:100:"${'x'.repeat(100)}";`);
+    await plant(id, big);
+    await assert.rejects(store.open(id), { code: 'ETOOBIG' });
+    assert.deepEqual(await raw(id), big);
+  }));
+
+  test(`${name}: decodeOptions and encodeOptions carry one ClassRegistry: a mapped object opens AND saves`, testOptions, async () => {
+    const classes = new ClassRegistry().register('Cart', Cart);
+    const b = await make({ decodeOptions: { classes }, encodeOptions: { classes } });
+    try {
+      const id = freshId();
+      await b.plant(id, Buffer.from('cart|O:4:"Cart":1:{s:5:"items";a:1:{i:0;s:3:"sku";}}'));
+      const h = await b.store.open(id);
+      const cart = h.data.get('cart');
+      assert.ok(cart instanceof Cart);
+      assert.equal(cart.total(), 1);
+      cart.items.push('sku2');
+      await h.save();
+      await h.close();
+      assert.equal((await b.raw(id)).toString('latin1'), 'cart|O:4:"Cart":1:{s:5:"items";a:2:{i:0;s:3:"sku";i:1;s:4:"sku2";}}');
+    } finally {
+      await b.store.close?.();
+      await b.cleanup?.();
+    }
+  });
+
+  test(`${name}: the serialize handler is honoured; shared settings are validated the same way`, testOptions, async () => {
+    const b = await make({ serializeHandler: 'php_serialize' });
+    try {
+      const id = freshId();
+      await b.store.update(id, (d) => void d.set('n', 1));
+      assert.deepEqual(await b.raw(id), encodeSession({ n: 1 }, 'php_serialize'));
+    } finally {
+      await b.store.close?.();
+      await b.cleanup?.();
+    }
+    for (const bad of [{ gcMaxlifetime: 0 }, { gcMaxlifetime: 1.5 }, { serializeHandler: 'json' }, { sidLength: 10 }, { sidBitsPerCharacter: 7 }, { lockTimeoutMs: -1 }, { maxBytes: 0 }, { useStrictMode: 'yes' }]) {
+      await assert.rejects(make(bad), ConfigError, JSON.stringify(bad));
+    }
+  });
+
+  test(`${name}: regenerateId moves the data to a fresh id under the lock`, testOptions, withStore({}, async ({ store }) => {
+    const id = freshId();
+    const h = await store.open(id);
+    h.data.set('v', 7);
+    const next = await h.regenerateId(true);
+    assert.notEqual(next, id);
+    assert.equal(h.id, next);
+    await h.save();
+    await h.close();
+    assert.equal(await store.exists(id), false);
+    assert.equal((await store.read(next)).get('v'), 7);
+  }));
+}
