@@ -39,28 +39,44 @@ function phpAsync(code, args, ini) {
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
-async function waitForKey(key, present = true) {
-  for (let i = 0; i < 200; i++) {
-    const r = await redisCmd(`EXISTS ${key}`);
-    if ((r === ':1') === present) return;
-    await sleep(10);
-  }
-  throw new Error(`${key} never ${present ? 'appeared' : 'went away'}`);
+
+/**
+ * Starts PHP with the session open (its lock held): `ready` resolves once PHP says it holds
+ * the session, and PHP only finishes its request when `release()` is called — an explicit
+ * hand-shake, so the test never depends on how fast PHP or this machine is.
+ */
+function phpHolding(code, args) {
+  const script = `session_id($argv[1]); session_start(); echo "HOLDING\\n"; fgets(STDIN); ${code} session_write_close();`;
+  const child = spawn(PHP, [...phpArgs({}), '-r', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('HOLDING')) resolve();
+    });
+    child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
+  });
+  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
+  return { ready, done, release: () => child.stdin.end('go\n') };
 }
 
 test('PHP holds the lock → our open waits, times out with LockTimeoutError, then gets it', needRedis(), async () => {
   const id = 'phplocks00000000000000000000001';
-  const done = phpAsync(`session_id($argv[1]); session_start(); $_SESSION['by'] = 'php'; usleep(700000); session_write_close();`, [id]);
-  await waitForKey(`PHPREDIS_SESSION:${id}_LOCK`);
+  const php = phpHolding(`$_SESSION['by'] = 'php';`, [id]);
+  await php.ready;
   // PHP's lock value is hostname|pid
   const value = await redisCmd(`GET PHPREDIS_SESSION:${id}_LOCK`);
   assert.ok(value.startsWith('$'));
   const s = store();
   await assert.rejects(s.open(id, { lockTimeoutMs: 100 }), (e) => e instanceof LockTimeoutError && e.message.includes(`PHPREDIS_SESSION:${id}_LOCK`));
-  const h = await s.open(id, { lockTimeoutMs: 5000 }); // waits for PHP to finish
+  const waiting = s.open(id, { lockTimeoutMs: 60000 }); // waits for PHP to finish
+  php.release();
+  const h = await waiting;
   assert.equal(h.data.get('by'), 'php');
   await h.close();
-  assert.equal((await done).code, 0);
+  assert.equal((await php.done).code, 0);
 });
 
 test('our lock: hostname|pid|random with PX lock_expire; PHP waits for it, and a PHP that gives up cannot write', needRedis(), async () => {
@@ -84,7 +100,7 @@ test('our lock: hostname|pid|random with PX lock_expire; PHP waits for it, and a
 
   // A patient PHP waits until we release, then its update lands on top of ours.
   const patient = phpAsync(`session_id($argv[1]); session_start(); $_SESSION['php'] = 'patient'; session_write_close(); echo json_encode($_SESSION);`, [id]);
-  await sleep(150);
+  await sleep(150); // gives PHP time to start waiting; the outcome asserted below is the same either way
   h.data.set('node', 'first');
   await h.save();
   await h.close();
