@@ -13,8 +13,12 @@ import { PhpSession } from './session.js';
 
 declare module 'node:http' {
   interface IncomingMessage {
-    /** The PHP session opened by sessctl's phpSession() / attachPhpSession() (default property name). */
-    phpSession?: PhpSession;
+    /**
+     * The PHP session opened by sessctl's phpSession() / attachPhpSession() (default property
+     * name). Typed as always present, like express-session's `req.session`: it is there in
+     * every handler mounted after the middleware (and undefined anywhere else).
+     */
+    phpSession: PhpSession;
   }
 }
 

@@ -92,10 +92,16 @@ export class PhpSession {
     this.#handle.data = value;
   }
 
-  /** `$_SESSION[key]` as plain JS (see the docs for the mapping), or undefined. */
-  get(key: PhpKey): PlainValue | undefined {
+  /**
+   * `$_SESSION[key]` as plain JS (see the docs for the mapping), or undefined. The session is
+   * written by PHP, so its shape is not known to the compiler: like `JSON.parse`, this returns
+   * `any` unless you name the type you expect (`get<number>('visits')`); nothing is checked at
+   * run time either way.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  get<T = any>(key: PhpKey): T | undefined {
     const v = this.#handle.data.get(key);
-    return v === undefined ? undefined : toAppPlain(v);
+    return v === undefined ? undefined : (toAppPlain(v) as T);
   }
 
   /**
