@@ -168,7 +168,9 @@ function dirError(path: string, err: unknown, forFile?: string): SessionFileErro
 }
 
 function dirErrorFor(path: string, err: unknown): SessionFileError {
-  const code = errnoCode(err);
+  let code = errnoCode(err);
+  // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR on Linux: say what it really is.
+  if (code === 'ENOTDIR' && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) code = 'ELOOP';
   if (code === 'ELOOP' || code === 'ENOTDIR') {
     return new SessionFileError(path, code === 'ELOOP' ? 'is a symbolic link; refused (no symlink is followed below the save path)' : 'is not a directory', code === 'ELOOP' ? 'ESYMLINK' : 'ENOTDIR', { cause: err });
   }
