@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import * as phpSerialize from 'php-serialize';
-import { decodeSession, encodeSession, unserialize, serialize } from '../dist/index.js';
+import { decodeSession, encodeSession, unserialize, serialize } from 'sessctl';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PHP = process.env.PHP_BINARY || 'php';

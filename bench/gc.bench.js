@@ -73,7 +73,7 @@ function measure(cmd, args, { stdout = 'ignore' } = {}) {
 }
 
 const WALK_OPENDIR = `
-import { walkSessionTree } from ${JSON.stringify(join(ROOT, 'dist/store/walk.js'))};
+import { walkSessionTree } from ${JSON.stringify(join(ROOT, 'dist/backends/files/walk.js'))};
 import { lstatSync } from 'node:fs';
 let n = 0;
 for (const f of walkSessionTree(process.argv[1], { depth: 2 })) { if (lstatSync(f.path).mtimeMs > 0) n++; }

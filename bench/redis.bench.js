@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RedisSessionStore, PhpArray } from '../dist/index.js';
+import { RedisSessionStore } from 'sessctl/redis';
+import { PhpArray } from 'sessctl';
 
 const ITER = Number(process.env.BENCH_ITER ?? 5000);
 const PHP = process.env.PHP_BINARY || 'php';

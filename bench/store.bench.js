@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FileSessionStore, createSessionDirs, parseSavePath, walkSessionFiles } from '../dist/index.js';
+import { FileSessionStore, createSessionDirs, parseSavePath, walkSessionFiles } from 'sessctl/files';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-bench-store-'));
 const out = (name, n, ms) => console.log(`${name.padEnd(44)} ${String(n).padStart(7)} ops  ${ms.toFixed(0).padStart(6)} ms  ${Math.round(n / (ms / 1000)).toString().padStart(8)} ops/s`);

@@ -1,6 +1,6 @@
 /** What several admin operations share: the clock, and decoding with the configured or detected handler. */
 import type { PhpArray } from '../codec/values.js';
-import { DecodeError } from '../errors.js';
+import { DecodeError, SessctlError } from '../errors.js';
 import type { SerializeHandler } from '../codec/session.js';
 import type { AdminCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
@@ -10,7 +10,11 @@ export const nowSeconds = () => Math.floor(Date.now() / 1000);
 export const ageOf = (mtimeMs: number, now: number) => now - Math.floor(mtimeMs / 1000);
 
 /** Decodes with the configured handler, or the detected one for `auto`. */
-export function decodeWith(codec: AdminCodec, settings: AdminSettings, entry: SessionEntry & { bytes: Uint8Array }): { handler: SerializeHandler | null; data?: PhpArray; error?: Error } {
+export function decodeWith(codec: AdminCodec, settings: AdminSettings, entry: SessionEntry): { handler: SerializeHandler | null; data?: PhpArray; error?: Error } {
+  if (!entry.bytes) {
+    // Above the size limit: reported, never read into memory.
+    return { handler: null, error: new SessctlError(`${entry.location}: is ${entry.size} bytes, above the size limit (maxBytes); not read`, 'ETOOBIG') };
+  }
   // An empty file is an empty session for every handler (PHP creates it empty); auto calls it php.
   const handler = settings.serializeHandler !== 'auto' ? settings.serializeHandler : entry.bytes.length === 0 ? 'php' : codec.detectHandler(entry.bytes);
   if (handler === null) return { handler, error: new DecodeError('no serialize handler (php, php_serialize, php_binary) can decode this session', 0, entry.location) };

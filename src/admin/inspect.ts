@@ -28,7 +28,8 @@ export interface InspectResult {
  */
 export async function inspectSession(source: AdminSource, settings: AdminSettings, id: string, options: { now?: number } = {}): Promise<InspectResult> {
   const entry = await source.read(id);
-  if (!entry || !entry.bytes) throw new SessionFileError(id, `no such session in ${source.description}`, 'ENOSESSION');
+  if (!entry) throw new SessionFileError(id, `no such session in ${source.description}`, 'ENOSESSION');
+  if (!entry.bytes) throw new SessionFileError(entry.location, `is ${entry.size} bytes, above the size limit (maxBytes); not read`, 'ETOOBIG');
   const now = options.now ?? nowSeconds();
   const codec = await loadCodec();
   const r = decodeWith(codec, settings, entry as SessionEntry & { bytes: Uint8Array });

@@ -2,7 +2,7 @@ import { ConfigError } from '../errors.js';
 import type { SerializeHandler } from '../codec/session.js';
 import { loadCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
-import type { AdminSource, SessionEntry } from '../session/admin.js';
+import type { AdminSource } from '../session/admin.js';
 import { ageOf, decodeWith, nowSeconds } from './common.js';
 
 /** One row of `sessctl list`. */
@@ -74,8 +74,8 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
         handler: settings.serializeHandler === 'auto' ? null : settings.serializeHandler,
         keys: null,
       };
-      if (codec && entry.bytes) {
-        const r = decodeWith(codec, settings, entry as SessionEntry & { bytes: Uint8Array });
+      if (codec && (entry.bytes || entry.tooBig)) {
+        const r = decodeWith(codec, settings, entry);
         info.handler = r.handler;
         if (r.data) info.keys = r.data.size;
         else info.error = r.error?.message;

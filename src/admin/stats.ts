@@ -1,6 +1,6 @@
 import { loadCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
-import type { AdminSource, SessionEntry } from '../session/admin.js';
+import type { AdminSource } from '../session/admin.js';
 import { ageOf, decodeWith, nowSeconds } from './common.js';
 
 export interface HistogramBucket {
@@ -87,10 +87,10 @@ export async function sessionStats(source: AdminSource, settings: AdminSettings,
     report.oldestAgeSeconds = Math.max(report.oldestAgeSeconds ?? age, age);
     report.newestAgeSeconds = Math.min(report.newestAgeSeconds ?? age, age);
     report.largestBytes = Math.max(report.largestBytes ?? 0, entry.size);
-    const bytes = entry.bytes!;
-    const detected = bytes.length === 0 ? 'empty' : codec.detectHandler(bytes) ?? 'unknown';
+    const bytes = entry.bytes;
+    const detected = !bytes ? 'too big' : bytes.length === 0 ? 'empty' : codec.detectHandler(bytes) ?? 'unknown';
     report.handlers[detected] = (report.handlers[detected] ?? 0) + 1;
-    if (decodeWith(codec, settings, entry as SessionEntry & { bytes: Uint8Array }).error) report.corrupt++;
+    if (decodeWith(codec, settings, entry).error) report.corrupt++;
   }
   return report;
 }
