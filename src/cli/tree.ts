@@ -83,7 +83,8 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
       if (known !== undefined) return { text: c.red(`&${known} → the same reference as above`) };
       const n = refIds.size + 1;
       refIds.set(v, n);
-      const inner = head(v.value);
+      // A reference never holds another one (the decoder makes none, the encoder refuses them).
+      const inner = v.value instanceof PhpReference ? { text: c.red('<reference to a reference>') } : head(v.value);
       return { ...inner, text: `${c.red(`&${n}`)} ${inner.text}` };
     }
     if (v instanceof PhpArray) {
@@ -103,19 +104,35 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
     return { text: c.red(`<unknown value ${String(v)}>`) };
   };
 
-  const walk = (entries: [PhpKey, PhpValue][], indent: string, inObject: boolean) => {
-    entries.forEach(([k, v], i) => {
-      const last = i === entries.length - 1;
-      const h = head(v);
-      lines.push(`${indent}${c.dim(last ? '└─ ' : '├─ ')}${keyText(k, inObject)}${c.dim(':')} ${h.text}`);
-      if (h.children && h.container) {
-        ancestors.add(h.container);
-        walk(h.children, indent + c.dim(last ? '   ' : '│  '), h.inObject ?? false);
-        ancestors.delete(h.container);
-      }
-    });
-  };
+  /**
+   * Iterative (an explicit stack of open containers): the decoder accepts nesting 4,096 deep
+   * (and deeper with maxDepth), which a recursive walk cannot draw within the JS stack.
+   */
+  interface Open {
+    entries: [PhpKey, PhpValue][];
+    next: number;
+    indent: string;
+    inObject: boolean;
+    container: object;
+  }
+  const stack: Open[] = [{ entries: [...data], next: 0, indent: '', inObject: false, container: data }];
   ancestors.add(data);
-  walk([...data], '', false);
+  while (stack.length > 0) {
+    const open = stack[stack.length - 1]!;
+    if (open.next >= open.entries.length) {
+      stack.pop();
+      ancestors.delete(open.container);
+      continue;
+    }
+    const i = open.next++;
+    const [k, v] = open.entries[i]!;
+    const last = i === open.entries.length - 1;
+    const h = head(v);
+    lines.push(`${open.indent}${c.dim(last ? '└─ ' : '├─ ')}${keyText(k, open.inObject)}${c.dim(':')} ${h.text}`);
+    if (h.children && h.container) {
+      ancestors.add(h.container);
+      stack.push({ entries: h.children, next: 0, indent: open.indent + c.dim(last ? '   ' : '│  '), inObject: h.inObject ?? false, container: h.container });
+    }
+  }
   return lines.length ? lines.join('\n') + '\n' : c.dim('(empty session)') + '\n';
 }

@@ -255,64 +255,84 @@ export function fromPlain(value: unknown, options: FromPlainOptions = {}): PhpVa
 
 const JSON_MAX_DEPTH = 4096; // PHP's unserialize_max_depth default
 
-function asJsonBounded(value: unknown, classes: ClassRegistry | undefined): unknown {
-  try {
-    return asJson(value, 0, new Set(), classes);
-  } catch (err) {
-    // The walk is recursive: a nesting the stack cannot hold (below JSON_MAX_DEPTH on a small stack) is refused the same way.
-    if (err instanceof RangeError) throw new EncodeError(`value nested too deeply (${err.message})`);
-    throw err;
-  }
+/** One open array or object of {@link asJson}'s walk: its entries and where they go. */
+interface JsonFrame {
+  src: object;
+  out: unknown[] | Map<unknown, unknown>;
+  /** Array: the values; object/Map: [key, value] pairs. */
+  items: unknown[];
+  next: number;
+  depth: number;
 }
 
-/** `value` as JSON.stringify would see it, in shapes serialize() takes (a Map for objects: any key is data). */
-function asJson(value: unknown, depth: number, seen: Set<object>, classes: ClassRegistry | undefined): unknown {
-  switch (typeof value) {
-    case 'number':
-      return Number.isSafeInteger(value) ? value : new PhpFloat(value); // 2^60 stays a float, as JSON has it
-    case 'undefined':
-      return null;
-    case 'object':
-      break;
-    default:
-      return value; // string, boolean, bigint; function / symbol: serialize() refuses them
-  }
-  if (
-    value === null ||
-    value instanceof PhpArray ||
-    value instanceof PhpObject ||
-    value instanceof PhpFloat ||
-    value instanceof PhpEnum ||
-    value instanceof PhpSerializable ||
-    value instanceof PhpReference ||
-    value instanceof Uint8Array ||
-    classes?.forInstance(value) !== undefined
-  ) {
-    return value;
-  }
-  if (depth > JSON_MAX_DEPTH) throw new EncodeError(`value nested deeper than ${JSON_MAX_DEPTH} levels`);
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    return asJson((value as { toJSON(): unknown }).toJSON(), depth + 1, seen, classes);
-  }
-  if (seen.has(value)) throw new EncodeError('a value that contains itself has no PHP form');
-  seen.add(value);
-  try {
-    if (Array.isArray(value)) {
-      const out: unknown[] = [];
-      for (let i = 0; i < value.length; i++) {
-        const v: unknown = value[i];
-        out.push(typeof v === 'function' || typeof v === 'symbol' ? null : asJson(v, depth + 1, seen, classes));
+/**
+ * `value` as JSON.stringify would see it, in shapes serialize() takes (a Map for objects: any
+ * key is data). Iterative (an explicit stack), so nesting up to JSON_MAX_DEPTH never
+ * depends on the JS stack.
+ */
+function asJsonBounded(value: unknown, classes: ClassRegistry | undefined): unknown {
+  const seen = new Set<object>();
+  const stack: JsonFrame[] = [];
+  /** A leaf as it is written, or a fresh container (pushed on the stack, filled later). */
+  const visit = (v: unknown, depth: number): unknown => {
+    for (;;) {
+      switch (typeof v) {
+        case 'number':
+          return Number.isSafeInteger(v) ? v : new PhpFloat(v); // 2^60 stays a float, as JSON has it
+        case 'undefined':
+          return null;
+        case 'object':
+          break;
+        default:
+          return v; // string, boolean, bigint; function / symbol: serialize() refuses them
       }
+      if (
+        v === null ||
+        v instanceof PhpArray ||
+        v instanceof PhpObject ||
+        v instanceof PhpFloat ||
+        v instanceof PhpEnum ||
+        v instanceof PhpSerializable ||
+        v instanceof PhpReference ||
+        v instanceof Uint8Array ||
+        classes?.forInstance(v) !== undefined
+      ) {
+        return v;
+      }
+      if (depth > JSON_MAX_DEPTH) throw new EncodeError(`value nested deeper than ${JSON_MAX_DEPTH} levels`);
+      if (typeof (v as { toJSON?: unknown }).toJSON !== 'function') break;
+      v = (v as { toJSON(): unknown }).toJSON();
+      depth++;
+    }
+    const obj = v as object;
+    if (seen.has(obj)) throw new EncodeError('a value that contains itself has no PHP form');
+    seen.add(obj);
+    if (Array.isArray(obj)) {
+      const out: unknown[] = [];
+      stack.push({ src: obj, out, items: obj, next: 0, depth });
       return out;
     }
     const out = new Map<unknown, unknown>();
-    const entries: Iterable<[unknown, unknown]> = value instanceof Map ? value : Object.entries(value);
-    for (const [k, v] of entries) {
-      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-      out.set(typeof k === 'number' && Number.isInteger(k) ? k : typeof k === 'bigint' ? k : String(k), asJson(v, depth + 1, seen, classes));
-    }
+    stack.push({ src: obj, out, items: obj instanceof Map ? [...obj] : Object.entries(obj), next: 0, depth });
     return out;
-  } finally {
-    seen.delete(value);
+  };
+  const root = visit(value, 0);
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    if (f.next >= f.items.length) {
+      stack.pop();
+      seen.delete(f.src);
+      continue;
+    }
+    const i = f.next++;
+    if (Array.isArray(f.out)) {
+      const v: unknown = f.items[i];
+      f.out.push(typeof v === 'function' || typeof v === 'symbol' ? null : visit(v, f.depth + 1));
+    } else {
+      const [k, v] = f.items[i] as [unknown, unknown];
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      f.out.set(typeof k === 'number' && Number.isInteger(k) ? k : typeof k === 'bigint' ? k : String(k), visit(v, f.depth + 1));
+    }
   }
+  return root;
 }

@@ -2,6 +2,7 @@ import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js'
 import { openAdminSource, type AdminSource } from '../../admin/source.js';
 import { parseDuration } from '../../admin/duration.js';
 import type { CommonOptions } from '../index.js';
+import { formatJson } from '../output.js';
 
 /** Resolves settings from the command's flags (flag > env > php.ini > php > defaults). */
 export function settingsFrom(opts: CommonOptions): Promise<ResolvedSettings> {
@@ -23,7 +24,7 @@ export function durationOpt(value: unknown, flag: string): number | undefined {
 }
 
 export function json(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
+  return formatJson(value, 2) + '\n';
 }
 
 /** Error lines for unreadable directories / files met while walking. */
