@@ -471,6 +471,33 @@ export class Parser {
     return bytesToKeyString(this.buf, start, end);
   }
 
+  /**
+   * The `Class:Case` bytes [start, end) of an `E:` as a PhpEnum, refused (at the offending
+   * byte) where PHP 8.2 refuses them whatever classes it has loaded: the class part must be a
+   * name zend_is_valid_class_name() accepts (bytes [0-9A-Za-z_\\\x80-\xff], not empty; PHP
+   * resolves it like any class name, so `\Suit` and `suit` name Suit), and the case part must
+   * be a case that could have been declared: an identifier `[A-Za-z_\x80-\xff][0-9A-Za-z_\x80-\xff]*`
+   * other than `class` (any case: PHP reserves it). PHP splits at the first colon, so a case
+   * name never holds one. Whether the enum and the case exist is PHP's side to check.
+   */
+  private enumCase(start: number, end: number): PhpEnum {
+    const buf = this.buf;
+    let colon = start;
+    while (colon < end && buf[colon] !== C_COLON) colon++;
+    if (colon === end) this.fail("expected 'Class:Case' in enum", start);
+    if (colon === start) this.fail('empty enum class name', start);
+    for (let i = start; i < colon; i++) if (!isClassNameByte(buf[i]!)) this.fail('invalid character in enum class name', i);
+    const caseStart = colon + 1;
+    if (caseStart === end) this.fail('empty enum case name', caseStart);
+    for (let i = caseStart; i < end; i++) {
+      const c = buf[i]!;
+      if (!isClassNameByte(c) || c === 0x5c || (i === caseStart && c >= C_0 && c <= C_9)) this.fail('invalid character in enum case name', i);
+    }
+    const caseName = bytesToKeyString(buf, caseStart, end);
+    if (caseName.toLowerCase() === 'class') this.fail("'class' cannot be an enum case name", caseStart);
+    return new PhpEnum(bytesToKeyString(buf, start, colon), caseName);
+  }
+
   /** A key inside a:{…} or O:{…}: `i:` or `s:` (or legacy `S:`). */
   private readKey(isObject: boolean): PhpKey {
     const buf = this.buf;
@@ -776,12 +803,8 @@ export class Parser {
           case 0x45 /* E */: {
             const start = this.readLengthPrefixed('enum name');
             const end = this.pos - 1;
-      this.expect(C_SEMI, 'after enum');
-            const colon = buf.indexOf(C_COLON, start);
-            if (colon < 0 || colon >= end) this.fail("expected 'Class:Case' in enum", start);
-            if (colon === start || colon + 1 === end) this.fail('empty enum class or case name', start);
-            for (let i = start; i < colon; i++) if (!isClassNameByte(buf[i]!)) this.fail('invalid character in enum class name', i);
-            value = new PhpEnum(bytesToKeyString(buf, start, colon), bytesToKeyString(buf, colon + 1, end));
+            this.expect(C_SEMI, 'after enum');
+            value = this.enumCase(start, end);
             if (frame !== undefined) frame.pure = false; // identity (r: to it later)
             break;
           }

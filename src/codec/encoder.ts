@@ -32,6 +32,14 @@ const RECURSION_LIMIT = 200;
 /** Open arrays up to this depth are checked for self-containment by a scan, deeper ones by a Map. */
 const OPEN_SCAN = 32;
 
+/**
+ * The names the decoder accepts in `E:` (see Parser.enumCase): a class name of PHP's class-name
+ * bytes, a case that can be declared. Non-ASCII chars stand for the bytes ≥ 0x80 PHP allows
+ * (U+DC80–U+DCFF: the codec's form of an invalid byte).
+ */
+const ENUM_CLASS = /^[0-9A-Za-z_\\\u0080-\uffff]+$/;
+const ENUM_CASE = /^[A-Za-z_\u0080-\uffff][0-9A-Za-z_\u0080-\uffff]*$/;
+
 /** What start() found: a value already written whole, or the kind of container it opened. */
 const DONE = 0;
 /** A PhpArray, a PhpObject's props, or a plain Map (`canonicalise` says which keys need PHP's rule). */
@@ -847,6 +855,10 @@ export class Writer {
       return this.pending(KIND_MAP, v.props, null, false, false);
     }
     if (v instanceof PhpEnum) {
+      // PHP fails on a name it could never resolve, and a session it fails to decode is destroyed.
+      if (!ENUM_CLASS.test(v.className) || !ENUM_CASE.test(v.caseName) || v.caseName.toLowerCase() === 'class') {
+        this.fail(`enum ${JSON.stringify(`${v.className}:${v.caseName}`)} is not a Class:Case name PHP can read`);
+      }
       this.ascii('E:');
       this.name(`${v.className}:${v.caseName}`);
       this.byte(0x3b);
