@@ -1,4 +1,5 @@
 import type { ChalkInstance } from 'chalk';
+import { escapeText } from './escape.js';
 
 /** What the printers colour with: chalk, or a no-op stand-in of the same shape. */
 export type Colors = ChalkInstance;
@@ -125,7 +126,7 @@ export function formatJson(value: unknown, indent = 2): string | undefined {
   return out.join('');
 }
 
-/** A JSON string literal. */
+/** A JSON string literal; unlike JSON.stringify's, C1 controls, DEL and bidi overrides are escaped too (see escape.ts). */
 function jsonString(s: string): string {
-  return JSON.stringify(s);
+  return `"${escapeText(s, 'json')}"`;
 }

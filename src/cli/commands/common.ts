@@ -1,4 +1,5 @@
 import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
+import { escapeText } from '../escape.js';
 import { openAdminSource, type AdminSource } from '../../admin/source.js';
 import { parseDuration } from '../../admin/duration.js';
 import type { CommonOptions } from '../index.js';
@@ -29,5 +30,5 @@ export function json(value: unknown): string {
 
 /** Error lines for unreadable directories / files met while walking. */
 export function printWalkError(location: string, err: Error): void {
-  process.stderr.write(`sessctl: ${err.message.startsWith(location) ? err.message : `${location}: ${err.message}`}\n`);
+  process.stderr.write(`sessctl: ${escapeText(err.message.startsWith(location) ? err.message : `${location}: ${err.message}`)}\n`);
 }
