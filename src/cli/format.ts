@@ -1,5 +1,7 @@
 /** Small text formatters shared by the commands (sizes, durations, tables, histograms). */
+import { escapeAroundColors, escapeText } from './escape.js';
 export { formatDuration } from '../admin/duration.js';
+export { escapeText, displayName } from './escape.js';
 
 /** 1536 → `1.5 KiB`. */
 export function formatBytes(n: number): string {
@@ -40,9 +42,12 @@ export function pad(text: string, width: number, align: 'left' | 'right' = 'left
   return align === 'right' ? fill + text : text + fill;
 }
 
-/** One table row with fixed column widths, so rows can stream without measuring them all. */
+/**
+ * One table row with fixed column widths, so rows can stream without measuring them all.
+ * Cells are escaped (escape.ts) except for the colour codes the CLI put around them.
+ */
 export function tableRow(columns: Column[], cells: string[]): string {
-  return cells.map((c, i) => (i === cells.length - 1 && columns[i]!.align !== 'right' ? c : pad(c, columns[i]!.width, columns[i]!.align))).join('  ') + '\n';
+  return cells.map(escapeAroundColors).map((c, i) => (i === cells.length - 1 && columns[i]!.align !== 'right' ? c : pad(c, columns[i]!.width, columns[i]!.align))).join('  ') + '\n';
 }
 
 /** A horizontal bar histogram: label, bar scaled to the largest count, count. */
@@ -59,7 +64,7 @@ export function histogram(rows: { label: string; count: number }[], options: { w
       const frac = exact - Math.floor(exact);
       if (frac > 0 && r.count > 0) bar += '▏▎▍▌▋▊▉'[Math.min(6, Math.floor(frac * 7))] ?? '';
       if (r.count > 0 && bar === '') bar = '▏';
-      return `  ${r.label.padEnd(labelWidth)}  ${formatCount(r.count).padStart(countWidth)}  ${paint(bar)}\n`;
+      return `  ${escapeText(r.label).padEnd(labelWidth)}  ${formatCount(r.count).padStart(countWidth)}  ${paint(bar)}\n`;
     })
     .join('');
 }

@@ -1,4 +1,5 @@
 import type { ChalkInstance } from 'chalk';
+import { escapeText } from './escape.js';
 
 /** What the printers colour with: chalk, or a no-op stand-in of the same shape. */
 export type Colors = ChalkInstance;
@@ -31,4 +32,101 @@ export function writeOut(text: string): Promise<void> | void {
 /** Whether progress may be drawn: stderr is a terminal and output is not quietened. */
 export function canShowProgress(quiet: boolean | undefined): boolean {
   return !quiet && process.stderr.isTTY === true;
+}
+
+/** One open array or object of {@link formatJson}. */
+interface JsonOpen {
+  close: string;
+  /** Arrays: the array; objects: its keys. */
+  keys: string[] | null;
+  source: object;
+  length: number;
+  next: number;
+  /** Whether a member was written (so `,` goes before the next one). */
+  wrote: boolean;
+  pad: string;
+}
+
+/**
+ * `JSON.stringify(value, null, indent)` for the CLI's JSON output, written with an explicit
+ * stack: V8's own JSON.stringify recurses and overflows on objects nested a few thousand
+ * deep, which the decoder accepts (and `inspect --json` prints). Same rules: `toJSON()`,
+ * `undefined` / functions / symbols left out of objects and `null` in arrays, non-finite
+ * numbers as `null`, a bigint or a cycle is a TypeError.
+ */
+export function formatJson(value: unknown, indent = 2): string | undefined {
+  const out: string[] = [];
+  const stack: JsonOpen[] = [];
+  const open = new Set<object>();
+  const unit = ' '.repeat(indent);
+
+  /** A value's JSON (a leaf), '' when it opened a container (now on the stack), undefined when it has none. */
+  const start = (holderKey: string, v: unknown, pad: string): string | undefined => {
+    if (v !== null && (typeof v === 'object' || typeof v === 'bigint') && typeof (v as { toJSON?: unknown }).toJSON === 'function') {
+      v = (v as { toJSON(key: string): unknown }).toJSON(holderKey);
+    }
+    if (v instanceof Number || v instanceof String || v instanceof Boolean) v = v.valueOf();
+    switch (typeof v) {
+      case 'string':
+        return jsonString(v);
+      case 'number':
+        return Number.isFinite(v) ? String(v) : 'null';
+      case 'boolean':
+        return v ? 'true' : 'false';
+      case 'bigint':
+        throw new TypeError('Do not know how to serialize a BigInt');
+      case 'object':
+        break;
+      default:
+        return undefined;
+    }
+    if (v === null) return 'null';
+    if (open.has(v)) throw new TypeError('Converting circular structure to JSON');
+    const isArray = Array.isArray(v);
+    const keys = isArray ? null : Object.keys(v);
+    const length = isArray ? (v as unknown[]).length : keys!.length;
+    if (length === 0 && isArray) return '[]';
+    open.add(v);
+    out.push(isArray ? '[' : '{');
+    stack.push({ close: isArray ? ']' : '}', keys, source: v, length, next: 0, wrote: false, pad });
+    return '';
+  };
+
+  const first = start('', value, '');
+  if (first === undefined) return undefined;
+  if (first !== '') return first;
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    if (f.next >= f.length) {
+      stack.pop();
+      open.delete(f.source);
+      out.push(f.wrote && indent > 0 ? `\n${f.pad}${f.close}` : f.close);
+      continue;
+    }
+    const i = f.next++;
+    const inner = f.pad + unit;
+    const sep = (f.wrote ? ',' : '') + (indent > 0 ? `\n${inner}` : '');
+    if (f.keys === null) {
+      out.push(sep);
+      f.wrote = true;
+      const s = start(String(i), (f.source as unknown[])[i], inner);
+      if (s !== '') out.push(s ?? 'null');
+    } else {
+      const k = f.keys[i]!;
+      const mark = out.length;
+      out.push(sep, jsonString(k), indent > 0 ? ': ' : ':');
+      const s = start(k, (f.source as Record<string, unknown>)[k], inner);
+      if (s === undefined) out.length = mark; // left out, as JSON.stringify does
+      else {
+        f.wrote = true;
+        if (s !== '') out.push(s);
+      }
+    }
+  }
+  return out.join('');
+}
+
+/** A JSON string literal; unlike JSON.stringify's, C1 controls, DEL and bidi overrides are escaped too (see escape.ts). */
+function jsonString(s: string): string {
+  return `"${escapeText(s, 'json')}"`;
 }

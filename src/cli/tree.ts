@@ -1,4 +1,5 @@
 import type { ChalkInstance } from 'chalk';
+import { displayName, escapeText } from './escape.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, parsePropertyName, type PhpKey, type PhpValue } from '../codec/values.js';
 
 export interface TreeOptions {
@@ -6,21 +7,6 @@ export interface TreeOptions {
   /** Show long strings whole (default: shortened to `maxString` bytes). */
   full?: boolean;
   maxString?: number;
-}
-
-/** Escapes a string for display: printable ASCII and non-control Unicode as is, the rest as \n, \t, \xNN. */
-function escapeText(s: string): string {
-  let out = '';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += '\\' + ch;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\r') out += '\\r';
-    else if (ch === '\t') out += '\\t';
-    else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += ch;
-  }
-  return out;
 }
 
 function escapeBytes(b: Uint8Array): string {
@@ -52,10 +38,10 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
   const str = (s: string): string => {
     const bytes = Buffer.byteLength(s, 'utf8');
     const head = `${c.dim('string(')}${bytes}${c.dim(')')}`;
-    if (bytes <= maxString) return `${head} ${c.green(`"${escapeText(s)}"`)}`;
+    if (bytes <= maxString) return `${head} ${c.green(`"${escapeText(s, 'quoted')}"`)}`;
     // Shorten by bytes, not cutting a character in half.
     const cut = Buffer.from(s, 'utf8').subarray(0, maxString).toString('utf8').replace(/\uFFFD$/, '');
-    return `${head} ${c.green(`"${escapeText(cut)}`)}${c.dim(`… (+${bytes - Buffer.byteLength(cut)} bytes, --full to show)`)}${c.green('"')}`;
+    return `${head} ${c.green(`"${escapeText(cut, 'quoted')}`)}${c.dim(`… (+${bytes - Buffer.byteLength(cut)} bytes, --full to show)`)}${c.green('"')}`;
   };
   const bin = (b: Uint8Array): string => {
     const head = `${c.dim('binary(')}${b.length}${c.dim(')')}`;
@@ -64,11 +50,13 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
   };
   const keyText = (k: PhpKey, inObject: boolean): string => {
     if (typeof k !== 'string') return c.cyan(`[${k}]`);
-    if (!inObject) return c.cyan(JSON.stringify(k).slice(1, -1) === k ? k : escapeText(k));
+    if (!inObject) return c.cyan(displayName(k));
     const p = parsePropertyName(k);
-    const vis = p.visibility === 'public' ? '' : p.visibility === 'protected' ? c.dim('protected ') : c.dim(`private(${p.declaringClass}) `);
-    return `${vis}${c.cyan(escapeText(p.name))}`;
+    const vis = p.visibility === 'public' ? '' : p.visibility === 'protected' ? c.dim('protected ') : c.dim(`private(${displayName(p.declaringClass!)}) `);
+    return `${vis}${c.cyan(displayName(p.name))}`;
   };
+  /** A class name as printed (names come from the data: escaped like everything else). */
+  const className = (name: string): string => c.blue.bold(displayName(name));
 
   /** One value's head text; children (if any) are returned to be drawn below it. */
   const head = (v: PhpValue): { text: string; children?: [PhpKey, PhpValue][]; inObject?: boolean; container?: object } => {
@@ -77,13 +65,14 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
     if (typeof v === 'number' || typeof v === 'bigint') return { text: `${c.dim('int(')}${c.yellow(String(v))}${c.dim(')')}` };
     if (typeof v === 'string') return { text: str(v) };
     if (v instanceof Uint8Array) return { text: bin(v) };
-    if (v instanceof PhpFloat) return { text: `${c.dim('float(')}${c.yellow(v.text ?? String(v.value))}${c.dim(')')}` };
+    if (v instanceof PhpFloat) return { text: `${c.dim('float(')}${c.yellow(escapeText(v.text ?? String(v.value)))}${c.dim(')')}` };
     if (v instanceof PhpReference) {
       const known = refIds.get(v);
       if (known !== undefined) return { text: c.red(`&${known} → the same reference as above`) };
       const n = refIds.size + 1;
       refIds.set(v, n);
-      const inner = head(v.value);
+      // A reference never holds another one (the decoder makes none, the encoder refuses them).
+      const inner = v.value instanceof PhpReference ? { text: c.red('<reference to a reference>') } : head(v.value);
       return { ...inner, text: `${c.red(`&${n}`)} ${inner.text}` };
     }
     if (v instanceof PhpArray) {
@@ -92,30 +81,46 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
     }
     if (v instanceof PhpObject) {
       const known = objectIds.get(v);
-      if (ancestors.has(v)) return { text: `${c.red('*RECURSION*')} ${c.blue.bold(v.className)}${c.dim(`#${known}`)}` };
-      if (known !== undefined) return { text: `${c.red('*shared*')} ${c.dim('object(')}${c.blue.bold(v.className)}${c.dim(`)#${known} (same object as above)`)}` };
+      if (ancestors.has(v)) return { text: `${c.red('*RECURSION*')} ${className(v.className)}${c.dim(`#${known}`)}` };
+      if (known !== undefined) return { text: `${c.red('*shared*')} ${c.dim('object(')}${className(v.className)}${c.dim(`)#${known} (same object as above)`)}` };
       const n = objectIds.size + 1;
       objectIds.set(v, n);
-      return { text: `${c.dim('object(')}${c.blue.bold(v.className)}${c.dim(`)#${n} (${v.props.size})`)}`, children: [...v.props], inObject: true, container: v };
+      return { text: `${c.dim('object(')}${className(v.className)}${c.dim(`)#${n} (${v.props.size})`)}`, children: [...v.props], inObject: true, container: v };
     }
-    if (v instanceof PhpSerializable) return { text: `${c.dim('serializable(')}${c.blue.bold(v.className)}${c.dim(')')} ${bin(v.data)}` };
-    if (v instanceof PhpEnum) return { text: `${c.dim('enum(')}${c.blue.bold(`${v.className}::${v.caseName}`)}${c.dim(')')}` };
-    return { text: c.red(`<unknown value ${String(v)}>`) };
+    if (v instanceof PhpSerializable) return { text: `${c.dim('serializable(')}${className(v.className)}${c.dim(')')} ${bin(v.data)}` };
+    if (v instanceof PhpEnum) return { text: `${c.dim('enum(')}${className(v.className)}${c.blue.bold('::')}${c.blue.bold(displayName(v.caseName))}${c.dim(')')}` };
+    return { text: c.red(`<unknown value ${escapeText(String(v))}>`) };
   };
 
-  const walk = (entries: [PhpKey, PhpValue][], indent: string, inObject: boolean) => {
-    entries.forEach(([k, v], i) => {
-      const last = i === entries.length - 1;
-      const h = head(v);
-      lines.push(`${indent}${c.dim(last ? '└─ ' : '├─ ')}${keyText(k, inObject)}${c.dim(':')} ${h.text}`);
-      if (h.children && h.container) {
-        ancestors.add(h.container);
-        walk(h.children, indent + c.dim(last ? '   ' : '│  '), h.inObject ?? false);
-        ancestors.delete(h.container);
-      }
-    });
-  };
+  /**
+   * Iterative (an explicit stack of open containers): the decoder accepts nesting 4,096 deep
+   * (and deeper with maxDepth), which a recursive walk cannot draw within the JS stack.
+   */
+  interface Open {
+    entries: [PhpKey, PhpValue][];
+    next: number;
+    indent: string;
+    inObject: boolean;
+    container: object;
+  }
+  const stack: Open[] = [{ entries: [...data], next: 0, indent: '', inObject: false, container: data }];
   ancestors.add(data);
-  walk([...data], '', false);
+  while (stack.length > 0) {
+    const open = stack[stack.length - 1]!;
+    if (open.next >= open.entries.length) {
+      stack.pop();
+      ancestors.delete(open.container);
+      continue;
+    }
+    const i = open.next++;
+    const [k, v] = open.entries[i]!;
+    const last = i === open.entries.length - 1;
+    const h = head(v);
+    lines.push(`${open.indent}${c.dim(last ? '└─ ' : '├─ ')}${keyText(k, open.inObject)}${c.dim(':')} ${h.text}`);
+    if (h.children && h.container) {
+      ancestors.add(h.container);
+      stack.push({ entries: h.children, next: 0, indent: open.indent + c.dim(last ? '   ' : '│  '), inObject: h.inObject ?? false, container: h.container });
+    }
+  }
   return lines.length ? lines.join('\n') + '\n' : c.dim('(empty session)') + '\n';
 }

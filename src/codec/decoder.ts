@@ -10,7 +10,7 @@
 import { DecodeError } from '../errors.js';
 import { createMappedInstance, fillMappedInstance, type ClassRegistry, type PhpClassMapping } from './classes.js';
 import { parsePhpFloatText, formatPhpFloat } from './float.js';
-import { constants as bufferConstants, isAscii as nativeIsAscii } from 'node:buffer';
+import { constants as bufferConstants, isAscii as nativeIsAscii, isUtf8 as nativeIsUtf8 } from 'node:buffer';
 import { bytesToKeyString, isValidUtf8, latin1, utf8Slice } from './strings.js';
 import { setDecodeParent, setSpan, type FloatLog } from './source-span.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, type PhpKey, type PhpValue } from './values.js';
@@ -323,12 +323,18 @@ export class Parser {
     return this.readKey(frame.isObject);
   }
 
-  /** An unsigned decimal (lengths, counts, slot numbers), followed by `terminator`. */
+  /**
+   * An unsigned decimal (lengths, counts, slot numbers), followed by `terminator`. Leading
+   * zeros are read, as PHP reads them (`s:003:"abc";`); the run is scanned once, so even a
+   * run of millions of digits costs linear time before it is refused.
+   */
   private readUnsigned(terminator: number, what: string, what2 = ''): number {
     const buf = this.buf;
     const start = this.pos;
-    let n = 0;
     let p = start;
+    while (p < this.end && buf[p] === C_0) p++;
+    const significant = p;
+    let n = 0;
     while (p < this.end) {
       const c = buf[p]!;
       if (c < C_0 || c > C_9) break;
@@ -337,44 +343,54 @@ export class Parser {
     }
     if (p === start) this.fail(`expected digits for ${what}${what2}`);
     // No length or count can exceed the input size; anything beyond is garbage or hostile.
-    if (p - start > 15 || n > 0x7fffffff) this.fail(`${what}${what2} ${latin1(buf, start, Math.min(p, start + 20))} is too large`, start);
+    if (p - significant > 15 || n > 0x7fffffff) this.fail(`${what}${what2} ${digitsExcerpt(buf, start, p)} is too large`, start);
     this.pos = p;
     if (p < this.end && buf[p] === terminator) this.pos++;
     else this.expect(terminator, 'after ', what + what2);
     return n;
   }
 
-  /** PHP's `iv`: `[+-]?[0-9]+`, 64-bit; number when safe, bigint beyond. */
+  /**
+   * PHP's `iv`: `[+-]?[0-9]+`, 64-bit; number when safe, bigint beyond. Leading zeros are
+   * read as PHP reads them (`i:0001;` is 1). A run with more significant digits than any
+   * 64-bit int has (19) is refused before anything is converted: BigInt() of a million
+   * digits costs hundreds of milliseconds, and the run is attacker-sized.
+   */
   private readSigned(terminator: number, what: string): number | bigint {
     const buf = this.buf;
+    const end = this.end;
     const start = this.pos;
     let p = start;
     let negative = false;
-    if (p < this.end && (buf[p] === C_MINUS || buf[p] === C_PLUS)) {
+    if (p < end && (buf[p] === C_MINUS || buf[p] === C_PLUS)) {
       negative = buf[p] === C_MINUS;
       p++;
     }
     const digitsStart = p;
+    while (p < end && buf[p] === C_0) p++;
+    const significant = p;
     let n = 0;
-    while (p < this.end) {
+    while (p < end) {
       const c = buf[p]!;
       if (c < C_0 || c > C_9) break;
       n = n * 10 + (c - C_0);
       p++;
     }
     if (p === digitsStart) this.fail(`expected digits for ${what}`, p);
+    const digits = p - significant;
+    if (digits > 19) this.fail(`${what} ${digitsExcerpt(buf, start, p)} overflows a 64-bit int`, start);
     this.pos = p;
     let value: number | bigint;
-    if (p - digitsStart <= 15) {
+    if (digits <= 15) {
       value = negative ? -n : n;
       if (value === 0) value = 0; // -0 is the int 0
     } else {
-      let big = BigInt(latin1(buf, digitsStart, p));
+      let big = BigInt(latin1(buf, significant, p));
       if (negative) big = -big;
-      if (big > 9223372036854775807n || big < -9223372036854775808n) this.fail(`${what} ${latin1(buf, start, p)} overflows a 64-bit int`, start);
+      if (big > 9223372036854775807n || big < -9223372036854775808n) this.fail(`${what} ${digitsExcerpt(buf, start, p)} overflows a 64-bit int`, start);
       value = Number.isSafeInteger(Number(big)) ? Number(big) : big;
     }
-    if (p < this.end && buf[p] === terminator) this.pos++;
+    if (p < end && buf[p] === terminator) this.pos++;
     else this.expect(terminator, 'after ', what);
     return value;
   }
@@ -391,31 +407,60 @@ export class Parser {
     return start;
   }
 
-  /** `S:` strings: `\xx` hex escapes, the length counts decoded bytes. Read-only legacy format. */
-  private readEscapedBytes(): [Buffer, number] {
+  /**
+   * `S:` strings: `\\xx` hex escapes (either case), the length counts decoded bytes.
+   * Read-only legacy format. One pass, a table lookup per hex digit: linear in the input.
+   */
+  private readEscapedBytes(): Buffer | string {
     const len = this.readUnsigned(C_COLON, 'escaped string length');
     this.expect(C_QUOTE, 'before escaped string');
     const start = this.pos;
-    if (len > this.end - start) this.fail(`escaped string length ${len} runs past the end of the data`, start);
+    const end = this.end;
+    if (len > end - start) this.fail(`escaped string length ${len} runs past the end of the data`, start);
     const out = Buffer.allocUnsafe(len);
     const buf = this.buf;
     let p = start;
-    for (let i = 0; i < len; i++) {
-      if (p >= this.end) this.fail('unexpected end of data in escaped string', p);
+    let i = 0;
+    let run = 0; // bytes since the last escape
+    let high = 0; // every byte ORed: below 0x80 means ASCII
+    while (i < len) {
+      if (p >= end) this.fail('unexpected end of data in escaped string', p);
       const c = buf[p]!;
-      if (c === 0x5c) {
-        const h = p + 2 < this.end ? Number.parseInt(latin1(buf, p + 1, p + 3), 16) : NaN;
-        if (!/^[0-9a-fA-F]{2}$/.test(p + 2 < this.end ? latin1(buf, p + 1, p + 3) : '')) this.fail('expected two hex digits after \\ in escaped string', p);
-        out[i] = h;
-        p += 3;
-      } else {
-        out[i] = c;
+      if (c !== 0x5c) {
+        out[i++] = c;
+        high |= c;
         p++;
+        if (++run === ESCAPE_SCAN) {
+          // A long run without escapes: one native search for the next `\\`, bounded by what
+          // the string can still hold (never past it: many S: strings must not each search
+          // the rest of the input), and one copy.
+          const limit = Math.min(end, p + (len - i));
+          const found = buf.subarray(p, limit).indexOf(0x5c);
+          const q = found < 0 ? limit : p + found;
+          if (q > p) {
+            buf.copy(out, i, p, q);
+            high |= nativeIsAscii(out.subarray(i, i + (q - p))) ? 0 : 0x80;
+            i += q - p;
+            p = q;
+          }
+          run = 0;
+        }
+        continue;
       }
+      const hi = p + 2 < end ? HEX_VALUE[buf[p + 1]!]! : -1;
+      const lo = hi >= 0 ? HEX_VALUE[buf[p + 2]!]! : -1;
+      if (lo < 0) this.fail('expected two hex digits after \\ in escaped string', p);
+      const byte = (hi << 4) | lo;
+      out[i++] = byte;
+      high |= byte;
+      p += 3;
+      run = 0;
     }
     this.pos = p;
     this.expect(C_QUOTE, 'after escaped string');
-    return [out, start];
+    // An ASCII result is its own string; anything else is checked natively (it can be megabytes).
+    if (high < 0x80) return latin1(out, 0, len);
+    return nativeIsUtf8(out) ? utf8Slice(out, 0, len) : out;
   }
 
   private readClassName(what: string): string {
@@ -424,6 +469,33 @@ export class Parser {
     if (start === end) this.fail(`empty ${what}`, start);
     for (let i = start; i < end; i++) if (!isClassNameByte(this.buf[i]!)) this.fail(`invalid character in ${what}`, i);
     return bytesToKeyString(this.buf, start, end);
+  }
+
+  /**
+   * The `Class:Case` bytes [start, end) of an `E:` as a PhpEnum, refused (at the offending
+   * byte) where PHP 8.2 refuses them whatever classes it has loaded: the class part must be a
+   * name zend_is_valid_class_name() accepts (bytes [0-9A-Za-z_\\\x80-\xff], not empty; PHP
+   * resolves it like any class name, so `\Suit` and `suit` name Suit), and the case part must
+   * be a case that could have been declared: an identifier `[A-Za-z_\x80-\xff][0-9A-Za-z_\x80-\xff]*`
+   * other than `class` (any case: PHP reserves it). PHP splits at the first colon, so a case
+   * name never holds one. Whether the enum and the case exist is PHP's side to check.
+   */
+  private enumCase(start: number, end: number): PhpEnum {
+    const buf = this.buf;
+    let colon = start;
+    while (colon < end && buf[colon] !== C_COLON) colon++;
+    if (colon === end) this.fail("expected 'Class:Case' in enum", start);
+    if (colon === start) this.fail('empty enum class name', start);
+    for (let i = start; i < colon; i++) if (!isClassNameByte(buf[i]!)) this.fail('invalid character in enum class name', i);
+    const caseStart = colon + 1;
+    if (caseStart === end) this.fail('empty enum case name', caseStart);
+    for (let i = caseStart; i < end; i++) {
+      const c = buf[i]!;
+      if (!isClassNameByte(c) || c === 0x5c || (i === caseStart && c >= C_0 && c <= C_9)) this.fail('invalid character in enum case name', i);
+    }
+    const caseName = bytesToKeyString(buf, caseStart, end);
+    if (caseName.toLowerCase() === 'class') this.fail("'class' cannot be an enum case name", caseStart);
+    return new PhpEnum(bytesToKeyString(buf, start, colon), caseName);
   }
 
   /** A key inside a:{…} or O:{…}: `i:` or `s:` (or legacy `S:`). */
@@ -449,9 +521,9 @@ export class Parser {
       return bytesToKeyString(buf, start, end);
     }
     if (tag === 0x53 /* S */) {
-      const [bytes] = this.readEscapedBytes();
+      const v = this.readEscapedBytes();
       this.expect(C_SEMI, 'after escaped string key');
-      const s = bytesToKeyString(bytes, 0, bytes.length);
+      const s = typeof v === 'string' ? v : bytesToKeyString(v, 0, v.length);
       return isObject ? s : canonicalKeyOfString(s);
     }
     this.pos = at;
@@ -731,12 +803,8 @@ export class Parser {
           case 0x45 /* E */: {
             const start = this.readLengthPrefixed('enum name');
             const end = this.pos - 1;
-      this.expect(C_SEMI, 'after enum');
-            const colon = buf.indexOf(C_COLON, start);
-            if (colon < 0 || colon >= end) this.fail("expected 'Class:Case' in enum", start);
-            if (colon === start || colon + 1 === end) this.fail('empty enum class or case name', start);
-            for (let i = start; i < colon; i++) if (!isClassNameByte(buf[i]!)) this.fail('invalid character in enum class name', i);
-            value = new PhpEnum(bytesToKeyString(buf, start, colon), bytesToKeyString(buf, colon + 1, end));
+            this.expect(C_SEMI, 'after enum');
+            value = this.enumCase(start, end);
             if (frame !== undefined) frame.pure = false; // identity (r: to it later)
             break;
           }
@@ -768,9 +836,8 @@ export class Parser {
             continue; // R: takes no slot
           }
           case 0x53 /* S */: {
-            const [bytes] = this.readEscapedBytes();
+            value = this.readEscapedBytes(); // valid UTF-8 → string, else the bytes
             this.expect(C_SEMI, 'after escaped string');
-            value = escapedStringValue(bytes);
             if (frame !== undefined) frame.pure = false; // written back as s:
             break;
           }
@@ -822,9 +889,17 @@ export class Parser {
   }
 }
 
-/** `S:` string bytes → JS string (valid UTF-8) or the Buffer itself (anything else). */
-function escapedStringValue(bytes: Buffer): string | Buffer {
-  return isValidUtf8(bytes, 0, bytes.length) ? utf8Slice(bytes, 0, bytes.length) : bytes;
+/** Bytes of an `S:` string looked at one by one before a native search for the next `\\`. */
+const ESCAPE_SCAN = 64;
+
+/** Hex digit value by byte, -1 for anything else (the `S:` escape reader). */
+const HEX_VALUE = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX_VALUE[C_0 + c] = c;
+for (let c = 0; c < 6; c++) HEX_VALUE[0x61 + c] = HEX_VALUE[0x41 + c] = 10 + c;
+
+/** The bytes [start, end) of a digit run for an error message, shortened beyond 40 bytes. */
+function digitsExcerpt(buf: Buffer, start: number, end: number): string {
+  return end - start <= 40 ? latin1(buf, start, end) : `${latin1(buf, start, start + 20)}…(${end - start} bytes)`;
 }
 
 function printable(c: number): string {

@@ -32,6 +32,14 @@ const RECURSION_LIMIT = 200;
 /** Open arrays up to this depth are checked for self-containment by a scan, deeper ones by a Map. */
 const OPEN_SCAN = 32;
 
+/**
+ * The names the decoder accepts in `E:` (see Parser.enumCase): a class name of PHP's class-name
+ * bytes, a case that can be declared. Non-ASCII chars stand for the bytes ≥ 0x80 PHP allows
+ * (U+DC80–U+DCFF: the codec's form of an invalid byte).
+ */
+const ENUM_CLASS = /^[0-9A-Za-z_\\\u0080-\uffff]+$/;
+const ENUM_CASE = /^[A-Za-z_\u0080-\uffff][0-9A-Za-z_\u0080-\uffff]*$/;
+
 /** What start() found: a value already written whole, or the kind of container it opened. */
 const DONE = 0;
 /** A PhpArray, a PhpObject's props, or a plain Map (`canonicalise` says which keys need PHP's rule). */
@@ -819,14 +827,32 @@ export class Writer {
     }
     // Arrays: they take a slot but are never looked up (PHP copies them).
     if (!counted) this.slot++;
-    if (v instanceof Map) return this.openMap(v, !(v instanceof PhpArray), counted);
+    if (v instanceof Map) {
+      if (v instanceof PhpArray) return this.openMap(v, false, counted);
+      checkNoHiddenData(v, 0, (m) => this.fail(m));
+      return this.openMap(v, true, counted);
+    }
     if (Array.isArray(v)) {
-      this.arrayHeader(v.length);
+      // The plain-JS mapping never stores less than it was given (see "Plain JS" below).
+      const keys = Object.keys(v);
+      checkNoHiddenData(v, keys.length + 1 /* length */, (m) => this.fail(m));
+      if (keys.length === 0 || isArrayIndex(keys[keys.length - 1]!)) {
+        this.arrayHeader(v.length);
+        this.pushOpen(v, counted);
+        return this.pending(KIND_LIST, v, null, true, true);
+      }
+      // Own non-index keys (`cart[sku] = 1` on an array): the elements 0..length-1 (holes as
+      // null), then those keys, as PHP would hold them after the same assignments.
+      const all: string[] = new Array<string>(v.length);
+      for (let i = 0; i < v.length; i++) all[i] = String(i);
+      for (let i = firstNonIndex(keys); i < keys.length; i++) all.push(keys[i]!);
+      this.arrayHeader(all.length);
       this.pushOpen(v, counted);
-      return this.pending(KIND_LIST, v, null, true, true);
+      return this.pending(KIND_PLAIN, v, all, true, true);
     }
     if (isPlainObject(v)) {
       const keys = Object.keys(v);
+      checkNoHiddenData(v, keys.length, (m) => this.fail(m));
       this.arrayHeader(keys.length);
       this.pushOpen(v, counted);
       return this.pending(KIND_PLAIN, v, keys, true, true);
@@ -847,6 +873,10 @@ export class Writer {
       return this.pending(KIND_MAP, v.props, null, false, false);
     }
     if (v instanceof PhpEnum) {
+      // PHP fails on a name it could never resolve, and a session it fails to decode is destroyed.
+      if (!ENUM_CLASS.test(v.className) || !ENUM_CASE.test(v.caseName) || v.caseName.toLowerCase() === 'class') {
+        this.fail(`enum ${JSON.stringify(`${v.className}:${v.caseName}`)} is not a Class:Case name PHP can read`);
+      }
       this.ascii('E:');
       this.name(`${v.className}:${v.caseName}`);
       this.byte(0x3b);
@@ -895,6 +925,64 @@ function floatText(f: PhpFloat): string {
     if (parsed !== undefined && (Object.is(parsed, f.value) || (parsed !== parsed && f.value !== f.value))) return f.text;
   }
   return formatPhpFloat(Number(f.value));
+}
+
+/**
+ * Plain JS: what serialize() / fromPlain() write of an array, object or Map is everything it
+ * holds, never less — each case where JS can hold something PHP cannot is refused by name:
+ * - an array's elements 0..length-1 (a hole, which holds nothing, is written as null so the
+ *   positions stay), then its own enumerable non-index keys (`cart[sku] = 1` on `[]`) with
+ *   PHP's key rule — what PHP holds after the same assignments to an array;
+ * - an object's own enumerable string keys, with PHP's key rule (`"5"` → 5, `"05"` stays);
+ * - a Map's entries; keys other than strings and integers (objects, NaN, 1.5, booleans) are
+ *   refused where they are written, as are two keys that PHP's rule would merge (1 and "1");
+ *   -0 is the key 0 (a Map cannot tell them apart either).
+ * Refused (EncodeError, naming the path): an own enumerable symbol-keyed property (PHP keys are
+ * strings or ints), an own non-enumerable property (it would be dropped; make it enumerable or
+ * leave it out), own enumerable properties on a Map (only its entries would be written). A
+ * PhpArray is the value model: only its entries are its data.
+ * `expectedNames` is how many own string-keyed properties `v` has that are written (its
+ * Object.keys, plus `length` for an array); 0 for a Map.
+ */
+export function checkNoHiddenData(v: object, expectedNames: number, fail: (msg: string) => never): void {
+  const symbols = Object.getOwnPropertySymbols(v);
+  for (const sym of symbols) {
+    if (Object.prototype.propertyIsEnumerable.call(v, sym)) fail(`property ${String(sym)} has a symbol key: a PHP array key is a string or an int`);
+  }
+  const names = Object.getOwnPropertyNames(v);
+  if (v instanceof Map) {
+    if (names.length > 0) fail(`a Map with own properties (${JSON.stringify(names[0])}): only its entries would be written`);
+    return;
+  }
+  if (names.length === expectedNames) return;
+  for (const name of names) {
+    if (!Object.prototype.propertyIsEnumerable.call(v, name) && !(name === 'length' && Array.isArray(v))) {
+      fail(`property ${JSON.stringify(name)} is not enumerable: it would not be written (make it enumerable or leave it out)`);
+    }
+  }
+}
+
+/** Whether an own-property name is an array index (canonical, below 2^32 - 1). */
+function isArrayIndex(k: string): boolean {
+  const c = k.charCodeAt(0);
+  if (c < 0x30 || c > 0x39 || k.length > 10 || (c === 0x30 && k.length > 1)) return false;
+  for (let i = 1; i < k.length; i++) {
+    const d = k.charCodeAt(i);
+    if (d < 0x30 || d > 0x39) return false;
+  }
+  return Number(k) < 4294967295;
+}
+
+/** In an array's Object.keys (indices first, ascending), where the other keys start. */
+function firstNonIndex(keys: string[]): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (isArrayIndex(keys[mid]!)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function checkDistinctKeys(m: Map<unknown, unknown>, fail: (msg: string) => never): void {

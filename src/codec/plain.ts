@@ -52,10 +52,13 @@ export interface FromPlainOptions {
   /**
    * Read the value with JSON.stringify's rules first: `toJSON()` honoured (a Date becomes
    * its ISO string), `undefined` / functions / symbols left out of objects (and Maps) and
-   * null in arrays, and only a safe integer is an int (`2 ** 60` is a float, not
-   * serialize()'s int). Value-model instances (PhpArray, PhpObject, PhpFloat…), Uint8Array,
-   * bigint and registered class instances are taken as they are. Nesting beyond 4096
-   * levels or a value containing itself → EncodeError.
+   * null in arrays, symbol-keyed and non-enumerable properties ignored, and only a safe
+   * integer is an int (`2 ** 60` is a float, not serialize()'s int). One deliberate
+   * difference: an array's own non-index keys are kept, after its elements (JSON.stringify
+   * drops them; `const cart = s.get('cart') ?? {}; cart[sku] = 1` on a cart PHP stored as `[]`
+   * must not lose the skus). Value-model instances (PhpArray, PhpObject, PhpFloat…),
+   * Uint8Array, bigint and registered class instances are taken as they are. Nesting beyond
+   * 4096 levels or a value containing itself → EncodeError.
    */
   json?: boolean;
 }
@@ -255,64 +258,127 @@ export function fromPlain(value: unknown, options: FromPlainOptions = {}): PhpVa
 
 const JSON_MAX_DEPTH = 4096; // PHP's unserialize_max_depth default
 
-function asJsonBounded(value: unknown, classes: ClassRegistry | undefined): unknown {
-  try {
-    return asJson(value, 0, new Set(), classes);
-  } catch (err) {
-    // The walk is recursive: a nesting the stack cannot hold (below JSON_MAX_DEPTH on a small stack) is refused the same way.
-    if (err instanceof RangeError) throw new EncodeError(`value nested too deeply (${err.message})`);
-    throw err;
-  }
+/** Whether an own-property name is an array index (canonical decimal below 2^32 - 1). */
+function isArrayIndexKey(k: string): boolean {
+  return /^(?:0|[1-9][0-9]{0,9})$/.test(k) && Number(k) < 4294967295;
 }
 
-/** `value` as JSON.stringify would see it, in shapes serialize() takes (a Map for objects: any key is data). */
-function asJson(value: unknown, depth: number, seen: Set<object>, classes: ClassRegistry | undefined): unknown {
-  switch (typeof value) {
-    case 'number':
-      return Number.isSafeInteger(value) ? value : new PhpFloat(value); // 2^60 stays a float, as JSON has it
-    case 'undefined':
-      return null;
-    case 'object':
-      break;
-    default:
-      return value; // string, boolean, bigint; function / symbol: serialize() refuses them
-  }
-  if (
-    value === null ||
-    value instanceof PhpArray ||
-    value instanceof PhpObject ||
-    value instanceof PhpFloat ||
-    value instanceof PhpEnum ||
-    value instanceof PhpSerializable ||
-    value instanceof PhpReference ||
-    value instanceof Uint8Array ||
-    classes?.forInstance(value) !== undefined
-  ) {
-    return value;
-  }
-  if (depth > JSON_MAX_DEPTH) throw new EncodeError(`value nested deeper than ${JSON_MAX_DEPTH} levels`);
-  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    return asJson((value as { toJSON(): unknown }).toJSON(), depth + 1, seen, classes);
-  }
-  if (seen.has(value)) throw new EncodeError('a value that contains itself has no PHP form');
-  seen.add(value);
-  try {
-    if (Array.isArray(value)) {
-      const out: unknown[] = [];
-      for (let i = 0; i < value.length; i++) {
-        const v: unknown = value[i];
-        out.push(typeof v === 'function' || typeof v === 'symbol' ? null : asJson(v, depth + 1, seen, classes));
+/** One open array or object of {@link asJson}'s walk: its entries and where they go. */
+interface JsonFrame {
+  src: object;
+  out: unknown[] | Map<unknown, unknown>;
+  /** Array: the values; object/Map: [key, value] pairs. */
+  items: unknown[];
+  /** How many of the pairs (from the start) are an array's elements: JSON's array rule applies to them. */
+  elements: number;
+  next: number;
+  depth: number;
+}
+
+/**
+ * `value` as JSON.stringify would see it, in shapes serialize() takes (a Map for objects: any
+ * key is data). Iterative (an explicit stack), so nesting up to JSON_MAX_DEPTH never
+ * depends on the JS stack.
+ */
+function asJsonBounded(value: unknown, classes: ClassRegistry | undefined): unknown {
+  const seen = new Set<object>();
+  const stack: JsonFrame[] = [];
+  /** Where the walk is, for error messages: `value[0]["a"]`. */
+  const here = (): string => {
+    let path = 'value';
+    for (let d = 0; d < stack.length; d++) {
+      if (d === 8 && stack.length > 16) {
+        path += `…(${stack.length - 12} levels)…`;
+        d = stack.length - 4;
       }
+      const f = stack[d]!;
+      const k = Array.isArray(f.out) ? f.next - 1 : (f.items[f.next - 1] as [unknown, unknown])[0];
+      path += `[${typeof k === 'string' ? JSON.stringify(k) : String(k)}]`;
+    }
+    return path;
+  };
+  const fail = (message: string): never => {
+    throw new EncodeError(`${message} (at ${here()})`);
+  };
+  /** A leaf as it is written, or a fresh container (pushed on the stack, filled later). */
+  const visit = (v: unknown, depth: number): unknown => {
+    for (;;) {
+      switch (typeof v) {
+        case 'number':
+          return Number.isSafeInteger(v) ? v : new PhpFloat(v); // 2^60 stays a float, as JSON has it
+        case 'undefined':
+          return null;
+        case 'object':
+          break;
+        default:
+          return v; // string, boolean, bigint; function / symbol: serialize() refuses them
+      }
+      if (
+        v === null ||
+        v instanceof PhpArray ||
+        v instanceof PhpObject ||
+        v instanceof PhpFloat ||
+        v instanceof PhpEnum ||
+        v instanceof PhpSerializable ||
+        v instanceof PhpReference ||
+        v instanceof Uint8Array ||
+        classes?.forInstance(v) !== undefined
+      ) {
+        return v;
+      }
+      if (depth > JSON_MAX_DEPTH) fail(`value nested deeper than ${JSON_MAX_DEPTH} levels`);
+      if (typeof (v as { toJSON?: unknown }).toJSON !== 'function') break;
+      v = (v as { toJSON(): unknown }).toJSON();
+      depth++;
+    }
+    const obj = v as object;
+    if (seen.has(obj)) fail('a value that contains itself has no PHP form');
+    seen.add(obj);
+    if (Array.isArray(obj)) {
+      const keys = Object.keys(obj);
+      if (keys.length === 0 || isArrayIndexKey(keys[keys.length - 1]!)) {
+        const out: unknown[] = [];
+        stack.push({ src: obj, out, items: obj, elements: obj.length, next: 0, depth });
+        return out;
+      }
+      // Own non-index keys are kept, after the elements (JSON.stringify would drop them: see FromPlainOptions.json).
+      const pairs: [unknown, unknown][] = [];
+      for (let i = 0; i < obj.length; i++) pairs.push([i, (obj as unknown[])[i]]);
+      for (const k of keys) if (!isArrayIndexKey(k)) pairs.push([k, (obj as unknown as Record<string, unknown>)[k]]);
+      const out = new Map<unknown, unknown>();
+      stack.push({ src: obj, out, items: pairs, elements: obj.length, next: 0, depth });
       return out;
     }
     const out = new Map<unknown, unknown>();
-    const entries: Iterable<[unknown, unknown]> = value instanceof Map ? value : Object.entries(value);
-    for (const [k, v] of entries) {
-      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
-      out.set(typeof k === 'number' && Number.isInteger(k) ? k : typeof k === 'bigint' ? k : String(k), asJson(v, depth + 1, seen, classes));
-    }
+    stack.push({ src: obj, out, items: obj instanceof Map ? [...obj] : Object.entries(obj), elements: 0, next: 0, depth });
     return out;
-  } finally {
-    seen.delete(value);
+  };
+  const root = visit(value, 0);
+  while (stack.length > 0) {
+    const f = stack[stack.length - 1]!;
+    if (f.next >= f.items.length) {
+      stack.pop();
+      seen.delete(f.src);
+      continue;
+    }
+    const i = f.next++;
+    if (Array.isArray(f.out)) {
+      const v: unknown = f.items[i];
+      f.out.push(typeof v === 'function' || typeof v === 'symbol' ? null : visit(v, f.depth + 1));
+    } else {
+      const [k, v] = f.items[i] as [unknown, unknown];
+      if (i < f.elements) {
+        f.out.set(k, typeof v === 'function' || typeof v === 'symbol' ? null : visit(v, f.depth + 1));
+        continue;
+      }
+      if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+      // A Map's keys as an object's would be (String(k)), except that two keys which would then
+      // be one, or a key that is an object or a symbol, are refused: one value would be lost.
+      if (k !== null && (typeof k === 'object' || typeof k === 'symbol' || typeof k === 'function')) fail(`a Map key that is ${typeof k === 'symbol' ? 'a symbol' : 'an object'} has no PHP form`);
+      const key = typeof k === 'number' && Number.isInteger(k) ? k : typeof k === 'bigint' ? k : String(k);
+      if (f.out.has(key)) fail(`two Map keys are both ${JSON.stringify(String(key))} as PHP keys`);
+      f.out.set(key, visit(v, f.depth + 1));
+    }
   }
+  return root;
 }

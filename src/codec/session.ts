@@ -6,7 +6,7 @@
  */
 import { ConfigError, DecodeError, EncodeError } from '../errors.js';
 import { parseWithSlots, type Parser, type DecodeOptions } from './decoder.js';
-import { Writer, sessionLabel, type EncodeOptions } from './encoder.js';
+import { Writer, checkNoHiddenData, sessionLabel, type EncodeOptions } from './encoder.js';
 import { keyStringToBytes } from './strings.js';
 import { PhpArray, PhpReference, type PhpValue } from './values.js';
 
@@ -68,13 +68,22 @@ function readSession(parser: Parser, buf: Buffer, handler: SerializeHandler, opt
   return session;
 }
 
+/** A session's [key, value] pairs; what the encoder's plain-JS rules refuse (checkNoHiddenData) is refused here too. */
 function entriesOf(session: unknown): Iterable<[unknown, unknown]> {
-  if (session instanceof Map) return session.entries();
+  const fail = (m: string): never => {
+    throw new EncodeError(`$_SESSION: ${m}`);
+  };
+  if (session instanceof Map) {
+    if (!(session instanceof PhpArray)) checkNoHiddenData(session, 0, fail);
+    return session.entries();
+  }
   if (session !== null && typeof session === 'object' && !Array.isArray(session)) {
     const proto = Object.getPrototypeOf(session);
     if (proto === Object.prototype || proto === null) {
       const obj = session as Record<string, unknown>;
-      return Object.keys(obj).map((k) => [k, obj[k]] as [string, unknown]);
+      const keys = Object.keys(obj);
+      checkNoHiddenData(obj, keys.length, fail);
+      return keys.map((k) => [k, obj[k]] as [string, unknown]);
     }
   }
   throw new EncodeError('a session is a PhpArray, a Map or a plain object');

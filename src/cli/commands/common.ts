@@ -1,8 +1,10 @@
 import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
+import { escapeText } from '../escape.js';
 import { parseDuration } from '../../admin/duration.js';
 import type { CommonOptions } from '../index.js';
+import { formatJson } from '../output.js';
 
 /** Resolves settings from the command's flags (flag > env > php.ini > php > defaults). */
 export function settingsFrom(opts: CommonOptions): Promise<ResolvedSettings> {
@@ -24,10 +26,10 @@ export function durationOpt(value: unknown, flag: string): number | undefined {
 }
 
 export function json(value: unknown): string {
-  return JSON.stringify(value, null, 2) + '\n';
+  return formatJson(value, 2) + '\n';
 }
 
 /** Error lines for unreadable directories / files met while walking. */
 export function printWalkError(location: string, err: Error): void {
-  process.stderr.write(`sessctl: ${err.message.startsWith(location) ? err.message : `${location}: ${err.message}`}\n`);
+  process.stderr.write(`sessctl: ${escapeText(err.message.startsWith(location) ? err.message : `${location}: ${err.message}`)}\n`);
 }

@@ -1,4 +1,5 @@
 import { convertSessions } from '../../admin/convert.js';
+import { escapeText } from '../escape.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
 
@@ -17,9 +18,9 @@ export async function run(opts: CommonOptions & { to: string; dryRun?: boolean; 
         if (r.outcome !== 'unchanged') listed.push(r);
         return;
       }
-      if (r.outcome === 'refused') process.stdout.write(`${r.location}: refused (${r.message}); left as it is\n`);
-      else if (r.outcome === 'failed') process.stderr.write(`sessctl: ${r.location}: ${(r.message ?? '').replace(`${r.location}: `, '')}\n`);
-      else if (r.outcome === 'would-convert' && !opts.quiet) process.stdout.write(`${r.location}: would convert ${r.from} → ${opts.to}\n`);
+      if (r.outcome === 'refused') process.stdout.write(`${escapeText(`${r.location}: refused (${r.message})`)}; left as it is\n`);
+      else if (r.outcome === 'failed') process.stderr.write(`sessctl: ${escapeText(`${r.location}: ${(r.message ?? '').replace(`${r.location}: `, '')}`)}\n`);
+      else if (r.outcome === 'would-convert' && !opts.quiet) process.stdout.write(`${escapeText(r.location)}: would convert ${r.from} → ${opts.to}\n`);
     },
   });
   await source.close();

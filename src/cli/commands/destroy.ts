@@ -1,4 +1,5 @@
 import { destroySessions } from '../../admin/destroy.js';
+import { escapeText } from '../escape.js';
 import { colorsFor } from '../output.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
@@ -30,10 +31,10 @@ export async function run(opts: DestroyOptions, ids: string[]): Promise<number> 
     onResult: (r) => {
       if (r.outcome === 'failed' || r.outcome === 'missing') {
         failures.push(r);
-        process.stderr.write(`sessctl: ${r.id}: ${r.message}\n`);
+        process.stderr.write(`sessctl: ${escapeText(`${r.id}: ${r.message}`)}\n`);
       } else if (!opts.quiet && !opts.json) {
-        const text = r.outcome === 'destroyed' ? c.red('destroyed') : r.outcome === 'would-destroy' ? 'would destroy' : c.dim(r.message ?? r.outcome);
-        process.stdout.write(`${r.id}  ${text}\n`);
+        const text = r.outcome === 'destroyed' ? c.red('destroyed') : r.outcome === 'would-destroy' ? 'would destroy' : c.dim(escapeText(r.message ?? r.outcome));
+        process.stdout.write(`${escapeText(r.id)}  ${text}\n`);
       }
     },
   });

@@ -1,4 +1,5 @@
 import type { GcReport } from '../../session/admin.js';
+import { escapeText } from '../escape.js';
 import { ConfigError } from '../../errors.js';
 import { formatBytes, formatCount } from '../format.js';
 import { canShowProgress, colorsFor, type Colors } from '../output.js';
@@ -26,9 +27,9 @@ export async function run(opts: CommonOptions & { dryRun?: boolean; jobs?: strin
       signal: controller.signal,
       onProgress: (r) => progress.update(`scanned ${formatCount(r.scanned)} · deleted ${formatCount(r.deleted)} · locked ${formatCount(r.skippedLocked)} · errors ${r.errors}`),
       onFile: (path, outcome, detail) => {
-        if (outcome === 'error') process.stderr.write(`sessctl: ${path}: ${detail}\n`);
-        else if (opts.dryRun && !opts.quiet && !opts.json && outcome === 'would-delete') process.stdout.write(path + '\n');
-        else if (opts.dryRun && !opts.quiet && !opts.json && outcome === 'locked') process.stdout.write(`${path} (in use: would be skipped)\n`);
+        if (outcome === 'error') process.stderr.write(`sessctl: ${escapeText(`${path}: ${detail}`)}\n`);
+        else if (opts.dryRun && !opts.quiet && !opts.json && outcome === 'would-delete') process.stdout.write(escapeText(path) + '\n');
+        else if (opts.dryRun && !opts.quiet && !opts.json && outcome === 'locked') process.stdout.write(`${escapeText(path)} (in use: would be skipped)\n`);
       },
     })
     .finally(() => {
@@ -53,7 +54,7 @@ export function summary(r: GcReport, c: Colors): string {
     r.errors > 0 ? c.red(`${formatCount(r.errors)} errors`) : '0 errors',
     `${(r.durationMs / 1000).toFixed(2)} s`,
   ];
-  return `gc ${r.savePath} (maxlifetime ${r.maxlifetime}s): ${parts.join(', ')}`;
+  return `gc ${escapeText(r.savePath)} (maxlifetime ${r.maxlifetime}s): ${parts.join(', ')}`;
 }
 
 /** Remarks a backend adds to its report (Redis: why gc deletes nothing, keys without a TTL). */

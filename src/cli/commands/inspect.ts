@@ -1,4 +1,5 @@
 import { inspectSession } from '../../admin/inspect.js';
+import { escapeText } from '../escape.js';
 import { loadCodec } from '../../admin/codec-bridge.js';
 import { DecodeError } from '../../errors.js';
 import { formatBytes, formatDuration, formatTime, hexdumpAround } from '../format.js';
@@ -20,7 +21,7 @@ export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean 
   if (!r.data) {
     const err = r.error!;
     const offset = err instanceof DecodeError ? err.offset : undefined;
-    process.stderr.write(`sessctl: ${err.message.includes(r.location) ? err.message : `${r.location}: ${err.message}`}${r.handler ? ` (handler ${r.handler})` : ''}\n`);
+    process.stderr.write(`sessctl: ${escapeText(err.message.includes(r.location) ? err.message : `${r.location}: ${err.message}`)}${r.handler ? ` (handler ${r.handler})` : ''}\n`);
     if (offset !== undefined) process.stderr.write(hexdumpAround(r.bytes, offset));
     return 1;
   }
@@ -32,7 +33,7 @@ export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean 
   const c = await colorsFor(process.stdout);
   const expires = r.expiresInSeconds < 0 ? c.red('expired') : `expires in ${formatDuration(r.expiresInSeconds)}`;
   process.stdout.write(
-    `${c.bold(`session ${r.id}`)} ${c.dim(`${r.location}`)}\n` +
+    `${c.bold(`session ${escapeText(r.id)}`)} ${c.dim(escapeText(r.location))}\n` +
       c.dim(`${r.handler}, ${formatBytes(r.size)}, ${r.data.size} keys, modified ${formatTime(r.mtimeMs)} (${formatDuration(r.ageSeconds)} ago), `) +
       expires +
       '\n',

@@ -1,7 +1,8 @@
 import { listSessions, type ListSort, type SessionInfo } from '../../admin/list.js';
+import { escapeText } from '../escape.js';
 import { ConfigError } from '../../errors.js';
 import { formatBytes, formatDuration, formatTime, tableRow, type Column } from '../format.js';
-import { colorsFor, writeOut, type Colors } from '../output.js';
+import { colorsFor, formatJson, writeOut, type Colors } from '../output.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, printWalkError, sourceFrom } from './common.js';
 
@@ -38,13 +39,13 @@ export async function run(opts: ListOptions): Promise<number> {
     },
   });
   if (opts.ndjson) {
-    for await (const row of rows) await writeOut(JSON.stringify(row) + '\n');
+    for await (const row of rows) await writeOut(formatJson(row, 0) + '\n');
   } else if (opts.json) {
     // Streamed as an array so that even --json does not hold every row.
     let first = true;
     await writeOut('[');
     for await (const row of rows) {
-      await writeOut((first ? '\n  ' : ',\n  ') + JSON.stringify(row));
+      await writeOut((first ? '\n  ' : ',\n  ') + formatJson(row, 0));
       first = false;
     }
     await writeOut(first ? ']\n' : '\n]\n');
@@ -65,7 +66,7 @@ export async function run(opts: ListOptions): Promise<number> {
       count++;
       await writeOut(tableRow(columns, cells(r, c)));
     }
-    if (count === 0) process.stderr.write(`sessctl: no sessions in ${source.description}\n`);
+    if (count === 0) process.stderr.write(`sessctl: no sessions in ${escapeText(source.description)}\n`);
   }
   await source.close();
   return errors > 0 ? 1 : 0;
@@ -74,7 +75,7 @@ export async function run(opts: ListOptions): Promise<number> {
 function cells(r: SessionInfo, c: Colors): string[] {
   const expires = r.expiresInSeconds < 0 ? c.red('expired') : formatDuration(r.expiresInSeconds);
   return [
-    r.id,
+    escapeText(r.id),
     formatBytes(r.size),
     formatTime(r.mtimeMs),
     formatDuration(r.ageSeconds),

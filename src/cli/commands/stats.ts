@@ -1,4 +1,5 @@
 import { sessionStats } from '../../admin/stats.js';
+import { escapeText } from '../escape.js';
 import { formatBytes, formatCount, formatDuration, histogram } from '../format.js';
 import { colorsFor } from '../output.js';
 import type { CommonOptions } from '../index.js';
@@ -22,7 +23,7 @@ export async function run(opts: CommonOptions): Promise<number> {
   const c = await colorsFor(process.stdout);
   const label = (t: string) => c.bold(t.padEnd(12));
   const out: string[] = [];
-  out.push(`${label('source')}${s.source}`);
+  out.push(`${label('source')}${escapeText(s.source)}`);
   out.push(`${label('sessions')}${formatCount(s.count)}  ${c.dim(`(${formatCount(s.expired)} older than maxlifetime ${s.maxlifetime}s)`)}`);
   out.push(`${label('corrupt')}${s.corrupt > 0 ? c.red(formatCount(s.corrupt)) : '0'}  ${c.dim(`(not decodable with ${resolved.values.serializeHandler}; PHP would destroy them)`)}`);
   out.push(`${label('total size')}${formatBytes(s.totalBytes)}${s.largestBytes !== null ? c.dim(`  (largest ${formatBytes(s.largestBytes)}, mean ${formatBytes(Math.round(s.totalBytes / Math.max(1, s.count)))})`) : ''}`);

@@ -1,4 +1,5 @@
 import { validateSessions, type ValidationProblem } from '../../admin/validate.js';
+import { escapeText } from '../escape.js';
 import type { CommonOptions } from '../index.js';
 import { json, printWalkError, sourceFrom } from './common.js';
 
@@ -10,13 +11,13 @@ export async function run(opts: CommonOptions): Promise<number> {
     onError: printWalkError,
     onInvalid: (p) => {
       if (opts.json) problems.push(p);
-      else process.stdout.write(`${p.location}: ${p.message.replace(`${p.location}: `, '')}${p.handler ? ` (handler ${p.handler})` : ''}\n`);
+      else process.stdout.write(`${escapeText(`${p.location}: ${p.message.replace(`${p.location}: `, '')}`)}${p.handler ? ` (handler ${p.handler})` : ''}\n`);
     },
   });
   await source.close();
   if (opts.json) process.stdout.write(json({ ...report, handler: resolved.values.serializeHandler, problems }));
   else if (!opts.quiet) {
-    process.stdout.write(`validate ${source.description}: checked ${report.checked}, ${report.invalid} PHP would fail to decode (and destroy)${report.unreadable ? `, ${report.unreadable} unreadable` : ''}\n`);
+    process.stdout.write(`validate ${escapeText(source.description)}: checked ${report.checked}, ${report.invalid} PHP would fail to decode (and destroy)${report.unreadable ? `, ${report.unreadable} unreadable` : ''}\n`);
   }
   return report.invalid > 0 || report.unreadable > 0 ? 1 : 0;
 }
