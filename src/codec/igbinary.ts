@@ -83,8 +83,6 @@ interface Frame {
   mapping: PhpClassMapping | undefined;
   own: object | null;
   className: string;
-  /** The array that is open (a plain back-reference to it is refused). */
-  open: PhpArray | null;
 }
 
 class IgParser {
@@ -104,8 +102,6 @@ class IgParser {
   private readonly strKey: (string | undefined)[] = [];
   /** The reference table: arrays, objects (or mapped instances) and PhpReference boxes, by number. */
   private readonly refs: unknown[] = [];
-  /** Arrays still being read. */
-  private readonly openArrays = new Set<PhpArray>();
   /** Set by readValue: whether it opened a container (pushed a frame). */
   private pushed = false;
 
@@ -319,9 +315,9 @@ class IgParser {
       this.refs[id] = box;
       return box;
     }
-    const v = target instanceof PhpReference ? target.value : (target as PhpValue);
-    if (v instanceof PhpArray && this.openArrays.has(v)) this.fail(`back-reference ${id} to an array that contains it (PHP never writes one)`, at);
-    return v;
+    // To an array still being read, too: PHP writes that for an array holding itself through a
+    // `&` whose other holders are gone (refcount 1 is no reference to igbinary): a PhpArray holding itself.
+    return target instanceof PhpReference ? target.value : (target as PhpValue);
   }
 
   /** Reads one value at pos; opens (pushes) a frame for a non-empty array or object. */
@@ -392,8 +388,7 @@ class IgParser {
         v = wantRef ? new PhpReference(arr) : arr;
         this.refs.push(v);
         if (n > 0) {
-          this.openArrays.add(arr);
-          stack.push({ container: arr, isObject: false, remaining: n, seq: 0, gaps: null, key: 0, mapping: undefined, own: null, className: '', open: arr });
+          stack.push({ container: arr, isObject: false, remaining: n, seq: 0, gaps: null, key: 0, mapping: undefined, own: null, className: '' });
           this.pushed = true;
         }
         return v;
@@ -448,7 +443,7 @@ class IgParser {
         const props = new PhpArray();
         own = mapping !== undefined ? createMappedInstance(mapping) : new PhpObject(className, props);
         if (n > 0) {
-          stack.push({ container: props, isObject: true, remaining: n, seq: 0, gaps: null, key: 0, mapping, own, className, open: null });
+          stack.push({ container: props, isObject: true, remaining: n, seq: 0, gaps: null, key: 0, mapping, own, className });
           this.pushed = true;
         } else if (mapping !== undefined) fillMappedInstance(mapping, own, props, className);
         break;
@@ -514,7 +509,6 @@ class IgParser {
   }
 
   private close(frame: Frame): void {
-    if (frame.open !== null) this.openArrays.delete(frame.open);
     if (frame.gaps !== null) recordGaps(frame.container, frame.gaps);
     if (frame.mapping !== undefined) fillMappedInstance(frame.mapping, frame.own!, frame.container, frame.className);
   }
@@ -576,8 +570,6 @@ class EncFrame {
     readonly keys: unknown[] | null,
     readonly values: unknown[] | null,
     readonly gaps: readonly number[] | undefined,
-    /** The array this frame put on the open path (taken off when it closes). */
-    readonly open: object | null,
     /** Whether this is a session's top level (string keys only). */
     readonly session: boolean,
   ) {}
@@ -592,7 +584,6 @@ class IgEncoder {
   private stringCount = 0;
   private readonly refs = new Map<unknown, number>();
   private refCount = 0;
-  private readonly open = new Set<object>();
   private readonly stack: EncFrame[] = [];
   private readonly classes: ClassRegistry | undefined;
   private readonly compact: boolean;
@@ -770,7 +761,8 @@ class IgEncoder {
     else if (v instanceof PhpReference) this.reference(v);
     else if (isObjectLike(v, this.classes)) this.object(v);
     else if (isArrayLike(v)) {
-      if (this.open.has(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
+      // An array met again is a back-reference, even inside itself (as PHP writes an array that
+      // holds itself): every array is numbered by identity, so each is written out at most twice.
       const id = this.refs.get(v);
       if (id !== undefined) {
         this.tableRef(T_REF8, id);
@@ -804,9 +796,7 @@ class IgEncoder {
     const e = arrayEntries(v, this.fail);
     this.countTag(e.size);
     if (e.size === 0) return;
-    const added = !this.open.has(v);
-    if (added) this.open.add(v);
-    const frame = e.map !== null ? new EncFrame(e.size, e.map.keys(), e.map.values(), null, null, undefined, added ? v : null, session) : new EncFrame(e.size, null, null, e.keys, e.values, undefined, added ? v : null, session);
+    const frame = e.map !== null ? new EncFrame(e.size, e.map.keys(), e.map.values(), null, null, undefined, session) : new EncFrame(e.size, null, null, e.keys, e.values, undefined, session);
     this.stack.push(frame);
     this.path.push(null);
   }
@@ -833,7 +823,7 @@ class IgEncoder {
       const n = props.size + (gaps?.length ?? 0);
       this.countTag(n);
       if (n === 0) return;
-      this.stack.push(new EncFrame(props.size, props.keys(), props.values(), null, null, gaps, null, false));
+      this.stack.push(new EncFrame(props.size, props.keys(), props.values(), null, null, gaps, false));
       this.path.push(null);
     } else if (o instanceof PhpSerializable) {
       this.className(o.className);
@@ -855,7 +845,7 @@ class IgEncoder {
       this.className(className);
       this.countTag(pairs.length);
       if (pairs.length === 0) return;
-      this.stack.push(new EncFrame(pairs.length, null, null, pairs.map((p) => p[0]), pairs.map((p) => p[1]), undefined, null, false));
+      this.stack.push(new EncFrame(pairs.length, null, null, pairs.map((p) => p[0]), pairs.map((p) => p[1]), undefined, false));
       this.path.push(null);
     }
   }
@@ -875,7 +865,6 @@ class IgEncoder {
       if (f.i >= f.n) {
         stack.pop();
         this.path.pop();
-        if (f.open !== null) this.open.delete(f.open);
         continue;
       }
       let k: unknown;
