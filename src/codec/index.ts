@@ -9,6 +9,8 @@
 import { toInputBuffer, unserializeBuffer, type DecodeOptions } from './decoder.js';
 import { serializeValue, type EncodeOptions } from './encoder.js';
 import { decodeSessionBuffer, detectHandlerBuffer, encodeSessionBuffer, type SerializeHandler } from './session.js';
+import { igbinarySerializeValue, igbinaryUnserializeBuffer, type IgbinaryEncodeOptions } from './igbinary.js';
+import { msgpackPackValue, msgpackUnpackBuffer, type MsgpackEncodeOptions } from './msgpack.js';
 import type { PhpArray, PhpKey, PhpValue } from './values.js';
 
 export {
@@ -31,6 +33,8 @@ export { toPlain, fromPlain, type PlainOptions } from './plain.js';
 export { SERIALIZE_HANDLERS, type SerializeHandler } from './session.js';
 export { DEFAULT_MAX_DEPTH, type DecodeOptions } from './decoder.js';
 export type { EncodeOptions } from './encoder.js';
+export type { IgbinaryEncodeOptions } from './igbinary.js';
+export type { MsgpackEncodeOptions } from './msgpack.js';
 
 /** What encodeSession accepts: a PhpArray, a Map or a plain object of session keys. */
 export type SessionInput = PhpArray | Map<PhpKey, unknown> | Record<string, unknown>;
@@ -50,6 +54,26 @@ export function unserialize(bytes: Uint8Array | string, options?: DecodeOptions)
  */
 export function serialize(value: unknown, options?: EncodeOptions): Buffer {
   return serializeValue(value, options);
+}
+
+/** igbinary_unserialize() (php-igbinary 3.2): one header and one value, the whole input. Throws DecodeError like unserialize(). */
+export function igbinaryUnserialize(bytes: Uint8Array | string, options?: DecodeOptions): PhpValue {
+  return igbinaryUnserializeBuffer(toInputBuffer(bytes, options?.source), options);
+}
+
+/** igbinary_serialize() (php-igbinary 3.2) of a PhpValue or plain JS value. Throws EncodeError like serialize(). */
+export function igbinarySerialize(value: unknown, options?: IgbinaryEncodeOptions): Buffer {
+  return igbinarySerializeValue(value, options);
+}
+
+/** msgpack_unpack() (php-msgpack 2.x): one value, the whole input. Throws DecodeError like unserialize(). */
+export function msgpackUnpack(bytes: Uint8Array | string, options?: DecodeOptions): PhpValue {
+  return msgpackUnpackBuffer(toInputBuffer(bytes, options?.source), options);
+}
+
+/** msgpack_pack() (php-msgpack 2.x) of a PhpValue or plain JS value. Throws EncodeError like serialize(). */
+export function msgpackPack(value: unknown, options?: MsgpackEncodeOptions): Buffer {
+  return msgpackPackValue(value, options);
 }
 
 /**

@@ -1,19 +1,23 @@
 /**
- * The three session serialize handlers (php-src ext/session/session.c):
+ * The session serialize handlers (php-src ext/session/session.c, and two extensions):
  * - `php`:           `name|` + serialize(value) per key, one slot table across all keys
  * - `php_binary`:    1 length byte (≤ 127, bit 0x80 ignored on read), name, serialize(value)
  * - `php_serialize`: serialize() of the whole session array
+ * - `igbinary`:      igbinary of the whole session array (php-igbinary, see igbinary.ts)
+ * - `msgpack`:       msgpack of the whole session array (php-msgpack, see msgpack.ts)
  */
 import { ConfigError, DecodeError, EncodeError } from '../errors.js';
 import { parseWithSlots, type Parser, type DecodeOptions } from './decoder.js';
 import { Writer, checkNoHiddenData, sessionLabel, type EncodeOptions } from './encoder.js';
 import { keyStringToBytes } from './strings.js';
+import { decodeIgbinarySession, encodeIgbinarySession } from './igbinary.js';
+import { decodeMsgpackSession, encodeMsgpackSession, looksLikeMsgpackSession } from './msgpack.js';
 import { PhpArray, PhpReference, type PhpValue } from './values.js';
 
-export type SerializeHandler = 'php' | 'php_serialize' | 'php_binary';
+export type SerializeHandler = 'php' | 'php_serialize' | 'php_binary' | 'igbinary' | 'msgpack';
 
-/** Every session serialize handler PHP ships, in PHP's spelling. */
-export const SERIALIZE_HANDLERS: readonly SerializeHandler[] = Object.freeze(['php', 'php_serialize', 'php_binary'] as const);
+/** Every session serialize handler PHP ships (and those of php-igbinary and php-msgpack), in PHP's spelling. */
+export const SERIALIZE_HANDLERS: readonly SerializeHandler[] = Object.freeze(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack'] as const);
 
 
 const PIPE = 0x7c;
@@ -35,6 +39,8 @@ function checkHandler(handler: unknown): asserts handler is SerializeHandler {
 export function decodeSessionBuffer(buf: Buffer, handler: SerializeHandler, options: DecodeOptions = {}): PhpArray {
   checkHandler(handler);
   if (buf.length === 0) return new PhpArray();
+  if (handler === 'igbinary') return decodeIgbinarySession(buf, options);
+  if (handler === 'msgpack') return decodeMsgpackSession(buf, options);
   return parseWithSlots(buf, options, (parser) => readSession(parser, buf, handler, options, new PhpArray()));
 }
 
@@ -97,6 +103,8 @@ function entriesOf(session: unknown): Iterable<[unknown, unknown]> {
  */
 export function encodeSessionBuffer(session: unknown, handler: SerializeHandler, options: EncodeOptions = {}): Buffer {
   checkHandler(handler);
+  if (handler === 'igbinary') return encodeIgbinarySession(session, options);
+  if (handler === 'msgpack') return encodeMsgpackSession(session, options);
   const w = new Writer(options);
   try {
     if (handler === 'php_serialize') {
@@ -144,11 +152,13 @@ export function encodeSessionBuffer(session: unknown, handler: SerializeHandler,
 
 /**
  * Best guess at which handler wrote `bytes` (for tools): the first of php_serialize, php,
- * php_binary that decodes the whole input. Null when none does, or the input is empty.
+ * php_binary, igbinary (its header), msgpack (a map, or the empty session) that decodes the
+ * whole input. Null when none does, or the input is empty.
  */
 export function detectHandlerBuffer(buf: Buffer): SerializeHandler | null {
   if (buf.length === 0) return null;
-  for (const h of ['php_serialize', 'php', 'php_binary'] as const) {
+  for (const h of ['php_serialize', 'php', 'php_binary', 'igbinary', 'msgpack'] as const) {
+    if (h === 'msgpack' && !looksLikeMsgpackSession(buf)) continue;
     try {
       decodeSessionBuffer(buf, h);
       return h;

@@ -183,7 +183,7 @@ test('php_binary and php_serialize formats', () => {
   assert.equal(str(encodeSession(ps, 'php_serialize')), 'a:2:{s:1:"a";i:1;i:7;s:1:"x";}');
   assert.equal(str(encodeSession({ user: { name: 'x' } }, 'php_serialize')), 'a:1:{s:4:"user";a:1:{s:4:"name";s:1:"x";}}');
   assert.equal(str(encodeSession(new Map([['k', 1]]), 'php')), 'k|i:1;');
-  assert.deepEqual(SERIALIZE_HANDLERS, ['php', 'php_serialize', 'php_binary']);
+  assert.deepEqual(SERIALIZE_HANDLERS, ['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack']);
 });
 
 test('session data PHP refuses is a DecodeError with the offset', () => {
