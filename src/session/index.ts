@@ -3,12 +3,11 @@
  * php.ini settings, PHP's id rules and generation, and the admin contract.
  */
 export { updateSession, type SessionBackend, type SessionHandle, type OpenOptions, type SessionUpdater } from './contract.js';
-export { resolveSessionSettings, SESSION_DEFAULTS, type SessionSettings, type ResolvedSessionSettings } from './settings.js';
+export { resolveSessionSettings, type SessionSettings, type ResolvedSessionSettings } from './settings.js';
 export { isValidSessionId, assertValidSessionId, sessionIdFromBytes, SID_ALPHABET, MAX_SESSION_ID_LENGTH, type SidBitsPerCharacter, type SessionIdOptions } from './session-id.js';
 export { generateSessionId, createUnusedId } from './new-session-id.js';
 export { chooseSessionId, type ChosenId } from './start.js';
 export {
-  newGcReport,
   type AdminSource,
   type AdminSourceSettings,
   type AdminSerializeHandler,
