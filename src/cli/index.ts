@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SessctlError } from '../errors.js';
+import { redactSecrets } from '../session/redact.js';
+import { escapeText } from './escape.js';
 
 /** Exit codes: 0 success, 1 some items failed, 2 usage or configuration error. */
 export const EXIT_OK = 0;
@@ -163,8 +165,8 @@ export function buildProgram(): Command {
 
 /** Prints an error as one line (a stack trace only with --debug) and returns the exit code. */
 export function reportError(err: unknown, debug: boolean): number {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`sessctl: ${message.split('\n')[0]}\n`);
+  const message = redactSecrets(err instanceof Error ? err.message : String(err));
+  process.stderr.write(`sessctl: ${escapeText(message.split('\n')[0]!)}\n`);
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   if (err instanceof SessctlError && USAGE_CODES.has(err.code)) return EXIT_USAGE;
   return EXIT_FAILED;
