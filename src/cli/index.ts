@@ -26,17 +26,20 @@ export interface CommonOptions {
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
+  /** Stay root instead of becoming the save path's owner. */
+  asRoot?: boolean;
 }
 
 function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
   cmd
     .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path"; redis: "tcp://host:6379?prefix=…")')
-    .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'auto']))
+    .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack', 'auto']))
     .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster)');
   if (withMaxlifetime) cmd.option('--maxlifetime <seconds>', 'session.gc_maxlifetime, seconds or a duration like 24m');
   return cmd
     .option('--php-ini <file>', 'read settings from this php.ini (and its conf.d / PHP_INI_SCAN_DIR)')
     .option('--no-php', 'do not ask the php binary for its settings')
+    .option('--as-root', "as root, do not switch to the files save path's owner (the default is to act as that user)")
     .option('--debug', 'show stack traces on errors');
 }
 

@@ -1,3 +1,4 @@
+import { actAsOwner, type ActedAs } from '../../admin/identity.js';
 import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
@@ -15,8 +16,18 @@ export function settingsFrom(opts: CommonOptions): Promise<ResolvedSettings> {
   });
 }
 
-export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
+/** Who this command acts as (set once the settings are known; see actAsOwner). */
+export let actedAs: ActedAs | undefined;
+
+/** Resolves settings, then (as root) becomes the save path's owner before anything is touched. */
+export async function settingsAsOwner(opts: CommonOptions): Promise<ResolvedSettings> {
   const resolved = await settingsFrom(opts);
+  actedAs = actAsOwner(resolved.values, { stayRoot: opts.asRoot === true });
+  return resolved;
+}
+
+export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
+  const resolved = await settingsAsOwner(opts);
   return { resolved, source: await openAdminSource(resolved.values) };
 }
 

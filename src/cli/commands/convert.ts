@@ -1,7 +1,7 @@
 import { convertSessions } from '../../admin/convert.js';
 import { escapeText } from '../escape.js';
 import type { CommonOptions } from '../index.js';
-import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, durationOpt, json, printWalkError, sourceFrom } from './common.js';
 
 /** `sessctl convert --to <handler>`: in place, under each session's lock. */
 export async function run(opts: CommonOptions & { to: string; dryRun?: boolean; lockTimeout?: string }): Promise<number> {
@@ -24,7 +24,7 @@ export async function run(opts: CommonOptions & { to: string; dryRun?: boolean; 
     },
   });
   await source.close();
-  if (opts.json) process.stdout.write(json({ ...report, results: listed }));
+  if (opts.json) process.stdout.write(json({ ...report, results: listed, actedAs }));
   else if (!opts.quiet) {
     const verb = report.dryRun ? 'would convert' : 'converted';
     process.stdout.write(`convert to ${report.to}: checked ${report.checked}, ${verb} ${report.converted}, unchanged ${report.unchanged}, refused ${report.refused}, failed ${report.failed}\n`);

@@ -2,7 +2,7 @@ import { destroySessions } from '../../admin/destroy.js';
 import { escapeText } from '../escape.js';
 import { colorsFor } from '../output.js';
 import type { CommonOptions } from '../index.js';
-import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, durationOpt, json, printWalkError, sourceFrom } from './common.js';
 
 interface DestroyOptions extends CommonOptions {
   olderThan?: string;
@@ -39,7 +39,7 @@ export async function run(opts: DestroyOptions, ids: string[]): Promise<number> 
     },
   });
   await source.close();
-  if (opts.json) process.stdout.write(json({ ...report, failures }));
+  if (opts.json) process.stdout.write(json({ ...report, failures, actedAs }));
   else if (!opts.quiet) {
     process.stdout.write(`${report.dryRun ? 'would destroy' : 'destroyed'} ${report.destroyed}, missing ${report.missing}, kept ${report.kept}, failed ${report.failed}\n`);
   }

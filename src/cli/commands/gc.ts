@@ -5,7 +5,7 @@ import { formatBytes, formatCount } from '../format.js';
 import { canShowProgress, colorsFor, type Colors } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { json, sourceFrom } from './common.js';
+import { actedAs, json, sourceFrom } from './common.js';
 
 /** `sessctl gc`: PHP's gc, lock-aware, any depth; one summary line. */
 export async function run(opts: CommonOptions & { dryRun?: boolean; jobs?: string }): Promise<number> {
@@ -38,7 +38,7 @@ export async function run(opts: CommonOptions & { dryRun?: boolean; jobs?: strin
     });
   await source.close();
   if (controller.signal.aborted) process.stderr.write('sessctl: interrupted; the counts below are up to that point\n');
-  if (opts.json) process.stdout.write(json(report));
+  if (opts.json) process.stdout.write(json({ ...report, actedAs }));
   else if (!opts.quiet) process.stdout.write(summary(report, await colorsFor(process.stdout)) + '\n' + notesOf(report).map((n) => n + '\n').join(''));
   return report.errors > 0 || controller.signal.aborted ? 1 : 0;
 }

@@ -3,7 +3,7 @@ import { escapeText } from '../escape.js';
 import { formatBytes, formatCount, formatDuration, histogram } from '../format.js';
 import { colorsFor } from '../output.js';
 import type { CommonOptions } from '../index.js';
-import { json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, json, printWalkError, sourceFrom } from './common.js';
 
 /** `sessctl stats`: totals, histograms, handlers, corrupt sessions. */
 export async function run(opts: CommonOptions): Promise<number> {
@@ -17,7 +17,7 @@ export async function run(opts: CommonOptions): Promise<number> {
   });
   await source.close();
   if (opts.json) {
-    process.stdout.write(json(s));
+    process.stdout.write(json({ ...s, actedAs }));
     return errors ? 1 : 0;
   }
   const c = await colorsFor(process.stdout);
