@@ -65,6 +65,11 @@ export interface SessionHandle {
    * @throws EncodeError when the format cannot hold the data (nothing is written).
    */
   save(data?: PhpArray): Promise<void>;
+  /**
+   * save() and close() in one step, where the backend can do both in one operation (Redis:
+   * one script). The middleware uses it at the end of a request when it is there.
+   */
+  saveAndClose?(data?: PhpArray): Promise<void>;
   /** Releases the lock without writing. Idempotent. */
   close(): Promise<void>;
   /** Deletes the session while holding the lock, then releases it. */

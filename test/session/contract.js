@@ -103,6 +103,18 @@ export function contractSuite(name, make, testOptions = {}) {
     await h2.close();
   }));
 
+  test(`${name}: saveAndClose writes and releases in one step; lazy write still applies`, testOptions, withStore({}, async ({ store, raw }) => {
+    const id = freshId();
+    const h = await store.open(id);
+    h.data.set('k', 'v');
+    await h.saveAndClose();
+    assert.equal((await raw(id)).toString('latin1'), 'k|s:1:"v";');
+    const again = await store.open(id, { lockTimeoutMs: 0 }); // released
+    await again.saveAndClose(); // unchanged: nothing rewritten, lock released
+    assert.equal((await raw(id)).toString('latin1'), 'k|s:1:"v";');
+    await (await store.open(id, { lockTimeoutMs: 0 })).close();
+  }));
+
   test(`${name}: readAndClose reads and releases the lock at once`, testOptions, withStore({}, async ({ store }) => {
     const id = freshId();
     await store.update(id, (d) => void d.set('k', 'v'));

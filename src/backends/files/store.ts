@@ -273,6 +273,15 @@ export class FileSessionHandle implements SessionHandle {
     this.#bytes = encoded;
   }
 
+  /** save() then close(); the lock is released on every path. */
+  async saveAndClose(data?: PhpArray): Promise<void> {
+    try {
+      await this.save(data);
+    } finally {
+      await this.close();
+    }
+  }
+
   /** Releases the lock (closing the fd) without writing. Idempotent. */
   async close(): Promise<void> {
     const file = this.#file;

@@ -253,6 +253,15 @@ export class MemorySessionHandle implements SessionHandle {
     this.#bytes = bytes;
   }
 
+  /** save() then close(); the lock is released on every path. */
+  async saveAndClose(data?: PhpArray): Promise<void> {
+    try {
+      await this.save(data);
+    } finally {
+      await this.close();
+    }
+  }
+
   async close(): Promise<void> {
     const unlock = this.#unlock;
     this.#unlock = null;

@@ -27,6 +27,16 @@ export const LOCK_RELEASE_SCRIPT =
 const WRITE_IF_LOCKED_SCRIPT =
   'if redis.call("get",KEYS[2]) == ARGV[1] then redis.call("setex",KEYS[1],ARGV[2],ARGV[3]) return 1 else return 0 end';
 
+/**
+ * SETEX and release in one step, only while we hold the lock (the end of a request: one round
+ * trip instead of two). KEYS = session key, lock key; ARGV = secret, ttl, data (ttl '' = EXPIRE
+ * only: lazy write of unchanged data).
+ */
+const WRITE_AND_RELEASE_SCRIPT =
+  'if redis.call("get",KEYS[2]) ~= ARGV[1] then return 0 end ' +
+  'if ARGV[3] == "" and ARGV[4] == "1" then redis.call("expire",KEYS[1],ARGV[2]) else redis.call("setex",KEYS[1],ARGV[2],ARGV[3]) end ' +
+  'redis.call("del",KEYS[2]) return 1';
+
 /** SET … KEEPTTL only while we hold the lock (an admin rewrite must not extend the session's life; Redis ≥ 6). */
 const REWRITE_IF_LOCKED_SCRIPT =
   'if redis.call("get",KEYS[2]) == ARGV[1] then redis.call("set",KEYS[1],ARGV[2],"KEEPTTL") return 1 else return 0 end';
@@ -131,6 +141,27 @@ export async function writeIfLocked(
   data: Buffer,
 ): Promise<void> {
   const reply = await target.send(['EVAL', WRITE_IF_LOCKED_SCRIPT, '2', sessionKey, lockKey, secret, String(ttlSeconds), data], sessionKey);
+  if (Number(reply) !== 1) throw lockLost(target, sessionKey, 'write');
+}
+
+/**
+ * Writes the session (or, with `touchOnly`, only refreshes its TTL) and releases our lock, in
+ * one atomic script.
+ * @throws BackendError code ELOCKLOST when the lock is gone (nothing written, nothing released).
+ */
+export async function writeAndRelease(
+  target: CommandTarget,
+  sessionKey: Buffer,
+  lockKey: Buffer,
+  secret: string,
+  ttlSeconds: number,
+  data: Buffer,
+  touchOnly: boolean,
+): Promise<void> {
+  const reply = await target.send(
+    ['EVAL', WRITE_AND_RELEASE_SCRIPT, '2', sessionKey, lockKey, secret, String(ttlSeconds), touchOnly ? '' : data, touchOnly ? '1' : '0'],
+    sessionKey,
+  );
   if (Number(reply) !== 1) throw lockLost(target, sessionKey, 'write');
 }
 
