@@ -115,13 +115,8 @@ export class RedisSessionHandle implements SessionHandle {
     const touchOnly = this.store.settings.lazyWrite && bytes.equals(this.#bytes);
     this.#closed = true;
     this.#secret = null;
-    try {
-      await writeAndRelease(target, key, lockKey, secret, this.store.settings.gcMaxlifetime, bytes, touchOnly);
-      this.#bytes = bytes;
-    } catch (err) {
-      await releaseLock(target, lockKey, secret).catch(() => {});
-      throw err;
-    }
+    await writeAndRelease(target, key, lockKey, secret, this.store.settings.gcMaxlifetime, bytes, touchOnly);
+    this.#bytes = bytes;
   }
 
   /** Releases the lock (compare-and-delete: never someone else's) without writing. Idempotent. */
