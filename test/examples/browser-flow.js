@@ -20,6 +20,12 @@ export function expiredCookieLine({ secure }) {
   return `PHPSESSID=deleted; expires=Thu, 01 Jan 1970 00:00:01 GMT; Max-Age=0; path=/; ${secure ? 'secure; ' : ''}HttpOnly; SameSite=Lax`;
 }
 
+/** Logs in as ann on the PHP page the visitor is on. */
+export async function logIn(v) {
+  await v.page.locator('input[name=name]').fill('ann');
+  await v.follow('button', 'Log in (PHP)');
+}
+
 /** The session id the page shows. */
 export async function pageId(v) {
   return (await v.page.locator('code').first().textContent()).trim();
@@ -66,8 +72,7 @@ export async function sharedLoginFlow(browser, ex, { host, secure, contextOption
     await expectSent(v, [], 'PHP had no reason to send a cookie');
 
     // 3. log in on PHP: session_regenerate_id(true) — a new id, the old session deleted
-    await v.page.locator('input[name=name]').fill('ann');
-    await v.follow('button', 'Log in (PHP)');
+    await logIn(v);
     const sid = await pageId(v);
     assert.notEqual(sid, anon);
     assert.match(await v.bodyText(), /Logged in as ann\./);

@@ -4,7 +4,8 @@
 // checks its jar (one PHPSESSID, the attributes the docs promise) and the raw Set-Cookie lines.
 //   1. the middleware's defaults, on 127.0.0.1: the whole flow, and the pages' screenshots
 //   2. cookie: { secure: true } behind plain HTTP on a named host: Chromium drops Node's cookie
-//   3. both sides secure behind a TLS-terminating proxy (what the docs advise): the whole flow
+//   3. a stale PHPSESSID at a longer path: both sides take it first, the login is lost alike
+//   4. both sides secure behind a TLS-terminating proxy (what the docs advise): the whole flow
 // SESSCTL_SCREENSHOTS=1 writes the screenshots of (1) to docs/images/ (docs/example.md).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +19,7 @@ import { needPhp, needChromium } from '../helpers/env.js';
 import { startPhpServer, freePort, root } from '../helpers/php-server.js';
 import { launchChromium, Visitor } from '../helpers/browser.js';
 import { selfSignedCert, startTlsProxy } from '../helpers/tls-proxy.js';
-import { sharedLoginFlow, sessionCookie, cookieLine, pageId, SHOTS } from './browser-flow.js';
+import { sharedLoginFlow, sessionCookie, cookieLine, pageId, logIn, SHOTS } from './browser-flow.js';
 
 // Not loopback, so Chromium applies its insecure-origin rules to plain HTTP (it treats
 // 127.0.0.1 and localhost as secure contexts and keeps Secure cookies there).
@@ -118,8 +119,7 @@ describe('the shared login in headless Chromium (examples/php-express)', need, (
 
       // the PHP side (cookie_secure off) still issues a cookie the browser keeps, and Node reads it
       await v.follow('link', 'PHP side');
-      await v.page.locator('input[name=name]').fill('ann');
-      await v.follow('button', 'Log in (PHP)');
+      await logIn(v);
       const sid = (await sessionCookie(v, { host: HOST, secure: false })).value;
       await v.follow('link', 'Node side');
       assert.match(await v.bodyText(), /Logged in as ann/);
@@ -127,6 +127,42 @@ describe('the shared login in headless Chromium (examples/php-express)', need, (
       assert.deepEqual(ex.errors, []);
     } finally {
       await v.close();
+      await ex.stop();
+    }
+  });
+
+  test('a stale PHPSESSID with a longer path shadows the login, on PHP and on Node alike', async () => {
+    // Browsers send the longest-path cookie first and both sides take the first PHPSESSID, so
+    // a cookie left at /cart (Node's route) or /cart.php (PHP's) wins there over the login's
+    // cookie at /; strict mode refuses its dead id and the new session's cookie at / replaces
+    // the login's. Both sides must do the same: the visitor is logged out by either button.
+    const ex = await startExample({});
+    try {
+      for (const [side, button, path] of [
+        ['nodeUrl', 'Add to cart (Node)', '/cart'],
+        ['phpUrl', 'Add to cart (PHP)', '/cart.php'],
+      ]) {
+        const stale = 'stale0123456789abcdefghijklmnopq';
+        const v = await Visitor.open(browser, {
+          cookies: [{ name: 'PHPSESSID', value: stale, domain: '127.0.0.1', path, httpOnly: true, sameSite: 'Lax' }],
+        });
+        await v.goto(`${ex.phpUrl}/`);
+        await logIn(v);
+        const sid = await pageId(v);
+        if (side === 'nodeUrl') await v.follow('link', 'Node side');
+        assert.match(await v.bodyText(), /Logged in as ann/);
+        await v.follow('button', button);
+        const text = await v.bodyText();
+        assert.match(text, /Not logged in/, `${button} with a stale cookie at ${path}`);
+        assert.match(text, /(node-sticker|php-mug) × 1/, 'the item went into the new session');
+        const jar = (await v.jar()).filter((c) => c.name === 'PHPSESSID').map((c) => [c.path, c.value]);
+        assert.deepEqual(jar.sort(), [[path, stale], ['/', await pageId(v)]].sort(), 'the stale cookie stays; the login cookie was replaced');
+        assert.ok(ex.files().includes(`sess_${sid}`), 'the logged-in session still exists, unreachable by this browser');
+        assert.ok(!ex.files().includes(`sess_${stale}`), 'strict mode did not adopt the stale id');
+        await v.close();
+      }
+      assert.deepEqual(ex.errors, []);
+    } finally {
       await ex.stop();
     }
   });
