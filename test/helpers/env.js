@@ -38,3 +38,8 @@ export function runPhp(args, { input, env } = {}) {
   }
   return r.stdout;
 }
+
+// Debian's chromium, driven by playwright-core (no browser download). Checked on demand: only
+// the browser tests pay for starting it.
+export const CHROMIUM = process.env.CHROMIUM_BINARY || '/usr/bin/chromium';
+export const needChromium = () => need(has(CHROMIUM, ['--version']), `chromium (${CHROMIUM}; Debian's chromium package)`);

@@ -20,12 +20,15 @@ export function freePort() {
   });
 }
 
-/** Starts php -S (4 workers) on the example's PHP app; resolves once it answers. */
-export async function startPhpServer(savePath) {
-  const port = await freePort();
+/**
+ * Starts php -S (4 workers) on the example's PHP app; resolves once it answers.
+ * `ini` overrides the example's php.ini settings, `env` reaches the PHP pages (NODE_URL).
+ */
+export async function startPhpServer(savePath, { port, ini, env } = {}) {
+  port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(PHP, phpServerArgs({ host: '127.0.0.1', port, savePath, docroot: join(root, 'examples/php-express/php') }), {
-    env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' },
+  const child = spawn(PHP, phpServerArgs({ host: '127.0.0.1', port, savePath, ini, docroot: join(root, 'examples/php-express/php') }), {
+    env: { ...process.env, ...env, PHP_CLI_SERVER_WORKERS: '4' },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true, // its own process group, so that the workers are stopped with it
   });
