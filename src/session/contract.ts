@@ -99,3 +99,15 @@ export async function updateSession(backend: Pick<SessionBackend, 'open'>, id: s
     await handle.close();
   }
 }
+
+/**
+ * save() then close(), the lock released on every path: `saveAndClose` for backends that have
+ * no single operation doing both.
+ */
+export async function saveThenClose(handle: Pick<SessionHandle, 'save' | 'close'>, data?: PhpArray): Promise<void> {
+  try {
+    await handle.save(data);
+  } finally {
+    await handle.close();
+  }
+}

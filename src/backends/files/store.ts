@@ -7,7 +7,7 @@ import { constants as fsc } from 'node:fs';
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { ConfigError, SessctlError } from '../../errors.js';
-import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
@@ -274,12 +274,8 @@ export class FileSessionHandle implements SessionHandle {
   }
 
   /** save() then close(); the lock is released on every path. */
-  async saveAndClose(data?: PhpArray): Promise<void> {
-    try {
-      await this.save(data);
-    } finally {
-      await this.close();
-    }
+  saveAndClose(data?: PhpArray): Promise<void> {
+    return saveThenClose(this, data);
   }
 
   /** Releases the lock (closing the fd) without writing. Idempotent. */

@@ -5,7 +5,7 @@
  */
 import { BackendError } from '../../errors.js';
 import type { PhpArray } from '../../codec/values.js';
-import type { SessionHandle } from '../../session/contract.js';
+import { saveThenClose, type SessionHandle } from '../../session/contract.js';
 import type { CommandTarget } from './connection.js';
 import { acquireLock, releaseLock, writeAndRelease, writeIfLocked } from './lock.js';
 import type { RedisSessionStore } from './store.js';
@@ -96,14 +96,7 @@ export class RedisSessionHandle implements SessionHandle {
     this.#assertOpen('save');
     if (data) this.data = data;
     const secret = this.#secret;
-    if (secret === null) {
-      try {
-        await this.save();
-      } finally {
-        await this.close();
-      }
-      return;
-    }
+    if (secret === null) return saveThenClose(this);
     let bytes: Buffer;
     try {
       bytes = this.store.encode(this.data);
