@@ -137,7 +137,7 @@ describe('ids and cookies', () => {
     // @ts-expect-error no backend: checks the runtime refuses it
     assert.throws(() => phpSession({}), { code: 'ECONFIG' });
     assert.throws(() => phpSession({ backend: new MemoryBackend(), name: 'bad name' }), { code: 'ECONFIG' });
-    // @ts-expect-error lower-case 'lax' is not a SameSite value PHP accepts: checks the runtime refuses it
+    // @ts-expect-error lower-case 'lax' is not one of the SameSite spellings: checks the runtime refuses it
     assert.throws(() => phpSession({ backend: new MemoryBackend(), cookie: { sameSite: 'lax' } }), { code: 'ECONFIG' });
   });
 });
