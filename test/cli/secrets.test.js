@@ -38,7 +38,7 @@ test('sessctl config never prints the password (plain and --json)', () => {
 
 test('a bad parameter error names the parameter, not the password', () => {
   const bad = `tcp://127.0.0.1:6379?auth=${SECRET}&weight=0`;
-  assert.throws(() => parseRedisSavePath(bad), (e) => /weight/.test(e.message) && !e.message.includes(SECRET));
+  assert.throws(() => parseRedisSavePath(bad), (/** @type {any} */ e) => /weight/.test(e.message) && !e.message.includes(SECRET));
   const r = sessctl(['list', '--save-handler', 'redis', '--save-path', bad], { env: { SESSCTL_PHP_BINARY: '/nonexistent' } });
   assert.equal(r.code, 2);
   assert.match(r.stderr, /weight/);

@@ -106,7 +106,7 @@ test('msgpack: the value model of what PHP wrote', () => {
   assert.deepEqual([...sleepy.props.keys()], ['kept', '\0*\0keptProt']);
   const self = msgpackUnpack(hex(find('an array holding a reference to itself')[2]));
   const box = self.get('self');
-  assert.ok(box instanceof PhpReference && box.value.get('self') === box);
+  assert.ok(box instanceof PhpReference && /** @type {PhpArray} */ (box.value).get('self') === box);
 });
 
 test('msgpack: a referenced empty array is written [] and still one reference', () => {
@@ -163,8 +163,9 @@ test('sessions: int keys are dropped on read and refused on write, as PHP loses 
   const s = decodeSession(hex('00000002140206051101781101' + '6b110176'), 'igbinary');
   assert.deepEqual([...s.entries()], [['k', 'v']]);
   assert.deepEqual([...decodeSession(hex('83c00105a178a16ba176'), 'msgpack').entries()], [['k', 'v']]);
-  for (const h of ['igbinary', 'msgpack']) {
+  for (const h of /** @type {const} */ (['igbinary', 'msgpack'])) {
     assert.throws(() => encodeSession(new PhpArray([[5, 'x']]), h), (e) => e instanceof EncodeError && /int/.test(e.message));
+    // @ts-expect-error a list is not a session (string keys): checks the runtime refuses it
     assert.throws(() => encodeSession([1], h), EncodeError);
     assert.deepEqual([...decodeSession('', h)], []);
   }
@@ -184,6 +185,7 @@ test('detectHandler recognises igbinary and msgpack sessions, and still the othe
 });
 
 test('malformed, truncated and trailing input: a DecodeError with the offset and source', () => {
+  /** @type {[typeof igbinaryUnserialize, string, number][]} */
   const bad = [
     [igbinaryUnserialize, '', 0], [igbinaryUnserialize, '00000002', 0], [igbinaryUnserialize, '0000000306', 0],
     [igbinaryUnserialize, '000000020601ff', 6], [igbinaryUnserialize, '0000000214020600', 8],
@@ -230,9 +232,11 @@ test('hostile input: depth, huge counts, __proto__ keys, and no class instantiat
   const bytes = igbinarySerialize(new PhpObject('User', new PhpArray([['name', 'ann']])));
   assert.ok(igbinaryUnserialize(bytes) instanceof PhpObject, 'no registry: a PhpObject');
   const classes = new ClassRegistry().register('User', User);
+  /** @type {User & { name: string }} */
   const u = igbinaryUnserialize(bytes, { classes });
   assert.ok(u instanceof User && u.name === 'ann');
   assert.equal(igbinarySerialize(u, { classes }).toString('hex'), bytes.toString('hex'));
+  /** @type {User & { name: string }} */
   const mu = msgpackUnpack(msgpackPack(new PhpObject('User', new PhpArray([['name', 'ann']]))), { classes });
   assert.ok(mu instanceof User && mu.name === 'ann');
 });

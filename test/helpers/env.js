@@ -30,7 +30,12 @@ export const needPhp = () => need(hasPhp, 'php (php-cli)');
 export const needPhpRedis = () => need(hasPhpRedis, 'php with the redis extension (php-redis)');
 export const needRedis = () => need(hasRedisServer && hasPhpRedis, 'redis-server and php-redis');
 
-/** Runs a PHP snippet or script; returns stdout as a Buffer, throws with stderr on failure. */
+/**
+ * Runs a PHP snippet or script; returns stdout as a Buffer, throws with stderr on failure.
+ * @param {string[]} args
+ * @param {{ input?: string | Buffer, env?: Record<string, string | undefined> }} [options]
+ * @returns {Buffer}
+ */
 export function runPhp(args, { input, env } = {}) {
   const r = spawnSync(PHP, args, { input, env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
   if (r.status !== 0) {

@@ -14,7 +14,7 @@ export function freePort() {
     const s = net.createServer();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {net.AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
@@ -72,8 +72,13 @@ export class Jar {
       else this.cookies.set(name, pair.slice(eq + 1));
     }
   }
-  /** fetch with the jar's cookies (or an explicit `cookie`, which leaves the jar alone). */
+  /**
+   * fetch with the jar's cookies (or an explicit `cookie`, which leaves the jar alone).
+   * @param {string} url
+   * @param {{ method?: string, form?: Record<string, string>, cookie?: string }} [options]
+   */
   async fetch(url, { method = 'GET', form, cookie } = {}) {
+    /** @type {Record<string, string>} */
     const headers = {};
     const c = cookie ?? this.header();
     if (c) headers.cookie = c;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { PhpArray, ClassRegistry, DecodeError, LockTimeoutError, InvalidSessionIdError, ConfigError, encodeSession } from 'sessctl';
 
 class Cart {
+  /** @param {any} [items] a PhpArray once decoded (the registry does not run this constructor) */
   constructor(items = []) {
     this.items = items;
   }
