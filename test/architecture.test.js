@@ -63,6 +63,8 @@ test('layer direction: each area imports only what is below it', () => {
     'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory'],
     admin: ['errors', 'codec', 'session', 'admin', 'backends-table'],
     middleware: ['errors', 'codec', 'session', 'middleware'],
+    // a framework layer is a view over any backend (and the middleware for its own middleware)
+    frameworks: ['errors', 'codec', 'session', 'middleware', 'frameworks'],
     cli: ['errors', 'codec', 'session', 'admin', 'backends-table', 'cli'],
     index: ['errors', 'codec', 'session'],
   };

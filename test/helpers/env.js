@@ -38,3 +38,9 @@ export function runPhp(args, { input, env } = {}) {
   }
   return r.stdout;
 }
+
+/** Debian's php-laravel-framework / php-symfony-http-foundation (classes under /usr/share/php). */
+export const hasLaravel = hasPhp && has(PHP, ['-r', 'exit(@include_once "Illuminate/Session/autoload.php" ? 0 : 1);']);
+export const hasSymfony = hasPhp && has(PHP, ['-r', 'exit(@include_once "Symfony/Component/HttpFoundation/autoload.php" ? 0 : 1);']);
+export const needLaravel = () => need(hasLaravel, 'Laravel (php-laravel-framework)');
+export const needSymfony = () => need(hasSymfony, 'Symfony HttpFoundation (php-symfony-http-foundation)');

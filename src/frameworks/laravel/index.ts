@@ -1,0 +1,6 @@
+/**
+ * `sessctl/laravel`: Laravel's sessions seen from Node — the encrypted session cookie
+ * (APP_KEY), the meaning of the session's attributes, and the middleware.
+ */
+export { LaravelEncrypter, LaravelDecryptError, parseAppKey, parseCipher, type LaravelCipher, type LaravelKeyOptions } from './encrypter.js';
+export { cookieValuePrefix, decryptLaravelCookie, encryptLaravelCookie, type LaravelCookieOptions } from './cookie.js';
