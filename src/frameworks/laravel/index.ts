@@ -4,3 +4,6 @@
  */
 export { LaravelEncrypter, LaravelDecryptError, parseAppKey, parseCipher, type LaravelCipher, type LaravelKeyOptions } from './encrypter.js';
 export { cookieValuePrefix, decryptLaravelCookie, encryptLaravelCookie, type LaravelCookieOptions } from './cookie.js';
+export { LaravelSessionView, loginKey } from './session.js';
+export { laravelPayloadCipher, type LaravelPayloadCipher } from './payload.js';
+export { LaravelSessions, type LaravelSessionsOptions } from './sessions.js';
