@@ -61,6 +61,7 @@ test('layer direction: each area imports only what is below it', () => {
     'backends/files': ['errors', 'codec', 'session', 'backends/shared', 'backends/files'],
     'backends/laravel-files': ['errors', 'codec', 'session', 'backends/shared', 'backends/laravel-files'],
     'backends/redis': ['errors', 'codec', 'session', 'backends/redis'],
+    'backends/symfony-pdo': ['errors', 'codec', 'session', 'backends/symfony-pdo'],
     'backends/memory': ['errors', 'codec', 'session', 'backends/memory'],
     'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files'],
     admin: ['errors', 'codec', 'session', 'admin', 'backends-table'],
