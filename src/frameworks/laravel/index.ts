@@ -7,3 +7,4 @@ export { cookieValuePrefix, decryptLaravelCookie, encryptLaravelCookie, type Lar
 export { LaravelSessionView, loginKey } from './session.js';
 export { laravelPayloadCipher, type LaravelPayloadCipher } from './payload.js';
 export { LaravelSessions, type LaravelSessionsOptions } from './sessions.js';
+export { laravelSession, type LaravelSessionOptions, type LaravelRequest } from './middleware.js';
