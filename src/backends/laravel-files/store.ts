@@ -11,7 +11,7 @@ import { ConfigError, SessctlError, SessionFileError } from '../../errors.js';
 import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
-import { chooseSessionId } from '../../session/start.js';
+import { startSession } from '../../session/start.js';
 import { assertLockingAvailable } from '../shared/flock.js';
 import { generateLaravelSessionId, isLaravelSessionId, laravelHandler, lifetimeSeconds, type PayloadCipher } from '../shared/laravel.js';
 import { errnoCode, lockSession, release, sessionPath, setMtime, unlinkHeld, writeLocked, type OpenedSession } from './file.js';
@@ -107,9 +107,8 @@ export class LaravelFileSessionStore implements SessionBackend {
     return handle;
   }
 
-  async start(id?: string | null, options: OpenOptions = {}): Promise<LaravelFileSessionHandle> {
-    const chosen = await chooseSessionId(this, id, this.settings.useStrictMode);
-    return this.open(chosen.id, options);
+  start(id?: string | null, options: OpenOptions = {}): Promise<LaravelFileSessionHandle> {
+    return startSession(this, id, options);
   }
 
   /** Reads under LOCK_SH, as Laravel's sharedGet does; null when missing or expired. */

@@ -18,7 +18,7 @@ import { updateSession, type OpenOptions, type SessionBackend, type SessionHandl
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
-import { chooseSessionId } from '../../session/start.js';
+import { startSession } from '../../session/start.js';
 import { isPgLockTimeout, openDatabase, type SqlConnection, type SqlDatabase } from './sql.js';
 
 export type PdoLockMode = 'transactional' | 'advisory' | 'none';
@@ -205,9 +205,8 @@ export class SymfonyPdoSessionStore implements SessionBackend {
     return handle;
   }
 
-  async start(id?: string | null, options: OpenOptions = {}): Promise<SymfonyPdoSessionHandle> {
-    const chosen = await chooseSessionId(this, id, this.settings.useStrictMode);
-    return this.open(chosen.id, options);
+  start(id?: string | null, options: OpenOptions = {}): Promise<SymfonyPdoSessionHandle> {
+    return startSession(this, id, options);
   }
 
   async read(id: string): Promise<PhpArray | null> {
