@@ -48,3 +48,12 @@ export function runPhp(args, { input, env } = {}) {
 // the browser tests pay for starting it.
 export const CHROMIUM = process.env.CHROMIUM_BINARY || '/usr/bin/chromium';
 export const needChromium = () => need(has(CHROMIUM, ['--version']), `chromium (${CHROMIUM}; Debian's chromium package)`);
+
+/** Debian's php-laravel-framework / php-symfony-http-foundation (classes under /usr/share/php). */
+export const hasLaravel = hasPhp && has(PHP, ['-r', 'exit(@include_once "Illuminate/Session/autoload.php" ? 0 : 1);']);
+export const hasSymfony = hasPhp && has(PHP, ['-r', 'exit(@include_once "Symfony/Component/HttpFoundation/autoload.php" ? 0 : 1);']);
+export const needLaravel = () => need(hasLaravel, 'Laravel (php-laravel-framework)');
+export const needSymfony = () => need(hasSymfony, 'Symfony HttpFoundation (php-symfony-http-foundation)');
+export const hasPdoSqlite = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("pdo_sqlite") ? 0 : 1);']);
+export const hasPdoPgsql = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("pdo_pgsql") ? 0 : 1);']);
+export const needPdo = (driver, serverOk = true) => need((driver === 'sqlite' ? hasPdoSqlite : hasPdoPgsql) && serverOk, `php-${driver === 'sqlite' ? 'sqlite3' : 'pgsql'}${driver === 'pgsql' ? ' and postgresql' : ''}`);
