@@ -492,13 +492,61 @@ class IgParser {
         if (this.pos >= this.end) this.fail(frame.isObject ? 'unexpected end of data, expected a property name' : 'unexpected end of data, expected an array key');
         const kt = b[this.pos++]!;
         frame.remaining--;
-        const key = this.key(kt, frame.isObject);
+        let key: PhpKey | undefined;
+        const p = this.pos;
+        // Fast paths (the common forms, well inside the input); everything else through key().
+        if (kt === T_STRING8 && p < this.end && p + 1 + b[p]! <= this.end) {
+          const start = p + 1;
+          const end = start + b[p]!;
+          this.pos = end;
+          this.strStart.push(start);
+          this.strEnd.push(end);
+          const k = asciiKey(b, start, end, this.text) ?? bytesToKeyString(b, start, end);
+          this.strKey[this.strStart.length - 1] = k;
+          const c = k.charCodeAt(0);
+          key = frame.isObject || !((c >= 0x30 && c <= 0x39) || c === 0x2d) || k.length > 20 ? k : canonicalKey(k);
+        } else if (kt === T_STRING_ID8 && p < this.end && b[p]! < this.strStart.length && !frame.isObject) {
+          this.pos = p + 1;
+          const k = this.tableKey(b[p]!);
+          const c = k.charCodeAt(0);
+          key = !((c >= 0x30 && c <= 0x39) || c === 0x2d) || k.length > 20 ? k : canonicalKey(k);
+        } else if (kt === T_LONG8P && p < this.end) {
+          this.pos = p + 1;
+          key = b[p]!;
+        } else key = this.key(kt, frame.isObject);
         if (key === undefined) {
           (frame.gaps ??= []).push(frame.seq++);
           continue;
         }
         frame.seq++;
         frame.key = key;
+        // Values: the common scalar forms inline.
+        const q = this.pos;
+        if (q + 1 < this.end) {
+          const t = b[q]!;
+          if (t === T_STRING8) {
+            const start = q + 2;
+            const end = start + b[q + 1]!;
+            if (end <= this.end) {
+              this.pos = end;
+              const id = this.strStart.length;
+              this.strStart.push(start);
+              this.strEnd.push(end);
+              const v = this.bytesValue(start, end);
+              this.strValue[id] = v;
+              mapSet.call(frame.container, key, v);
+              continue;
+            }
+          } else if (t === T_LONG8P) {
+            this.pos = q + 2;
+            mapSet.call(frame.container, key, b[q + 1]!);
+            continue;
+          } else if (t === T_STRING_ID8 && b[q + 1]! < this.strStart.length) {
+            this.pos = q + 2;
+            mapSet.call(frame.container, key, this.tableValue(b[q + 1]!));
+            continue;
+          }
+        }
       }
       const v = this.readValue(stack);
       if (frame === undefined) {

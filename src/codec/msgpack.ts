@@ -596,6 +596,24 @@ class MpParser {
           }
         }
         frame.key = key;
+        // The common scalar values inline: a positive fixint, a short string.
+        if (key !== SERIALIZE_DATA && this.pos < this.end) {
+          const t = b[this.pos]!;
+          if (t <= 0x7f) {
+            this.pos++;
+            mapSet.call(frame.container!, key, t);
+            continue;
+          }
+          if (t >= 0xa0 && t <= 0xbf) {
+            const start = this.pos + 1;
+            const end = start + (t & 0x1f);
+            if (end <= this.end) {
+              this.pos = end;
+              mapSet.call(frame.container!, key, this.bytesValue(start, end));
+              continue;
+            }
+          }
+        }
       }
       const at = this.pos;
       const v = this.readValue(stack, frame ?? null, key);
