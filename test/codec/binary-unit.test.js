@@ -281,3 +281,22 @@ test('decoded binary-handler values also encode with the other handlers', () => 
   const s = decodeSession(encodeSession({ user: { id: 7, roles: ['a', 'b'] }, n: 1.5 }, 'igbinary'), 'igbinary');
   assert.equal(encodeSession(s, 'php').toString(), 'user|a:2:{s:2:"id";i:7;s:5:"roles";a:2:{i:0;s:1:"a";i:1;s:1:"b";}}n|d:1.5;');
 });
+
+test('igbinary: the old format version 1 header is read (and written back as version 2)', () => {
+  // PHP's igbinary_unserialize() accepts 00 00 00 01 with the same layout
+  assert.deepEqual([...igbinaryUnserialize(hex('0000000114010600080005')).values()], [5]);
+  assert.equal(igbinarySerialize(igbinaryUnserialize(hex('00000001140106000605'))).toString('hex'), '00000002140106000605');
+});
+
+test('sessions through a ClassRegistry and the Decoder/Encoder classes', async () => {
+  const { Decoder, Encoder } = await import('sessctl');
+  class User {}
+  const classes = new ClassRegistry().register('App\\Model\\User', User);
+  for (const h of ['igbinary', 'msgpack']) {
+    const bytes = encodeSession({ user: new PhpObject('App\\Model\\User', new PhpArray([['id', 7], ['\0*\0roles', PhpArray.of('a')]])), n: 1 }, h);
+    const s = new Decoder({ classes }).decodeSession(bytes, h);
+    const user = s.get('user');
+    assert.ok(user instanceof User && user.id === 7 && user.roles.get(0) === 'a', h);
+    assert.equal(new Encoder({ classes }).encodeSession(s, h).toString('hex'), bytes.toString('hex'), `${h}: the mapped instance is written back as it was read`);
+  }
+});
