@@ -7,7 +7,7 @@ import { closeSync, fstatSync, type Stats } from 'node:fs';
 import { SessionFileError } from '../../errors.js';
 import type { AdminSource, AdminSourceSettings, DestroyOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, touch, unlinkLocked, writeInPlace, type FileLocation, type LockedFile } from './file-io.js';
+import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from './file-io.js';
 import { locateSessionFile } from './paths.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -121,7 +121,7 @@ export class FileAdminSource implements AdminSource {
   async lockedRead(id: string, lockTimeoutMs: number): Promise<SessionEntry | null> {
     const f = await this.#lock(id, false, lockTimeoutMs);
     if (!f) return null;
-    release(f);
+    await release(f);
     return this.#entry(id, f, true);
   }
 
@@ -130,9 +130,9 @@ export class FileAdminSource implements AdminSource {
     if (!f) return 'missing';
     try {
       if (options.onlyIf && !options.onlyIf(this.#entry(id, f, true))) return 'kept';
-      return unlinkLocked(f) ? 'destroyed' : 'missing';
+      return (await unlinkLocked(f)) ? 'destroyed' : 'missing';
     } finally {
-      release(f);
+      await release(f);
     }
   }
 
@@ -142,12 +142,12 @@ export class FileAdminSource implements AdminSource {
     try {
       const next = fn({ ...this.#entry(id, f, false), bytes: f.bytes });
       if (next === null || Buffer.from(next.buffer, next.byteOffset, next.byteLength).equals(f.bytes)) return 'unchanged';
-      writeInPlace(f.fd, f.loc.path, next, f.bytes);
-      // Keep the mtime exactly (to the nanosecond where the file system has it): a rewrite is no visit.
-      touch(f.fd, { atime: f.st.atime, mtime: f.st.mtime });
+      await writeLocked(f, next, f.bytes);
+      // Keep the mtime (a rewrite is no visit, it must not extend the session's life).
+      await touchLocked(f, { atime: f.st.atime, mtime: f.st.mtime });
       return 'rewritten';
     } finally {
-      release(f);
+      await release(f);
     }
   }
 

@@ -14,28 +14,18 @@
  *   moment leaves either the old or the new session or an empty one, never a mix; a failed
  *   write (full disk, quota, I/O error) puts the previous bytes back.
  *
- * I/O is synchronous: a session file is a few KB, and a sync syscall on the main thread is
- * several times cheaper than a libuv thread-pool round trip (it is what PHP does). Waiting
- * for a lock is never synchronous (see lock.ts).
+ * The protocol is written once as steps (io.ts) that run synchronously — the default: a
+ * session file is a few KB, and a sync syscall on the main thread is several times cheaper
+ * than a libuv thread-pool round trip (it is what PHP does) — or through the thread pool for
+ * slow or network file systems. Directories are opened synchronously either way. Waiting for
+ * a lock is never synchronous (see lock.ts).
  */
-import {
-  closeSync,
-  constants as C,
-  existsSync,
-  fstatSync,
-  ftruncateSync,
-  futimesSync,
-  lstatSync,
-  openSync,
-  readSync,
-  unlinkSync,
-  writeSync,
-  type Stats,
-} from 'node:fs';
+import { closeSync, constants as C, existsSync, lstatSync, openSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { LockTimeoutError, SessionFileError, type SessctlError } from '../../errors.js';
 // lock.ts loads the flock addon only when a lock is first taken.
 import { lockFd, lockReleased } from './lock.js';
+import { runner, runSync, type IoMode, type Steps } from './io.js';
 
 /** O_NONBLOCK keeps a FIFO planted as `sess_x` from hanging open(); it changes nothing for regular files. */
 const NOFOLLOW = C.O_NOFOLLOW | C.O_NONBLOCK;
@@ -222,17 +212,17 @@ export interface OpenedFile {
  * by someone else in between is simply opened.
  * @throws SessionFileError naming the file (symlink, permissions, missing directory…).
  */
-export function openFile(dir: PinnedDir, loc: FileLocation, how: OpenHow, depth: number): OpenedFile | null {
-  const target = dir.entry(loc.name);
+export function* openFileSteps(dir: PinnedDir, loc: FileLocation, how: OpenHow, depth: number): Steps<OpenedFile | null> {
+  const path = dir.entry(loc.name);
   for (;;) {
     try {
-      return { fd: openSync(target, how.write ? WRITE_FLAGS : READ_FLAGS), created: false };
+      return { fd: yield { op: 'open', path, flags: how.write ? WRITE_FLAGS : READ_FLAGS }, created: false };
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw openError(loc.path, err, depth);
       if (!how.create) return null;
     }
     try {
-      return { fd: openSync(target, C.O_CREAT | C.O_EXCL | WRITE_FLAGS, how.create.mode), created: true };
+      return { fd: yield { op: 'open', path, flags: C.O_CREAT | C.O_EXCL | WRITE_FLAGS, mode: how.create.mode }, created: true };
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw openError(loc.path, err, depth);
     }
@@ -240,8 +230,8 @@ export function openFile(dir: PinnedDir, loc: FileLocation, how: OpenHow, depth:
 }
 
 /** Whether `loc` (through its pinned directory) still names the inode `st` describes. */
-export function stillNames(dir: PinnedDir, loc: FileLocation, st: Stats): boolean {
-  const now = lstatSync(dir.entry(loc.name), { throwIfNoEntry: false });
+export function* stillNamesSteps(dir: PinnedDir, loc: FileLocation, st: Stats): Steps<boolean> {
+  const now: Stats | undefined = yield { op: 'lstat', path: dir.entry(loc.name) };
   return now !== undefined && now.ino === st.ino && now.dev === st.dev;
 }
 
@@ -249,21 +239,21 @@ export function stillNames(dir: PinnedDir, loc: FileLocation, st: Stats): boolea
  * Reads `size` bytes from offset 0: one pread of the size fstat gave (PHP does the same),
  * shorter if the file shrank meanwhile.
  */
-export function readKnownSize(fd: number, size: number): Buffer {
+export function* readKnownSizeSteps(fd: number, size: number): Steps<Buffer> {
   const buf = Buffer.allocUnsafe(size);
   let off = 0;
   while (off < size) {
-    const n = readSync(fd, buf, off, size - off, off);
+    const n: number = yield { op: 'read', fd, buf, off, len: size - off, pos: off };
     if (n === 0) break;
     off += n;
   }
   return off === size ? buf : buf.subarray(0, off);
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
+function* writeAllSteps(fd: number, bytes: Uint8Array): Steps<void> {
   let off = 0;
   while (off < bytes.length) {
-    const n = writeSync(fd, bytes, off, bytes.length - off, off);
+    const n: number = yield { op: 'write', fd, buf: bytes, off, len: bytes.length - off, pos: off };
     if (n <= 0) throw new Error('write made no progress');
     off += n;
   }
@@ -278,15 +268,15 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  * EDQUOT, EIO) the previous bytes are put back before the error is reported.
  * @throws SessionFileError (EWRITE) saying whether the previous content was restored.
  */
-export function writeInPlace(fd: number, path: string, next: Uint8Array, prev: Uint8Array): void {
+export function* writeInPlaceSteps(fd: number, path: string, next: Uint8Array, prev: Uint8Array): Steps<void> {
   try {
-    if (next.length < prev.length) ftruncateSync(fd, 0);
-    writeAll(fd, next);
+    if (next.length < prev.length) yield { op: 'ftruncate', fd, len: 0 };
+    yield* writeAllSteps(fd, next);
   } catch (err) {
     let restored = false;
     try {
-      ftruncateSync(fd, 0);
-      writeAll(fd, prev);
+      yield { op: 'ftruncate', fd, len: 0 };
+      yield* writeAllSteps(fd, prev);
       restored = true;
     } catch {
       /* reported below */
@@ -302,28 +292,32 @@ export function writeInPlace(fd: number, path: string, next: Uint8Array, prev: U
 }
 
 /** Sets the mtime (and atime) to now or to the given time. */
-export function touch(fd: number, at?: { atime: Date; mtime: Date }): void {
+export function* touchSteps(fd: number, at?: { atime: Date; mtime: Date }): Steps<void> {
   const now = new Date();
-  futimesSync(fd, at?.atime ?? now, at?.mtime ?? now);
+  yield { op: 'futimes', fd, atime: at?.atime ?? now, mtime: at?.mtime ?? now };
 }
-
-export { closeSync as closeFd, fstatSync as fstatFd, ftruncateSync as truncateFd };
 
 /**
  * Unlinks `loc` if it still names the inode `st` describes (the one we hold locked).
  * Returns false when the name now points elsewhere or nowhere (nothing is deleted then).
  * @throws SessionFileError (EUNLINK) for other failures.
  */
-export function unlinkIfSame(dir: PinnedDir, loc: FileLocation, st: Stats): boolean {
+export function* unlinkIfSameSteps(dir: PinnedDir, loc: FileLocation, st: Stats): Steps<boolean> {
   try {
-    if (!stillNames(dir, loc, st)) return false;
-    unlinkSync(dir.entry(loc.name));
+    if (!(yield* stillNamesSteps(dir, loc, st))) return false;
+    yield { op: 'unlink', path: dir.entry(loc.name) };
     return true;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return false;
     throw new SessionFileError(loc.path, `cannot delete: ${(err as Error).message}`, 'EUNLINK', { cause: err });
   }
 }
+
+// The synchronous forms, for gc's walk (a worker thread) and the admin listings.
+export const openFile = (dir: PinnedDir, loc: FileLocation, how: OpenHow, depth: number): OpenedFile | null => runSync(openFileSteps(dir, loc, how, depth));
+export const stillNames = (dir: PinnedDir, loc: FileLocation, st: Stats): boolean => runSync(stillNamesSteps(dir, loc, st));
+export const readKnownSize = (fd: number, size: number): Buffer => runSync(readKnownSizeSteps(fd, size));
+export const unlinkIfSame = (dir: PinnedDir, loc: FileLocation, st: Stats): boolean => runSync(unlinkIfSameSteps(dir, loc, st));
 
 export interface LockRequest {
   /** Exclusive (writers) or shared (readers) flock. */
@@ -339,6 +333,8 @@ export interface LockRequest {
   /** Don't read the bytes (destroy, touch). */
   noRead?: boolean;
   signal?: AbortSignal;
+  /** `sync` (default) or `async` (libuv's thread pool, for slow or network file systems). */
+  io?: IoMode;
 }
 
 /** A session file held open under its flock. */
@@ -350,6 +346,8 @@ export interface LockedFile {
   created: boolean;
   /** The whole content as read under the lock (empty with `noRead`). */
   bytes: Buffer;
+  /** How this file's I/O runs (the mode it was opened with). */
+  run: <T>(steps: Steps<T>) => Promise<T>;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -363,12 +361,13 @@ const EMPTY = Buffer.alloc(0);
  *   by another uid, a missing directory, permissions, or a file above `maxBytes` (not read).
  */
 export async function lockFile(loc: FileLocation, req: LockRequest): Promise<LockedFile | null> {
+  const run = runner(req.io);
   const deadline = Date.now() + req.timeoutMs;
   for (;;) {
     const dir = PinnedDir.open(loc.root, loc.dirs, loc.path);
     let opened: OpenedFile | null;
     try {
-      opened = openFile(dir, loc, req, req.depth);
+      opened = await run(openFileSteps(dir, loc, req, req.depth));
       if (!opened) return null;
       const { fd, created } = opened;
       try {
@@ -379,21 +378,20 @@ export async function lockFile(loc: FileLocation, req: LockRequest): Promise<Loc
           // Report the configured timeout, not what was left of it after a retry.
           throw err instanceof LockTimeoutError ? new LockTimeoutError(loc.path, req.timeoutMs) : err;
         }
-        const st = fstatSync(fd);
+        const st: Stats = await run(fstatSteps(fd));
         checkSessionFile(loc.path, st);
         // Deleted or renamed over while we waited: the inode has no name left (nlink 0). With
         // other hard links, ask the directory whether this name is still ours (one lstat more).
-        if (st.nlink === 0 || (st.nlink > 1 && !stillNames(dir, loc, st))) {
-          // Destroyed or replaced while we waited: this inode is no longer the session.
-          release({ fd, loc });
+        if (st.nlink === 0 || (st.nlink > 1 && !(await run(stillNamesSteps(dir, loc, st))))) {
+          await release({ fd, loc, run });
           if (Date.now() > deadline) throw new SessionFileError(loc.path, 'kept being replaced while we waited for its lock', 'ERACE');
           continue;
         }
         checkSize(loc.path, st.size, req.maxBytes);
-        const bytes = req.noRead || st.size === 0 ? EMPTY : readKnownSize(fd, st.size);
-        return { loc, fd, st, created, bytes };
+        const bytes = req.noRead || st.size === 0 ? EMPTY : await run(readKnownSizeSteps(fd, st.size));
+        return { loc, fd, st, created, bytes, run };
       } catch (err) {
-        release({ fd, loc });
+        await release({ fd, loc, run });
         throw err;
       }
     } finally {
@@ -402,22 +400,39 @@ export async function lockFile(loc: FileLocation, req: LockRequest): Promise<Loc
   }
 }
 
+function* fstatSteps(fd: number): Steps<Stats> {
+  return yield { op: 'fstat', fd };
+}
+
+function* closeSteps(fd: number): Steps<void> {
+  yield { op: 'close', fd };
+}
+
 /** Closes a locked file (which releases its flock) and lets the next waiter of this process in. */
-export function release(file: Pick<LockedFile, 'fd' | 'loc'>): void {
+export async function release(file: Pick<LockedFile, 'fd' | 'loc' | 'run'>): Promise<void> {
   try {
-    closeSync(file.fd);
+    await file.run(closeSteps(file.fd));
   } finally {
     lockReleased(file.loc.path);
   }
 }
 
 /** Deletes a locked file if its name still names the locked inode (through pinned directories). */
-export function unlinkLocked(file: LockedFile): boolean {
+export async function unlinkLocked(file: LockedFile): Promise<boolean> {
   const dir = PinnedDir.open(file.loc.root, file.loc.dirs);
   try {
-    return unlinkIfSame(dir, file.loc, file.st);
+    return await file.run(unlinkIfSameSteps(dir, file.loc, file.st));
   } finally {
     dir.close();
   }
 }
 
+/** Writes in place (see writeInPlaceSteps) with the file's I/O mode. */
+export function writeLocked(file: LockedFile, next: Uint8Array, prev: Uint8Array): Promise<void> {
+  return file.run(writeInPlaceSteps(file.fd, file.loc.path, next, prev));
+}
+
+/** Sets the mtime of a locked file (see touchSteps). */
+export function touchLocked(file: LockedFile, at?: { atime: Date; mtime: Date }): Promise<void> {
+  return file.run(touchSteps(file.fd, at));
+}

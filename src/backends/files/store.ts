@@ -12,7 +12,8 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { chooseSessionId } from '../../session/start.js';
-import { errnoCode, lockFile, release, touch, unlinkLocked, writeInPlace, type LockedFile, type LockRequest } from './file-io.js';
+import { errnoCode, lockFile, release, touchLocked, unlinkLocked, writeLocked, type LockedFile, type LockRequest } from './file-io.js';
+import type { IoMode } from './io.js';
 import { assertLockingAvailable } from './lock.js';
 import { locateSessionFile, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
@@ -24,6 +25,12 @@ export interface FileStoreOptions extends SessionSettings {
   savePath: string | SavePath;
   /** Mode for new session files; default the save path's MODE (0600). The umask applies, as in PHP. */
   fileMode?: number;
+  /**
+   * How file I/O runs: `sync` (default — a session file is a few KB, and a synchronous call is
+   * cheaper than a thread-pool round trip, as in PHP) or `async` (libuv's thread pool: for
+   * slow or network file systems, where one call may take long). Lock waits never block.
+   */
+  io?: IoMode;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -38,6 +45,7 @@ export class FileSessionStore implements SessionBackend {
   readonly savePath: SavePath;
   readonly settings: ResolvedSessionSettings;
   readonly fileMode: number;
+  readonly io: IoMode;
 
   /**
    * @throws SessctlError (ENOLOCK) when no flock addon loads: never an unlocked store.
@@ -55,6 +63,8 @@ export class FileSessionStore implements SessionBackend {
     if (this.settings.sidLength <= this.savePath.depth) {
       throw new ConfigError(`FileSessionStore: sidLength ${this.settings.sidLength} must be longer than the save path depth ${this.savePath.depth}`);
     }
+    this.io = options.io ?? 'sync';
+    if (this.io !== 'sync' && this.io !== 'async') throw new ConfigError(`FileSessionStore: io must be 'sync' or 'async', got ${JSON.stringify(this.io)}`);
     this.fileMode = options.fileMode ?? this.savePath.mode;
     if (!Number.isInteger(this.fileMode) || this.fileMode < 0 || this.fileMode > 0o7777) throw new ConfigError(`FileSessionStore: fileMode ${this.fileMode} is not in 0..07777`);
   }
@@ -99,6 +109,7 @@ export class FileSessionStore implements SessionBackend {
       timeoutMs: req.timeoutMs ?? this.settings.lockTimeoutMs,
       maxBytes: this.settings.maxBytes,
       depth: this.savePath.depth,
+      io: this.io,
     });
   }
 
@@ -129,7 +140,7 @@ export class FileSessionStore implements SessionBackend {
     try {
       data = this.decode(locked.bytes, locked.loc.path);
     } catch (err) {
-      release(locked);
+      await release(locked);
       throw err;
     }
     const handle = new FileSessionHandle(this, id, locked, data);
@@ -147,7 +158,7 @@ export class FileSessionStore implements SessionBackend {
   async readBytes(id: string): Promise<Uint8Array | null> {
     const locked = await this.lock(id, { exclusive: false, write: false });
     if (!locked) return null;
-    release(locked);
+    await release(locked);
     return locked.bytes;
   }
 
@@ -171,9 +182,9 @@ export class FileSessionStore implements SessionBackend {
     const locked = await this.lock(id, { exclusive: true, write: false, noRead: true });
     if (!locked) return false;
     try {
-      unlinkLocked(locked);
+      await unlinkLocked(locked);
     } finally {
-      release(locked);
+      await release(locked);
     }
     return true;
   }
@@ -183,9 +194,9 @@ export class FileSessionStore implements SessionBackend {
     const locked = await this.lock(id, { exclusive: true, write: false, noRead: true });
     if (!locked) return false;
     try {
-      touch(locked.fd);
+      await touchLocked(locked);
     } finally {
-      release(locked);
+      await release(locked);
     }
     return true;
   }
@@ -261,15 +272,15 @@ export class FileSessionHandle implements SessionHandle {
   async save(data?: PhpArray): Promise<void> {
     const file = this.#requireOpen();
     if (data !== undefined) this.data = data;
-    this.#write(file, this.#store.encode(this.data));
+    await this.#write(file, this.#store.encode(this.data));
   }
 
-  #write(file: LockedFile, encoded: Uint8Array): void {
+  async #write(file: LockedFile, encoded: Uint8Array): Promise<void> {
     if (this.#store.settings.lazyWrite && sameBytes(encoded, this.#bytes)) {
-      touch(file.fd);
+      await touchLocked(file);
       return;
     }
-    writeInPlace(file.fd, this.#path, encoded, this.#bytes);
+    await writeLocked(file, encoded, this.#bytes);
     this.#bytes = encoded;
   }
 
@@ -282,7 +293,7 @@ export class FileSessionHandle implements SessionHandle {
   async close(): Promise<void> {
     const file = this.#file;
     this.#file = null;
-    if (file) release(file);
+    if (file) await release(file);
   }
 
   /** Deletes the session file while holding its lock, then releases the lock. */
@@ -290,9 +301,9 @@ export class FileSessionHandle implements SessionHandle {
     const file = this.#requireOpen();
     this.#file = null;
     try {
-      unlinkLocked(file);
+      await unlinkLocked(file);
     } finally {
-      release(file);
+      await release(file);
     }
   }
 
@@ -313,21 +324,21 @@ export class FileSessionHandle implements SessionHandle {
       fresh = (await this.#store.lock(newId, { exclusive: true, write: true, create: { mode: this.#store.fileMode } }))!;
       if (fresh.created) break;
       // Someone made a session with this id between createId() and now: never take it over.
-      release(fresh);
+      await release(fresh);
       if (attempt >= 3) throw new SessctlError('could not create a fresh session id (collisions)', 'EIDCOLLISION');
     }
     try {
-      writeInPlace(fresh.fd, fresh.loc.path, encoded, fresh.bytes);
+      await writeLocked(fresh, encoded, fresh.bytes);
     } catch (err) {
-      unlinkLocked(fresh);
-      release(fresh);
+      await unlinkLocked(fresh);
+      await release(fresh);
       throw err;
     }
     try {
-      if (deleteOld) unlinkLocked(old);
-      else this.#write(old, encoded);
+      if (deleteOld) await unlinkLocked(old);
+      else await this.#write(old, encoded);
     } finally {
-      release(old);
+      await release(old);
     }
     this.#id = newId;
     this.#file = fresh;

@@ -8,7 +8,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { ConfigError, SessctlError, SessionFileError } from '../../errors.js';
-import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
@@ -208,6 +208,11 @@ export class LaravelFileSessionHandle implements SessionHandle {
   }
 
   /** Releases the lock; a file this handle created and never saved is removed (Laravel writes a session only at the end of a request). */
+  /** save() then close(); the lock is released on every path. */
+  saveAndClose(data?: PhpArray): Promise<void> {
+    return saveThenClose(this, data);
+  }
+
   async close(): Promise<void> {
     const held = this.#held;
     this.#held = null;

@@ -14,7 +14,7 @@
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { ConfigError, LockTimeoutError, SessctlError } from '../../errors.js';
-import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
@@ -301,6 +301,11 @@ export class SymfonyPdoSessionHandle implements SessionHandle {
   }
 
   /** Commits what save() wrote (rolls back when nothing was saved) and releases the lock. */
+  /** save() then close(); the lock is released on every path. */
+  saveAndClose(data?: PhpArray): Promise<void> {
+    return saveThenClose(this, data);
+  }
+
   async close(): Promise<void> {
     const locked = this.#locked;
     this.#locked = null;

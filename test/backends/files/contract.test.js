@@ -10,13 +10,14 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-contract-files-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 let n = 0;
 
-for (const depth of [0, 2]) {
-  contractSuite(`files (depth ${depth})`, async (settings = {}) => {
+// Both I/O modes: synchronous (the default) and through the thread pool (io: 'async').
+for (const [depth, io] of /** @type {const} */ ([[0, 'sync'], [2, 'sync'], [2, 'async']])) {
+  contractSuite(`files (depth ${depth}, io ${io})`, async (settings = {}) => {
     const dir = path.join(tmp, `d${n++}`);
     fs.mkdirSync(dir);
     const savePath = depth ? `${depth};${dir}` : dir;
     if (depth) await createSessionDirs(parseSavePath(savePath), { bitsPerCharacter: 6 });
-    const store = new FileSessionStore({ savePath, ...settings });
+    const store = new FileSessionStore({ savePath, io, ...settings });
     return {
       store,
       raw: async (id) => (fs.existsSync(store.pathOf(id)) ? fs.readFileSync(store.pathOf(id)) : null),
