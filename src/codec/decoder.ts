@@ -189,8 +189,8 @@ export class Parser {
   private rootRefs = 0;
   private rootRefHolder: Holder = null;
   private rootRefKey: PhpKey = 0;
-  /** The key, in the top-level array, of the child that holds that `R:` (undefined: the array itself does). */
-  private rootRefVia: PhpKey | undefined = undefined;
+  /** The containers from the top-level value down to the one holding that `R:`, and the key followed in each. */
+  private rootRefPath: [PhpValue, PhpKey][] = [];
 
   /**
    * The whole input as one latin1 string (one char per byte), made once: ASCII strings and
@@ -568,23 +568,38 @@ export class Parser {
    * PHP unwraps the reference around its return value (php_unserialize_with_options), so the
    * value is the array or object itself, and the `&` box inside keeps pointing at it. With two
    * or more such `R:`, the box is a real reference and stays. With exactly one, PHP's reference
-   * has a refcount of 1, which PHP treats as no reference at all, and what it holds and writes
-   * back there (php_var_serialize_nested_data) is: the object itself for an object (`r:`);
-   * for an array, null when the `R:` sits in the array itself, else the array once more with
-   * the child that leads back to that place (an array on PHP's recursion path) as null.
+   * has a refcount of 1, which PHP treats as no reference at all: for an object, the object
+   * itself is there (written `r:`); for an array, what PHP holds there and writes back
+   * (php_var_serialize_nested_data) is null when the `R:` sits in the array itself, else the
+   * array once more, walked down the same path: an array on that path is null (PHP's recursion
+   * guard), an object held nowhere else is copied (PHP does not track a refcount-1 object), one
+   * held elsewhere is itself (`r:`), and the place of the `R:` is null.
    * `a:1:{i:0;R:1;}` is `[null]`; `a:1:{i:0;a:1:{i:0;R:1;}}` is `[[[null]]]`.
    */
   private rootValue(boxed: PhpValue): PhpValue {
     const box = boxed as PhpReference;
     const root = box.value;
     if (this.rootRefs > 1) return root;
+    const path = this.rootRefPath;
     let replacement: PhpValue = root;
     if (root instanceof PhpArray) {
-      if (this.rootRefVia === undefined) replacement = null;
+      if (path.length <= 1) replacement = null;
       else {
-        const copy = new PhpArray();
-        for (const [k, v] of root) mapSet.call(copy, k, k === this.rootRefVia ? null : v);
-        replacement = copy;
+        const held = holdCounts(root, path);
+        // From the place of the R: up: each level is a copy of its node with the next one inside.
+        let inner: PhpValue = null;
+        for (let level = path.length - 1; level >= 0; level--) {
+          const [node, key] = path[level]!;
+          if (level > 0 && (node instanceof PhpArray || !(node instanceof PhpObject) || (held.get(node) ?? 0) > 1)) {
+            inner = node instanceof PhpObject || (node !== null && typeof node === 'object' && !(node instanceof PhpArray)) ? node : null;
+            continue;
+          }
+          const props = node instanceof PhpObject ? node.props : (node as PhpArray);
+          const copy = new PhpArray();
+          for (const [k, v] of props) mapSet.call(copy, k, k === key ? inner : v);
+          inner = node instanceof PhpObject ? new PhpObject(node.className, copy) : copy;
+        }
+        replacement = inner;
       }
     }
     const h = this.rootRefHolder;
@@ -1122,7 +1137,7 @@ export class Parser {
               this.rootRefs++;
               this.rootRefHolder = into;
               this.rootRefKey = key;
-              this.rootRefVia = stack.length > 1 && !stack[1]!.isObject ? stack[0]!.key : undefined;
+              this.rootRefPath = stack.map((f) => [f.own, f.key] as [PhpValue, PhpKey]);
             }
             if (into !== null) mapSet.call(into, key, box);
             if (frame === undefined) return box;
@@ -1188,6 +1203,30 @@ export function rawClassSet(names: Iterable<string> | undefined): ReadonlySet<st
   const set = new Set<string>();
   for (const n of names) set.add(String(n).toLowerCase());
   return set.size > 0 ? set : null;
+}
+
+/**
+ * How many places in the value `root` hold each object of `path` (an `&` box holding one counts
+ * once): PHP's refcount, which decides whether it writes the object again or as `r:`.
+ */
+function holdCounts(root: PhpValue, path: [PhpValue, PhpKey][]): Map<PhpValue, number> {
+  const counts = new Map<PhpValue, number>();
+  for (const [node] of path) if (node instanceof PhpObject) counts.set(node, 0);
+  const seen = new Set<object>();
+  const todo: PhpValue[] = [root];
+  while (todo.length > 0) {
+    const v = todo.pop()!;
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    const children = v instanceof PhpArray ? v.values() : v instanceof PhpObject ? v.props.values() : v instanceof PhpReference ? [v.value].values() : null;
+    if (children === null) continue;
+    for (const c of children) {
+      const n = counts.get(c);
+      if (n !== undefined) counts.set(c, n + 1);
+      todo.push(c);
+    }
+  }
+  return counts;
 }
 
 /** Whether a key starts like a canonical int (a digit or '-'). */

@@ -25,10 +25,13 @@ const INPUTS = [
   'O:8:"stdClass":1:{s:1:"a";R:1;}',
   'O:8:"stdClass":1:{s:1:"a";a:1:{i:0;R:1;}}',
   'a:1:{i:0;a:1:{i:0;R:2;}}',
+  'a:2:{i:0;O:4:"test":1:{s:4:"ryat";R:1;}i:1;i:2;}',
+  'a:2:{i:0;O:1:"A":1:{s:1:"p";a:1:{i:0;O:1:"B":1:{s:1:"q";R:1;}}}i:1;i:2;}',
+  'a:3:{i:0;O:1:"A":1:{s:1:"p";R:1;}i:1;r:2;i:2;i:5;}',
 ];
 
 test("PHP's rules for int property names and R: to the top-level value", needPhp(), () => {
-  const php = runPhp(['-r', 'foreach (json_decode(stream_get_contents(STDIN)) as $s) echo base64_encode(serialize(unserialize($s))), "\\n";'], {
+  const php = runPhp(['-n', '-r', 'foreach (json_decode(stream_get_contents(STDIN)) as $s) echo base64_encode(serialize(unserialize($s))), "\\n";'], {
     input: JSON.stringify(INPUTS),
   })
     .toString()
