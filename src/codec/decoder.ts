@@ -473,7 +473,7 @@ export class Parser {
   }
 
   /**
-   * `S:` strings: `\\xx` hex escapes (either case), the length counts decoded bytes.
+   * `S:` strings: `\xx` hex escapes (either case), the length counts decoded bytes.
    * Read-only legacy format. One pass, a table lookup per hex digit: linear in the input.
    */
   private readEscapedBytes(): Buffer | string {
@@ -496,7 +496,7 @@ export class Parser {
         high |= c;
         p++;
         if (++run === ESCAPE_SCAN) {
-          // A long run without escapes: one native search for the next `\\`, bounded by what
+          // A long run without escapes: one native search for the next `\`, bounded by what
           // the string can still hold (never past it: many S: strings must not each search
           // the rest of the input), and one copy.
           const limit = Math.min(end, p + (len - i));
@@ -1251,7 +1251,7 @@ function isPropertyTableClass(className: string): boolean {
   return className.length === 8 ? className.toLowerCase() === 'stdclass' : className.length === 22 && className.toLowerCase() === '__php_incomplete_class';
 }
 
-/** Bytes of an `S:` string looked at one by one before a native search for the next `\\`. */
+/** Bytes of an `S:` string looked at one by one before a native search for the next `\`. */
 const ESCAPE_SCAN = 64;
 
 /** Hex digit value by byte, -1 for anything else (the `S:` escape reader). */
