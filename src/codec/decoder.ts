@@ -14,6 +14,7 @@ import { constants as bufferConstants, isAscii as nativeIsAscii, isUtf8 as nativ
 import { bytesToKeyString, isValidUtf8, latin1, utf8Slice } from './strings.js';
 import { setDecodeParent, setSpan, type FloatLog } from './source-span.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, type PhpKey, type PhpValue } from './values.js';
+import { SPL_ARRAY_IS_SELF, SPL_PAYLOAD_KINDS, setPayloadSlots, type SplPayloadKind } from './payload.js';
 
 export interface DecodeOptions {
   /**
@@ -28,6 +29,13 @@ export interface DecodeOptions {
   classes?: ClassRegistry;
   /** A label for error messages: a file path, a Redis key. */
   source?: string;
+  /**
+   * Classes (names, any case) implementing Serializable whose unserialize() keeps its payload
+   * as it is rather than unserialize() it. PHP numbers no slots inside their payloads; without
+   * this, a payload that holds one serialize() output is read for its slots, as PHP does for
+   * the usual `unserialize($data)` in unserialize() (see payload.ts).
+   */
+  rawPayloadClasses?: Iterable<string>;
 }
 
 export const DEFAULT_MAX_DEPTH = 4096;
@@ -75,6 +83,12 @@ interface Frame {
   remaining: number;
   /** Object properties keep their names exactly as read; array string keys get canonicalised. */
   isObject: boolean;
+  /**
+   * An object whose serialized properties PHP stores as its property table (stdClass, an
+   * incomplete class): an int key is the property named by its digits, as PHP's
+   * process_nested_object_data() converts it (`i:0;` and `s:1:"0";` are one property).
+   */
+  intKeysAsNames: boolean;
   slot: number;
   /** The key of the child being read. */
   key: PhpKey;
@@ -132,7 +146,8 @@ function isClassNameByte(c: number): boolean {
  */
 export class Parser {
   pos = 0;
-  readonly end: number;
+  /** Where the input ends; narrowed to a `C:` payload while that is read (see readPayload). */
+  end: number;
   /**
    * The slot table, flat (one array is cheaper to grow than three): slot n's value at 3n, the
    * container holding it at 3n+1 and its key there at 3n+2 (to box it retroactively on `R:`).
@@ -145,11 +160,37 @@ export class Parser {
   private readonly tracked: boolean;
   private readonly maxDepth: number;
   /** Whether arrays get source spans: asked for, no slot table, text available. */
-  private readonly keepSource: boolean;
+  private keepSource: boolean;
   /** The floats read so far, made on the first one (see source-span.ts). */
   private floatLog: FloatLog | null = null;
   private readonly classes: ClassRegistry | undefined;
   private readonly source: string | undefined;
+  /** Containers open around the `C:` payload being read (PHP's depth counts through payloads). */
+  private depthBase = 0;
+  /** `C:` payloads being read inside one another. */
+  private payloadDepth = 0;
+  /** While a payload is tried (see tryPayload): the `&` boxes made, to undo them if it is not one. */
+  private undo: unknown[] | null = null;
+  /** Payloads read: the PhpSerializable, its first slot and its slot count, for finishPayloads(). */
+  private readonly payloads: (PhpSerializable | number)[] = [];
+  /** Counting slots only (countPayloadSlots): `r:`/`R:` are read without looking them up. */
+  refsUnchecked = false;
+  /**
+   * User-class payloads that start before this offset are read as opaque (see parseWithSlots:
+   * the second reading, when a reference after such a payload fails with its slots counted).
+   */
+  opaqueBefore = 0;
+  /** Where the first user-class payload read for its slots starts (-1: none). */
+  firstCountedPayload = -1;
+  /** DecodeOptions.rawPayloadClasses, lower-cased (null: none). */
+  private readonly rawPayloadClasses: ReadonlySet<string> | null;
+  /** The top-level value's slot (unserialize(), php_serialize), and the `R:` to it (see rootValue()). */
+  private rootSlot = 0;
+  private rootRefs = 0;
+  private rootRefHolder: Holder = null;
+  private rootRefKey: PhpKey = 0;
+  /** The containers from the top-level value down to the one holding that `R:`, and the key followed in each. */
+  private rootRefPath: [PhpValue, PhpKey][] = [];
 
   /**
    * The whole input as one latin1 string (one char per byte), made once: ASCII strings and
@@ -184,6 +225,7 @@ export class Parser {
     this.maxDepth = maxDepth;
     this.classes = options.classes;
     this.source = options.source;
+    this.rawPayloadClasses = rawClassSet(options.rawPayloadClasses);
   }
 
   fail(message: string, offset = this.pos): never {
@@ -320,7 +362,30 @@ export class Parser {
   /** A key the fast path in readValue() did not take: readKey(), and `frame` is impure. */
   private slowKey(frame: Frame): PhpKey {
     frame.pure = false;
-    return this.readKey(frame.isObject);
+    const k = this.readKey(frame.isObject);
+    return frame.isObject && (typeof k !== 'string' || isDigitLed(k)) ? this.propertyName(frame, k) : k;
+  }
+
+  /**
+   * An object's property key that is an int, or a string in canonical int form. PHP stores
+   * the properties of a property-table class (stdClass, an incomplete class) under string
+   * names: an int key is the name of its digits, and `i:0;` then `s:1:"0";` are one property
+   * (the later value, in the first one's place), written back as `s:1:"0";`. A class with
+   * __unserialize() gets them as array keys, where `0` and `"0"` are one key too. So for other
+   * classes a key is kept as read (its __serialize() writes ints back), but one that would be
+   * the same property or key as one already read is that one.
+   */
+  private propertyName(frame: Frame, k: PhpKey): PhpKey {
+    if (frame.intKeysAsNames) return typeof k === 'string' ? k : String(k);
+    const props = frame.container;
+    if (props.size === 0) return k;
+    if (typeof k !== 'string') {
+      const name = String(k);
+      return Map.prototype.has.call(props, name) ? name : k;
+    }
+    const b = Buffer.from(k, 'latin1');
+    const n = k.length <= 20 && b.toString('latin1') === k ? canonicalIntKey(b, 0, b.length) : undefined;
+    return n !== undefined && Map.prototype.has.call(props, n) ? n : k;
   }
 
   /**
@@ -408,7 +473,7 @@ export class Parser {
   }
 
   /**
-   * `S:` strings: `\\xx` hex escapes (either case), the length counts decoded bytes.
+   * `S:` strings: `\xx` hex escapes (either case), the length counts decoded bytes.
    * Read-only legacy format. One pass, a table lookup per hex digit: linear in the input.
    */
   private readEscapedBytes(): Buffer | string {
@@ -431,7 +496,7 @@ export class Parser {
         high |= c;
         p++;
         if (++run === ESCAPE_SCAN) {
-          // A long run without escapes: one native search for the next `\\`, bounded by what
+          // A long run without escapes: one native search for the next `\`, bounded by what
           // the string can still hold (never past it: many S: strings must not each search
           // the rest of the input), and one copy.
           const limit = Math.min(end, p + (len - i));
@@ -496,6 +561,216 @@ export class Parser {
     const caseName = bytesToKeyString(buf, caseStart, end);
     if (caseName.toLowerCase() === 'class') this.fail("'class' cannot be an enum case name", caseStart);
     return new PhpEnum(bytesToKeyString(buf, start, colon), caseName);
+  }
+
+  /**
+   * The top-level value of unserialize() (or of php_serialize data) when `R:` pointed at it.
+   * PHP unwraps the reference around its return value (php_unserialize_with_options), so the
+   * value is the array or object itself, and the `&` box inside keeps pointing at it. With two
+   * or more such `R:`, the box is a real reference and stays. With exactly one, PHP's reference
+   * has a refcount of 1, which PHP treats as no reference at all: for an object, the object
+   * itself is there (written `r:`); for an array, what PHP holds there and writes back
+   * (php_var_serialize_nested_data) is null when the `R:` sits in the array itself, else the
+   * array once more, walked down the same path: an array on that path is null (PHP's recursion
+   * guard), an object held nowhere else is copied (PHP does not track a refcount-1 object), one
+   * held elsewhere is itself (`r:`), and the place of the `R:` is null.
+   * `a:1:{i:0;R:1;}` is `[null]`; `a:1:{i:0;a:1:{i:0;R:1;}}` is `[[[null]]]`.
+   */
+  private rootValue(boxed: PhpValue): PhpValue {
+    const box = boxed as PhpReference;
+    const root = box.value;
+    if (this.rootRefs > 1) return root;
+    const path = this.rootRefPath;
+    let replacement: PhpValue = root;
+    if (root instanceof PhpArray) {
+      if (path.length <= 1) replacement = null;
+      else {
+        const held = holdCounts(root, path);
+        // From the place of the R: up: each level is a copy of its node with the next one inside.
+        let inner: PhpValue = null;
+        for (let level = path.length - 1; level >= 0; level--) {
+          const [node, key] = path[level]!;
+          if (level > 0 && (node instanceof PhpArray || !(node instanceof PhpObject) || (held.get(node) ?? 0) > 1)) {
+            inner = node instanceof PhpObject || (node !== null && typeof node === 'object' && !(node instanceof PhpArray)) ? node : null;
+            continue;
+          }
+          const props = node instanceof PhpObject ? node.props : (node as PhpArray);
+          const copy = new PhpArray();
+          for (const [k, v] of props) mapSet.call(copy, k, k === key ? inner : v);
+          inner = node instanceof PhpObject ? new PhpObject(node.className, copy) : copy;
+        }
+        replacement = inner;
+      }
+    }
+    const h = this.rootRefHolder;
+    if (h !== null && mapGet.call(h, this.rootRefKey) === box) mapSet.call(h, this.rootRefKey, replacement);
+    return root;
+  }
+
+  /**
+   * Reads the payload [start, end) of `sv` as PHP 8.2 would (see payload.ts): its values take
+   * the slots after `sv`'s. `depth`: the containers open around it.
+   */
+  private readPayload(sv: PhpSerializable, start: number, end: number, depth: number): void {
+    const first = this.slotCount;
+    if (end > start) {
+      if (this.payloadDepth >= MAX_PAYLOAD_NESTING) this.fail(`Serializable payloads nested more than ${MAX_PAYLOAD_NESTING} deep`, start);
+      const saved = { end: this.end, keepSource: this.keepSource, depthBase: this.depthBase };
+      this.end = end;
+      this.keepSource = false; // payload values are not part of the value tree
+      this.depthBase += depth;
+      this.payloadDepth++;
+      try {
+        const kind = SPL_PAYLOAD_KINDS.get(sv.className.toLowerCase());
+        if (kind !== undefined) {
+          this.pos = start;
+          this.splPayload(kind, sv.className);
+        } else if (start >= this.opaqueBefore && !(this.rawPayloadClasses?.has(sv.className.toLowerCase()) ?? false)) {
+          // User code: one serialize() output, else an SPL subclass's format, else opaque.
+          const before = this.slotCount;
+          void (
+            this.tryPayload(start, () => {
+              this.readValue();
+              if (this.pos !== end) throw NOT_THIS_FORMAT;
+            }) ||
+            this.tryPayload(start, () => this.splPayload('array', sv.className)) ||
+            this.tryPayload(start, () => this.splPayload('storage', sv.className)) ||
+            this.tryPayload(start, () => this.splPayload('list', sv.className))
+          );
+          if (this.slotCount > before && this.firstCountedPayload < 0) this.firstCountedPayload = start;
+        }
+      } finally {
+        this.end = saved.end;
+        this.keepSource = saved.keepSource;
+        this.depthBase = saved.depthBase;
+        this.payloadDepth--;
+      }
+    }
+    this.payloads.push(sv, first, this.slotCount - first);
+  }
+
+  /**
+   * Runs `read` from `start`; true when it reads the payload. When it fails (a DecodeError, or
+   * NOT_THIS_FORMAT) everything it did is undone — slots, and `&` boxes it put around earlier
+   * values — and the result is false.
+   */
+  private tryPayload(start: number, read: () => void): boolean {
+    const slotCount = this.slotCount;
+    const outer = this.undo;
+    const undo: unknown[] = [];
+    this.undo = undo;
+    this.pos = start;
+    try {
+      read();
+      if (outer !== null) for (const u of undo) outer.push(u);
+      return true;
+    } catch (e) {
+      if (!(e instanceof DecodeError) && e !== NOT_THIS_FORMAT) throw e;
+      for (let i = undo.length - 3; i >= 0; i -= 3) {
+        const n = undo[i] as number;
+        const target = undo[i + 1] as PhpValue;
+        const box = undo[i + 2] as PhpReference;
+        this.slots[3 * n] = target;
+        const h = this.slots[3 * n + 1] as Holder;
+        const hKey = this.slots[3 * n + 2] as PhpKey;
+        if (h != null && mapGet.call(h, hKey) === box) mapSet.call(h, hKey, target);
+      }
+      this.slotCount = slotCount;
+      this.pos = start;
+      return false;
+    } finally {
+      this.undo = outer;
+    }
+  }
+
+  /** One of PHP's own payload formats (payload.ts), from `pos` to `end`; refused (DecodeError) where PHP's class refuses it. */
+  private splPayload(kind: SplPayloadKind, className: string): void {
+    const buf = this.buf;
+    const what = `${className} payload`;
+    const int = (v: PhpValue, at: number): number => {
+      if (typeof v === 'number') return v;
+      if (typeof v === 'bigint') return Number(BigInt.asIntN(32, v));
+      this.fail(`${what}: expected an int`, at);
+    };
+    const isObjectLike = (v: PhpValue): boolean => isObjectValue(v) && !(v instanceof PhpEnum);
+    if (kind === 'list') {
+      const at = this.pos;
+      int(this.readValue(), at);
+      while (this.pos < this.end && buf[this.pos] === C_COLON) {
+        this.pos++;
+        this.readValue();
+      }
+      // PHP reads to the string's terminating NUL: the end, or an embedded NUL byte.
+      if (this.pos < this.end && buf[this.pos] !== 0) this.fail(`${what}: expected ':' or the end`);
+      return;
+    }
+    if (buf[this.pos] !== 0x78 /* x */ || buf[this.pos + 1] !== C_COLON || this.pos + 1 >= this.end) this.fail(`${what}: expected 'x:'`);
+    this.pos += 2;
+    let at = this.pos;
+    const n = int(this.readValue(), at);
+    if (buf[this.pos - 1] !== C_SEMI) this.fail(`${what}: expected ';'`, this.pos - 1);
+    if (kind === 'array') {
+      if (!(n & SPL_ARRAY_IS_SELF)) {
+        const c = buf[this.pos];
+        if (this.pos >= this.end || (c !== 0x61 && c !== 0x4f && c !== 0x43 && c !== 0x72)) this.fail(`${what}: expected the storage array or object`);
+        at = this.pos;
+        const storageSlot = this.slotCount;
+        const storage = this.readValue();
+        if (!(storage instanceof PhpArray) && !isObjectLike(storage)) this.fail(`${what}: the storage is not an array or object`, at);
+        // PHP moves a storage array out of its slot (ZVAL_NULL after the copy): an R: to it reads null.
+        if (storage instanceof PhpArray && this.tracked) this.slots[3 * storageSlot] = null;
+        this.expectIn(C_SEMI, what);
+      }
+    } else {
+      if (n < 0) this.fail(`${what}: negative count`, at);
+      this.pos--; // PHP steps back onto the ';' that ended the count
+      for (let i = n; i > 0; i--) {
+        this.expectIn(C_SEMI, what);
+        const c = buf[this.pos];
+        if (this.pos >= this.end || (c !== 0x4f && c !== 0x43 && c !== 0x72)) this.fail(`${what}: expected an object`);
+        at = this.pos;
+        const obj = this.readValue();
+        if (this.pos < this.end && buf[this.pos] === 0x2c /* , */) {
+          this.pos++;
+          this.readValue();
+        }
+        if (!isObjectLike(obj)) this.fail(`${what}: an element is not an object`, at);
+      }
+      this.expectIn(C_SEMI, what);
+    }
+    if (buf[this.pos] !== 0x6d /* m */ || buf[this.pos + 1] !== C_COLON || this.pos + 1 >= this.end) this.fail(`${what}: expected 'm:'`);
+    this.pos += 2;
+    at = this.pos;
+    if (!(this.readValue() instanceof PhpArray)) this.fail(`${what}: the members are not an array`, at);
+    // PHP ignores whatever follows.
+  }
+
+  private expectIn(byte: number, what: string): void {
+    if (this.pos < this.end && this.buf[this.pos] === byte) this.pos++;
+    else this.fail(`${what}: expected '${String.fromCharCode(byte)}'`);
+  }
+
+  /** countPayloadSlots(): the whole input is one payload of `className`. */
+  payloadSlotCount(className: string): number {
+    const before = this.slotCount;
+    this.readPayload(new PhpSerializable(className, this.buf), 0, this.end, 0);
+    return this.slotCount - before;
+  }
+
+  /** After the whole input: what each payload's slots hold (the `&` boxes made since included). */
+  finishPayloads(): void {
+    const p = this.payloads;
+    for (let i = 0; i < p.length; i += 3) {
+      const sv = p[i] as PhpSerializable;
+      const first = p[i + 1] as number;
+      const count = p[i + 2] as number;
+      let values: PhpValue[] | null = null;
+      if (this.tracked) {
+        values = new Array<PhpValue>(count);
+        for (let j = 0; j < count; j++) values[j] = this.slots[3 * (first + j)] as PhpValue;
+      }
+      setPayloadSlots(sv, { data: sv.data, count, values });
+    }
   }
 
   /** A key inside a:{…} or O:{…}: `i:` or `s:` (or legacy `S:`). */
@@ -598,7 +873,7 @@ export class Parser {
             }
           }
           if (this.keepSource) this.closeSource(closed, frame, into, stack.length);
-          if (frame === undefined) return value;
+          if (frame === undefined) return slot === this.rootSlot && this.rootRefs > 0 ? this.rootValue(value) : value;
           continue;
         }
         // The key: `s:<len>:"<bytes>";` or `i:<int>;`, else readKey().
@@ -624,7 +899,10 @@ export class Parser {
               this.pos = stop + 2;
               const c = buf[start]!;
               const intKey = c <= C_9 && (c >= C_0 || c === C_MINUS) && !frame.isObject && n <= 20 ? canonicalIntKey(buf, start, stop) : undefined;
-              if (intKey === undefined) key = this.keyString(start, stop);
+              if (intKey === undefined) {
+                key = this.keyString(start, stop);
+                if (frame.isObject && c <= C_9 && (c >= C_0 || c === C_MINUS)) key = this.propertyName(frame, key);
+              }
               else {
                 key = intKey; // `s:1:"5"` is the int key 5, written `i:5;` again
                 frame.pure = false;
@@ -643,6 +921,7 @@ export class Parser {
             if (p > d && p - d <= 15 && p < end && buf[p] === C_SEMI && !(buf[d] === C_0 && (negative || p > d + 1))) {
               this.pos = p + 1;
               key = negative ? -n : n;
+              if (frame.isObject) key = this.propertyName(frame, key);
             } else key = this.slowKey(frame);
           } else key = this.slowKey(frame);
         } else key = this.slowKey(frame);
@@ -772,7 +1051,7 @@ export class Parser {
             }
             // Each element needs at least 4 bytes: never trust the count for allocation.
             if (count > (this.end - this.pos) / 4) this.fail(`count ${count} is larger than the remaining ${this.end - this.pos} bytes can hold`, countAt);
-            if (stack.length >= this.maxDepth) this.fail(`nesting deeper than maxDepth (${this.maxDepth})`, at);
+            if (this.depthBase + stack.length >= this.maxDepth) this.fail(`nesting deeper than maxDepth (${this.maxDepth})`, at);
             const container = new PhpArray();
             let own: PhpValue;
             if (tag === 0x61) own = container;
@@ -783,7 +1062,9 @@ export class Parser {
             // `a:05:{` is read, but not what serialize() writes
             const pure = tag === 0x61 && !(buf[countAt] === C_0 && this.pos - countAt > 3);
             const floatStart = this.floatLog === null ? 0 : this.floatLog.objects.length;
-            frame = { container, own, remaining: count, isObject: tag === 0x4f, slot: ownSlot, key: 0, mapping, className, pure, start: at, count, floatStart };
+            const intKeysAsNames = tag === 0x4f && isPropertyTableClass(className);
+            if (stack.length === 0 && holder === null && this.payloadDepth === 0) this.rootSlot = ownSlot;
+            frame = { container, own, remaining: count, isObject: tag === 0x4f, intKeysAsNames, slot: ownSlot, key: 0, mapping, className, pure, start: at, count, floatStart };
             stack.push(frame);
             continue;
           }
@@ -792,13 +1073,22 @@ export class Parser {
             this.expect(C_COLON, 'after class name');
             const len = this.readUnsigned(C_COLON, 'Serializable data length');
             this.expect(C_OPEN, 'to open the Serializable data');
-            if (len > this.end - this.pos) this.fail(`Serializable data length ${len} runs past the end of the data`);
-            const data = Buffer.from(buf.subarray(this.pos, this.pos + len));
-            this.pos += len;
+            const dataStart = this.pos;
+            if (len > this.end - dataStart) this.fail(`Serializable data length ${len} runs past the end of the data`);
+            // PHP checks the closing brace before it hands the payload to the class.
+            this.pos = dataStart + len;
             this.expect(C_CLOSE, 'after the Serializable data');
-            value = new PhpSerializable(className, data);
+            const sv = new PhpSerializable(className, Buffer.from(buf.subarray(dataStart, dataStart + len)));
             if (frame !== undefined) frame.pure = false; // identity, and bytes that can change in place
-            break;
+            // Its slot comes before the slots of the values PHP reads from its payload.
+            const svSlot = this.slotCount++;
+            if (tracked) this.recordSlot(svSlot, sv, into, key);
+            this.readPayload(sv, dataStart, dataStart + len, stack.length);
+            this.pos = dataStart + len + 1;
+            value = tracked ? (this.slots[3 * svSlot] as PhpValue) : sv; // the box, if an R: in the payload made one
+            if (into !== null) mapSet.call(into, key, value);
+            if (frame === undefined) return value;
+            continue;
           }
           case 0x45 /* E */: {
             const start = this.readLengthPrefixed('enum name');
@@ -809,6 +1099,11 @@ export class Parser {
             break;
           }
           case 0x72 /* r */: {
+            if (this.refsUnchecked) {
+              this.slotRef('r', at);
+              value = null;
+              break;
+            }
             if (!this.tracked) throw SLOTS_NEEDED;
             const n = this.slotRef('r', at);
             let target: PhpValue = this.slots[3 * n] as PhpValue;
@@ -818,6 +1113,12 @@ export class Parser {
             break;
           }
           case 0x52 /* R */: {
+            if (this.refsUnchecked) {
+              this.slotRef('R', at);
+              if (into !== null) mapSet.call(into, key, null);
+              if (frame === undefined) return null;
+              continue;
+            }
             if (!this.tracked) throw SLOTS_NEEDED;
             const n = this.slotRef('R', at);
             const target = this.slots[3 * n] as PhpValue;
@@ -830,6 +1131,13 @@ export class Parser {
               const hKey = this.slots[3 * n + 2] as PhpKey;
               // Box it where it sits; a container still open gets the box when it closes.
               if (h != null && mapGet.call(h, hKey) === target) mapSet.call(h, hKey, box);
+              if (this.undo !== null) this.undo.push(n, target, box);
+            }
+            if (n === this.rootSlot && this.payloadDepth === 0) {
+              this.rootRefs++;
+              this.rootRefHolder = into;
+              this.rootRefKey = key;
+              this.rootRefPath = stack.map((f) => [f.own, f.key] as [PhpValue, PhpKey]);
             }
             if (into !== null) mapSet.call(into, key, box);
             if (frame === undefined) return box;
@@ -889,7 +1197,61 @@ export class Parser {
   }
 }
 
-/** Bytes of an `S:` string looked at one by one before a native search for the next `\\`. */
+/** A set of lower-cased class names, or null for none. */
+export function rawClassSet(names: Iterable<string> | undefined): ReadonlySet<string> | null {
+  if (names === undefined) return null;
+  const set = new Set<string>();
+  for (const n of names) set.add(String(n).toLowerCase());
+  return set.size > 0 ? set : null;
+}
+
+/**
+ * How many places in the value `root` hold each object of `path` (an `&` box holding one counts
+ * once): PHP's refcount, which decides whether it writes the object again or as `r:`.
+ */
+function holdCounts(root: PhpValue, path: [PhpValue, PhpKey][]): Map<PhpValue, number> {
+  const counts = new Map<PhpValue, number>();
+  for (const [node] of path) if (node instanceof PhpObject) counts.set(node, 0);
+  const seen = new Set<object>();
+  const todo: PhpValue[] = [root];
+  while (todo.length > 0) {
+    const v = todo.pop()!;
+    if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+    seen.add(v);
+    const children = v instanceof PhpArray ? v.values() : v instanceof PhpObject ? v.props.values() : v instanceof PhpReference ? [v.value].values() : null;
+    if (children === null) continue;
+    for (const c of children) {
+      const n = counts.get(c);
+      if (n !== undefined) counts.set(c, n + 1);
+      todo.push(c);
+    }
+  }
+  return counts;
+}
+
+/** Whether a key starts like a canonical int (a digit or '-'). */
+function isDigitLed(k: string): boolean {
+  const c = k.charCodeAt(0);
+  return (c >= C_0 && c <= C_9) || c === C_MINUS;
+}
+
+/** `C:` payloads inside payloads beyond this are refused (each level is a JS call). */
+const MAX_PAYLOAD_NESTING = 64;
+
+/** Thrown inside tryPayload when a payload is not of the format tried. */
+const NOT_THIS_FORMAT: unique symbol = Symbol('sessctl: not this payload format');
+
+/**
+ * Classes whose serialized properties PHP stores as a property table, so that an int key
+ * becomes a property name (process_nested_object_data: "object properties should include no
+ * integers"). For other classes the decoder keeps int keys as read: a loaded class with
+ * __unserialize() gets them as array keys, and its __serialize() writes ints back.
+ */
+function isPropertyTableClass(className: string): boolean {
+  return className.length === 8 ? className.toLowerCase() === 'stdclass' : className.length === 22 && className.toLowerCase() === '__php_incomplete_class';
+}
+
+/** Bytes of an `S:` string looked at one by one before a native search for the next `\`. */
 const ESCAPE_SCAN = 64;
 
 /** Hex digit value by byte, -1 for anything else (the `S:` escape reader). */
@@ -942,16 +1304,42 @@ function canonicalKeyOfString(s: string): PhpKey {
  * the input is searched first instead, so that no mapped instance is ever made twice.
  */
 export function parseWithSlots<T>(buf: Buffer, options: DecodeOptions | undefined, parse: (parser: Parser) => T): T {
+  const run = (parser: Parser): T => {
+    const result = parse(parser);
+    parser.finishPayloads();
+    return result;
+  };
+  /**
+   * With the slot table. A user class's payload that holds one serialize() output is read for
+   * its slots (PHP numbers them when the class's unserialize() calls unserialize(), the usual
+   * way to write one: see payload.ts), but a class may just keep such bytes as they are. When a
+   * reference after such a payload then fails, the data is read once more with the payloads
+   * before it opaque, and that reading is kept if it succeeds (the first error is reported if not).
+   */
+  const tracked = (): T => {
+    const parser = new Parser(buf, options, true);
+    try {
+      return run(parser);
+    } catch (e) {
+      if (!(e instanceof DecodeError) || parser.firstCountedPayload < 0 || e.offset <= parser.firstCountedPayload) throw e;
+      const again = new Parser(buf, options, true);
+      again.opaqueBefore = e.offset;
+      try {
+        return run(again);
+      } catch {
+        throw e;
+      }
+    }
+  };
   if (options?.classes !== undefined) {
-    const tracked = buf.indexOf(REF_UPPER) >= 0 || buf.indexOf(REF_LOWER) >= 0;
-    return parse(new Parser(buf, options, tracked));
+    return buf.indexOf(REF_UPPER) >= 0 || buf.indexOf(REF_LOWER) >= 0 ? tracked() : run(new Parser(buf, options, false));
   }
   try {
-    return parse(new Parser(buf, options, false));
+    return run(new Parser(buf, options, false));
   } catch (e) {
     if (e !== SLOTS_NEEDED) throw e;
   }
-  return parse(new Parser(buf, options, true));
+  return tracked();
 }
 
 /** Reads one complete serialize() value; the whole input must be that value. */
@@ -961,4 +1349,16 @@ export function unserializeBuffer(buf: Buffer, options?: DecodeOptions): PhpValu
     p.expectEnd();
     return v;
   });
+}
+
+/**
+ * How many slots PHP numbers inside the payload `data` of a `C:` object of `className` (see
+ * payload.ts): for the encoder, when a PhpSerializable's bytes are not the ones it was decoded
+ * from. `r:`/`R:` in it are counted, not looked up. DecodeError when the class is one of PHP's
+ * own and the payload does not parse (PHP would refuse to read it).
+ */
+export function countPayloadSlots(className: string, data: Uint8Array, rawPayloadClasses?: Iterable<string>): number {
+  const parser = new Parser(toInputBuffer(data), { keepSource: false, maxDepth: Number.MAX_SAFE_INTEGER, rawPayloadClasses }, false);
+  parser.refsUnchecked = true;
+  return parser.payloadSlotCount(className);
 }

@@ -7,7 +7,9 @@
  * again is written `r:n` and a reference seen again `R:n`. A box around an object is keyed
  * on the object itself, as PHP does.
  */
-import { EncodeError } from '../errors.js';
+import { DecodeError, EncodeError } from '../errors.js';
+import { countPayloadSlots } from './decoder.js';
+import { payloadSlotsOf } from './payload.js';
 import { mappedInstanceProps, type ClassRegistry } from './classes.js';
 import { formatPhpFloat, parsePhpFloatText } from './float.js';
 import { spanIntact, spanOf, type SourceSpan } from './source-span.js';
@@ -17,6 +19,12 @@ import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, 
 export interface EncodeOptions {
   /** Class mappings: instances of registered JS classes are written as `O:` objects. */
   classes?: ClassRegistry;
+  /**
+   * As DecodeOptions.rawPayloadClasses: Serializable classes whose payload PHP numbers no
+   * slots in. Used for a PhpSerializable made in JS or given new bytes (a decoded one carries
+   * what the decoder found).
+   */
+  rawPayloadClasses?: Iterable<string>;
 }
 
 const INT64_MIN = -9223372036854775808n;
@@ -192,6 +200,7 @@ export class Writer {
   private openCount = 0;
   private readonly openDeep = new Map<object, number>();
   private readonly classes: ClassRegistry | undefined;
+  private readonly rawPayloadClasses: Iterable<string> | undefined;
   private readonly usesScratch: boolean;
   /** The keys leading to the value being written (for error messages), `depth` of them in use. */
   private readonly path: unknown[] = [];
@@ -207,6 +216,7 @@ export class Writer {
 
   constructor(options: EncodeOptions = {}) {
     this.classes = options.classes;
+    this.rawPayloadClasses = options.rawPayloadClasses;
     // Reuse one scratch buffer; a nested run (a toPhp hook calling serialize) gets its own.
     if (scratch !== null) {
       this.buf = scratch;
@@ -888,6 +898,7 @@ export class Writer {
       this.ascii(`:${v.data.length}:{`);
       this.raw(v.data);
       this.byte(0x7d);
+      this.payloadSlots(v);
       return DONE;
     }
     const mapping = this.classes!.forInstance(v)!;
@@ -898,6 +909,39 @@ export class Writer {
     this.name(className);
     this.ascii(`:${entries.length}:{`);
     return this.pending(KIND_ENTRIES, v, entries, false, false);
+  }
+
+  /**
+   * The slots PHP numbers inside a `C:` payload just written (see payload.ts): counted, so
+   * that the slots after it are numbered as PHP numbers them, and — for a payload as it was
+   * decoded — its objects and `&` boxes remembered under their slots, so that a later
+   * occurrence is written `r:n` / `R:n` pointing into the payload, as PHP writes it.
+   */
+  private payloadSlots(v: PhpSerializable): void {
+    const decoded = payloadSlotsOf(v);
+    if (decoded === undefined) {
+      let count: number;
+      try {
+        count = countPayloadSlots(v.className, v.data, this.rawPayloadClasses);
+      } catch (e) {
+        if (e instanceof DecodeError) this.fail(`the payload of ${v.className} is not one PHP can read (${e.message})`);
+        throw e;
+      }
+      this.slot += count;
+      return;
+    }
+    const base = this.slot;
+    const values = decoded.values;
+    if (values !== null) {
+      for (let i = 0; i < values.length; i++) {
+        const x = values[i];
+        let key: object | undefined;
+        if (x instanceof PhpReference) key = isPhpObjectLike(x.value, this.classes) ? (x.value as object) : x;
+        else if (isPhpObjectLike(x, this.classes)) key = x as object;
+        if (key !== undefined && !this.seen.has(key)) this.seen.set(key, base + 1 + i);
+      }
+    }
+    this.slot += decoded.count;
   }
 
   /** The session-format helpers write a key's name bytes themselves. */

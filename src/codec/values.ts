@@ -200,6 +200,8 @@ export class PhpObject {
   }
 
   #find(name: string): PhpValue | undefined {
+    // Property names are kept as read: "0" is a string name here, not the int key 0.
+    if (Map.prototype.has.call(this.props, name)) return Map.prototype.get.call(this.props, name) as PhpValue;
     if (this.props.has(name)) return this.props.get(name);
     const prot = this.props.get(`\0*\0${name}`);
     if (prot !== undefined) return prot;
