@@ -2,9 +2,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { GcReport } from '../session/admin.js';
 import type { SessionBackend } from '../session/contract.js';
-import { resolveSessionSettings } from '../session/settings.js';
 import { ConfigError } from '../errors.js';
 import type { CacheLimiter, PhpCookieOptions } from './cookies.js';
+import { resolveGcOptions } from './gc.js';
 
 /** Where a reported problem happened. */
 export interface PhpSessionErrorInfo {
@@ -108,11 +108,7 @@ export function resolveOptions(options: PhpSessionOptions): ResolvedOptions {
   }
   const hold = options.maxLockHoldMs ?? 30000;
   if (!Number.isFinite(hold) || hold < 0) throw new ConfigError(`phpSession: maxLockHoldMs must be >= 0, got ${hold}`);
-  // One validation for the gc pair: the shared settings' (ranges as php.ini's).
-  const gc = resolveSessionSettings(
-    { gcProbability: options.gcProbability ?? options.backend.settings?.gcProbability, gcDivisor: options.gcDivisor ?? options.backend.settings?.gcDivisor },
-    'phpSession',
-  );
+  const gc = resolveGcOptions(options, options.backend, 'phpSession');
   return {
     backend: options.backend,
     name,

@@ -11,10 +11,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import express from 'express';
+import session from 'express-session';
 import { ConfigError } from 'sessctl';
 import { FileSessionStore, createSessionDirs, parseSavePath } from 'sessctl/files';
 import { MemorySessionStore } from 'sessctl/memory';
-import { phpSession, withPhpSession } from 'sessctl/middleware';
+import { createPhpSessionStore, phpSession, withPhpSession } from 'sessctl/middleware';
 import { MemoryBackend } from '../helpers/memory-backend.js';
 import { PHP, needPhp, runPhp } from '../helpers/env.js';
 
@@ -362,4 +363,32 @@ test('the gc settings are validated as php.ini ranges, naming the option', () =>
   for (const bad of [{ gcProbability: -1 }, { gcDivisor: 0 }, { gcProbability: 1.5 }, { gcDivisor: '100' }]) {
     assert.throws(() => phpSession({ backend, ...bad }), (e) => e instanceof ConfigError && /^phpSession: gc(Probability|Divisor) \(session\.gc_(probability|divisor)\)/.test(e.message), JSON.stringify(bad));
   }
+});
+
+test('the express-session Store draws at get() and collects in the background; a failure goes to its logger', async () => {
+  const dir = path.join(tmp, 'express');
+  fs.mkdirSync(dir);
+  const backend = new FileSessionStore({ savePath: dir, gcMaxlifetime: 60, gcProbability: 1, gcDivisor: 1 });
+  const [old, fresh] = [hexId(), hexId()];
+  for (const id of [old, fresh]) await backend.update(id, (d) => void d.set('id', id));
+  age(backend.pathOf(old), 600);
+  const PhpSessionStore = createPhpSessionStore(session);
+  let collected;
+  const report = new Promise((r) => (collected = r));
+  const store = new PhpSessionStore({ backend, onGc: collected });
+  assert.equal((await store.get(fresh)).id, fresh);
+  assert.equal((await report).deleted, 1);
+  assert.equal(fs.existsSync(backend.pathOf(old)), false);
+  assert.ok(fs.existsSync(backend.pathOf(fresh)));
+
+  const { store: failing, pending, nextCall } = gatedStore({ gcProbability: 1, gcDivisor: 1 });
+  let warned;
+  const warning = new Promise((r) => (warned = r));
+  const withLogger = new PhpSessionStore({ backend: failing, logger: { warn: warned } });
+  const called = nextCall();
+  assert.equal(await withLogger.get(fresh), null);
+  await called;
+  pending[0].reject(new Error('no space'));
+  assert.equal(await warning, 'sessctl PhpSessionStore: collecting expired sessions failed: no space');
+  assert.throws(() => new PhpSessionStore({ backend, gcDivisor: 0 }), /^ConfigError: PhpSessionStore: gcDivisor/);
 });
