@@ -1,6 +1,6 @@
 // Shared test helpers: locating real PHP / redis-server, and the CI rule that a
 // missing one is a failure (SESSCTL_CI_STRICT=1, set by .ci/run) instead of a skip.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 export const STRICT = process.env.SESSCTL_CI_STRICT === '1';
 
@@ -37,4 +37,25 @@ export function runPhp(args, { input, env } = {}) {
     throw new Error(`php ${args.join(' ')} failed (${r.status}): ${r.stderr?.toString()}${r.stdout?.toString().slice(0, 2000)}`);
   }
   return r.stdout;
+}
+
+/**
+ * Starts PHP with `args`, a script that prints HOLDING once it holds what the test needs and
+ * then waits on fgets(STDIN): `ready` resolves at HOLDING, `release()` lets it finish, `done`
+ * gives its exit — an explicit hand-shake, so a test never depends on how fast PHP is.
+ */
+export function phpUntilReleased(args) {
+  const child = spawn(PHP, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('HOLDING')) resolve();
+    });
+    child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
+  });
+  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
+  return { ready, done, release: () => child.stdin.end('go\n') };
 }

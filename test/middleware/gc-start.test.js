@@ -4,7 +4,6 @@
 // reported to the app and never to the client, PHP's draw at its edges).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -17,7 +16,7 @@ import { FileSessionStore, createSessionDirs, parseSavePath } from 'sessctl/file
 import { MemorySessionStore } from 'sessctl/memory';
 import { createPhpSessionStore, phpSession, withPhpSession } from 'sessctl/middleware';
 import { MemoryBackend } from '../helpers/memory-backend.js';
-import { PHP, needPhp, runPhp } from '../helpers/env.js';
+import { needPhp, phpUntilReleased, runPhp } from '../helpers/env.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-gc-start-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -51,19 +50,7 @@ function phpWriteSessions(savePath, ids, kind) {
 /** PHP holding session `id` (flock LOCK_EX) until release() — a stdin hand-shake, no sleep. */
 function phpHolding(savePath, id) {
   const code = `${PHP_SETUP} session_id($argv[2]); session_start(); echo "HOLDING\\n"; fgets(STDIN); session_abort();`;
-  const child = spawn(PHP, ['-r', code, '--', savePath, id], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('HOLDING')) resolve();
-    });
-    child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
-  });
-  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
-  return { ready, done, release: () => child.stdin.end('go\n') };
+  return phpUntilReleased(['-r', code, '--', savePath, id]);
 }
 
 /** A file store that records its collections: how many ran, how many at once, when. */
