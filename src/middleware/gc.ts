@@ -24,11 +24,6 @@ export function gcDrawn(probability: number, divisor: number, random: () => numb
 const RUNNING = Symbol.for('sessctl.gcAtSessionStart.running');
 type GcState = { [RUNNING]?: boolean };
 
-/** Whether a collection started by a session start is running in this process. */
-export function gcRunning(): boolean {
-  return (globalThis as GcState)[RUNNING] === true;
-}
-
 /** What becomes of a collection: its report, and any problem (a failure, errors in the report). */
 export interface GcOutcomeHooks {
   gc?: ((report: GcReport) => void) | undefined;
