@@ -12,6 +12,7 @@ export {
   type AdminSettings,
   type AdminSerializeHandler,
   type ResolvedSettings,
+  type ResolvedSettingValues,
   type ResolveOptions,
   type SettingName,
   type SettingSource,

@@ -3,6 +3,7 @@ import { SERIALIZE_HANDLERS } from '../codec/index.js';
 import type { AdminSerializeHandler, AdminSourceSettings } from '../session/admin.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from './duration.js';
+import { parseIniInteger } from './ini-integer.js';
 
 export type { AdminSerializeHandler };
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
@@ -11,7 +12,14 @@ export const ADMIN_SERIALIZE_HANDLERS: readonly AdminSerializeHandler[] = Object
 /** The resolved session settings every command works from. */
 export type AdminSettings = AdminSourceSettings;
 
-export type SettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime';
+/** What {@link resolveSettings} finds: the commands' settings and PHP's gc pair. */
+export interface ResolvedSettingValues extends AdminSettings {
+  /** session.gc_probability / session.gc_divisor: give them to a store for gc at session start. */
+  gcProbability: number;
+  gcDivisor: number;
+}
+
+export type SettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime' | 'gcProbability' | 'gcDivisor';
 
 /** Where a resolved value came from, in the order they are consulted. */
 export interface SettingSource {
@@ -21,7 +29,7 @@ export interface SettingSource {
 }
 
 export interface ResolvedSettings {
-  values: AdminSettings;
+  values: ResolvedSettingValues;
   sources: Record<SettingName, SettingSource>;
 }
 
@@ -40,14 +48,19 @@ const INI_KEYS: Record<SettingName, string> = {
   savePath: 'session.save_path',
   serializeHandler: 'session.serialize_handler',
   maxlifetime: 'session.gc_maxlifetime',
+  gcProbability: 'session.gc_probability',
+  gcDivisor: 'session.gc_divisor',
 };
 const ENV_KEYS: Record<SettingName, string> = {
   saveHandler: 'SESSCTL_SAVE_HANDLER',
   savePath: 'SESSCTL_SAVE_PATH',
   serializeHandler: 'SESSCTL_SERIALIZE_HANDLER',
   maxlifetime: 'SESSCTL_MAXLIFETIME',
+  gcProbability: 'SESSCTL_GC_PROBABILITY',
+  gcDivisor: 'SESSCTL_GC_DIVISOR',
 };
-const FLAGS: Record<SettingName, string> = {
+// The gc pair has no command-line flag: no command acts on it.
+const FLAGS: Partial<Record<SettingName, string>> = {
   saveHandler: '--save-handler',
   savePath: '--save-path',
   serializeHandler: '--serialize-handler',
@@ -58,15 +71,18 @@ const DEFAULTS: Record<SettingName, string> = {
   savePath: '',
   serializeHandler: 'php',
   maxlifetime: '1440',
+  gcProbability: '1',
+  gcDivisor: '100',
 };
 const NAMES = Object.keys(INI_KEYS) as SettingName[];
 
 /**
  * Resolves the session settings the way PHP would see them, each value from the first of:
  * the command-line flag, the environment (`SESSCTL_SAVE_PATH`, `SESSCTL_SERIALIZE_HANDLER`,
- * `SESSCTL_MAXLIFETIME`, `SESSCTL_SAVE_HANDLER`), the `--php-ini` file and its scan dir,
- * the `php` binary's own `ini_get_all("session")` (only run when something is still
- * missing), and PHP's defaults (save_path '' = the system temp dir, php, 1440).
+ * `SESSCTL_MAXLIFETIME`, `SESSCTL_SAVE_HANDLER`, `SESSCTL_GC_PROBABILITY`, `SESSCTL_GC_DIVISOR`),
+ * the `--php-ini` file and its scan dir, the `php` binary's own `ini_get_all("session")`
+ * (only run when something is still missing), and PHP's defaults (save_path '' = the
+ * system temp dir, php, 1440, gc 1/100).
  * @throws ConfigError for an unknown handler, a bad maxlifetime or an unreadable php.ini.
  */
 export async function resolveSettings(options: ResolveOptions = {}): Promise<ResolvedSettings> {
@@ -79,7 +95,7 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
     const v = options.flags?.[n];
     if (v !== undefined) {
       raw[n] = String(v);
-      sources[n] = { kind: 'flag', detail: FLAGS[n] };
+      sources[n] = { kind: 'flag', detail: FLAGS[n] ?? n };
     }
   }
   for (const n of missing()) {
@@ -120,7 +136,7 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
   return { values: validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>, env), sources: sources as Record<SettingName, SettingSource> };
 }
 
-function validate(raw: Record<SettingName, string>, sources: Record<SettingName, SettingSource>, env: NodeJS.ProcessEnv): AdminSettings {
+function validate(raw: Record<SettingName, string>, sources: Record<SettingName, SettingSource>, env: NodeJS.ProcessEnv): ResolvedSettingValues {
   const from = (n: SettingName) => `${INI_KEYS[n]} (from ${sources[n].kind} ${sources[n].detail})`;
   const serializeHandler = raw.serializeHandler as AdminSerializeHandler;
   if (!ADMIN_SERIALIZE_HANDLERS.includes(serializeHandler)) {
@@ -134,7 +150,9 @@ function validate(raw: Record<SettingName, string>, sources: Record<SettingName,
   }
   let savePath = raw.savePath;
   if (raw.saveHandler === 'files') savePath = withTempDirDefault(savePath, env);
-  return { saveHandler: raw.saveHandler, savePath, serializeHandler, maxlifetime };
+  const gcProbability = parseIniInteger(raw.gcProbability, from('gcProbability'), 0, 'PHP then never collects: write 0');
+  const gcDivisor = parseIniInteger(raw.gcDivisor, from('gcDivisor'), 1, 'PHP then collects at every session start: write gc_probability = gc_divisor = 1 for that');
+  return { saveHandler: raw.saveHandler, savePath, serializeHandler, maxlifetime, gcProbability, gcDivisor };
 }
 
 /** PHP's files handler uses the system temp dir ($TMPDIR or /tmp) when save_path is empty. */
@@ -179,6 +197,6 @@ async function askPhp(php: string): Promise<PhpIniAll | null> {
 }
 
 /** The ini directive and environment variable behind each setting (for `config` output). */
-export function settingNames(): { name: SettingName; ini: string; env: string; flag: string }[] {
+export function settingNames(): { name: SettingName; ini: string; env: string; flag?: string }[] {
   return NAMES.map((name) => ({ name, ini: INI_KEYS[name], env: ENV_KEYS[name], flag: FLAGS[name] }));
 }

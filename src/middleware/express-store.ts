@@ -17,6 +17,8 @@ import type { SessionBackend } from '../session/contract.js';
 import { fromAppPlain, toAppPlain, type PlainValue } from './session.js';
 import type { SessionIdOptions } from '../session/session-id.js';
 import { generateSessionId } from '../session/new-session-id.js';
+import type { GcReport } from '../session/admin.js';
+import { collectInBackground, gcDrawn, resolveGcOptions } from './gc.js';
 
 /** The express-session cookie fields this store rebuilds on read. */
 export interface ExpressCookieDefaults {
@@ -39,8 +41,18 @@ export interface PhpSessionStoreOptions {
   sid?: SessionIdOptions;
   /** Called for an undecodable stored session (treated as missing; left in place). */
   onCorrupt?: (err: Error, sid: string) => void;
-  /** Where warnings go. Default console; null silences them. */
+  /** Where warnings go (a failed collection too). Default console; null silences them. */
   logger?: { warn(message: string): void } | null;
+  /**
+   * session.gc_probability / session.gc_divisor: each `get()` (express-session's session
+   * start for a returning visitor) draws, with this probability, a collection of the
+   * backend's expired sessions, started in the background once `get()` has answered, at most
+   * one per process at a time (see the middleware). Default: the backend's settings.
+   */
+  gcProbability?: number;
+  gcDivisor?: number;
+  /** Called with the report of every finished collection. */
+  onGc?: (report: GcReport) => void;
 }
 
 /** An express-session session as this store hands it out / receives it. */
@@ -86,12 +98,15 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
   class PhpSessionStore extends Base implements PhpSessionStoreMethods {
     readonly backend: SessionBackend;
     readonly #options: PhpSessionStoreOptions;
+    readonly #gc: { gcProbability: number; gcDivisor: number };
 
+    /** @throws TypeError without a backend; ConfigError for a gc setting out of range. */
     constructor(options: PhpSessionStoreOptions) {
       super();
       if (typeof options?.backend?.open !== 'function') throw new TypeError('PhpSessionStore: options.backend (a SessionBackend) is required');
       this.backend = options.backend;
       this.#options = options;
+      this.#gc = resolveGcOptions(options, options.backend, 'PhpSessionStore');
     }
 
     genid(): string {
@@ -99,7 +114,17 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
     }
 
     get(sid: string, callback?: Callback<ExpressSessionData | null>) {
-      return settle(this.#get(sid), callback);
+      const read = this.#get(sid);
+      if (gcDrawn(this.#gc.gcProbability, this.#gc.gcDivisor)) {
+        // After the read has answered: the request goes on while the collection runs.
+        const start = () => void setImmediate(() => collectInBackground(this.backend, { gc: this.#options.onGc, problem: (err) => this.#warn(`collecting expired sessions failed: ${err.message}`) }));
+        read.then(start, start);
+      }
+      return settle(read, callback);
+    }
+
+    #warn(message: string): void {
+      if (this.#options.logger !== null) (this.#options.logger ?? console).warn(`sessctl PhpSessionStore: ${message}`);
     }
 
     async #get(sid: string): Promise<ExpressSessionData | null> {
@@ -110,7 +135,7 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
         this.#options.onCorrupt?.(err, sid);
-        this.#options.logger === null || (this.#options.logger ?? console).warn(`sessctl PhpSessionStore: session ${sid} is corrupt, treated as missing and left in place: ${err.message}`);
+        this.#warn(`session ${sid} is corrupt, treated as missing and left in place: ${err.message}`);
         return null;
       }
       return data ? this.#toExpress(data) : null;

@@ -8,6 +8,7 @@ import { DecodeError, LockTimeoutError, SessctlError } from '../errors.js';
 import type { SessionHandle } from '../session/contract.js';
 import { chooseSessionId } from '../session/start.js';
 import { readCookie, sendCacheLimiter, sessionCookie, setCookieHeader } from './cookies.js';
+import { gcAfterResponse } from './gc.js';
 import { resolveOptions, type PhpSessionErrorInfo, type PhpSessionOptions, type ResolvedOptions } from './options.js';
 import { PhpSession } from './session.js';
 
@@ -186,6 +187,8 @@ async function openForRequest(req: IncomingMessage, res: ServerResponse, options
   }
   (req as unknown as Record<string, unknown>)[options.property] = session;
   if (!options.readAndClose) hookResponse(req, res, session, options);
+  // PHP draws after the read, read_and_close included; the collection waits for the response.
+  gcAfterResponse(req, res, options, (err, info) => report(options, err, info));
   return session;
 }
 

@@ -1,13 +1,19 @@
 /** The middleware's settings, named after the php.ini session.* settings they mirror. */
 import type { IncomingMessage } from 'node:http';
+import type { GcReport } from '../session/admin.js';
 import type { SessionBackend } from '../session/contract.js';
 import { ConfigError } from '../errors.js';
 import type { CacheLimiter, PhpCookieOptions } from './cookies.js';
+import { resolveGcOptions } from './gc.js';
 
 /** Where a reported problem happened. */
 export interface PhpSessionErrorInfo {
-  /** 'open' (lock/read), 'corrupt' (stored bytes undecodable), 'save', 'close', 'timeout', 'abort', 'handler'. */
-  phase: 'open' | 'corrupt' | 'save' | 'close' | 'timeout' | 'abort' | 'handler';
+  /**
+   * 'open' (lock/read), 'corrupt' (stored bytes undecodable), 'save', 'close', 'timeout',
+   * 'abort', 'handler', 'gc' (the collection this request's session start drew; `req` is
+   * that request, already answered).
+   */
+  phase: 'open' | 'corrupt' | 'save' | 'close' | 'timeout' | 'abort' | 'handler' | 'gc';
   /** The session id concerned, when there is one. */
   id?: string;
   req: IncomingMessage;
@@ -59,10 +65,22 @@ export interface PhpSessionOptions {
   onError?: (err: Error, info: PhpSessionErrorInfo) => void;
   /** Where warnings go. Default console; `null` silences them (hooks still run). */
   logger?: { warn(message: string): void } | null;
+  /**
+   * session.gc_probability / session.gc_divisor: each session start draws, with this
+   * probability, a collection of the backend's expired sessions (`collectGarbage`), run
+   * after the response in the background, at most one per process at a time. Default: the
+   * backend's settings (PHP's 1 / 100 unless given). Backends that expire sessions
+   * themselves (Redis) have nothing to collect: accepted and ignored, as in PHP.
+   */
+  gcProbability?: number;
+  gcDivisor?: number;
+  /** Called with the report of every finished collection (errors in it also go to onError). */
+  onGc?: (report: GcReport) => void;
 }
 
-export interface ResolvedOptions extends Required<Omit<PhpSessionOptions, 'lockTimeoutMs' | 'onCorrupt' | 'onError' | 'logger'>> {
+export interface ResolvedOptions extends Required<Omit<PhpSessionOptions, 'lockTimeoutMs' | 'onCorrupt' | 'onError' | 'logger' | 'onGc'>> {
   lockTimeoutMs: number | undefined;
+  onGc: PhpSessionOptions['onGc'];
   onCorrupt: PhpSessionOptions['onCorrupt'];
   onError: PhpSessionOptions['onError'];
   logger: { warn(message: string): void } | null;
@@ -90,6 +108,7 @@ export function resolveOptions(options: PhpSessionOptions): ResolvedOptions {
   }
   const hold = options.maxLockHoldMs ?? 30000;
   if (!Number.isFinite(hold) || hold < 0) throw new ConfigError(`phpSession: maxLockHoldMs must be >= 0, got ${hold}`);
+  const gc = resolveGcOptions(options, options.backend, 'phpSession');
   return {
     backend: options.backend,
     name,
@@ -106,5 +125,8 @@ export function resolveOptions(options: PhpSessionOptions): ResolvedOptions {
     onCorrupt: options.onCorrupt,
     onError: options.onError,
     logger: options.logger === undefined ? console : options.logger,
+    gcProbability: gc.gcProbability,
+    gcDivisor: gc.gcDivisor,
+    onGc: options.onGc,
   };
 }

@@ -3,6 +3,7 @@
  * middleware, the express-session Store and the admin commands are written against.
  */
 import type { PhpArray } from '../codec/values.js';
+import type { GcReport } from './admin.js';
 import type { ResolvedSessionSettings } from './settings.js';
 
 /**
@@ -41,6 +42,14 @@ export interface SessionBackend {
   touch(id: string): Promise<boolean>;
   /** Every session id, streamed. */
   ids(): AsyncIterable<string>;
+  /**
+   * PHP's session gc for this backend: deletes the sessions older than
+   * `settings.gcMaxlifetime`, skipping those in use, by the same code as `sessctl gc`.
+   * Absent where the storage expires sessions itself (Redis, Memcached). The middleware
+   * calls it after a response with probability `gcProbability / gcDivisor`.
+   * Per-session problems are counted in the report, not thrown.
+   */
+  collectGarbage?(options?: CollectGarbageOptions): Promise<GcReport>;
   /** Releases connections (no-op for files). */
   close?(): Promise<void>;
 }
@@ -50,6 +59,11 @@ export interface OpenOptions {
   lockTimeoutMs?: number;
   /** Only read, then release the lock at once (PHP's read_and_close). */
   readAndClose?: boolean;
+}
+
+export interface CollectGarbageOptions {
+  /** Stops the collection early (the report then has the counts so far). */
+  signal?: AbortSignal;
 }
 
 /** An open session: holds the lock from `open` until `close`, `save` + `close`, or `destroy`. */

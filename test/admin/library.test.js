@@ -59,10 +59,10 @@ test('resolveSettings: the php binary fills only what flags, env and php.ini lef
     const ini = join(dir, 'php.ini');
     writeFileSync(ini, 'session.serialize_handler = php_binary\n');
     const r = await resolveSettings({ flags: {}, phpIni: ini, php: fakePhp, env: { SESSCTL_MAXLIFETIME: '2h' } });
-    assert.deepEqual(r.values, { saveHandler: 'files', savePath: '1;/from/php', serializeHandler: 'php_binary', maxlifetime: 7200 });
+    assert.deepEqual(r.values, { saveHandler: 'files', savePath: '1;/from/php', serializeHandler: 'php_binary', maxlifetime: 7200, gcProbability: 1, gcDivisor: 100 });
     assert.deepEqual([r.sources.savePath.kind, r.sources.serializeHandler.kind, r.sources.maxlifetime.kind, r.sources.saveHandler.kind], ['php', 'php.ini', 'env', 'default']);
     const none = await resolveSettings({ php: join(dir, 'no-such-php'), env: {} });
-    assert.deepEqual(none.values, { saveHandler: 'files', savePath: '/tmp', serializeHandler: 'php', maxlifetime: 1440 });
+    assert.deepEqual(none.values, { saveHandler: 'files', savePath: '/tmp', serializeHandler: 'php', maxlifetime: 1440, gcProbability: 1, gcDivisor: 100 });
     assert.equal((await resolveSettings({ php: false, env: { TMPDIR: '/var/tmp/' } })).values.savePath, '/var/tmp');
     await assert.rejects(resolveSettings({ flags: { maxlifetime: 'later' }, php: false, env: {} }), ConfigError);
   } finally {

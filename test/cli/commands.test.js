@@ -141,7 +141,7 @@ test('config: flag > env > php.ini (+ conf.d) > php > default, with --json sourc
     const r = sessctl(['config', '--php-ini', ini, '--no-php', '--json', '--serialize-handler', 'php'], { env: { SESSCTL_SAVE_PATH: '/env/path' } });
     assert.equal(r.code, 0, r.stderr);
     const { values, sources } = JSON.parse(r.stdout);
-    assert.deepEqual(values, { saveHandler: 'files', savePath: '/env/path', serializeHandler: 'php', maxlifetime: 7200 });
+    assert.deepEqual(values, { saveHandler: 'files', savePath: '/env/path', serializeHandler: 'php', maxlifetime: 7200, gcProbability: 1, gcDivisor: 100 });
     assert.equal(sources.serializeHandler.kind, 'flag');
     assert.equal(sources.savePath.kind, 'env');
     assert.equal(sources.maxlifetime.kind, 'php.ini');

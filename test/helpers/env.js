@@ -1,6 +1,6 @@
 // Shared test helpers: locating real PHP / redis-server, and the CI rule that a
 // missing one is a failure (SESSCTL_CI_STRICT=1, set by .ci/run) instead of a skip.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 export const STRICT = process.env.SESSCTL_CI_STRICT === '1';
 
@@ -57,3 +57,24 @@ export const needSymfony = () => need(hasSymfony, 'Symfony HttpFoundation (php-s
 export const hasPdoSqlite = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("pdo_sqlite") ? 0 : 1);']);
 export const hasPdoPgsql = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("pdo_pgsql") ? 0 : 1);']);
 export const needPdo = (driver, serverOk = true) => need((driver === 'sqlite' ? hasPdoSqlite : hasPdoPgsql) && serverOk, `php-${driver === 'sqlite' ? 'sqlite3' : 'pgsql'}${driver === 'pgsql' ? ' and postgresql' : ''}`);
+
+/**
+ * Starts PHP with `args`, a script that prints HOLDING once it holds what the test needs and
+ * then waits on fgets(STDIN): `ready` resolves at HOLDING, `release()` lets it finish, `done`
+ * gives its exit — an explicit hand-shake, so a test never depends on how fast PHP is.
+ */
+export function phpUntilReleased(args) {
+  const child = spawn(PHP, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const ready = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('HOLDING')) resolve();
+    });
+    child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
+  });
+  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
+  return { ready, done, release: () => child.stdin.end('go\n') };
+}

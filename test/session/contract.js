@@ -5,6 +5,8 @@
 //   plant(id, bytes) stores bytes as they are (corrupt or oversized data), without a lock,
 //   idPattern        (optional) what createId() makes when it is not PHP's rule (Laravel: 40 alphanumerics).
 // Stored bytes are compared in the store's own serialize handler (php by default).
+//   age(id, seconds) makes a session look last written that long ago (only for backends
+//                    with collectGarbage; the others expire sessions themselves).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PhpArray, ClassRegistry, DecodeError, LockTimeoutError, InvalidSessionIdError, ConfigError, encodeSession } from 'sessctl';
@@ -227,7 +229,7 @@ export function contractSuite(name, make, testOptions = {}) {
       await b.store.close?.();
       await b.cleanup?.();
     }
-    for (const bad of [{ gcMaxlifetime: 0 }, { gcMaxlifetime: 1.5 }, { serializeHandler: 'json' }, { sidLength: 10 }, { sidBitsPerCharacter: 7 }, { lockTimeoutMs: -1 }, { maxBytes: 0 }, { useStrictMode: 'yes' }]) {
+    for (const bad of [{ gcMaxlifetime: 0 }, { gcMaxlifetime: 1.5 }, { serializeHandler: 'json' }, { sidLength: 10 }, { sidBitsPerCharacter: 7 }, { lockTimeoutMs: -1 }, { maxBytes: 0 }, { useStrictMode: 'yes' }, { gcProbability: -1 }, { gcDivisor: 0 }, { gcProbability: 0.5 }]) {
       await assert.rejects(make(bad), ConfigError, JSON.stringify(bad));
     }
   });
@@ -243,5 +245,31 @@ export function contractSuite(name, make, testOptions = {}) {
     await h.close();
     assert.equal(await store.exists(id), false);
     assert.equal((await store.read(next)).get('v'), 7);
+  }));
+
+  test(`${name}: collectGarbage deletes what is older than gcMaxlifetime, keeps fresh and locked sessions; absent where the storage expires sessions`, testOptions, withStore({ gcMaxlifetime: 600 }, async ({ store, age }) => {
+    if (store.collectGarbage === undefined) {
+      assert.equal(age, undefined, 'a backend without collectGarbage needs no age helper');
+      return; // Redis / Memcached: the server expires keys by their TTL, as for PHP
+    }
+    const [old1, old2, held, fresh, edge] = [freshId(), freshId(), freshId(), freshId(), freshId()];
+    for (const id of [old1, old2, held, fresh, edge]) await store.update(id, (d) => void d.set('id', id));
+    for (const id of [old1, old2, held]) await age(id, 3600);
+    await age(edge, 590); // younger than gcMaxlifetime: kept
+    const handle = await store.open(held);
+    await age(held, 3600); // held and old: skipped, as sessctl gc skips it
+    try {
+      const report = await store.collectGarbage();
+      assert.equal(report.deleted, 2);
+      assert.equal(report.skippedLocked, 1);
+      assert.equal(report.errors, 0);
+      assert.equal(report.maxlifetime, 600);
+    } finally {
+      await handle.close();
+    }
+    assert.deepEqual(await Promise.all([old1, old2, held, fresh, edge].map((id) => store.exists(id))), [false, false, true, true, true]);
+    assert.equal((await store.read(held)).get('id'), held, 'the held session is intact');
+    const again = await store.collectGarbage();
+    assert.equal(again.deleted, 1, 'released, the old session goes on the next collection');
   }));
 }

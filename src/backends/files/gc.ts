@@ -123,6 +123,11 @@ export function gcShard(task: GcShardTask, events: GcShardEvents): Counts {
   return counts;
 }
 
+export interface GcFilesOptions extends GcOptions {
+  /** Run in a worker thread even with one job (gc at session start in a server). */
+  background?: boolean;
+}
+
 function defaultJobs(): number {
   return Math.min(2, Math.max(1, availableParallelism()));
 }
@@ -135,10 +140,12 @@ function defaultJobs(): number {
  * lock its mtime is checked again with fstat (a request that touched it since the scan
  * keeps it) and the path must still name the locked inode before it is unlinked.
  * Symlinks are never followed; memory is bounded (streaming walk, counters only).
+ * With `background` even a single walker runs in a worker thread: the caller's event loop
+ * (a web server's) only handles its progress messages.
  * @throws ConfigError for a bad save_path; SessctlError (ENOLOCK) without the flock addon.
  *   Per-file problems are counted in the report, never thrown.
  */
-export async function gcFiles(savePath: string | SavePath, options: GcOptions): Promise<GcReport> {
+export async function gcFiles(savePath: string | SavePath, options: GcFilesOptions): Promise<GcReport> {
   const sp = typeof savePath === 'string' ? parseSavePath(savePath) : savePath;
   assertLockingAvailable();
   const started = Date.now();
@@ -161,7 +168,7 @@ export async function gcFiles(savePath: string | SavePath, options: GcOptions): 
     if (report.errorSamples.length < MAX_ERROR_SAMPLES) report.errorSamples.push({ path, message });
   };
 
-  if (jobs === 1) {
+  if (jobs === 1 && !options.background) {
     shardCounts[0] = gcShard(
       { ...base, shard: { index: 0, count: 1 } },
       {

@@ -7,7 +7,8 @@ import { constants as fsc } from 'node:fs';
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { ConfigError, SessctlError } from '../../errors.js';
-import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import type { GcReport } from '../../session/admin.js';
+import { saveThenClose, updateSession, type CollectGarbageOptions, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
@@ -209,6 +210,18 @@ export class FileSessionStore implements SessionBackend {
   /** Every session file, id and path (streamed). */
   files(options: WalkOptions = {}): AsyncGenerator<SessionFileEntry> {
     return walkSessionFiles(this.savePath, options);
+  }
+
+  /**
+   * PHP's gc at any depth (PHP's own does nothing below depth 0): the files older than
+   * `gcMaxlifetime` go, those a request holds are skipped — `sessctl gc`'s code (gcFiles),
+   * in one worker thread, so that a server's requests go on meanwhile.
+   * @throws SessctlError (ENOLOCK) without the flock addon; per-file problems are counted.
+   */
+  async collectGarbage(options: CollectGarbageOptions = {}): Promise<GcReport> {
+    // Loaded on use, like the admin source's gc: most processes never collect.
+    const { gcFiles } = await import('./gc.js');
+    return gcFiles(this.savePath, { maxlifetime: this.settings.gcMaxlifetime, jobs: 1, background: true, signal: options.signal });
   }
 
   async close(): Promise<void> {}

@@ -10,7 +10,7 @@ import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { LockTimeoutError, SessctlError } from '../../errors.js';
 import { newGcReport, type AdminSource, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
-import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import { saveThenClose, updateSession, type CollectGarbageOptions, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
@@ -206,6 +206,11 @@ export class MemorySessionStore implements SessionBackend {
     return new MemoryAdminSource(this);
   }
 
+  /** Deletes the sessions older than `gcMaxlifetime` that no handle holds (the admin gc). */
+  collectGarbage(options: CollectGarbageOptions = {}): Promise<GcReport> {
+    return this.adminSource().gc({ maxlifetime: this.settings.gcMaxlifetime, signal: options.signal });
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -368,6 +373,7 @@ class MemoryAdminSource implements AdminSource {
     const report = newGcReport(this.description, options);
     const now = options.now ?? Math.floor(started / 1000);
     for await (const e of this.entries()) {
+      if (options.signal?.aborted) break; // the counts so far, as the files gc
       report.scanned++;
       if (!(now - Math.floor(e.mtimeMs / 1000) > options.maxlifetime)) continue;
       report.expired++;

@@ -21,8 +21,17 @@ export async function run(opts: CommonOptions): Promise<number> {
     if (name === 'savePath' && values.saveHandler === 'files') {
       const sp = parseSavePath(resolved.values.savePath);
       shown = `${JSON.stringify(values.savePath)} → ${sp.path} (depth ${sp.depth}, mode 0${sp.mode.toString(8)})`;
+    } else if (name === 'gcDivisor') {
+      shown += ` (${gcChance(values.gcProbability, values.gcDivisor)})`;
     }
     process.stdout.write(`${c.cyan(ini.padEnd(26))} ${shown.padEnd(20)}  ${c.dim(`from ${sources[name].kind}: ${sources[name].detail}`)}\n`);
   }
   return 0;
+}
+
+/** PHP's gc chance per session start, in words. */
+function gcChance(probability: number, divisor: number): string {
+  if (probability === 0) return 'no gc at session start';
+  if (probability >= divisor) return 'gc at every session start';
+  return `gc at ${Number(((probability / divisor) * 100).toPrecision(3))}% of session starts`;
 }

@@ -22,6 +22,10 @@ for (const [depth, io] of /** @type {const} */ ([[0, 'sync'], [2, 'sync'], [2, '
       store,
       raw: async (id) => (fs.existsSync(store.pathOf(id)) ? fs.readFileSync(store.pathOf(id)) : null),
       plant: async (id, bytes) => fs.writeFileSync(store.pathOf(id), bytes, { mode: 0o600 }),
+      age: async (id, seconds) => {
+        const t = Date.now() / 1000 - seconds;
+        fs.utimesSync(store.pathOf(id), t, t);
+      },
     };
   });
 }

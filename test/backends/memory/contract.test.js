@@ -8,5 +8,6 @@ contractSuite('memory', async (settings = {}) => {
     store,
     raw: async (id) => store.getBytes(id),
     plant: async (id, bytes) => store.setBytes(id, bytes),
+    age: async (id, seconds) => store.setBytes(id, store.getBytes(id), Date.now() - seconds * 1000),
   };
 });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import { needRedis, PHP, runPhp } from '../../helpers/env.js';
+import { needRedis, PHP, runPhp, phpUntilReleased } from '../../helpers/env.js';
 import { useRedisServer, rawCommand } from '../../helpers/redis-server.js';
 import { LockTimeoutError, BackendError } from 'sessctl';
 
@@ -47,19 +47,7 @@ function phpAsync(code, args, ini) {
  */
 function phpHolding(code, args) {
   const script = `session_id($argv[1]); session_start(); echo "HOLDING\\n"; fgets(STDIN); ${code} session_write_close();`;
-  const child = spawn(PHP, [...phpArgs({}), '-r', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('HOLDING')) resolve();
-    });
-    child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
-  });
-  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
-  return { ready, done, release: () => child.stdin.end('go\n') };
+  return phpUntilReleased([...phpArgs({}), '-r', script, ...args]);
 }
 
 test('PHP holds the lock → our open waits, times out with LockTimeoutError, then gets it', needRedis(), async () => {
