@@ -4,7 +4,7 @@ import { DecodeError, SessctlError } from '../errors.js';
 import type { SerializeHandler } from '../codec/session.js';
 import type { AdminCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
-import type { SessionEntry } from '../session/admin.js';
+import type { AdminSource, SessionEntry } from '../session/admin.js';
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 export const ageOf = (mtimeMs: number, now: number) => now - Math.floor(mtimeMs / 1000);
@@ -22,5 +22,21 @@ export function decodeWith(codec: AdminCodec, settings: AdminSettings, entry: Se
     return { handler, data: codec.decodeSession(entry.bytes, handler, { source: entry.location }) };
   } catch (err) {
     return { handler, error: err as Error };
+  }
+}
+
+/**
+ * Runs the source's own check (the save path is a readable directory, the server answers)
+ * and gives every failure one code, `ESAVEPATH`, so every command reports a missing or
+ * unusable storage the same way (the CLI: one line, exit 2) instead of walking nothing.
+ * @throws SessctlError (code ESAVEPATH) naming what is wrong; closes the source first.
+ */
+export async function checkSource(source: AdminSource): Promise<void> {
+  try {
+    await source.check();
+  } catch (err) {
+    await source.close().catch(() => {});
+    if (err instanceof SessctlError && err.code === 'ESAVEPATH') throw err;
+    throw new SessctlError(`${source.description}: ${(err as Error).message}`, 'ESAVEPATH', { cause: err });
   }
 }

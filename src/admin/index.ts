@@ -24,4 +24,5 @@ export { validateSessions, type ValidateReport, type ValidationProblem } from '.
 export { convertSessions, type ConvertReport, type ConvertResult, type ConvertOutcome } from './convert.js';
 export { destroySessions, type DestroyRequest, type DestroyReport, type DestroyResult, type DestroyResultOutcome } from './destroy.js';
 export { mkdirs } from './mkdirs.js';
+export { checkSource } from './common.js';
 export type { AdminSource, SessionEntry, DestroyOutcome, RewriteOutcome, GcOptions, GcReport, GcOutcome } from '../session/admin.js';

@@ -11,7 +11,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-const USAGE_CODES = new Set(['ECONFIG', 'EINVALIDID', 'ENOLOCK']);
+const USAGE_CODES = new Set(['ECONFIG', 'EINVALIDID', 'ENOLOCK', 'ESAVEPATH']);
 
 /** Options shared by every command that looks at sessions. */
 export interface CommonOptions {

@@ -1,3 +1,4 @@
+import { checkSource } from '../../admin/common.js';
 import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
@@ -15,9 +16,12 @@ export function settingsFrom(opts: CommonOptions): Promise<ResolvedSettings> {
   });
 }
 
+/** The admin source, checked before any command uses it (one message, exit 2, for every command). */
 export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
   const resolved = await settingsFrom(opts);
-  return { resolved, source: await openAdminSource(resolved.values) };
+  const source = await openAdminSource(resolved.values);
+  await checkSource(source);
+  return { resolved, source };
 }
 
 /** An optional duration flag in seconds. @throws ConfigError */
