@@ -2,16 +2,20 @@ import { phpTemporaryDirectory } from '../backends/index.js';
 import { SERIALIZE_HANDLERS } from '../codec/index.js';
 import type { AdminSerializeHandler, AdminSourceSettings } from '../session/admin.js';
 import { ConfigError } from '../errors.js';
+import { checkSidSettings, type SidBitsPerCharacter } from '../session/session-id.js';
 import { parseDuration } from './duration.js';
 
 export type { AdminSerializeHandler };
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
 export const ADMIN_SERIALIZE_HANDLERS: readonly AdminSerializeHandler[] = Object.freeze([...SERIALIZE_HANDLERS, 'auto' as const]);
 
-/** The resolved session settings every command works from. */
-export type AdminSettings = AdminSourceSettings;
+/**
+ * The resolved session settings every command works from. The id settings are always filled
+ * in by resolveSettings; hand-made settings may leave them out (PHP's defaults, 32 and 4).
+ */
+export type AdminSettings = AdminSourceSettings & { sidLength?: number; sidBitsPerCharacter?: SidBitsPerCharacter };
 
-export type SettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime';
+export type SettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime' | 'sidLength' | 'sidBitsPerCharacter';
 
 /** Where a resolved value came from, in the order they are consulted. */
 export interface SettingSource {
@@ -40,33 +44,41 @@ const INI_KEYS: Record<SettingName, string> = {
   savePath: 'session.save_path',
   serializeHandler: 'session.serialize_handler',
   maxlifetime: 'session.gc_maxlifetime',
+  sidLength: 'session.sid_length',
+  sidBitsPerCharacter: 'session.sid_bits_per_character',
 };
 const ENV_KEYS: Record<SettingName, string> = {
   saveHandler: 'SESSCTL_SAVE_HANDLER',
   savePath: 'SESSCTL_SAVE_PATH',
   serializeHandler: 'SESSCTL_SERIALIZE_HANDLER',
   maxlifetime: 'SESSCTL_MAXLIFETIME',
+  sidLength: 'SESSCTL_SID_LENGTH',
+  sidBitsPerCharacter: 'SESSCTL_SID_BITS_PER_CHARACTER',
 };
 const FLAGS: Record<SettingName, string> = {
   saveHandler: '--save-handler',
   savePath: '--save-path',
   serializeHandler: '--serialize-handler',
   maxlifetime: '--maxlifetime',
+  sidLength: '--sid-length',
+  sidBitsPerCharacter: '--bits',
 };
 const DEFAULTS: Record<SettingName, string> = {
   saveHandler: 'files',
   savePath: '',
   serializeHandler: 'php',
   maxlifetime: '1440',
+  sidLength: '32',
+  sidBitsPerCharacter: '4',
 };
 const NAMES = Object.keys(INI_KEYS) as SettingName[];
 
 /**
  * Resolves the session settings the way PHP would see them, each value from the first of:
  * the command-line flag, the environment (`SESSCTL_SAVE_PATH`, `SESSCTL_SERIALIZE_HANDLER`,
- * `SESSCTL_MAXLIFETIME`, `SESSCTL_SAVE_HANDLER`), the `--php-ini` file and its scan dir,
+ * `SESSCTL_MAXLIFETIME`, `SESSCTL_SAVE_HANDLER`, `SESSCTL_SID_LENGTH`, `SESSCTL_SID_BITS_PER_CHARACTER`), the `--php-ini` file and its scan dir,
  * the `php` binary's own `ini_get_all("session")` (only run when something is still
- * missing), and PHP's defaults (save_path '' = the system temp dir, php, 1440).
+ * missing), and PHP's defaults (save_path '' = the system temp dir, php, 1440, 32, 4).
  * @throws ConfigError for an unknown handler, a bad maxlifetime or an unreadable php.ini.
  */
 export async function resolveSettings(options: ResolveOptions = {}): Promise<ResolvedSettings> {
@@ -134,7 +146,20 @@ function validate(raw: Record<SettingName, string>, sources: Record<SettingName,
   }
   let savePath = raw.savePath;
   if (raw.saveHandler === 'files') savePath = withTempDirDefault(savePath, env);
-  return { saveHandler: raw.saveHandler, savePath, serializeHandler, maxlifetime };
+  const int = (n: SettingName) => {
+    const t = raw[n].trim();
+    if (!/^\d+$/.test(t)) throw new ConfigError(`${from(n)}: ${JSON.stringify(raw[n])} is not a whole number`);
+    return Number(t);
+  };
+  const sidLength = int('sidLength');
+  const sidBitsPerCharacter = int('sidBitsPerCharacter');
+  try {
+    checkSidSettings(sidLength, sidBitsPerCharacter);
+  } catch (err) {
+    const which: SettingName = (err as Error).message.includes('sid_length') ? 'sidLength' : 'sidBitsPerCharacter';
+    throw new ConfigError(`${from(which)}: ${(err as Error).message.replace(/^session\.\w+ /, '')}`);
+  }
+  return { saveHandler: raw.saveHandler, savePath, serializeHandler, maxlifetime, sidLength, sidBitsPerCharacter: sidBitsPerCharacter as SidBitsPerCharacter };
 }
 
 /** PHP's files handler uses the system temp dir ($TMPDIR or /tmp) when save_path is empty. */

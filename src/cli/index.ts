@@ -145,11 +145,11 @@ export function buildProgram(): Command {
 
   example(
     add('mkdirs', "create the depth-N directory tree (PHP's mod_files.sh)", false)
-      .addOption(new Option('--bits <n>', 'session.sid_bits_per_character').choices(['4', '5', '6']).default('4'))
+      .addOption(new Option('--bits <n>', 'session.sid_bits_per_character (default: from php.ini / php, like the other settings)').choices(['4', '5', '6']))
       .option('--depth <n>', 'levels (default: the N of save_path)')
       .option('--mode <octal>', 'directory mode (default: the save path directory’s)')
       .option('--json', 'print JSON'),
-    'sessctl mkdirs --save-path "2;/var/lib/php/sessions" --bits 5',
+    'sessctl mkdirs --save-path "2;/var/lib/php/sessions"',
   ).action(lazy(() => import('./commands/mkdirs.js')));
 
   example(

@@ -157,5 +157,11 @@ export class FileAdminSource implements AdminSource {
     return gcFiles(this.sp, options);
   }
 
+  async missingStructure(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[] }> {
+    if (this.sp.depth === 0) return { count: 0, samples: [] };
+    const { findMissingSessionDirs } = await import('./mkdirs.js');
+    return findMissingSessionDirs(this.sp, sidBitsPerCharacter);
+  }
+
   async close(): Promise<void> {}
 }

@@ -1,5 +1,5 @@
 import { checkSource } from '../../admin/common.js';
-import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
+import { resolveSettings, type ResolvedSettings, type SettingName } from '../../admin/settings.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
 import { escapeText } from '../escape.js';
@@ -8,9 +8,9 @@ import type { CommonOptions } from '../index.js';
 import { formatJson } from '../output.js';
 
 /** Resolves settings from the command's flags (flag > env > php.ini > php > defaults). */
-export function settingsFrom(opts: CommonOptions): Promise<ResolvedSettings> {
+export function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
   return resolveSettings({
-    flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime },
+    flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime, ...extra },
     phpIni: opts.phpIni,
     php: opts.php === false ? false : undefined,
   });

@@ -18,7 +18,7 @@ export async function run(opts: CommonOptions): Promise<number> {
       const sp = parseSavePath(values.savePath);
       shown = `${JSON.stringify(values.savePath)} → ${sp.path} (depth ${sp.depth}, mode 0${sp.mode.toString(8)})`;
     }
-    process.stdout.write(`${c.cyan(ini.padEnd(26))} ${shown.padEnd(20)}  ${c.dim(`from ${sources[name].kind}: ${sources[name].detail}`)}\n`);
+    process.stdout.write(`${c.cyan(ini.padEnd(31))} ${shown.padEnd(20)}  ${c.dim(`from ${sources[name].kind}: ${sources[name].detail}`)}\n`);
   }
   return 0;
 }

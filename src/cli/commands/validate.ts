@@ -15,9 +15,18 @@ export async function run(opts: CommonOptions): Promise<number> {
     },
   });
   await source.close();
+  if (report.missingDirectories > 0 && !opts.json) {
+    const bits = resolved.values.sidBitsPerCharacter ?? 4;
+    process.stdout.write(
+      `${escapeText(source.description)}: ${report.missingDirectories} directories PHP needs for ids of sid_bits_per_character ${bits} are missing ` +
+        `(PHP fails to write sessions there; run: sessctl mkdirs), e.g.:\n` +
+        report.missingDirectorySamples.slice(0, 5).map((d) => `  ${escapeText(d)}\n`).join('') +
+        (report.missingDirectories > 5 ? '  …\n' : ''),
+    );
+  }
   if (opts.json) process.stdout.write(json({ ...report, handler: resolved.values.serializeHandler, problems }));
   else if (!opts.quiet) {
     process.stdout.write(`validate ${escapeText(source.description)}: checked ${report.checked}, ${report.invalid} PHP would fail to decode (and destroy)${report.unreadable ? `, ${report.unreadable} unreadable` : ''}\n`);
   }
-  return report.invalid > 0 || report.unreadable > 0 ? 1 : 0;
+  return report.invalid > 0 || report.unreadable > 0 || report.missingDirectories > 0 ? 1 : 0;
 }
