@@ -16,12 +16,17 @@ export interface SessionInfo {
   ageSeconds: number;
   /** maxlifetime - age: negative once gc may delete it. */
   expiresInSeconds: number;
-  /** The handler used to decode (the configured one, or the detected one for `auto`). */
+  /** The handler used to decode (the configured one, or the detected one for `auto`); null with `noDecode`. */
   handler: SerializeHandler | null;
   /** Top-level keys; null when the session does not decode. */
   keys: number | null;
   /** Why it does not decode. */
   error?: string;
+  /**
+   * Set when the configured handler fails but this one decodes the session: written with
+   * another serialize handler, not corrupt (PHP configured as it is would still destroy it).
+   */
+  decodesWith?: SerializeHandler;
 }
 
 export type ListSort = 'id' | 'size' | 'mtime' | 'age';
@@ -71,7 +76,8 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
         mtimeMs: entry.mtimeMs,
         ageSeconds: age,
         expiresInSeconds: settings.maxlifetime - age,
-        handler: settings.serializeHandler === 'auto' ? null : settings.serializeHandler,
+        // Without decoding there is nothing to say about the handler.
+        handler: null,
         keys: null,
       };
       if (codec && (entry.bytes || entry.tooBig)) {
@@ -79,6 +85,7 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
         info.handler = r.handler;
         if (r.data) info.keys = r.data.size;
         else info.error = r.error?.message;
+        if (r.decodesWith) info.decodesWith = r.decodesWith;
       }
       yield info;
     }

@@ -12,6 +12,8 @@ export interface ValidationProblem {
   message: string;
   /** Byte offset of the fault, when known. */
   offset?: number;
+  /** Not corrupt: this other serialize handler decodes it (PHP configured as it is would not). */
+  decodesWith?: SerializeHandler;
 }
 
 export interface ValidateReport {
@@ -72,6 +74,7 @@ export async function validateSessions(
       handler: r.handler,
       message: r.error!.message,
       offset: r.error instanceof DecodeError ? r.error.offset : undefined,
+      decodesWith: r.decodesWith,
     });
   }
   return report;

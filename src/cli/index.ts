@@ -192,5 +192,6 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     process.exitCode = reportError(err, debug);
+    await (await import('./commands/common.js')).closeOpenSources();
   }
 }

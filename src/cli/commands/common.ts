@@ -16,12 +16,22 @@ export function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingN
   });
 }
 
+// Sources opened by this run: a command that fails midway must not leave a connection holding the process open.
+const opened = new Set<AdminSource>();
+
 /** The admin source, checked before any command uses it (one message, exit 2, for every command). */
 export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
   const resolved = await settingsFrom(opts);
   const source = await openAdminSource(resolved.values);
   await checkSource(source);
+  opened.add(source);
   return { resolved, source };
+}
+
+/** Closes every source this run opened (after an error; close() is idempotent). */
+export async function closeOpenSources(): Promise<void> {
+  await Promise.all([...opened].map((s) => s.close().catch(() => {})));
+  opened.clear();
 }
 
 /** An optional duration flag in seconds. @throws ConfigError */

@@ -62,11 +62,19 @@ export async function run(opts: ListOptions): Promise<number> {
     ];
     await writeOut(c.bold(tableRow(columns, columns.map((col) => col.title)).trimEnd()) + '\n');
     let count = 0;
+    const others = new Map<string, number>();
     for await (const r of rows) {
       count++;
+      if (r.decodesWith) others.set(r.decodesWith, (others.get(r.decodesWith) ?? 0) + 1);
       await writeOut(tableRow(columns, cells(r, c)));
     }
     if (count === 0) process.stderr.write(`sessctl: no sessions in ${escapeText(source.description)}\n`);
+    for (const [h, n] of others) {
+      process.stderr.write(
+        `sessctl: ${n} session${n === 1 ? '' : 's'} (handler ${h}!) ${n === 1 ? 'is' : 'are'} not corrupt but written with ${h}, not the configured ${resolved.values.serializeHandler}: ` +
+          `--serialize-handler ${h} (or auto) reads them; PHP configured with ${resolved.values.serializeHandler} fails to decode them, and destroys them\n`,
+      );
+    }
   }
   await source.close();
   return errors > 0 ? 1 : 0;
@@ -80,7 +88,8 @@ function cells(r: SessionInfo, c: Colors): string[] {
     formatTime(r.mtimeMs),
     formatDuration(r.ageSeconds),
     expires,
-    r.handler ?? c.dim('-'),
-    r.keys === null ? (r.error ? c.red('corrupt') : c.dim('-')) : String(r.keys),
+    // Written with another handler than the configured one: name it, marked, instead of "corrupt".
+    r.decodesWith ? c.yellow(`${r.decodesWith}!`) : r.handler ?? c.dim('-'),
+    r.keys === null ? (r.decodesWith ? c.yellow('?') : r.error ? c.red('corrupt') : c.dim('-')) : String(r.keys),
   ];
 }

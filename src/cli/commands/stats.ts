@@ -21,15 +21,18 @@ export async function run(opts: CommonOptions): Promise<number> {
     return errors ? 1 : 0;
   }
   const c = await colorsFor(process.stdout);
-  const label = (t: string) => c.bold(t.padEnd(12));
+  const label = (t: string) => c.bold(t.padEnd(14));
   const out: string[] = [];
   out.push(`${label('source')}${escapeText(s.source)}`);
   out.push(`${label('sessions')}${formatCount(s.count)}  ${c.dim(`(${formatCount(s.expired)} older than maxlifetime ${s.maxlifetime}s)`)}`);
-  out.push(`${label('corrupt')}${s.corrupt > 0 ? c.red(formatCount(s.corrupt)) : '0'}  ${c.dim(`(not decodable with ${resolved.values.serializeHandler}; PHP would destroy them)`)}`);
+  out.push(`${label('corrupt')}${s.corrupt > 0 ? c.red(formatCount(s.corrupt)) : '0'}  ${c.dim('(no serialize handler decodes them; PHP would destroy them)')}`);
+  if (s.otherHandler > 0) {
+    out.push(`${label('other handler')}${c.yellow(formatCount(s.otherHandler))}  ${c.dim(`(not corrupt, but not ${s.configuredHandler}: PHP configured with ${s.configuredHandler} would destroy them; see "stored as")`)}`);
+  }
   out.push(`${label('total size')}${formatBytes(s.totalBytes)}${s.largestBytes !== null ? c.dim(`  (largest ${formatBytes(s.largestBytes)}, mean ${formatBytes(Math.round(s.totalBytes / Math.max(1, s.count)))})`) : ''}`);
   if (s.oldestAgeSeconds !== null) out.push(`${label('ages')}${formatDuration(s.newestAgeSeconds!)} … ${formatDuration(s.oldestAgeSeconds)}`);
   const handlers = Object.entries(s.handlers).sort((a, b) => b[1] - a[1]);
-  out.push(`${label('handlers')}${handlers.length ? handlers.map(([h, n]) => `${h} ${formatCount(n)}`).join(' · ') : c.dim('none')}`);
+  out.push(`${label('stored as')}${handlers.length ? handlers.map(([h, n]) => `${h} ${formatCount(n)}`).join(' · ') : c.dim('none')}`);
   process.stdout.write(out.join('\n') + '\n');
   if (s.count > 0) {
     process.stdout.write(`\n${c.bold('age')}\n` + histogram(s.age, { bar: c.cyan }));

@@ -11,7 +11,10 @@ export async function run(opts: CommonOptions): Promise<number> {
     onError: printWalkError,
     onInvalid: (p) => {
       if (opts.json) problems.push(p);
-      else process.stdout.write(`${escapeText(`${p.location}: ${p.message.replace(`${p.location}: `, '')}`)}${p.handler ? ` (handler ${p.handler})` : ''}\n`);
+      else {
+        const hint = p.decodesWith ? `; not corrupt: it decodes with ${p.decodesWith}` : '';
+        process.stdout.write(`${escapeText(`${p.location}: ${p.message.replace(`${p.location}: `, '')}`)}${p.handler ? ` (handler ${p.handler}${hint})` : ''}\n`);
+      }
     },
   });
   await source.close();
