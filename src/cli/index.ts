@@ -104,8 +104,10 @@ export function buildProgram(): Command {
       .option('-q, --quiet', 'print only errors'),
     'sessctl gc --save-path "2;/var/lib/php/sessions" --maxlifetime 1440',
     'sessctl gc --dry-run --maxlifetime 2h',
-    '*/30 * * * *  www-data  sessctl gc --quiet --php-ini /etc/php/8.2/fpm/php.ini',
-  ).action(lazy(() => import('./commands/gc.js')));
+  )
+    // A crontab line is not a shell command: shown apart, without the "$ " prompt.
+    .addHelpText('after', 'In /etc/cron.d/sessctl (a crontab line, not a command):\n  */30 * * * *  www-data  sessctl gc --quiet --php-ini /etc/php/8.2/fpm/php.ini\n')
+    .action(lazy(() => import('./commands/gc.js')));
 
   example(
     add('destroy', "delete sessions under PHP's lock (session_destroy)", false)

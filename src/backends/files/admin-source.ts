@@ -7,7 +7,7 @@ import { closeSync, fstatSync, type Stats } from 'node:fs';
 import { SessionFileError } from '../../errors.js';
 import type { AdminSource, AdminSourceSettings, DestroyOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, touch, unlinkLocked, writeInPlace, type FileLocation, type LockedFile } from './file-io.js';
+import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, restoreTimes, unlinkLocked, writeInPlace, type FileLocation, type LockedFile } from './file-io.js';
 import { locateSessionFile } from './paths.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -142,9 +142,10 @@ export class FileAdminSource implements AdminSource {
     try {
       const next = fn({ ...this.#entry(id, f, false), bytes: f.bytes });
       if (next === null || Buffer.from(next.buffer, next.byteOffset, next.byteLength).equals(f.bytes)) return 'unchanged';
+      const before = fstatSync(f.fd, { bigint: true });
       writeInPlace(f.fd, f.loc.path, next, f.bytes);
       // Keep the mtime exactly (to the nanosecond where the file system has it): a rewrite is no visit.
-      touch(f.fd, { atime: f.st.atime, mtime: f.st.mtime });
+      restoreTimes(f.fd, before);
       return 'rewritten';
     } finally {
       release(f);

@@ -32,6 +32,8 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { LockTimeoutError, SessionFileError, type SessctlError } from '../../errors.js';
 // lock.ts loads the flock addon only when a lock is first taken.
@@ -305,6 +307,25 @@ export function writeInPlace(fd: number, path: string, next: Uint8Array, prev: U
 export function touch(fd: number, at?: { atime: Date; mtime: Date }): void {
   const now = new Date();
   futimesSync(fd, at?.atime ?? now, at?.mtime ?? now);
+}
+
+/**
+ * Puts back the times a file had (`before`, from fstat with bigint), to the nanosecond: a
+ * rewrite (convert, set) is no visit and must not move the mtime even a little. Node's futimes
+ * goes through libuv, which keeps only microseconds; the nanoseconds are then set by GNU
+ * touch on the same descriptor (`touch -` changes the file open as its stdout — no path is
+ * resolved again). Without touch the mtime stays exact to the microsecond.
+ */
+export function restoreTimes(fd: number, before: BigIntStats): void {
+  const seconds = (ns: bigint) => Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+  futimesSync(fd, seconds(before.atimeNs), seconds(before.mtimeNs));
+  if (fstatSync(fd, { bigint: true }).mtimeNs === before.mtimeNs) return;
+  const stamp = `@${before.mtimeNs / 1_000_000_000n}.${String(before.mtimeNs % 1_000_000_000n).padStart(9, '0')}`;
+  try {
+    spawnSync('touch', ['-c', '-m', '-d', stamp, '-'], { stdio: ['ignore', fd, 'ignore'], timeout: 10_000 });
+  } catch {
+    // No touch: microseconds it is.
+  }
 }
 
 export { closeSync as closeFd, fstatSync as fstatFd, ftruncateSync as truncateFd };

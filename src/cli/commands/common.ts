@@ -2,7 +2,7 @@ import { checkSource } from '../../admin/common.js';
 import { resolveSettings, type ResolvedSettings, type SettingName } from '../../admin/settings.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
-import { escapeText } from '../escape.js';
+import { reportWalkProblem } from '../walk-errors.js';
 import { parseDuration } from '../../admin/duration.js';
 import type { CommonOptions } from '../index.js';
 import { formatJson } from '../output.js';
@@ -43,7 +43,7 @@ export function json(value: unknown): string {
   return formatJson(value, 2) + '\n';
 }
 
-/** Error lines for unreadable directories / files met while walking. */
+/** Error lines for unreadable directories / files met while walking (permission errors: see walk-errors.ts). */
 export function printWalkError(location: string, err: Error): void {
-  process.stderr.write(`sessctl: ${escapeText(err.message.startsWith(location) ? err.message : `${location}: ${err.message}`)}\n`);
+  reportWalkProblem(location, err.message.startsWith(location) ? err.message : `${location}: ${err.message}`);
 }

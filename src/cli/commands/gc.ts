@@ -4,6 +4,7 @@ import { ConfigError } from '../../errors.js';
 import { formatBytes, formatCount } from '../format.js';
 import { canShowProgress, colorsFor, type Colors } from '../output.js';
 import { ProgressLine } from '../progress.js';
+import { reportWalkProblem } from '../walk-errors.js';
 import type { CommonOptions } from '../index.js';
 import { json, sourceFrom } from './common.js';
 
@@ -27,7 +28,7 @@ export async function run(opts: CommonOptions & { dryRun?: boolean; jobs?: strin
       signal: controller.signal,
       onProgress: (r) => progress.update(`scanned ${formatCount(r.scanned)} · deleted ${formatCount(r.deleted)} · locked ${formatCount(r.skippedLocked)} · errors ${r.errors}`),
       onFile: (path, outcome, detail) => {
-        if (outcome === 'error') process.stderr.write(`sessctl: ${escapeText(`${path}: ${detail}`)}\n`);
+        if (outcome === 'error') reportWalkProblem(path, `${path}: ${detail}`);
         else if (opts.dryRun && !opts.quiet && !opts.json && outcome === 'would-delete') process.stdout.write(escapeText(path) + '\n');
         else if (opts.dryRun && !opts.quiet && !opts.json && outcome === 'locked') process.stdout.write(`${escapeText(path)} (in use: would be skipped)\n`);
       },
