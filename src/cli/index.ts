@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SessctlError } from '../errors.js';
+import { escapeText } from './escape.js';
 
 /** Exit codes: 0 success, 1 some items failed, 2 usage or configuration error. */
 export const EXIT_OK = 0;
@@ -76,6 +77,7 @@ export function buildProgram(): Command {
     add('list', 'one row per session: id, size, modified, age, expires in, handler, keys', true)
       .option('--older-than <duration>', 'only sessions older than this (90s, 24m, 2h, 7d)')
       .option('--newer-than <duration>', 'only sessions newer than this')
+      .option('--where <expr>', "only sessions whose content matches, e.g. 'user.id == 42' (see docs/cli.md)")
       .addOption(new Option('--sort <key>', 'sort (holds every row in memory)').choices(['id', 'size', 'mtime', 'age']))
       .option('--reverse', 'reverse the sort order')
       .option('--limit <n>', 'at most n rows')
@@ -84,6 +86,7 @@ export function buildProgram(): Command {
       .option('--ndjson', 'one JSON object a line, streamed'),
     'sessctl list --save-path /var/lib/php/sessions --older-than 2h --sort size --reverse --limit 20',
     'sessctl list --ndjson | jq -r "select(.keys == 0) | .id"',
+    "sessctl list --where 'user.id == 42 and login_web_* exists'",
   ).action(lazy(() => import('./commands/list.js')));
 
   example(
@@ -114,12 +117,15 @@ export function buildProgram(): Command {
       .argument('[ids...]', 'session ids')
       .option('--older-than <duration>', 'select sessions older than this (needs --all-matching)')
       .option('--newer-than <duration>', 'select sessions newer than this (needs --all-matching)')
-      .option('--all-matching', 'really destroy every session the age filters select')
+      .option('--where <expr>', "select sessions by content, e.g. 'user.id == 42' (needs --all-matching)")
+      .option('--all-matching', 'really destroy every session the filters select')
       .option('--dry-run', 'show what would be destroyed')
       .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
       .option('--json', 'print a JSON report')
+      .option('--ndjson', 'one JSON object a line per session, then the report')
       .option('-q, --quiet', 'print only errors'),
     'sessctl destroy 3v1kq8d2h6c1mbq0n7l5s9r4tf',
+    "sessctl destroy --where 'user.id == 42' --all-matching --dry-run",
     'sessctl destroy --older-than 7d --all-matching --dry-run',
   ).action(lazy(() => import('./commands/destroy.js')));
 
@@ -167,6 +173,9 @@ export function buildProgram(): Command {
 export function reportError(err: unknown, debug: boolean): number {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`sessctl: ${message.split('\n')[0]}\n`);
+  // An error that can show where it is (a --where expression with a caret under the column).
+  const detail = (err as { detail?: unknown } | null)?.detail;
+  if (typeof detail === 'string') process.stderr.write(detail.split('\n').map((l) => escapeText(l)).join('\n') + '\n');
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   if (err instanceof SessctlError && USAGE_CODES.has(err.code)) return EXIT_USAGE;
   return EXIT_FAILED;

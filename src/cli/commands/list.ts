@@ -1,3 +1,4 @@
+import { parseWhere } from '../../admin/where/index.js';
 import { listSessions, type ListSort, type SessionInfo } from '../../admin/list.js';
 import { escapeText } from '../escape.js';
 import { ConfigError } from '../../errors.js';
@@ -14,6 +15,7 @@ interface ListOptions extends CommonOptions {
   limit?: string;
   decode?: boolean;
   ndjson?: boolean;
+  where?: string;
 }
 
 /** `sessctl list`: a table, a JSON array or NDJSON, streamed unless sorted. */
@@ -24,9 +26,14 @@ export async function run(opts: ListOptions): Promise<number> {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new ConfigError(`--limit: ${JSON.stringify(opts.limit)} is not a count`);
   }
   if (opts.json && opts.ndjson) throw new ConfigError('--json and --ndjson: pick one');
+  // A bad expression is reported before anything is printed or opened.
+  if (opts.where !== undefined) parseWhere(opts.where);
   const { resolved, source } = await sourceFrom(opts);
   let errors = 0;
+  let undecodable = 0;
   const rows = listSessions(source, resolved.values, {
+    where: opts.where,
+    onUndecodable: () => undecodable++,
     olderThan: durationOpt(opts.olderThan, '--older-than'),
     newerThan: durationOpt(opts.newerThan, '--newer-than'),
     sort: opts.sort,
@@ -77,6 +84,7 @@ export async function run(opts: ListOptions): Promise<number> {
     }
   }
   await source.close();
+  if (undecodable > 0) process.stderr.write(`sessctl: ${undecodable} session${undecodable === 1 ? '' : 's'} did not decode${resolved.values.serializeHandler === 'auto' ? '' : ` with ${resolved.values.serializeHandler}`}; --where could not look inside ${undecodable === 1 ? 'it' : 'them'} (see sessctl validate)\n`);
   return errors > 0 ? 1 : 0;
 }
 
