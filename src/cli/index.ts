@@ -129,6 +129,20 @@ export function buildProgram(): Command {
     'sessctl destroy --older-than 7d --all-matching --dry-run',
   ).action(lazy(() => import('./commands/destroy.js')));
 
+  for (const unset of [false, true]) {
+    const cmd = add(unset ? 'unset' : 'set', unset ? 'remove one value inside one session, under its lock, the rest kept byte for byte' : 'change one value inside one session, under its lock, the rest kept byte for byte', false)
+      .argument('<id>', 'session id')
+      .argument('<path>', 'where in the session: cart.items, user["full name"], list[0]');
+    if (!unset) cmd.argument('<json>', 'the new value as JSON: 0, true, "text", [], {"a": 1}');
+    example(
+      cmd
+        .option('--dry-run', 'show the value before and after, change nothing')
+        .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+        .option('--json', 'print the result as JSON'),
+      ...(unset ? ['sessctl unset 3v1kq8d2h6c1mbq0n7l5s9r4tf cart'] : ['sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf cart.items []', `sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf flags.beta true --dry-run`]),
+    ).action(lazy(async () => ({ run: (opts: CommonOptions, args: string[]) => import('./commands/set.js').then((m) => m.run(opts, args, unset)) })));
+  }
+
   example(
     add('stats', 'counts, sizes, age and size histograms, handlers, corrupt sessions', true).option('--json', 'print JSON'),
     'sessctl stats --save-path "2;/var/lib/php/sessions"',

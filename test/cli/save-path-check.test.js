@@ -10,7 +10,7 @@ after(() => removeDir(dir));
 const file = join(dir, 'a-file');
 writeFileSync(file, '');
 const id = 'abcdefghijklmnopqrstuvwxyz';
-const COMMANDS = [['list'], ['list', '--no-decode'], ['stats'], ['gc'], ['gc', '--dry-run'], ['validate'], ['convert', '--to', 'php_serialize'], ['inspect', id], ['destroy', id], ['destroy', '--older-than', '1h', '--all-matching']];
+const COMMANDS = [['list'], ['list', '--no-decode'], ['stats'], ['gc'], ['gc', '--dry-run'], ['validate'], ['convert', '--to', 'php_serialize'], ['inspect', id], ['destroy', id], ['destroy', '--older-than', '1h', '--all-matching'], ['set', id, 'a', '1'], ['unset', id, 'a']];
 
 for (const [savePath, message] of [
   [join(dir, 'missing'), /: the save path does not exist$/],

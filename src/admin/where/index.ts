@@ -7,7 +7,7 @@ import type { AdminCodec } from '../codec-bridge.js';
 import { evaluateWhere } from './evaluate.js';
 import { parseWhere } from './parse.js';
 
-export { parseWhere, WhereSyntaxError } from './parse.js';
+export { parseWhere, parsePath, WhereSyntaxError } from './parse.js';
 export { evaluateWhere } from './evaluate.js';
 export type { WhereNode, Segment, CompareOp, Literal } from './ast.js';
 

@@ -22,8 +22,9 @@ export class WhereSyntaxError extends ConfigError {
     readonly expression: string,
     readonly column: number,
     what: string,
+    label = '--where',
   ) {
-    super(`--where: ${what} at column ${column}`);
+    super(`${label}: ${what} at column ${column}`);
     this.detail = `  ${expression}\n  ${' '.repeat(Math.max(0, column - 1))}^`;
   }
 }
@@ -34,11 +35,26 @@ const MAX_DEPTH = 100;
 
 /** Parses a `--where` expression. @throws WhereSyntaxError */
 export function parseWhere(text: string): WhereNode {
-  if (typeof text !== 'string') throw new ConfigError('--where: the expression must be a string');
+  return parse(text, '--where', false) as WhereNode;
+}
+
+/**
+ * Parses a single path (`cart.items`, `user["full name"]`, `list[0]`), as `set`/`unset` take
+ * it: no wildcards. @throws WhereSyntaxError (labelled `label`)
+ */
+export function parsePath(text: string, label = 'PATH'): (Segment & { kind: 'key' })[] {
+  const path = parse(text, label, true) as Segment[];
+  const glob = path.find((s) => s.kind === 'glob');
+  if (glob) throw new WhereSyntaxError(text, text.indexOf((glob as { pattern: string }).pattern) + 1, 'a wildcard selects several values; give one path', label);
+  return path as (Segment & { kind: 'key' })[];
+}
+
+function parse(text: string, label: string, pathOnly: boolean): WhereNode | Segment[] {
+  if (typeof text !== 'string') throw new ConfigError(`${label}: the expression must be a string`);
   let pos = 0;
   let depth = 0;
   const fail = (what: string, at = pos): never => {
-    throw new WhereSyntaxError(text, at + 1, what);
+    throw new WhereSyntaxError(text, at + 1, what, label);
   };
   const ws = () => {
     while (pos < text.length && /\s/.test(text[pos]!)) pos++;
@@ -207,9 +223,9 @@ export function parseWhere(text: string): WhereNode {
   };
 
   ws();
-  if (pos >= text.length) fail('the expression is empty');
-  const tree = or();
+  if (pos >= text.length) fail(pathOnly ? 'the path is empty' : 'the expression is empty');
+  const tree = pathOnly ? readPath() : or();
   ws();
-  if (pos < text.length) fail(`expected 'and', 'or' or the end, found ${describe()}`);
+  if (pos < text.length) fail(pathOnly ? `expected '.', '[' or the end of the path, found ${describe()}` : `expected 'and', 'or' or the end, found ${describe()}`);
   return tree;
 }
