@@ -103,13 +103,17 @@ export function buildProgram(): Command {
     add('gc', "delete expired session files like PHP's gc, at any depth, skipping sessions in use", true)
       .option('--dry-run', 'list what would be deleted, delete nothing')
       .option('--jobs <n>', 'parallel walkers (default: 2 on multi-core machines)')
+      .option('--system', "every save path of every PHP on this machine (each SAPI's php.ini and conf.d, every FPM pool), each with its longest lifetime: a drop-in for phpsessionclean")
+      .option('--system-root <dir>', 'look for etc/php under this directory instead of / (or SESSCTL_SYSTEM_ROOT)')
+      .option('--metrics-file <path>', 'write Prometheus metrics there, atomically (node_exporter textfile collector)')
       .option('--json', 'print a machine-readable report')
       .option('-q, --quiet', 'print only errors'),
     'sessctl gc --save-path "2;/var/lib/php/sessions" --maxlifetime 1440',
     'sessctl gc --dry-run --maxlifetime 2h',
+    'sessctl gc --system --dry-run',
   )
     // A crontab line is not a shell command: shown apart, without the "$ " prompt.
-    .addHelpText('after', 'In /etc/cron.d/sessctl (a crontab line, not a command):\n  */30 * * * *  www-data  sessctl gc --quiet --php-ini /etc/php/8.2/fpm/php.ini\n')
+    .addHelpText('after', 'In /etc/cron.d/sessctl (a crontab line, not a command):\n  09,39 * * * *  root  sessctl gc --system --quiet --metrics-file /var/lib/prometheus/node-exporter/sessctl_gc.prom\n')
     .action(lazy(() => import('./commands/gc.js')));
 
   example(

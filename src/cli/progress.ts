@@ -28,8 +28,21 @@ export class ProgressLine {
     this.drawn = true;
   }
 
+  /** Milliseconds since the run started. */
+  elapsedMs(): number {
+    return Date.now() - this.started;
+  }
+
   done(): void {
     if (this.drawn) process.stderr.write('\r\x1b[2K');
     this.drawn = false;
   }
+}
+
+/** "12,345 sessions · 4,100/s · 3s": the count, its rate and the elapsed time. */
+export function rateText(count: number, elapsedMs: number): string {
+  const seconds = Math.max(elapsedMs / 1000, 0.001);
+  const rate = Math.round(count / seconds);
+  const elapsed = seconds < 60 ? `${Math.floor(seconds)}s` : `${Math.floor(seconds / 60)}m ${Math.floor(seconds % 60)}s`;
+  return `${count.toLocaleString('en-US')} sessions · ${rate.toLocaleString('en-US')}/s · ${elapsed}`;
 }

@@ -14,7 +14,7 @@ test('gc --help shows the crontab line apart from the shell examples', () => {
   const r = sessctl(['gc', '--help']);
   assert.equal(r.code, 0);
   assert.doesNotMatch(r.stdout, /\$ \*\/30/);
-  assert.match(r.stdout, /crontab line, not a command\):\n {2}\*\/30 \* \* \* \* {2}www-data {2}sessctl gc/);
+  assert.match(r.stdout, /crontab line, not a command\):\n {2}09,39 \* \* \* \* {2}root {2}sessctl gc --system/);
 });
 
 test('convert keeps each mtime to the nanosecond', needPhp(), () => {
