@@ -148,7 +148,9 @@ export function buildProgram(): Command {
   }
 
   example(
-    add('stats', 'counts, sizes, age and size histograms, handlers, corrupt sessions', true).option('--json', 'print JSON'),
+    add('stats', 'counts, sizes, age and size histograms, handlers, corrupt sessions', true)
+      .option('--json', 'print JSON')
+      .option('--metrics-file <path>', 'write Prometheus metrics there, atomically (node_exporter textfile collector)'),
     'sessctl stats --save-path "2;/var/lib/php/sessions"',
   ).action(lazy(() => import('./commands/stats.js')));
 

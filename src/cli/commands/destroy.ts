@@ -3,6 +3,8 @@ import { parseWhere } from '../../admin/where/index.js';
 import { escapeText } from '../escape.js';
 import { ConfigError } from '../../errors.js';
 import { colorsFor, formatJson } from '../output.js';
+import { canShowProgress } from '../output.js';
+import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
 
@@ -23,7 +25,8 @@ export async function run(opts: DestroyOptions, ids: string[]): Promise<number> 
   const lockTimeoutMs = (durationOpt(opts.lockTimeout, '--lock-timeout') ?? 10) * 1000;
   if (opts.json && opts.ndjson) throw new ConfigError('--json and --ndjson: pick one');
   if (opts.where !== undefined) parseWhere(opts.where);
-  const { resolved, source } = await sourceFrom(opts);
+  const { resolved, source: opened } = await sourceFrom(opts);
+  const source = withProgress(opened, new ProgressLine(canShowProgress(opts.quiet) && (!process.stdout.isTTY || opts.json === true)), 'scanned');
   const c = await colorsFor(process.stdout);
   const failures: { id: string; outcome: string; message?: string }[] = [];
   const report = await destroySessions(source, {

@@ -3,7 +3,8 @@ import { listSessions, type ListSort, type SessionInfo } from '../../admin/list.
 import { escapeText } from '../escape.js';
 import { ConfigError } from '../../errors.js';
 import { formatBytes, formatDuration, formatTime, tableRow, type Column } from '../format.js';
-import { colorsFor, formatJson, writeOut, type Colors } from '../output.js';
+import { canShowProgress, colorsFor, formatJson, writeOut, type Colors } from '../output.js';
+import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, printWalkError, sourceFrom } from './common.js';
 
@@ -28,7 +29,9 @@ export async function run(opts: ListOptions): Promise<number> {
   if (opts.json && opts.ndjson) throw new ConfigError('--json and --ndjson: pick one');
   // A bad expression is reported before anything is printed or opened.
   if (opts.where !== undefined) parseWhere(opts.where);
-  const { resolved, source } = await sourceFrom(opts);
+  const { resolved, source: opened } = await sourceFrom(opts);
+  // Rows on a terminal are their own progress; with stdout redirected, stderr shows the count.
+  const source = withProgress(opened, new ProgressLine(canShowProgress(false) && !process.stdout.isTTY), 'listed');
   let errors = 0;
   let undecodable = 0;
   const rows = listSessions(source, resolved.values, {

@@ -1,21 +1,27 @@
 import { sessionStats } from '../../admin/stats.js';
 import { escapeText } from '../escape.js';
 import { formatBytes, formatCount, formatDuration, histogram } from '../format.js';
-import { colorsFor } from '../output.js';
+import { canShowProgress, colorsFor } from '../output.js';
+import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
 import { json, printWalkError, sourceFrom } from './common.js';
 
 /** `sessctl stats`: totals, histograms, handlers, corrupt sessions. */
-export async function run(opts: CommonOptions): Promise<number> {
+export async function run(opts: CommonOptions & { metricsFile?: string }): Promise<number> {
   const { resolved, source } = await sourceFrom(opts);
   let errors = 0;
-  const s = await sessionStats(source, resolved.values, {
+  const started = Date.now();
+  const s = await sessionStats(withProgress(source, new ProgressLine(canShowProgress(opts.quiet))), resolved.values, {
     onError: (l, e) => {
       errors++;
       printWalkError(l, e);
     },
   });
   await source.close();
+  if (opts.metricsFile !== undefined) {
+    const { formatMetrics, statsMetrics, writeMetricsFile } = await import('../../admin/metrics.js');
+    writeMetricsFile(opts.metricsFile, formatMetrics(statsMetrics(s, { durationMs: Date.now() - started, nowMs: Date.now() })));
+  }
   if (opts.json) {
     process.stdout.write(json(s));
     return errors ? 1 : 0;
