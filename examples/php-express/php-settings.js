@@ -1,7 +1,7 @@
 // The php.ini settings both sides must agree on, as `php -S` arguments. The Node side
 // mirrors them in node/app.js (strict mode, cookie attributes) and in the FileSessionStore
 // options (save path, serialize handler).
-export function phpServerArgs({ host, port, savePath, docroot }) {
+export function phpServerArgs({ host, port, savePath, docroot, ini: overrides = {} }) {
   const ini = {
     'session.save_handler': 'files',
     'session.save_path': savePath,
@@ -12,6 +12,7 @@ export function phpServerArgs({ host, port, savePath, docroot }) {
     'session.cookie_samesite': 'Lax',
     'session.gc_probability': '0',
     'display_errors': 'stderr',
+    ...overrides, // e.g. session.cookie_secure=1 behind a TLS proxy
   };
   return ['-n', ...Object.entries(ini).flatMap(([k, v]) => ['-d', `${k}=${v}`]), '-S', `${host}:${port}`, '-t', docroot];
 }

@@ -17,6 +17,8 @@ export {
   type SettingSource,
 } from './settings.js';
 export { openAdminSource, SAVE_HANDLERS } from '../backends/index.js';
+export { redactSecrets } from '../session/redact.js';
+export { actAsOwner, type ActedAs } from './identity.js';
 export { listSessions, matchesAge, LIST_SORTS, type SessionInfo, type ListFilters, type ListSort } from './list.js';
 export { inspectSession, type InspectResult } from './inspect.js';
 export { sessionStats, type StatsReport, type HistogramBucket } from './stats.js';

@@ -17,6 +17,10 @@ const BACKENDS: Record<string, () => Promise<AdminSourceFactory>> = {
     const { RedisAdminSource } = await import('./redis/admin-source.js');
     return (s) => new RedisAdminSource(s);
   },
+  'laravel-files': async () => {
+    const { LaravelFileAdminSource } = await import('./laravel-files/admin-source.js');
+    return (s) => new LaravelFileAdminSource(s);
+  },
   rediscluster: async () => {
     const { RedisAdminSource } = await import('./redis/admin-source.js');
     return (s) => new RedisAdminSource(s);

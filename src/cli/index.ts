@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SessctlError } from '../errors.js';
+import { redactSecrets } from '../session/redact.js';
 import { escapeText } from './escape.js';
 
 /** Exit codes: 0 success, 1 some items failed, 2 usage or configuration error. */
@@ -25,17 +26,20 @@ export interface CommonOptions {
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
+  /** Stay root instead of becoming the save path's owner. */
+  asRoot?: boolean;
 }
 
 function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
   cmd
     .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path"; redis: "tcp://host:6379?prefix=…")')
-    .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'auto']))
+    .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack', 'auto']))
     .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster)');
   if (withMaxlifetime) cmd.option('--maxlifetime <seconds>', 'session.gc_maxlifetime, seconds or a duration like 24m');
   return cmd
     .option('--php-ini <file>', 'read settings from this php.ini (and its conf.d / PHP_INI_SCAN_DIR)')
     .option('--no-php', 'do not ask the php binary for its settings')
+    .option('--as-root', "as root, do not switch to the files save path's owner (the default is to act as that user)")
     .option('--debug', 'show stack traces on errors');
 }
 
@@ -191,11 +195,11 @@ export function buildProgram(): Command {
 
 /** Prints an error as one line (a stack trace only with --debug) and returns the exit code. */
 export function reportError(err: unknown, debug: boolean): number {
-  const message = err instanceof Error ? err.message : String(err);
-  process.stderr.write(`sessctl: ${message.split('\n')[0]}\n`);
+  const message = redactSecrets(err instanceof Error ? err.message : String(err));
+  process.stderr.write(`sessctl: ${escapeText(message.split('\n')[0]!)}\n`);
   // An error that can show where it is (a --where expression with a caret under the column).
   const detail = (err as { detail?: unknown } | null)?.detail;
-  if (typeof detail === 'string') process.stderr.write(detail.split('\n').map((l) => escapeText(l)).join('\n') + '\n');
+  if (typeof detail === 'string') process.stderr.write(detail.split('\n').map((l) => escapeText(redactSecrets(l))).join('\n') + '\n');
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   if (err instanceof SessctlError && USAGE_CODES.has(err.code)) return EXIT_USAGE;
   return EXIT_FAILED;

@@ -8,13 +8,6 @@ import type { ClassRegistry } from './classes.js';
 import { keyStringToBytes, latin1 } from './strings.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpSerializable, canonicalKey, type PhpKey } from './values.js';
 
-type Utf8Write = (this: Buffer, s: string, offset: number, length: number) => number;
-const utf8Write: Utf8Write =
-  (Buffer.prototype as unknown as { utf8Write?: Utf8Write }).utf8Write ??
-  function (this: Buffer, s: string, offset: number, length: number) {
-    return this.write(s, offset, length, 'utf8');
-  };
-
 let scratch: Buffer | null = Buffer.allocUnsafe(64 * 1024);
 
 /** A growing output buffer (one shared scratch buffer, handed back by finish()/release()). */
@@ -104,25 +97,10 @@ export class ByteWriter {
     this.pos += bytes.length;
   }
 
-  /** Writes `n` chars of an ASCII string (known ASCII). */
-  ascii(s: string): void {
-    const n = s.length;
-    if (this.pos + n > this.buf.length) this.grow(n);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
-    this.pos = p;
-  }
-
-  /** Writes a well-formed JS string of `byteLength` UTF-8 bytes. */
-  utf8(s: string, byteLength: number): void {
-    if (this.pos + byteLength > this.buf.length) this.grow(byteLength);
-    this.pos += utf8Write.call(this.buf, s, this.pos, byteLength);
-  }
 }
 
 /** True when every char is below 0x80 (the string is its own bytes). */
-export function isAsciiString(s: string): boolean {
+function isAsciiString(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
   return true;
 }
@@ -266,22 +244,292 @@ export function checkInt64(v: bigint, fail: (message: string) => never): void {
   if (v < INT64_MIN || v > INT64_MAX) fail(`int ${v} is outside PHP's 64-bit range`);
 }
 
-/** Error-message path of the value being written: `$_SESSION["k"][0]…` or `value[…]`. */
-export class EncodePath {
-  private readonly keys: unknown[] = [];
-  constructor(private readonly root: string) {}
-  push(key: unknown): void {
-    this.keys.push(key);
-  }
-  set(key: unknown): void {
-    this.keys[this.keys.length - 1] = key;
-  }
-  pop(): void {
-    this.keys.pop();
-  }
-  fail(message: string): never {
-    let path = this.root;
-    for (const k of this.keys) path += `[${typeof k === 'string' ? JSON.stringify(k) : String(k)}]`;
+/** How a container's keys are written. */
+export const KEYS = 0;
+/** A msgpack array: values only. */
+export const LIST = 1;
+/** The top level of a session: string keys only. */
+export const SESSION = 2;
+
+/**
+ * Beyond this many nested containers the walker stops recursing and continues with an explicit
+ * stack: recursion is faster (no frame objects, Map iteration in a local loop), the explicit
+ * stack keeps any depth safe from a JS stack overflow.
+ */
+const RECURSION_LIMIT = 200;
+
+const mapKeys = Map.prototype.keys as (this: Map<unknown, unknown>) => IterableIterator<unknown>;
+const mapValues = Map.prototype.values as (this: Map<unknown, unknown>) => IterableIterator<unknown>;
+
+/** A container being written by the explicit-stack part of the walk. */
+class WalkFrame {
+  i = 0;
+  seq = 0;
+  gapIndex = 0;
+  constructor(
+    readonly n: number,
+    readonly keysIt: Iterator<unknown> | null,
+    readonly valuesIt: Iterator<unknown> | null,
+    readonly keys: unknown[] | null,
+    readonly values: unknown[] | null,
+    readonly gaps: readonly number[] | undefined,
+    readonly mode: number,
+    readonly depth: number,
+  ) {}
+}
+
+/**
+ * Walks containers for an encoder: writes each entry's key (unless LIST) and value, depth first.
+ * The format-specific parts are key(), value() and gap().
+ */
+export abstract class EntryWalker {
+  readonly w = new ByteWriter();
+  /** Containers open above the entry being written. */
+  protected depth = 0;
+  /** The keys leading to the value being written, `depth` of them in use (for error messages). */
+  private readonly keyPath: unknown[] = [];
+  private readonly frames: WalkFrame[] = [];
+  private looping = false;
+  readonly fail: (message: string) => never = (message) => {
+    let path = this.rootLabel;
+    for (let i = 0; i < this.depth; i++) {
+      const k = this.keyPath[i];
+      path += `[${typeof k === 'string' ? JSON.stringify(k) : String(k)}]`;
+    }
     throw new EncodeError(`${message} (at ${path})`);
+  };
+
+  constructor(private readonly rootLabel: string) {}
+
+  /** Writes an entry's key (KEYS, SESSION). */
+  protected abstract key(k: unknown, session: boolean): void;
+  /** Writes one value, walking it if it is a container. */
+  abstract value(v: unknown): void;
+  /** Writes an entry without a value (igbinary's null in place of a key). */
+  protected gap(): void {
+    this.fail('an entry without a value');
   }
+
+  /** Writes the entries of a Map, keys as stored (the header is written). */
+  protected walkMap(map: Map<unknown, unknown>, mode: number, gaps?: readonly number[]): void {
+    if (this.depth >= RECURSION_LIMIT || gaps !== undefined) {
+      this.push(new WalkFrame(map.size, mapKeys.call(map), mapValues.call(map), null, null, gaps, mode, this.depth));
+      return;
+    }
+    const d = this.depth++;
+    const path = this.keyPath;
+    const keys = mapKeys.call(map);
+    const values = mapValues.call(map);
+    if (mode === LIST) {
+      let i = 0;
+      for (let r = values.next(); r.done !== true; r = values.next()) {
+        path[d] = i++;
+        this.value(r.value);
+      }
+    } else {
+      const session = mode === SESSION;
+      for (let r = keys.next(); r.done !== true; r = keys.next()) {
+        const k = r.value;
+        path[d] = k;
+        this.key(k, session);
+        this.value(values.next().value);
+      }
+    }
+    this.depth = d;
+  }
+
+  /** Writes entries given as arrays (keys null: the indices). */
+  protected walkLists(keys: unknown[] | null, values: unknown[], mode: number): void {
+    if (this.depth >= RECURSION_LIMIT) {
+      this.push(new WalkFrame(values.length, null, null, keys, values, undefined, mode, this.depth));
+      return;
+    }
+    const d = this.depth++;
+    const path = this.keyPath;
+    const session = mode === SESSION;
+    for (let i = 0; i < values.length; i++) {
+      const k = keys === null ? i : keys[i];
+      path[d] = k;
+      if (mode !== LIST) this.key(k, session);
+      this.value(values[i]);
+    }
+    this.depth = d;
+  }
+
+  private push(frame: WalkFrame): void {
+    this.frames.push(frame);
+    if (this.looping) return;
+    this.looping = true;
+    const saved = this.depth;
+    try {
+      this.loop();
+    } finally {
+      this.looping = false;
+    }
+    this.depth = saved;
+  }
+
+  /** The explicit-stack walk: entries of the innermost frame first. */
+  private loop(): void {
+    const frames = this.frames;
+    const path = this.keyPath;
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      this.depth = f.depth + 1;
+      const gaps = f.gaps;
+      if (gaps !== undefined && f.gapIndex < gaps.length && (gaps[f.gapIndex]! <= f.seq || f.i >= f.n)) {
+        this.gap();
+        f.gapIndex++;
+        f.seq++;
+        continue;
+      }
+      if (f.i >= f.n) {
+        frames.pop();
+        continue;
+      }
+      let k: unknown;
+      let v: unknown;
+      if (f.keysIt !== null) {
+        const r = f.keysIt.next();
+        if (r.done === true) this.fail('an array changed while it was being encoded');
+        k = r.value;
+        v = f.valuesIt!.next().value;
+      } else {
+        k = f.keys === null ? f.i : f.keys[f.i];
+        v = f.values![f.i];
+      }
+      f.i++;
+      f.seq++;
+      path[f.depth] = k;
+      if (f.mode !== LIST) this.key(k, f.mode === SESSION);
+      this.value(v);
+    }
+  }
+}
+
+/**
+ * igbinary's string table on the encoder side: string (its bytes, one char per byte) → number.
+ * An open-addressing table whose hash the caller computes while it reads the chars anyway;
+ * entries are compared with ===, so any hash is correct and a cheap one is enough. Reused from
+ * call to call (a generation number marks the live entries), one at a time.
+ */
+export class StringTable {
+  private keys: string[];
+  private ids: Int32Array;
+  private hashes: Int32Array;
+  private gens: Uint32Array;
+  private gen = 1;
+  private mask: number;
+  private size = 0;
+
+  constructor(capacity = 1024) {
+    this.keys = new Array<string>(capacity).fill('');
+    this.ids = new Int32Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.gens = new Uint32Array(capacity);
+    this.mask = capacity - 1;
+  }
+
+  private static free: StringTable | null = null;
+
+  /** An empty table (the shared one when it is not in use). */
+  static take(): StringTable {
+    const t = StringTable.free ?? new StringTable();
+    StringTable.free = null;
+    return t;
+  }
+
+  /** Hands the table back (after a run, also a failed one). */
+  release(): void {
+    if (this.gen >= 0xfffffff0 || this.keys.length > 1 << 16) return; // let the GC have big ones
+    this.gen++;
+    this.size = 0;
+    StringTable.free = this;
+  }
+
+  /** The number of `s` when it is in the table; otherwise adds it as `id` and returns -1. */
+  getOrAdd(s: string, hash: number, id: number): number {
+    const keys = this.keys;
+    const gens = this.gens;
+    const gen = this.gen;
+    let i = hash & this.mask;
+    while (gens[i] === gen) {
+      if (this.hashes[i] === hash && keys[i] === s) return this.ids[i]!;
+      i = (i + 1) & this.mask;
+    }
+    keys[i] = s;
+    this.ids[i] = id;
+    this.hashes[i] = hash;
+    gens[i] = gen;
+    if (++this.size * 2 > this.mask) this.grow();
+    return -1;
+  }
+
+  private grow(): void {
+    const { keys, ids, hashes, gens, gen } = this;
+    const capacity = keys.length * 2;
+    this.keys = new Array<string>(capacity).fill('');
+    this.ids = new Int32Array(capacity);
+    this.hashes = new Int32Array(capacity);
+    this.gens = new Uint32Array(capacity);
+    this.mask = capacity - 1;
+    for (let j = 0; j < keys.length; j++) {
+      if (gens[j] !== gen) continue;
+      let i = hashes[j]! & this.mask;
+      while (this.gens[i] === gen) i = (i + 1) & this.mask;
+      this.keys[i] = keys[j]!;
+      this.ids[i] = ids[j]!;
+      this.hashes[i] = hashes[j]!;
+      this.gens[i] = gen;
+    }
+  }
+}
+
+/** A cheap hash of a string from its length and up to 16 of its chars (for StringTable). */
+export function sampleHash(s: string): number {
+  const n = s.length;
+  let h = n;
+  const step = n > 16 ? (n >> 4) : 1;
+  for (let i = 0; i < n; i += step) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h ^ (h >>> 15);
+}
+
+/** The key cache (see asciiKey): ASCII keys of up to KEY_CACHE_WIDTH bytes, by hash. */
+const KEY_CACHE_BITS = 10;
+const KEY_CACHE_MASK = (1 << KEY_CACHE_BITS) - 1;
+const KEY_CACHE_WIDTH = 16;
+const keyCacheString: string[] = new Array<string>(1 << KEY_CACHE_BITS).fill('');
+const keyCacheLength = new Uint8Array(1 << KEY_CACHE_BITS);
+const keyCacheBytes = new Uint8Array((1 << KEY_CACHE_BITS) * KEY_CACHE_WIDTH);
+
+/**
+ * The bytes [start, end) as a key string when they are ASCII, else undefined. Short keys repeat
+ * in every array of the same shape and in every session of an application: one string per
+ * distinct key (kept across calls) means V8 hashes it once, not in every Map.set.
+ */
+export function asciiKey(buf: Uint8Array, start: number, end: number, text: string | null): string | undefined {
+  const len = end - start;
+  if (len > KEY_CACHE_WIDTH || len === 0) {
+    for (let i = start; i < end; i++) if (buf[i]! > 0x7f) return undefined;
+    return text !== null ? text.slice(start, end) : latin1(buf as Buffer, start, end);
+  }
+  let h = len;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]!;
+    if (c > 0x7f) return undefined;
+    h = (Math.imul(h, 31) + c) | 0;
+  }
+  const slot = (h ^ (h >>> KEY_CACHE_BITS)) & KEY_CACHE_MASK;
+  const base = slot * KEY_CACHE_WIDTH;
+  if (keyCacheLength[slot] === len) {
+    let j = 0;
+    while (j < len && keyCacheBytes[base + j] === buf[start + j]) j++;
+    if (j === len) return keyCacheString[slot]!;
+  }
+  // A copy, not a slice: a slice would keep the whole input alive in the cache.
+  const key = latin1(buf as Buffer, start, end);
+  keyCacheString[slot] = key;
+  keyCacheLength[slot] = len;
+  for (let j = 0; j < len; j++) keyCacheBytes[base + j] = buf[start + j]!;
+  return key;
 }

@@ -24,14 +24,17 @@ import { createMappedInstance, fillMappedInstance, mappedInstanceProps, type Cla
 import { DEFAULT_MAX_DEPTH, type DecodeOptions } from './decoder.js';
 import type { EncodeOptions } from './encoder.js';
 import {
-  ByteWriter,
-  EncodePath,
+  EntryWalker,
+  KEYS,
+  SESSION,
+  StringTable,
+  asciiKey,
+  sampleHash,
   arrayEntries,
   asPhpInt,
   bytesKey,
   checkInt64,
   isArrayLike,
-  isAsciiString,
   isObjectLike,
   objectIdentity,
   recordGaps,
@@ -192,8 +195,7 @@ class IgParser {
     if (k === undefined) {
       const start = this.strStart[id]!;
       const end = this.strEnd[id]!;
-      const v = this.strValue[id];
-      k = typeof v === 'string' ? v : this.allAscii ? this.ascii(start, end) : bytesToKeyString(this.buf, start, end);
+      k = asciiKey(this.buf, start, end, this.text) ?? bytesToKeyString(this.buf, start, end);
       this.strKey[id] = k;
     }
     return k;
@@ -490,13 +492,61 @@ class IgParser {
         if (this.pos >= this.end) this.fail(frame.isObject ? 'unexpected end of data, expected a property name' : 'unexpected end of data, expected an array key');
         const kt = b[this.pos++]!;
         frame.remaining--;
-        const key = this.key(kt, frame.isObject);
+        let key: PhpKey | undefined;
+        const p = this.pos;
+        // Fast paths (the common forms, well inside the input); everything else through key().
+        if (kt === T_STRING8 && p < this.end && p + 1 + b[p]! <= this.end) {
+          const start = p + 1;
+          const end = start + b[p]!;
+          this.pos = end;
+          this.strStart.push(start);
+          this.strEnd.push(end);
+          const k = asciiKey(b, start, end, this.text) ?? bytesToKeyString(b, start, end);
+          this.strKey[this.strStart.length - 1] = k;
+          const c = k.charCodeAt(0);
+          key = frame.isObject || !((c >= 0x30 && c <= 0x39) || c === 0x2d) || k.length > 20 ? k : canonicalKey(k);
+        } else if (kt === T_STRING_ID8 && p < this.end && b[p]! < this.strStart.length && !frame.isObject) {
+          this.pos = p + 1;
+          const k = this.tableKey(b[p]!);
+          const c = k.charCodeAt(0);
+          key = !((c >= 0x30 && c <= 0x39) || c === 0x2d) || k.length > 20 ? k : canonicalKey(k);
+        } else if (kt === T_LONG8P && p < this.end) {
+          this.pos = p + 1;
+          key = b[p]!;
+        } else key = this.key(kt, frame.isObject);
         if (key === undefined) {
           (frame.gaps ??= []).push(frame.seq++);
           continue;
         }
         frame.seq++;
         frame.key = key;
+        // Values: the common scalar forms inline.
+        const q = this.pos;
+        if (q + 1 < this.end) {
+          const t = b[q]!;
+          if (t === T_STRING8) {
+            const start = q + 2;
+            const end = start + b[q + 1]!;
+            if (end <= this.end) {
+              this.pos = end;
+              const id = this.strStart.length;
+              this.strStart.push(start);
+              this.strEnd.push(end);
+              const v = this.bytesValue(start, end);
+              this.strValue[id] = v;
+              mapSet.call(frame.container, key, v);
+              continue;
+            }
+          } else if (t === T_LONG8P) {
+            this.pos = q + 2;
+            mapSet.call(frame.container, key, b[q + 1]!);
+            continue;
+          } else if (t === T_STRING_ID8 && b[q + 1]! < this.strStart.length) {
+            this.pos = q + 2;
+            mapSet.call(frame.container, key, this.tableValue(b[q + 1]!));
+            continue;
+          }
+        }
       }
       const v = this.readValue(stack);
       if (frame === undefined) {
@@ -555,61 +605,58 @@ export function stringKeysOnly(a: PhpArray): PhpArray {
 // =============================================================================================
 // Encoding
 
-/** One open container of the encoder. */
-class EncFrame {
-  i = 0;
-  seq = 0;
-  gapIndex = 0;
-  constructor(
-    /** Entries to write. */
-    readonly n: number,
-    /** A Map walked with two iterators side by side (keys as stored)… */
-    readonly keysIt: Iterator<unknown> | null,
-    readonly valuesIt: Iterator<unknown> | null,
-    /** …or keys and values as arrays. */
-    readonly keys: unknown[] | null,
-    readonly values: unknown[] | null,
-    readonly gaps: readonly number[] | undefined,
-    /** Whether this is a session's top level (string keys only). */
-    readonly session: boolean,
-  ) {}
-}
-
 /** The reference-table key of the outermost array: never met again (igbinary's INVALID_KEY). */
 const ROOT_ARRAY = Symbol('igbinary root array');
 
-class IgEncoder {
-  readonly w = new ByteWriter();
-  private readonly strings = new Map<string, number>();
+type Latin1Write = (this: Buffer, s: string, offset: number, length: number) => number;
+const latin1Write: Latin1Write =
+  (Buffer.prototype as unknown as { latin1Write?: Latin1Write }).latin1Write ??
+  function (this: Buffer, s: string, offset: number, length: number) {
+    return this.write(s, offset, length, 'latin1');
+  };
+type Utf8Write = (this: Buffer, s: string, offset: number, length: number) => number;
+const utf8Write: Utf8Write =
+  (Buffer.prototype as unknown as { utf8Write?: Utf8Write }).utf8Write ??
+  function (this: Buffer, s: string, offset: number, length: number) {
+    return this.write(s, offset, length, 'utf8');
+  };
+
+/** Strings longer than this are checked for ASCII by one native UTF-8 write (see string()). */
+const NATIVE_STRING_MIN = 24;
+
+class IgEncoder extends EntryWalker {
+  readonly strings = StringTable.take();
   private stringCount = 0;
   private readonly refs = new Map<unknown, number>();
   private refCount = 0;
-  private readonly stack: EncFrame[] = [];
   private readonly classes: ClassRegistry | undefined;
   private readonly compact: boolean;
-  private readonly path: EncodePath;
   private readonly nameCache = new Map<string, Buffer | null>();
 
   constructor(options: IgbinaryEncodeOptions, root: string, scalar: boolean) {
+    super(root);
     this.classes = options.classes;
     this.compact = !scalar && options.compactStrings !== false;
-    this.path = new EncodePath(root);
   }
-
-  private readonly fail: (message: string) => never = (message) => this.path.fail(message);
 
   /** The format header, `00 00 00 02`. */
   header(): void {
-    this.w.u8(0);
-    this.w.u8(0);
-    this.w.u8(0);
-    this.w.u8(2);
+    this.w.tagged(0, 0, 1);
+    this.w.tagged(0, 2, 1);
   }
 
   /** The top level of a session: the outermost array, with string keys only. */
   session(session: Map<unknown, unknown> | Record<string, unknown>): void {
     this.refs.set(ROOT_ARRAY, this.refCount++);
-    this.array(session, true);
+    this.array(session, SESSION);
+  }
+
+  /** The outermost value of igbinary_serialize(): an array there is never referred back to. */
+  root(v: unknown): void {
+    if (isArrayLike(v)) {
+      this.refs.set(ROOT_ARRAY, this.refCount++);
+      this.array(v, KEYS);
+    } else this.value(v);
   }
 
   private long(v: number | bigint): void {
@@ -651,24 +698,56 @@ class IgEncoder {
       this.w.u8(T_STRING_EMPTY);
       return;
     }
-    const bytes = isAsciiString(s) ? null : stringBytes(s, this.fail);
-    if (this.compact) {
-      const key = bytes === null ? s : bytesKey(bytes);
-      const id = this.strings.get(key);
-      if (id !== undefined) {
-        this.tableRef(T_STRING_ID8, id);
+    if (n > NATIVE_STRING_MIN) {
+      // Guess ASCII: one native UTF-8 write after the header for n bytes; any other char takes
+      // 2+ bytes (a lone surrogate 3), so exactly n bytes written means the guess was right.
+      const w = this.w;
+      const head = n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
+      w.ensure(head + 3 * n);
+      if (utf8Write.call(w.buf, s, w.pos + head, 3 * n) === n) {
+        if (this.compact) {
+          const id = this.strings.getOrAdd(s, sampleHash(s), this.stringCount);
+          if (id >= 0) {
+            this.tableRef(T_STRING_ID8, id); // the bytes written past pos are simply overwritten
+            return;
+          }
+        }
+        this.stringCount++;
+        this.lengthTag(T_STRING8, n);
+        w.pos += n;
         return;
       }
-      this.strings.set(key, this.stringCount);
-    }
-    this.stringCount++;
-    if (bytes === null) {
-      this.lengthTag(T_STRING8, n);
-      this.w.ascii(s);
     } else {
-      this.lengthTag(T_STRING8, bytes.length);
-      this.w.raw(bytes);
+      // Short: the chars are copied after a string8 header as they are checked, in one pass;
+      // nothing is committed until they all turn out ASCII and the string is not in the table.
+      const w = this.w;
+      w.ensure(n + 2);
+      const buf = w.buf;
+      const p = w.pos + 2;
+      let i = 0;
+      let h = n;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[p + i] = c;
+        h = (Math.imul(h, 31) + c) | 0;
+      }
+      if (i === n) {
+        if (this.compact) {
+          const id = this.strings.getOrAdd(s, h ^ (h >>> 15), this.stringCount);
+          if (id >= 0) {
+            this.tableRef(T_STRING_ID8, id);
+            return;
+          }
+        }
+        this.stringCount++;
+        buf[p - 2] = T_STRING8;
+        buf[p - 1] = n;
+        w.pos = p + n;
+        return;
+      }
     }
+    this.bytesString(stringBytes(s, this.fail)!);
   }
 
   private bytesString(bytes: Uint8Array): void {
@@ -678,12 +757,11 @@ class IgEncoder {
     }
     if (this.compact) {
       const key = bytesKey(bytes);
-      const id = this.strings.get(key);
-      if (id !== undefined) {
+      const id = this.strings.getOrAdd(key, sampleHash(key), this.stringCount);
+      if (id >= 0) {
         this.tableRef(T_STRING_ID8, id);
         return;
       }
-      this.strings.set(key, this.stringCount);
     }
     this.stringCount++;
     this.lengthTag(T_STRING8, bytes.length);
@@ -698,22 +776,23 @@ class IgEncoder {
       this.nameCache.set(name, bytes);
     }
     const key = bytes === null ? name : bytesKey(bytes);
-    const id = this.strings.get(key);
-    if (id !== undefined) {
+    const id = this.strings.getOrAdd(key, sampleHash(key), this.stringCount);
+    if (id >= 0) {
       this.tableRef(T_OBJECT_ID8, id);
       return;
     }
-    this.strings.set(key, this.stringCount++);
+    this.stringCount++;
     if (bytes === null) {
       this.lengthTag(T_OBJECT8, name.length);
-      this.w.ascii(name);
+      this.w.ensure(name.length);
+      this.w.pos += latin1Write.call(this.w.buf, name, this.w.pos, name.length);
     } else {
       this.lengthTag(T_OBJECT8, bytes.length);
       this.w.raw(bytes);
     }
   }
 
-  private key(k: unknown, session: boolean): void {
+  protected key(k: unknown, session: boolean): void {
     if (typeof k === 'string') {
       this.string(k);
       return;
@@ -728,12 +807,43 @@ class IgEncoder {
     } else this.fail(`array keys must be strings or integers, got ${typeof k}`);
   }
 
-  /** Writes a value: a scalar whole, a container's header (its entries follow in run()). */
-  value(v: unknown, root = false): void {
-    switch (typeof v) {
-      case 'string':
-        this.string(v);
+  protected override gap(): void {
+    this.w.u8(T_NULL);
+  }
+
+  /** Writes a value: scalars whole, containers with their entries. */
+  value(v: unknown): void {
+    if (typeof v === 'string') {
+      this.string(v);
+      return;
+    }
+    if (typeof v === 'object' && v !== null) {
+      const ctor = v.constructor;
+      if (ctor === PhpArray) {
+        const id = this.refs.get(v);
+        if (id !== undefined) this.tableRef(T_REF8, id);
+        else {
+          this.refs.set(v, this.refCount++);
+          const a = v as PhpArray;
+          this.countTag(a.size);
+          if (a.size > 0) this.walkMap(a, KEYS);
+        }
         return;
+      }
+      if (ctor === PhpFloat) {
+        this.w.double(T_DOUBLE, (v as PhpFloat).value, recordedNanBits(v as PhpFloat));
+        return;
+      }
+    }
+    if (typeof v === 'number' && Number.isSafeInteger(v) && !(v === 0 && 1 / v < 0)) {
+      this.long(v);
+      return;
+    }
+    this.other(v);
+  }
+
+  private other(v: unknown): void {
+    switch (typeof v) {
       case 'number': {
         const i = asPhpInt(v);
         if (i !== undefined) this.long(i);
@@ -768,8 +878,8 @@ class IgEncoder {
         this.tableRef(T_REF8, id);
         return;
       }
-      this.refs.set(root ? ROOT_ARRAY : v, this.refCount++);
-      this.array(v, false);
+      this.refs.set(v, this.refCount++);
+      this.array(v, KEYS);
     } else this.fail(unsupported(v));
   }
 
@@ -787,18 +897,20 @@ class IgEncoder {
       return;
     }
     this.refs.set(box, this.refCount++);
-    if (isArrayLike(inner)) this.array(inner, false);
+    if (isArrayLike(inner)) this.array(inner, KEYS);
     else this.value(inner);
   }
 
-  /** The header of an array and its frame (entries written by run()). */
-  array(v: Map<unknown, unknown> | unknown[] | Record<string, unknown>, session: boolean): void {
+  /** An array's header and entries (its number is taken by the caller). */
+  private array(v: Map<unknown, unknown> | unknown[] | Record<string, unknown>, mode: number): void {
+    if (v instanceof PhpArray) {
+      this.countTag(v.size);
+      if (v.size > 0) this.walkMap(v, mode);
+      return;
+    }
     const e = arrayEntries(v, this.fail);
     this.countTag(e.size);
-    if (e.size === 0) return;
-    const frame = e.map !== null ? new EncFrame(e.size, e.map.keys(), e.map.values(), null, null, undefined, session) : new EncFrame(e.size, null, null, e.keys, e.values, undefined, session);
-    this.stack.push(frame);
-    this.path.push(null);
+    if (e.size > 0) this.walkLists(e.keys, e.values!, mode);
   }
 
   private countTag(n: number): void {
@@ -822,9 +934,7 @@ class IgEncoder {
       const gaps = recordedGaps(props);
       const n = props.size + (gaps?.length ?? 0);
       this.countTag(n);
-      if (n === 0) return;
-      this.stack.push(new EncFrame(props.size, props.keys(), props.values(), null, null, gaps, false));
-      this.path.push(null);
+      if (n > 0) this.walkMap(props, KEYS, gaps);
     } else if (o instanceof PhpSerializable) {
       this.className(o.className);
       const len = o.data.length;
@@ -844,45 +954,7 @@ class IgEncoder {
       if (pairs.length !== size) this.fail(`toPhp() of ${mapping.phpClass} returned inconsistent properties`);
       this.className(className);
       this.countTag(pairs.length);
-      if (pairs.length === 0) return;
-      this.stack.push(new EncFrame(pairs.length, null, null, pairs.map((p) => p[0]), pairs.map((p) => p[1]), undefined, false));
-      this.path.push(null);
-    }
-  }
-
-  /** Writes the entries of every open container, depth first. */
-  run(): void {
-    const stack = this.stack;
-    while (stack.length > 0) {
-      const f = stack[stack.length - 1]!;
-      const gaps = f.gaps;
-      if (gaps !== undefined && f.gapIndex < gaps.length && (gaps[f.gapIndex]! <= f.seq || f.i >= f.n)) {
-        this.w.u8(T_NULL);
-        f.gapIndex++;
-        f.seq++;
-        continue;
-      }
-      if (f.i >= f.n) {
-        stack.pop();
-        this.path.pop();
-        continue;
-      }
-      let k: unknown;
-      let v: unknown;
-      if (f.keysIt !== null) {
-        const r = f.keysIt.next();
-        if (r.done === true) this.fail('an array changed while it was being encoded');
-        k = r.value;
-        v = f.valuesIt!.next().value;
-      } else {
-        k = f.keys![f.i];
-        v = f.values![f.i];
-      }
-      f.i++;
-      f.seq++;
-      this.path.set(k);
-      this.key(k, f.session);
-      this.value(v);
+      if (pairs.length > 0) this.walkLists(pairs.map((p) => p[0]), pairs.map((p) => p[1]), KEYS);
     }
   }
 }
@@ -894,12 +966,13 @@ export function igbinarySerializeValue(value: unknown, options: IgbinaryEncodeOp
   const e = new IgEncoder(options, 'value', scalar);
   try {
     e.header();
-    e.value(value, true);
-    e.run();
+    e.root(value);
     return e.w.finish();
   } catch (err) {
     e.w.release();
     throw err;
+  } finally {
+    e.strings.release();
   }
 }
 
@@ -910,10 +983,11 @@ export function encodeIgbinarySession(session: unknown, options: IgbinaryEncodeO
   try {
     e.header();
     e.session(session);
-    e.run();
     return e.w.finish();
   } catch (err) {
     e.w.release();
     throw err;
+  } finally {
+    e.strings.release();
   }
 }

@@ -41,10 +41,13 @@ export type SessionInput = PhpArray | Map<PhpKey, unknown> | Record<string, unkn
 
 /**
  * PHP's unserialize(): one value, the whole input. Throws DecodeError (with the byte offset)
- * on any malformed, truncated, trailing or too-deep input.
+ * on any malformed, truncated, trailing or too-deep input. The value is a {@link PhpValue};
+ * like `JSON.parse` it is typed `any` unless you name what you expect
+ * (`unserialize<PhpArray>(bytes)`, or `unserialize<PhpValue>(bytes)` to narrow it yourself).
  */
-export function unserialize(bytes: Uint8Array | string, options?: DecodeOptions): PhpValue {
-  return unserializeBuffer(toInputBuffer(bytes, options?.source), options);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function unserialize<T = any>(bytes: Uint8Array | string, options?: DecodeOptions): T {
+  return unserializeBuffer(toInputBuffer(bytes, options?.source), options) as T;
 }
 
 /**
@@ -57,8 +60,9 @@ export function serialize(value: unknown, options?: EncodeOptions): Buffer {
 }
 
 /** igbinary_unserialize() (php-igbinary 3.2): one header and one value, the whole input. Throws DecodeError like unserialize(). */
-export function igbinaryUnserialize(bytes: Uint8Array | string, options?: DecodeOptions): PhpValue {
-  return igbinaryUnserializeBuffer(toInputBuffer(bytes, options?.source), options);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function igbinaryUnserialize<T = any>(bytes: Uint8Array | string, options?: DecodeOptions): T {
+  return igbinaryUnserializeBuffer(toInputBuffer(bytes, options?.source), options) as T;
 }
 
 /** igbinary_serialize() (php-igbinary 3.2) of a PhpValue or plain JS value. Throws EncodeError like serialize(). */
@@ -67,8 +71,9 @@ export function igbinarySerialize(value: unknown, options?: IgbinaryEncodeOption
 }
 
 /** msgpack_unpack() (php-msgpack 2.x): one value, the whole input. Throws DecodeError like unserialize(). */
-export function msgpackUnpack(bytes: Uint8Array | string, options?: DecodeOptions): PhpValue {
-  return msgpackUnpackBuffer(toInputBuffer(bytes, options?.source), options);
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function msgpackUnpack<T = any>(bytes: Uint8Array | string, options?: DecodeOptions): T {
+  return msgpackUnpackBuffer(toInputBuffer(bytes, options?.source), options) as T;
 }
 
 /** msgpack_pack() (php-msgpack 2.x) of a PhpValue or plain JS value. Throws EncodeError like serialize(). */

@@ -30,13 +30,15 @@ import { createMappedInstance, fillMappedInstance, mappedInstanceProps, type Cla
 import { DEFAULT_MAX_DEPTH, type DecodeOptions } from './decoder.js';
 import type { EncodeOptions } from './encoder.js';
 import {
-  ByteWriter,
-  EncodePath,
+  EntryWalker,
+  KEYS,
+  LIST,
+  SESSION,
+  asciiKey,
   arrayEntries,
   asPhpInt,
   checkInt64,
   isArrayLike,
-  isAsciiString,
   isObjectLike,
   objectIdentity,
   recordNanBits,
@@ -409,7 +411,7 @@ class MpParser {
     const len = this.strLength(t);
     if (len < 0) this.fail(`map key of type 0x${t.toString(16)}: PHP array keys are ints or strings`, at);
     const start = this.strBody(len, at);
-    const k = this.allAscii ? this.ascii(start, this.pos) : bytesToKeyString(this.buf, start, this.pos);
+    const k = asciiKey(this.buf, start, this.pos, this.text) ?? bytesToKeyString(this.buf, start, this.pos);
     if (isObject) return k;
     const c = k.charCodeAt(0);
     return ((c >= 0x30 && c <= 0x39) || c === 0x2d) && k.length <= 20 ? canonicalKey(k) : k;
@@ -594,6 +596,24 @@ class MpParser {
           }
         }
         frame.key = key;
+        // The common scalar values inline: a positive fixint, a short string.
+        if (key !== SERIALIZE_DATA && this.pos < this.end) {
+          const t = b[this.pos]!;
+          if (t <= 0x7f) {
+            this.pos++;
+            mapSet.call(frame.container!, key, t);
+            continue;
+          }
+          if (t >= 0xa0 && t <= 0xbf) {
+            const start = this.pos + 1;
+            const end = start + (t & 0x1f);
+            if (end <= this.end) {
+              this.pos = end;
+              mapSet.call(frame.container!, key, this.bytesValue(start, end));
+              continue;
+            }
+          }
+        }
       }
       const at = this.pos;
       const v = this.readValue(stack, frame ?? null, key);
@@ -637,36 +657,30 @@ export function looksLikeMsgpackSession(buf: Uint8Array): boolean {
 // =============================================================================================
 // Encoding
 
-class EncFrame {
-  i = 0;
-  constructor(
-    readonly n: number,
-    readonly keysIt: Iterator<unknown> | null,
-    readonly valuesIt: Iterator<unknown> | null,
-    readonly keys: unknown[] | null,
-    readonly values: unknown[] | null,
-    /** A msgpack array: values only. */
-    readonly list: boolean,
-    readonly open: object | null,
-    readonly session: boolean,
-  ) {}
-}
+type Utf8Write = (this: Buffer, s: string, offset: number, length: number) => number;
+const utf8Write: Utf8Write =
+  (Buffer.prototype as unknown as { utf8Write?: Utf8Write }).utf8Write ??
+  function (this: Buffer, s: string, offset: number, length: number) {
+    return this.write(s, offset, length, 'utf8');
+  };
 
-class MpEncoder {
-  readonly w = new ByteWriter();
+/** Strings longer than this are checked for ASCII by one native UTF-8 write (see string()). */
+const NATIVE_STRING_MIN = 24;
+/** From this depth on, a plain array is checked against the open path (a cycle shows as depth). */
+const OPEN_SCAN = 32;
+
+class MpEncoder extends EntryWalker {
   private count = 0;
   private readonly seen = new Map<unknown, number>();
-  private readonly open = new Set<object>();
-  private readonly stack: EncFrame[] = [];
+  /** The containers on the path, by depth (see OPEN_SCAN). */
+  private readonly opened: unknown[] = [];
   private readonly classes: ClassRegistry | undefined;
   private readonly str8: boolean;
-  private readonly path: EncodePath;
-  private readonly fail: (message: string) => never = (message) => this.path.fail(message);
 
   constructor(options: MsgpackEncodeOptions, root: string) {
+    super(root);
     this.classes = options.classes;
     this.str8 = options.useStr8 !== false;
-    this.path = new EncodePath(root);
   }
 
   private int(v: number | bigint): void {
@@ -707,14 +721,36 @@ class MpEncoder {
   }
 
   string(s: string): void {
-    if (isAsciiString(s)) {
-      this.strHeader(s.length);
-      this.w.ascii(s);
-      return;
+    const n = s.length;
+    const w = this.w;
+    if (n > NATIVE_STRING_MIN) {
+      // Guess ASCII: one native UTF-8 write after the header for n bytes (see igbinary.ts)
+      const head = n < 32 ? 1 : n < 0x100 && this.str8 ? 2 : n < 0x10000 ? 3 : 5;
+      w.ensure(head + 3 * n);
+      if (utf8Write.call(w.buf, s, w.pos + head, 3 * n) === n) {
+        this.strHeader(n);
+        w.pos += n;
+        return;
+      }
+    } else {
+      w.ensure(n + 1);
+      const buf = w.buf;
+      const p = w.pos + 1;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        buf[p + i] = c;
+      }
+      if (i === n) {
+        buf[w.pos] = 0xa0 | n;
+        w.pos = p + n;
+        return;
+      }
     }
     const bytes = stringBytes(s, this.fail)!;
     this.strHeader(bytes.length);
-    this.w.raw(bytes);
+    w.raw(bytes);
   }
 
   private bytes(b: Uint8Array, alwaysStr8 = false): void {
@@ -743,7 +779,7 @@ class MpEncoder {
     this.int(n);
   }
 
-  private key(k: unknown, session: boolean): void {
+  protected key(k: unknown, session: boolean): void {
     if (typeof k === 'string') {
       this.string(k);
       return;
@@ -759,10 +795,30 @@ class MpEncoder {
   }
 
   value(v: unknown): void {
-    switch (typeof v) {
-      case 'string':
-        this.string(v);
+    if (typeof v === 'string') {
+      this.string(v);
+      return;
+    }
+    if (typeof v === 'object' && v !== null) {
+      const ctor = v.constructor;
+      if (ctor === PhpArray) {
+        this.plainArray(v as PhpArray);
         return;
+      }
+      if (ctor === PhpFloat) {
+        this.w.double(0xcb, (v as PhpFloat).value, recordedNanBits(v as PhpFloat));
+        return;
+      }
+    }
+    if (typeof v === 'number' && Number.isSafeInteger(v) && !(v === 0 && 1 / v < 0)) {
+      this.int(v);
+      return;
+    }
+    this.other(v);
+  }
+
+  private other(v: unknown): void {
+    switch (typeof v) {
       case 'number': {
         const i = asPhpInt(v);
         if (i !== undefined) this.int(i);
@@ -789,11 +845,19 @@ class MpEncoder {
     else if (v instanceof Uint8Array) this.bytes(v);
     else if (v instanceof PhpReference) this.reference(v);
     else if (isObjectLike(v, this.classes)) this.object(v, false);
-    else if (isArrayLike(v)) {
-      if (this.open.has(v)) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
-      this.count++;
-      this.array(v, false, false);
-    } else this.fail(unsupported(v));
+    else if (isArrayLike(v)) this.plainArray(v);
+    else this.fail(unsupported(v));
+  }
+
+  /** An array met without a reference: numbered, never referred back to (PHP copies arrays). */
+  private plainArray(v: Map<unknown, unknown> | unknown[] | Record<string, unknown>): void {
+    const d = this.depth;
+    if (d >= OPEN_SCAN) {
+      // msgpack_pack() crashes PHP on an array that holds itself: refuse one (any depth shows it)
+      for (let i = 0; i < d; i++) if (this.opened[i] === v) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
+    }
+    this.count++;
+    this.array(v, false, KEYS);
   }
 
   private reference(box: PhpReference): void {
@@ -812,14 +876,27 @@ class MpEncoder {
         return;
       }
       this.seen.set(box, ++this.count);
-      this.array(inner, true, false);
+      this.array(inner, true, KEYS);
       return;
     }
     this.value(inner); // msgpack-php keeps no reference to a scalar
   }
 
-  /** An array's header (list or map; with the reference marker when `ref`) and its frame. */
-  array(v: Map<unknown, unknown> | unknown[] | Record<string, unknown>, ref: boolean, session: boolean): void {
+  /** An array's header (list or map; with the reference marker when `ref`) and entries. */
+  array(v: Map<unknown, unknown> | unknown[] | Record<string, unknown>, ref: boolean, mode: number): void {
+    this.opened[this.depth] = v;
+    if (v instanceof PhpArray) {
+      const n = v.size;
+      if (n === 0) this.listHeader(0);
+      else if (!ref && v.isList()) {
+        this.listHeader(n);
+        this.walkMap(v, LIST);
+      } else {
+        this.mapHeaderRef(n, ref);
+        this.walkMap(v, mode);
+      }
+      return;
+    }
     const e = arrayEntries(v, this.fail);
     const n = e.size;
     if (n === 0) {
@@ -827,20 +904,22 @@ class MpEncoder {
       return;
     }
     let list = !ref;
+    for (let i = 0; i < n && list; i++) list = e.keys![i] === i;
     if (list) {
-      if (e.map !== null) list = (e.map as PhpArray).isList();
-      else for (let i = 0; i < n && list; i++) list = e.keys![i] === i;
+      this.listHeader(n);
+      this.walkLists(null, e.values!, LIST);
+    } else {
+      this.mapHeaderRef(n, ref);
+      this.walkLists(e.keys, e.values!, mode);
     }
-    if (list) this.listHeader(n);
-    else if (ref) {
+  }
+
+  private mapHeaderRef(n: number, ref: boolean): void {
+    if (ref) {
       this.mapHeader(n + 1);
       this.w.u8(NIL);
       this.w.u8(MARK_REFERENCE);
     } else this.mapHeader(n);
-    const added = !this.open.has(v);
-    if (added) this.open.add(v);
-    this.stack.push(e.map !== null ? new EncFrame(n, e.map.keys(), e.map.values(), null, null, list, added ? v : null, session) : new EncFrame(n, null, null, e.keys, e.values, list, added ? v : null, session));
-    this.path.push(null);
   }
 
   private object(o: object, ref: boolean): void {
@@ -852,6 +931,7 @@ class MpEncoder {
       return;
     }
     this.seen.set(identity, ++this.count);
+    this.opened[this.depth] = o;
     if (o instanceof PhpObject) {
       const props: unknown = o.props;
       if (!(props instanceof Map)) this.fail(`PhpObject ${o.className} has no props Map`);
@@ -862,14 +942,11 @@ class MpEncoder {
         this.string(o.className);
         this.w.u8(NIL);
         this.count++;
-        this.array(props, false, false);
+        this.array(props, false, KEYS);
         return;
       }
       this.objectHeader(o.className, props.size, ref);
-      if (props.size > 0) {
-        this.stack.push(new EncFrame(props.size, props.keys(), props.values(), null, null, false, null, false));
-        this.path.push(null);
-      }
+      if (props.size > 0) this.walkMap(props, KEYS);
     } else if (o instanceof PhpSerializable) {
       this.w.u8(0x82);
       this.w.u8(NIL);
@@ -884,10 +961,7 @@ class MpEncoder {
       const pairs = [...props];
       if (pairs.length !== size) this.fail(`toPhp() of ${mapping.phpClass} returned inconsistent properties`);
       this.objectHeader(className, pairs.length, ref);
-      if (pairs.length > 0) {
-        this.stack.push(new EncFrame(pairs.length, null, null, pairs.map((p) => p[0]), pairs.map((p) => p[1]), false, null, false));
-        this.path.push(null);
-      }
+      if (pairs.length > 0) this.walkLists(pairs.map((p) => p[0]), pairs.map((p) => p[1]), KEYS);
     }
   }
 
@@ -901,38 +975,10 @@ class MpEncoder {
     this.string(className);
   }
 
-  run(): void {
-    const stack = this.stack;
-    while (stack.length > 0) {
-      const f = stack[stack.length - 1]!;
-      if (f.i >= f.n) {
-        stack.pop();
-        this.path.pop();
-        if (f.open !== null) this.open.delete(f.open);
-        continue;
-      }
-      let k: unknown;
-      let v: unknown;
-      if (f.keysIt !== null) {
-        const r = f.keysIt.next();
-        if (r.done === true) this.fail('an array changed while it was being encoded');
-        k = r.value;
-        v = f.valuesIt!.next().value;
-      } else {
-        k = f.keys![f.i];
-        v = f.values![f.i];
-      }
-      f.i++;
-      this.path.set(k);
-      if (!f.list) this.key(k, f.session);
-      this.value(v);
-    }
-  }
-
   /** The top level of a session: the $_SESSION array, held by PHP through a reference. */
   session(session: Map<unknown, unknown> | Record<string, unknown>): void {
     this.count++;
-    this.array(session, true, true);
+    this.array(session, true, SESSION);
   }
 }
 
@@ -942,7 +988,6 @@ export function msgpackPackValue(value: unknown, options: MsgpackEncodeOptions =
   const e = new MpEncoder(options, 'value');
   try {
     e.value(value);
-    e.run();
     return e.w.finish();
   } catch (err) {
     e.w.release();
@@ -956,7 +1001,6 @@ export function encodeMsgpackSession(session: unknown, options: MsgpackEncodeOpt
   const e = new MpEncoder(options, '$_SESSION');
   try {
     e.session(session);
-    e.run();
     return e.w.finish();
   } catch (err) {
     e.w.release();

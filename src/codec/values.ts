@@ -124,8 +124,15 @@ export class PhpArray extends Map<PhpKey, PhpValue> {
     PhpArray.#changed(this);
     return super.set(canonicalKey(key), value);
   }
-  override get(key: PhpKey): PhpValue | undefined {
-    return super.get(canonicalKey(key));
+  /**
+   * The value under `key` (canonical-numeric strings find int keys). Session data is written
+   * by PHP, so its shape is not known to the compiler: like `JSON.parse`, this returns `any`
+   * unless you name what you expect (`get<number>('visits')`, or `get<PhpValue>(k)` to narrow
+   * the lossless union yourself). Nothing is converted or checked at run time.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override get<T = any>(key: PhpKey): T | undefined {
+    return super.get(canonicalKey(key)) as T | undefined;
   }
   override has(key: PhpKey): boolean {
     return super.has(canonicalKey(key));
@@ -186,8 +193,13 @@ export class PhpObject {
     public className: string,
     public props: PhpArray = new PhpArray(),
   ) {}
-  /** A property by its plain name, whatever its visibility (public first). */
-  get(name: string): PhpValue | undefined {
+  /** A property by its plain name, whatever its visibility (public first); `any` unless typed, as {@link PhpArray.get}. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  get<T = any>(name: string): T | undefined {
+    return this.#find(name) as T | undefined;
+  }
+
+  #find(name: string): PhpValue | undefined {
     if (this.props.has(name)) return this.props.get(name);
     const prot = this.props.get(`\0*\0${name}`);
     if (prot !== undefined) return prot;

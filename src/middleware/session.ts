@@ -203,6 +203,10 @@ export class PhpSession {
         return;
       }
       this.#status = 'closed';
+      if (write && this.#handle.saveAndClose) {
+        await this.#handle.saveAndClose(this.#handle.data); // releases on every path
+        return;
+      }
       try {
         if (write) await this.#handle.save(this.#handle.data);
       } finally {

@@ -65,6 +65,11 @@ export interface SessionHandle {
    * @throws EncodeError when the format cannot hold the data (nothing is written).
    */
   save(data?: PhpArray): Promise<void>;
+  /**
+   * save() and close() in one step, where the backend can do both in one operation (Redis:
+   * one script). The middleware uses it at the end of a request when it is there.
+   */
+  saveAndClose?(data?: PhpArray): Promise<void>;
   /** Releases the lock without writing. Idempotent. */
   close(): Promise<void>;
   /** Deletes the session while holding the lock, then releases it. */
@@ -90,6 +95,18 @@ export async function updateSession(backend: Pick<SessionBackend, 'open'>, id: s
     const next = (await fn(handle.data)) ?? handle.data;
     await handle.save(next);
     return next;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * save() then close(), the lock released on every path: `saveAndClose` for backends that have
+ * no single operation doing both.
+ */
+export async function saveThenClose(handle: Pick<SessionHandle, 'save' | 'close'>, data?: PhpArray): Promise<void> {
+  try {
+    await handle.save(data);
   } finally {
     await handle.close();
   }

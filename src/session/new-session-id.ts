@@ -24,11 +24,12 @@ export const ID_ATTEMPTS = 4;
 
 /**
  * A fresh id that `inUse` says no session has: what every backend's `createId()` does.
+ * `options` are PHP's id settings, or the generator of a framework's own ids (Laravel's).
  * @throws SessctlError (EIDCOLLISION) when {@link ID_ATTEMPTS} ids in a row were taken.
  */
-export async function createUnusedId(options: SessionIdOptions, inUse: (id: string) => Promise<boolean>): Promise<string> {
+export async function createUnusedId(options: SessionIdOptions | (() => string), inUse: (id: string) => Promise<boolean>): Promise<string> {
   for (let attempt = 0; attempt < ID_ATTEMPTS; attempt++) {
-    const id = generateSessionId(options);
+    const id = typeof options === 'function' ? options() : generateSessionId(options);
     if (!(await inUse(id))) return id;
   }
   throw new SessctlError(`could not create a session id that is not in use (${ID_ATTEMPTS} collisions)`, 'EIDCOLLISION');

@@ -3,7 +3,7 @@
  * no id, an id PHP would refuse, or (strict mode) an id with no session behind it, means
  * a new id; otherwise the client's id is used.
  */
-import type { SessionBackend } from './contract.js';
+import type { OpenOptions, SessionBackend } from './contract.js';
 
 export interface ChosenId {
   id: string;
@@ -22,4 +22,14 @@ export async function chooseSessionId(
     if (!useStrictMode || (await backend.exists(candidate))) return { id: candidate, isNew: false };
   }
   return { id: await backend.createId(), isNew: true };
+}
+
+/** session_start() for a backend: {@link chooseSessionId} with its strict mode, then its open(). */
+export async function startSession<H>(
+  backend: Pick<SessionBackend, 'isValidId' | 'exists' | 'createId' | 'settings'> & { open(id: string, options?: OpenOptions): Promise<H> },
+  candidate: string | null | undefined,
+  options: OpenOptions = {},
+): Promise<H> {
+  const chosen = await chooseSessionId(backend, candidate, backend.settings.useStrictMode);
+  return backend.open(chosen.id, options);
 }

@@ -107,6 +107,7 @@ test('FileAdminSource: list streams entries, destroy re-checks the age under the
     writeFileSync(join(dir, `sess_${old}`), 'x|s:1:"y";');
     utimesSync(join(dir, `sess_${old}`), 1000, 1000);
     writeFileSync(join(dir, 'sess_bad.id'), 'x');
+    /** @type {import('sessctl/admin').AdminSettings} */
     const settings = { saveHandler: 'files', savePath: dir, serializeHandler: 'php', maxlifetime: 1440 };
     const rows = [];
     for await (const r of listSessions(src, settings, {})) rows.push(r);

@@ -9,7 +9,10 @@ function hasExtension(name) {
 
 const loaded = { igbinary: hasExtension('igbinary'), msgpack: hasExtension('msgpack') };
 
-/** Options for test(): skip (loudly) or, in CI, fail when php or the extension is missing. */
+/**
+ * Options for test(): skip (loudly) or, in CI, fail when php or the extension is missing.
+ * @param {'igbinary' | 'msgpack'} name
+ */
 export function needPhpExtension(name) {
   if (loaded[name]) return {};
   const what = hasPhp ? `the php ${name} extension (php-${name})` : 'php (php-cli)';
@@ -19,4 +22,5 @@ export function needPhpExtension(name) {
   return { skip: msg };
 }
 
+/** @type {('igbinary' | 'msgpack')[]} */
 export const FORMATS = ['igbinary', 'msgpack'];

@@ -106,7 +106,7 @@ test('msgpack: the value model of what PHP wrote', () => {
   assert.deepEqual([...sleepy.props.keys()], ['kept', '\0*\0keptProt']);
   const self = msgpackUnpack(hex(find('an array holding a reference to itself')[2]));
   const box = self.get('self');
-  assert.ok(box instanceof PhpReference && box.value.get('self') === box);
+  assert.ok(box instanceof PhpReference && /** @type {PhpArray} */ (box.value).get('self') === box);
 });
 
 test('msgpack: a referenced empty array is written [] and still one reference', () => {
@@ -163,8 +163,9 @@ test('sessions: int keys are dropped on read and refused on write, as PHP loses 
   const s = decodeSession(hex('00000002140206051101781101' + '6b110176'), 'igbinary');
   assert.deepEqual([...s.entries()], [['k', 'v']]);
   assert.deepEqual([...decodeSession(hex('83c00105a178a16ba176'), 'msgpack').entries()], [['k', 'v']]);
-  for (const h of ['igbinary', 'msgpack']) {
+  for (const h of /** @type {const} */ (['igbinary', 'msgpack'])) {
     assert.throws(() => encodeSession(new PhpArray([[5, 'x']]), h), (e) => e instanceof EncodeError && /int/.test(e.message));
+    // @ts-expect-error a list is not a session (string keys): checks the runtime refuses it
     assert.throws(() => encodeSession([1], h), EncodeError);
     assert.deepEqual([...decodeSession('', h)], []);
   }
@@ -184,6 +185,7 @@ test('detectHandler recognises igbinary and msgpack sessions, and still the othe
 });
 
 test('malformed, truncated and trailing input: a DecodeError with the offset and source', () => {
+  /** @type {[typeof igbinaryUnserialize, string, number][]} */
   const bad = [
     [igbinaryUnserialize, '', 0], [igbinaryUnserialize, '00000002', 0], [igbinaryUnserialize, '0000000306', 0],
     [igbinaryUnserialize, '000000020601ff', 6], [igbinaryUnserialize, '0000000214020600', 8],
@@ -230,9 +232,11 @@ test('hostile input: depth, huge counts, __proto__ keys, and no class instantiat
   const bytes = igbinarySerialize(new PhpObject('User', new PhpArray([['name', 'ann']])));
   assert.ok(igbinaryUnserialize(bytes) instanceof PhpObject, 'no registry: a PhpObject');
   const classes = new ClassRegistry().register('User', User);
+  /** @type {User & { name: string }} */
   const u = igbinaryUnserialize(bytes, { classes });
   assert.ok(u instanceof User && u.name === 'ann');
   assert.equal(igbinarySerialize(u, { classes }).toString('hex'), bytes.toString('hex'));
+  /** @type {User & { name: string }} */
   const mu = msgpackUnpack(msgpackPack(new PhpObject('User', new PhpArray([['name', 'ann']]))), { classes });
   assert.ok(mu instanceof User && mu.name === 'ann');
 });
@@ -276,4 +280,23 @@ test('decoded binary-handler values also encode with the other handlers', () => 
   assert.deepEqual(unserialize(serialize(v)).size, v.size);
   const s = decodeSession(encodeSession({ user: { id: 7, roles: ['a', 'b'] }, n: 1.5 }, 'igbinary'), 'igbinary');
   assert.equal(encodeSession(s, 'php').toString(), 'user|a:2:{s:2:"id";i:7;s:5:"roles";a:2:{i:0;s:1:"a";i:1;s:1:"b";}}n|d:1.5;');
+});
+
+test('igbinary: the old format version 1 header is read (and written back as version 2)', () => {
+  // PHP's igbinary_unserialize() accepts 00 00 00 01 with the same layout
+  assert.deepEqual([...igbinaryUnserialize(hex('0000000114010600080005')).values()], [5]);
+  assert.equal(igbinarySerialize(igbinaryUnserialize(hex('00000001140106000605'))).toString('hex'), '00000002140106000605');
+});
+
+test('sessions through a ClassRegistry and the Decoder/Encoder classes', async () => {
+  const { Decoder, Encoder } = await import('sessctl');
+  class User {}
+  const classes = new ClassRegistry().register('App\\Model\\User', User);
+  for (const h of ['igbinary', 'msgpack']) {
+    const bytes = encodeSession({ user: new PhpObject('App\\Model\\User', new PhpArray([['id', 7], ['\0*\0roles', PhpArray.of('a')]])), n: 1 }, h);
+    const s = new Decoder({ classes }).decodeSession(bytes, h);
+    const user = s.get('user');
+    assert.ok(user instanceof User && user.id === 7 && user.roles.get(0) === 'a', h);
+    assert.equal(new Encoder({ classes }).encodeSession(s, h).toString('hex'), bytes.toString('hex'), `${h}: the mapped instance is written back as it was read`);
+  }
 });

@@ -15,15 +15,15 @@ function depthOf(v, step) {
   return d;
 }
 
-for (const [name, bytes, step] of [
+for (const [name, bytes, step] of /** @type {[string, string, (x: any) => any][]} */ ([
   ['arrays', deepArray, (x) => (x instanceof PhpArray ? x.get(0) : Array.isArray(x) ? x[0] : x instanceof Map ? x.get(0) : undefined)],
   ['objects', deepObject, (x) => (x instanceof PhpObject ? x.props.get('a') : x instanceof Map ? x.get('a') : typeof x === 'object' ? x.a : undefined)],
-]) {
+])) {
   test(`${name} ${DEPTH} deep: decode, serialize, toPlain and fromPlain (plain and JSON)`, () => {
     const v = unserialize(bytes);
     assert.equal(depthOf(v, step), DEPTH);
     assert.equal(serialize(v).toString('latin1'), bytes);
-    for (const options of [{}, { json: true }, { cycles: 'throw' }]) {
+    for (const options of /** @type {import('sessctl').PlainOptions[]} */ ([{}, { json: true }, { cycles: 'throw' }])) {
       const plain = toPlain(v, options);
       assert.equal(depthOf(plain, step), DEPTH);
     }

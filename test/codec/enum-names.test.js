@@ -10,6 +10,7 @@ import { unserialize, serialize, DecodeError, PhpEnum } from 'sessctl';
 import { needPhp, runPhp } from '../helpers/env.js';
 
 // [payload (latin1 bytes), the byte of the payload we refuse at, or null when we accept]
+/** @type {[string, number | null][]} */
 const CASES = [
   ['Suit:Hearts', null],
   ['\\Suit:Hearts', null],

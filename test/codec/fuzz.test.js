@@ -20,6 +20,7 @@ const VALUE_SAMPLES = [
 ];
 // Read-only forms (S:) and non-canonical text: decoded and fuzzed, not expected to round-trip.
 const READ_ONLY_SAMPLES = ['a:2:{i:0;S:3:"\\61bc";S:1:"\\35";i:+7;}'];
+/** @type {[string, import('sessctl').SerializeHandler][]} */
 const SESSION_SAMPLES = [
   ['a|i:1;b|R:1;c|O:8:"stdClass":1:{s:1:"x";a:1:{i:0;R:1;}}d|r:2;', 'php'],
   ['user|a:2:{s:4:"name";s:3:"ann";s:5:"roles";a:2:{i:0;s:5:"admin";i:1;s:4:"edit";}}flash|a:0:{}', 'php'],

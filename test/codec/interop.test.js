@@ -49,7 +49,7 @@ test('the description walker tells apart what it must (a failing comparison fail
 
 test('toPlain gives the everyday JS view of what PHP wrote, with no prototype pollution', () => {
   const c = corpus.find((x) => x.file === 'edge/typical.php');
-  const plain = toPlain(decodeSession(c.bytes(), 'php'));
+  const plain = /** @type {any} */ (toPlain(decodeSession(c.bytes(), 'php')));
   assert.equal(plain.csrf_token, 'f3a1c2e4b5d6a7980123456789abcdef');
   assert.deepEqual(JSON.parse(JSON.stringify(plain.flash)), { success: ['Saved!'], error: [] });
   assert.equal(plain.cart.items[0].price, 19.99);
@@ -57,7 +57,7 @@ test('toPlain gives the everyday JS view of what PHP wrote, with no prototype po
   assert.equal(plain.last_seen, 1700000000);
   assert.equal(plain.user.__class, 'App\\Model\\User');
   const keys = corpus.find((x) => x.file === 'edge/js-magic-keys.php');
-  const magic = toPlain(decodeSession(keys.bytes(), 'php'));
+  const magic = /** @type {any} */ (toPlain(decodeSession(keys.bytes(), 'php')));
   assert.equal({}.admin, undefined, 'Object.prototype untouched');
   assert.ok(Object.prototype.hasOwnProperty.call(magic, '__proto__'), '__proto__ kept as an own key');
   assert.equal(magic.__proto__.admin, true);
@@ -190,7 +190,7 @@ const TYPICAL_PHP = `$u = new App\\Model\\User(42, 'alice@example.com', ['ROLE_U
 
 test('PHP session_decode() reads the sessions we encode, in all three formats', needPhp(), () => {
   const checks = [];
-  for (const format of ['php', 'php_serialize', 'php_binary']) {
+  for (const format of /** @type {const} */ (['php', 'php_serialize', 'php_binary'])) {
     checks.push({ name: `typical/${format}`, format, b64: b64(encodeSession(typicalSession(), format)), expect: TYPICAL_PHP });
     checks.push({ name: `empty/${format}`, format, b64: b64(encodeSession(new PhpArray(), format)), expect: 'return [];' });
     checks.push({ name: `plain/${format}`, format, b64: b64(encodeSession({ n: 1, s: 'ü|;', l: [true, null] }, format)), expect: "return ['n' => 1, 's' => 'ü|;', 'l' => [true, null]];" });
@@ -201,7 +201,7 @@ test('PHP session_decode() reads the sessions we encode, in all three formats', 
 test("PHP's files handler (session_start) reads sess_<id> files we encode", needPhp(), () => {
   const dir = mkdtempSync(join(tmpdir(), 'sessctl-interop-'));
   try {
-    const checks = ['php', 'php_serialize', 'php_binary'].map((handler, i) => {
+    const checks = /** @type {const} */ (['php', 'php_serialize', 'php_binary']).map((handler, i) => {
       const id = `interop${i}abcdefghijklmnopqrstuv`;
       writeFileSync(join(dir, `sess_${id}`), encodeSession(typicalSession(), handler), { mode: 0o600 });
       return { name: `files/${handler}`, format: 'files', dir, id, handler, expect: TYPICAL_PHP };

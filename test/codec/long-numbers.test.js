@@ -21,13 +21,13 @@ function refusal(input) {
 
 test('a 4,000,000-digit int is refused at the digits, with a short message', () => {
   const digits = '9'.repeat(4_000_000);
-  for (const [input, offset] of [
+  for (const [input, offset] of /** @type {[string, number][]} */ ([
     [`i:${digits};`, 2],
     [`i:-${digits};`, 2],
     [`i:+${digits};`, 2],
     [`a:1:{i:${digits};i:1;}`, 7],
     [`a:1:{i:0;i:${digits};}`, 11],
-  ]) {
+  ])) {
     const e = refusal(latin1(input));
     assert.equal(e.offset, offset, input.slice(0, 12));
     assert.match(e.message, /overflows a 64-bit int/);

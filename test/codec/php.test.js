@@ -11,6 +11,10 @@ import { needPhp, hasPhp, runPhp } from '../helpers/env.js';
 const tmp = fs.mkdtempSync(join(os.tmpdir(), 'sessctl-codec-php-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
+/**
+ * @param {string} code
+ * @param {{ args?: string[], input?: string, ini?: Record<string, string> }} [options]
+ */
 function php(code, { args = [], input, ini = {} } = {}) {
   const file = join(tmp, `s${Math.random().toString(36).slice(2)}.php`);
   fs.writeFileSync(file, `<?php\n${code}`);
@@ -127,7 +131,7 @@ test('decoded PHP values have the documented shape', needPhp(), () => {
   assert.ok(Buffer.isBuffer(strings.get(5)));
 });
 
-for (const handler of ['php', 'php_serialize', 'php_binary']) {
+for (const handler of /** @type {const} */ (['php', 'php_serialize', 'php_binary'])) {
   test(`sessions PHP encoded with ${handler} round-trip byte for byte`, needPhp(), () => {
     for (const code of [PHP_SESSION, PHP_SESSION_REFS]) {
       const bytes = Buffer.from(php(code, { ini: { 'session.serialize_handler': handler } }).toString(), 'base64');
@@ -166,7 +170,7 @@ test('what we encode from plain JS is what PHP expects', needPhp(), () => {
     ['scalars', serialize([null, true, false, 0, -5, 1.5, -0, 'é', '', 2n ** 62n]), "[null, true, false, 0, -5, 1.5, -0.0, 'é', '', 2**62]"],
     ['floats', serialize([0.1, 1e17, 1e-5, 1e16, 0.0001, Infinity, -Infinity, 2.5e-7, 1.5e17, 1e20]), '[0.1, 100000000000000000, 1e-5, 10000000000000000, 0.0001, INF, -INF, 2.5e-7, 150000000000000000, 1e20]'],
     ['object as array', serialize({ name: 'ann', '5': 'five', '05': 'zero-five', '-3': 'neg', nested: { list: [1, 2] } }), "[5 => 'five', 'name' => 'ann', '05' => 'zero-five', -3 => 'neg', 'nested' => ['list' => [1, 2]]]"],
-    ['map', serialize(new Map([['a', 1], [7, 'x'], ['8', 'y']])), "['a' => 1, 7 => 'x', 8 => 'y']"],
+    ['map', serialize(new Map(/** @type {[string | number, unknown][]} */ ([['a', 1], [7, 'x'], ['8', 'y']]))), "['a' => 1, 7 => 'x', 8 => 'y']"],
     ['binary', serialize(Buffer.from([0xff, 0x00, 0x80])), '"\\xff\\x00\\x80"'],
     ['emoji + bom', serialize('\ufeff😀'), '"\\u{FEFF}\\u{1F600}"'],
     ['object', serialize(new PhpObject('stdClass', new PhpArray([['a', 1]]))), "(object) ['a' => 1]"],
@@ -180,7 +184,7 @@ test('what we encode from plain JS is what PHP expects', needPhp(), () => {
 
 test('PHP session_decode() reads our session encodings', needPhp(), () => {
   const session = { user: { name: 'ann', roles: ['a', 'b'] }, n: 1.5, '5': 'five', bin: Buffer.from([0xff]), u: 'ü' };
-  for (const handler of ['php', 'php_binary', 'php_serialize']) {
+  for (const handler of /** @type {const} */ (['php', 'php_binary', 'php_serialize'])) {
     const bytes = encodeSession(session, handler);
     const out = php(
       String.raw`session_start(); $ok = session_decode(base64_decode($argv[1])); echo json_encode([$ok, base64_encode(session_encode()), bin2hex($_SESSION['bin']), $_SESSION['user']['name'] ?? null]);`,
@@ -196,7 +200,7 @@ test('PHP session_decode() reads our session encodings', needPhp(), () => {
 
 test('toPlain of a PHP session gives plain values', needPhp(), () => {
   const bytes = Buffer.from(php(PHP_SESSION, { ini: { 'session.serialize_handler': 'php' } }).toString(), 'base64');
-  const p = toPlain(decodeSession(bytes, 'php'));
+  const p = /** @type {any} */ (toPlain(decodeSession(bytes, 'php')));
   assert.equal(p.user.name, 'ann');
   assert.equal(p.user.__class, 'U');
   assert.deepEqual(p.user.roles, ['a']);

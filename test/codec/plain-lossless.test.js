@@ -8,11 +8,12 @@ import assert from 'node:assert/strict';
 import { unserialize, serialize, toPlain, fromPlain, encodeSession, EncodeError, PhpArray } from 'sessctl';
 import { needPhp, runPhp } from '../helpers/env.js';
 
-const bytes = (v) => serialize(v).toString('latin1');
+const bytes = (/** @type {unknown} */ v) => serialize(v).toString('latin1');
+/** @type {[string, (v: unknown) => string][]} */
 const modes = [['serialize', (v) => bytes(v)], ['fromPlain', (v) => bytes(fromPlain(v))], ['fromPlain json', (v) => bytes(fromPlain(v, { json: true }))]];
 
 test('the cart: an empty PHP array read as [] keeps the keys set on it', () => {
-  const session = toPlain(unserialize('a:1:{s:4:"cart";a:0:{}}'), { prototype: 'object', classKey: null });
+  const session = /** @type {any} */ (toPlain(unserialize('a:1:{s:4:"cart";a:0:{}}'), { prototype: 'object', classKey: null }));
   const cart = session.cart ?? {};
   assert.ok(Array.isArray(cart));
   cart['sku-123'] = 1;
@@ -22,6 +23,7 @@ test('the cart: an empty PHP array read as [] keeps the keys set on it', () => {
 });
 
 test('list elements first, then the other own keys with PHP\'s key rule', () => {
+  /** @type {any} an array with extra own keys, as plain JS allows */
   const a = [10, 20];
   a.x = 'x';
   a['-1'] = 'neg';
@@ -37,6 +39,7 @@ test('list elements first, then the other own keys with PHP\'s key rule', () => 
 
 test('the same assignments in PHP give the same bytes', needPhp(), () => {
   const php = runPhp(['-r', `$a = [10, 20]; $a['x'] = 'x'; $a['-1'] = 'neg'; $a['05'] = 'zero-five'; $a['4294967295'] = 'not an index'; $c = []; $c['sku-123'] = 1; echo serialize([$a, $c]);`]).toString('latin1');
+  /** @type {any} an array with extra own keys, as plain JS allows */
   const a = [10, 20];
   a.x = 'x';
   a['-1'] = 'neg';
@@ -59,15 +62,15 @@ test('what PHP cannot hold is refused by path (serialize, fromPlain, sessions)',
   const hidden = Object.defineProperty({ a: 1 }, 'secret', { value: 2, enumerable: false });
   const arrSymbol = Object.assign([1], { [sym]: 2 });
   const mapWithProp = Object.assign(new Map([['a', 1]]), { extra: 2 });
-  for (const [value, re] of [
+  for (const [value, re] of /** @type {[unknown, RegExp][]} */ ([
     [{ nested: [withSymbol] }, /symbol key.*at value\["nested"\]\[0\]/],
     [{ nested: hidden }, /"secret" is not enumerable.*at value\["nested"\]/],
     [arrSymbol, /symbol key/],
     [{ m: mapWithProp }, /Map with own properties.*at value\["m"\]/],
     [new Map([[{}, 1]]), /array keys must be strings or integers/],
-    [new Map([[1, 'a'], ['1', 'b']]), /collide/],
+    [new Map(/** @type {[number | string, string][]} */ ([[1, 'a'], ['1', 'b']])), /collide/],
     [new Map([[1.5, 'a']]), /not an integer/],
-  ]) {
+  ])) {
     assert.throws(() => serialize(value), (e) => e instanceof EncodeError && re.test(e.message), String(re));
     assert.throws(() => fromPlain(value), (e) => e instanceof EncodeError && re.test(e.message), String(re));
   }
@@ -79,12 +82,12 @@ test('JSON mode: symbol keys and non-enumerables are ignored as JSON has it; Map
   const sym = Symbol('meta');
   assert.equal(bytes(fromPlain({ a: 1, [sym]: 2 }, { json: true })), 'a:1:{s:1:"a";i:1;}');
   assert.equal(bytes(fromPlain(Object.defineProperty({ a: 1 }, 's', { value: 2 }), { json: true })), 'a:1:{s:1:"a";i:1;}');
-  for (const [m, re] of [
+  for (const [m, re] of /** @type {[unknown, RegExp][]} */ ([
     [new Map([[{}, 1], [{}, 2]]), /Map key that is an object.*at value/],
-    [new Map([[true, 1], ['true', 2]]), /two Map keys are both "true"/],
+    [new Map(/** @type {[boolean | string, number][]} */ ([[true, 1], ['true', 2]])), /two Map keys are both "true"/],
     [{ list: [new Map([[sym, 1]])] }, /symbol.*at value\["list"\]\[0\]/],
-    [new Map([[1, 'a'], ['1', 'b']]), /collide/],
-  ]) {
+    [new Map(/** @type {[number | string, string][]} */ ([[1, 'a'], ['1', 'b']])), /collide/],
+  ])) {
     assert.throws(() => fromPlain(m, { json: true }), (e) => e instanceof EncodeError && re.test(e.message), String(re));
   }
   // a -0 key is the key 0: a Map cannot tell them apart either
@@ -93,6 +96,7 @@ test('JSON mode: symbol keys and non-enumerables are ignored as JSON has it; Map
 });
 
 test('a PhpArray read back from the written bytes has every key (round trip through PHP bytes)', () => {
+  /** @type {any} an array with extra own keys, as plain JS allows */
   const a = ['a'];
   a.k = 'v';
   const back = unserialize(serialize(a));

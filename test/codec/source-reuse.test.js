@@ -185,6 +185,7 @@ test('new PhpArray(entries) and PhpArray.of still work (set() runs before the pr
 
 // Non-canonical spellings sprinkled into the corpus at random: whatever decodes must encode
 // exactly as it does without reuse.
+/** @type {[RegExp, string][]} */
 const MUTATIONS = [
   [/i:(\d)/g, 'i:0$1'],
   [/i:0;/g, 'i:-0;'],

@@ -68,6 +68,7 @@ test('array keys: canonical numeric strings become ints, object property names s
 });
 
 test('formatPhpFloat matches PHP 8 serialize() text at every boundary', () => {
+  /** @type {[number, string][]} */
   const table = [
     [1e-5, '1.0E-5'], [1e-4, '0.0001'], [9.999999999999999e-5, '9.999999999999999E-5'], [2.5e-7, '2.5E-7'],
     [1e16, '10000000000000000'], [1e17, '1.0E+17'], [99999999999999980, '99999999999999980'],
@@ -124,12 +125,12 @@ test('cycles decode and re-encode (no infinite loop)', () => {
   const arr = unserialize('a:1:{i:0;a:1:{i:0;R:2;}}');
   const box = arr.get(0);
   assert.ok(box instanceof PhpReference);
-  assert.equal(box.value.get(0), box, 'the inner array holds the box that holds it');
+  assert.equal(/** @type {PhpArray} */ (box.value).get(0), box, 'the inner array holds the box that holds it');
   assert.equal(roundTrip('a:1:{i:0;a:1:{i:0;R:2;}}'), 'a:1:{i:0;a:1:{i:0;R:2;}}');
   // the top-level value referring to itself
   assert.equal(roundTrip('a:1:{i:0;R:1;}'), 'a:1:{i:0;R:1;}');
   // toPlain keeps the cycle as JS identity
-  const p = toPlain(self);
+  const p = /** @type {any} */ (toPlain(self));
   assert.equal(p.self, p);
 });
 
@@ -187,6 +188,7 @@ test('php_binary and php_serialize formats', () => {
 });
 
 test('session data PHP refuses is a DecodeError with the offset', () => {
+  /** @type {[string, import('sessctl').SerializeHandler, number][]} */
   const bad = [
     ['a|i:1;junk', 'php', 6], ['a|i:1;b', 'php', 6], ['ai:1;', 'php', 0], ['a|', 'php', 2], ['a|i:1;b|', 'php', 8],
     ['a|i:1;b|R:2;', 'php', 8], ['a|i:1;;', 'php', 6],
@@ -196,6 +198,7 @@ test('session data PHP refuses is a DecodeError with the offset', () => {
   for (const [s, h, offset] of bad) {
     assert.throws(() => decodeSession(bin(s), h), (e) => e instanceof DecodeError && e.offset === offset, `${h} ${JSON.stringify(s)}`);
   }
+  // @ts-expect-error 'nope' is not a serialize handler: checks the runtime refuses it
   assert.throws(() => decodeSession('x', 'nope'), ConfigError);
   assert.throws(
     () => decodeSession('a|i:1;junk', 'php', { source: '/tmp/sess_abc' }),
@@ -213,6 +216,7 @@ test('encodeSession refuses what PHP would mangle, naming the key', () => {
   assert.throws(() => encodeSession(intKeys, 'php_binary'), /int/);
   assert.equal(str(encodeSession(intKeys, 'php_serialize')), 'a:1:{i:5;s:1:"x";}');
   assert.throws(() => encodeSession({ f: () => 1 }, 'php'), (e) => e instanceof EncodeError && /\$_SESSION\["f"\]/.test(e.message));
+  // @ts-expect-error a list is not a session (string keys): checks the runtime refuses it
   assert.throws(() => encodeSession([1, 2], 'php'), EncodeError);
 });
 
@@ -264,7 +268,7 @@ test('depth: 4096 nested arrays work, 4097 fail; maxDepth 100000 never overflows
 test('__proto__ and constructor are ordinary keys, never prototypes', () => {
   const a = unserialize('a:3:{s:9:"__proto__";a:1:{s:5:"admin";b:1;}s:11:"constructor";i:1;s:9:"prototype";i:2;}');
   assert.deepEqual([...a.keys()], ['__proto__', 'constructor', 'prototype']);
-  const p = toPlain(a);
+  const p = /** @type {any} */ (toPlain(a));
   assert.equal(Object.getPrototypeOf(p), null);
   assert.ok(Object.prototype.hasOwnProperty.call(p, '__proto__'));
   assert.equal(p.__proto__.admin, true);
@@ -280,7 +284,7 @@ test('toPlain mapping and options', () => {
   const v = unserialize(
     bin('a:8:{s:1:"l";a:2:{i:0;i:1;i:1;d:2.5;}s:1:"m";a:1:{i:1;s:1:"x";}s:1:"o";O:4:"User":3:{s:4:"name";s:3:"bob";s:6:"\x00*\x00age";i:3;s:10:"\x00User\x00pass";s:1:"p";}s:1:"e";E:3:"S:A";s:1:"b";s:2:"\xff\x00";s:1:"g";i:9223372036854775807;s:1:"n";d:NAN;s:1:"c";C:3:"Foo":2:{xy}}'),
   );
-  const p = toPlain(v);
+  const p = /** @type {any} */ (toPlain(v));
   assert.deepEqual(p.l, [1, 2.5]);
   assert.equal(Object.getPrototypeOf(p.m), null);
   assert.equal(p.m[1], 'x');
@@ -294,30 +298,30 @@ test('toPlain mapping and options', () => {
   assert.equal(p.g, 9223372036854775807n);
   assert.ok(Number.isNaN(p.n));
   assert.equal(p.c.__class, 'Foo');
-  assert.equal(toPlain(v, { bigint: 'string' }).g, '9223372036854775807');
-  assert.equal(toPlain(v, { binary: 'base64' }).b, '/wA=');
-  assert.equal(toPlain(v, { binary: 'latin1' }).b, '\xff\x00');
-  assert.equal(toPlain(v, { classKey: '@type' }).o['@type'], 'User');
-  const j = toPlain(v, { json: true });
+  assert.equal(/** @type {any} */ (toPlain(v, { bigint: 'string' })).g, '9223372036854775807');
+  assert.equal(/** @type {any} */ (toPlain(v, { binary: 'base64' })).b, '/wA=');
+  assert.equal(/** @type {any} */ (toPlain(v, { binary: 'latin1' })).b, '\xff\x00');
+  assert.equal(/** @type {any} */ (toPlain(v, { classKey: '@type' })).o['@type'], 'User');
+  const j = /** @type {any} */ (toPlain(v, { json: true }));
   assert.equal(j.g, '9223372036854775807');
   assert.equal(j.n, 'NAN');
   assert.equal(j.b, '\\xff\x00');
   assert.doesNotThrow(() => JSON.stringify(j));
   // shared and cyclic: identity normally, { __ref } in JSON mode
   const cyc = unserialize('a:2:{i:0;O:8:"stdClass":1:{s:4:"self";r:2;}i:1;r:2;}');
-  const pc = toPlain(cyc);
+  const pc = /** @type {any} */ (toPlain(cyc));
   assert.equal(pc[0], pc[1]);
   assert.equal(pc[0].self, pc[0]);
-  const jc = toPlain(cyc, { json: true });
+  const jc = /** @type {any} */ (toPlain(cyc, { json: true }));
   assert.deepEqual({ ...jc[1] }, { __ref: '$[0]' });
   assert.equal(JSON.parse(JSON.stringify(jc))[0].self.__ref, '$[0]');
   // the documented one-liner
-  assert.equal(toPlain(decodeSession('user|a:1:{s:4:"name";s:3:"ann";}', 'php')).user.name, 'ann');
+  assert.equal(/** @type {any} */ (toPlain(decodeSession('user|a:1:{s:4:"name";s:3:"ann";}', 'php'))).user.name, 'ann');
 });
 
 test('fromPlain / serialize of plain JS', () => {
   assert.equal(
-    str(serialize({ s: 'x', i: 1, f: 1.5, t: true, n: null, u: undefined, l: [1, 'a'], m: new Map([[1, 'one'], ['2', 'two']]), b: Buffer.from([0xff]), big: 10n, '7': 'seven', '07': 'x' })),
+    str(serialize({ s: 'x', i: 1, f: 1.5, t: true, n: null, u: undefined, l: [1, 'a'], m: new Map(/** @type {[number | string, string][]} */ ([[1, 'one'], ['2', 'two']])), b: Buffer.from([0xff]), big: 10n, '7': 'seven', '07': 'x' })),
     'a:12:{i:7;s:5:"seven";s:1:"s";s:1:"x";s:1:"i";i:1;s:1:"f";d:1.5;s:1:"t";b:1;s:1:"n";N;s:1:"u";N;s:1:"l";a:2:{i:0;i:1;i:1;s:1:"a";}s:1:"m";a:2:{i:1;s:3:"one";i:2;s:3:"two";}s:1:"b";s:1:"\xff";s:3:"big";i:10;s:2:"07";s:1:"x";}',
   );
   const v = fromPlain({ a: [1, 2.5], b: 'x' });
@@ -328,7 +332,7 @@ test('fromPlain / serialize of plain JS', () => {
   assert.throws(() => serialize(new Date()), /Date/);
   assert.throws(() => serialize(new (class Foo {})()), /Foo/);
   assert.throws(() => serialize({ a: { b: [() => 1] } }), (e) => e instanceof EncodeError && /value\["a"\]\["b"\]\[0\]/.test(e.message));
-  assert.throws(() => serialize(new Map([[1, 'a'], ['1', 'b']])), /collide/);
+  assert.throws(() => serialize(new Map(/** @type {[number | string, string][]} */ ([[1, 'a'], ['1', 'b']]))), /collide/);
   assert.throws(() => serialize(new Map([[1.5, 'a']])), EncodeError);
   assert.throws(() => serialize('\ud800'), EncodeError);
   assert.ok(serialize({ a: 1 }) instanceof Uint8Array);
@@ -340,6 +344,7 @@ test('ClassRegistry: decode without running constructors, encode back the same b
     constructor() {
       constructed++;
     }
+    /** @this {User & { name: string }} */
     greet() {
       return `hi ${this.name}`;
     }
@@ -347,6 +352,7 @@ test('ClassRegistry: decode without running constructors, encode back the same b
   const classes = new ClassRegistry().register('App\\User', User);
   const src = 'a:2:{i:0;O:8:"App\\User":2:{s:4:"name";s:3:"ann";s:12:"\x00App\\User\x00pw";s:1:"x";}i:1;r:2;}';
   const v = unserialize(bin(src), { classes });
+  /** @type {User & { name: string, pw: string }} */
   const u = v.get(0);
   assert.ok(u instanceof User);
   assert.equal(constructed, 0);
@@ -362,10 +368,10 @@ test('ClassRegistry: decode without running constructors, encode back the same b
   const reg = new ClassRegistry().register({
     phpClass: 'Point',
     jsClass: Point,
-    fromPhp: (p, props) => {
+    fromPhp: (/** @type {Point & { xy: number[] }} */ p, props) => {
       p.xy = [props.get('x'), props.get('y')];
     },
-    toPhp: (p) => ({ x: p.xy[0], y: p.xy[1] }),
+    toPhp: (/** @type {Point & { xy: number[] }} */ p) => ({ x: p.xy[0], y: p.xy[1] }),
   });
   const pt = unserialize('O:5:"Point":2:{s:1:"x";i:1;s:1:"y";i:2;}', { classes: reg });
   assert.deepEqual(pt.xy, [1, 2]);

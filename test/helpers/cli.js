@@ -10,7 +10,11 @@ import { PHP, runPhp } from './env.js';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'sessctl.js');
 
-/** Runs sessctl synchronously; env never inherits SESSCTL_* so tests stay deterministic. */
+/**
+ * Runs sessctl synchronously; env never inherits SESSCTL_* so tests stay deterministic.
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string | undefined>, input?: string | Buffer }} [options]
+ */
 export function sessctl(args, { env = {}, input } = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SESSCTL_') && k !== 'FORCE_COLOR' && k !== 'NO_COLOR'));
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...clean, ...env }, input, encoding: 'utf8', maxBuffer: 1 << 26 });

@@ -30,7 +30,12 @@ export const needPhp = () => need(hasPhp, 'php (php-cli)');
 export const needPhpRedis = () => need(hasPhpRedis, 'php with the redis extension (php-redis)');
 export const needRedis = () => need(hasRedisServer && hasPhpRedis, 'redis-server and php-redis');
 
-/** Runs a PHP snippet or script; returns stdout as a Buffer, throws with stderr on failure. */
+/**
+ * Runs a PHP snippet or script; returns stdout as a Buffer, throws with stderr on failure.
+ * @param {string[]} args
+ * @param {{ input?: string | Buffer, env?: Record<string, string | undefined> }} [options]
+ * @returns {Buffer}
+ */
 export function runPhp(args, { input, env } = {}) {
   const r = spawnSync(PHP, args, { input, env: { ...process.env, ...env }, maxBuffer: 1 << 28 });
   if (r.status !== 0) {
@@ -38,3 +43,17 @@ export function runPhp(args, { input, env } = {}) {
   }
   return r.stdout;
 }
+
+// Debian's chromium, driven by playwright-core (no browser download). Checked on demand: only
+// the browser tests pay for starting it.
+export const CHROMIUM = process.env.CHROMIUM_BINARY || '/usr/bin/chromium';
+export const needChromium = () => need(has(CHROMIUM, ['--version']), `chromium (${CHROMIUM}; Debian's chromium package)`);
+
+/** Debian's php-laravel-framework / php-symfony-http-foundation (classes under /usr/share/php). */
+export const hasLaravel = hasPhp && has(PHP, ['-r', 'exit(@include_once "Illuminate/Session/autoload.php" ? 0 : 1);']);
+export const hasSymfony = hasPhp && has(PHP, ['-r', 'exit(@include_once "Symfony/Component/HttpFoundation/autoload.php" ? 0 : 1);']);
+export const needLaravel = () => need(hasLaravel, 'Laravel (php-laravel-framework)');
+export const needSymfony = () => need(hasSymfony, 'Symfony HttpFoundation (php-symfony-http-foundation)');
+export const hasPdoSqlite = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("pdo_sqlite") ? 0 : 1);']);
+export const hasPdoPgsql = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("pdo_pgsql") ? 0 : 1);']);
+export const needPdo = (driver, serverOk = true) => need((driver === 'sqlite' ? hasPdoSqlite : hasPdoPgsql) && serverOk, `php-${driver === 'sqlite' ? 'sqlite3' : 'pgsql'}${driver === 'pgsql' ? ' and postgresql' : ''}`);

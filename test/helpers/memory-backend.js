@@ -1,8 +1,9 @@
 // An in-memory SessionBackend with a real per-session mutex, for the integration tests.
 // It mirrors the file store's contract: open() locks (and creates), save() with lazy write,
 // DecodeError for sessions marked corrupt (left in place), LockTimeoutError after lockTimeoutMs.
-import { PhpArray, PhpFloat, PhpObject, PhpReference, DecodeError, LockTimeoutError } from 'sessctl';
+import { PhpArray, PhpFloat, PhpObject, PhpReference, DecodeError, LockTimeoutError, chooseSessionId } from 'sessctl';
 
+/** @param {any} v @returns {any} */
 function clone(v) {
   if (v instanceof PhpArray) {
     const out = new PhpArray();
@@ -13,6 +14,7 @@ function clone(v) {
   if (v instanceof PhpReference) return new PhpReference(clone(v.value));
   return v;
 }
+/** @param {unknown} v @returns {string} */
 function fingerprint(v) {
   if (v instanceof PhpArray) return `a{${[...v].map(([k, x]) => `${typeof k}:${String(k)}=>${fingerprint(x)}`).join(',')}}`;
   if (v instanceof PhpObject) return `O:${v.className}${fingerprint(v.props)}`;
@@ -22,39 +24,58 @@ function fingerprint(v) {
   return `${typeof v}:${String(v)}`;
 }
 
+/** @typedef {import('sessctl').SessionBackend} SessionBackend */
+
+/** @implements {SessionBackend} */
 export class MemoryBackend {
   // A lax test double (strict mode off) unless asked: most tests send ids they made up.
+  /** @param {{ lockTimeoutMs?: number, useStrictMode?: boolean }} [options] */
   constructor({ lockTimeoutMs = 3000, useStrictMode = false } = {}) {
     this.lockTimeoutMs = lockTimeoutMs;
-    this.settings = { useStrictMode };
+    // Only what the middleware reads; the rest of a store's settings does not apply to a double.
+    this.settings = /** @type {import('sessctl').ResolvedSessionSettings} */ (/** @type {unknown} */ ({ useStrictMode }));
+    /** @type {Map<string, { fp: string, data: PhpArray }>} */
     this.sessions = new Map(); // id → { fp, data }
+    /** @type {Set<string>} */
     this.corrupt = new Set();
+    /** @type {Map<string, { grant: () => void }[]>} */
     this.locks = new Map(); // id → queue of waiters (first = holder)
+    /** @type {string[]} */
     this.calls = []; // every id the backend was asked about
     this.writes = 0;
     this.touches = 0;
     this.counter = 0;
   }
+  /** @param {string} id */
   isValidId(id) {
     return typeof id === 'string' && /^[A-Za-z0-9,-]{1,256}$/.test(id);
   }
   async createId() {
     return `mem${String(++this.counter).padStart(4, '0')}abcdefghijklmnopqrstuvwx`;
   }
+  /** @param {string} id */
   async exists(id) {
     this.#check(id);
     return this.sessions.has(id) || this.corrupt.has(id);
   }
+  /** @param {string} id */
   #check(id) {
     this.calls.push(id);
     if (!this.isValidId(id)) throw new Error(`backend got an invalid id ${id}`);
   }
+  /** @param {string} id */
   isLocked(id) {
     return (this.locks.get(id)?.length ?? 0) > 0;
   }
+  /**
+   * @param {string} id
+   * @param {number} timeoutMs
+   * @returns {Promise<() => void>} the unlock function
+   */
   async #lock(id, timeoutMs) {
     const q = this.locks.get(id) ?? [];
     this.locks.set(id, q);
+    /** @type {(value?: unknown) => void} */
     let grant;
     const granted = new Promise((r) => (grant = r));
     const waiter = { grant };
@@ -81,6 +102,11 @@ export class MemoryBackend {
       else this.locks.delete(id);
     };
   }
+  /**
+   * @param {string} id
+   * @param {import('sessctl').OpenOptions} [options]
+   * @returns {Promise<import('sessctl').SessionHandle>}
+   */
   async open(id, options = {}) {
     this.#check(id);
     const unlock = await this.#lock(id, options.lockTimeoutMs ?? this.lockTimeoutMs);
@@ -113,6 +139,7 @@ export class MemoryBackend {
         backend.sessions.delete(currentId);
         unlock();
       },
+      /** @param {boolean} [deleteOld] */
       async regenerateId(deleteOld = false) {
         const next = await backend.createId();
         if (deleteOld) backend.sessions.delete(currentId);
@@ -124,12 +151,26 @@ export class MemoryBackend {
     if (options.readAndClose) unlock();
     return handle;
   }
+  /**
+   * session_start(): the shared id choice (as every store's start()), then open().
+   * @param {string | null} [id]
+   * @param {import('sessctl').OpenOptions} [options]
+   */
+  async start(id, options = {}) {
+    const chosen = await chooseSessionId(this, id, this.settings.useStrictMode);
+    return this.open(chosen.id, options);
+  }
+  /** @param {string} id */
   async read(id) {
     this.#check(id);
     if (this.corrupt.has(id)) throw new DecodeError('corrupt test session', 3, `memory:${id}`);
     const s = this.sessions.get(id);
     return s ? clone(s.data) : null;
   }
+  /**
+   * @param {string} id
+   * @param {import('sessctl').SessionUpdater} fn
+   */
   async update(id, fn) {
     const h = await this.open(id);
     try {
@@ -141,6 +182,7 @@ export class MemoryBackend {
       await h.close();
     }
   }
+  /** @param {string} id */
   async destroy(id) {
     this.#check(id);
     const unlock = await this.#lock(id, this.lockTimeoutMs);
@@ -148,6 +190,7 @@ export class MemoryBackend {
     unlock();
     return had;
   }
+  /** @param {string} id */
   async touch(id) {
     this.#check(id);
     if (!this.sessions.has(id)) return false;

@@ -14,18 +14,21 @@ export function freePort() {
     const s = net.createServer();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {net.AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
 }
 
-/** Starts php -S (4 workers) on the example's PHP app; resolves once it answers. */
-export async function startPhpServer(savePath) {
-  const port = await freePort();
+/**
+ * Starts php -S (4 workers) on the example's PHP app; resolves once it answers.
+ * `ini` overrides the example's php.ini settings, `env` reaches the PHP pages (NODE_URL).
+ */
+export async function startPhpServer(savePath, { port, ini, env } = {}) {
+  port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(PHP, phpServerArgs({ host: '127.0.0.1', port, savePath, docroot: join(root, 'examples/php-express/php') }), {
-    env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' },
+  const child = spawn(PHP, phpServerArgs({ host: '127.0.0.1', port, savePath, ini, docroot: join(root, 'examples/php-express/php') }), {
+    env: { ...process.env, ...env, PHP_CLI_SERVER_WORKERS: '4' },
     stdio: ['ignore', 'ignore', 'pipe'],
     detached: true, // its own process group, so that the workers are stopped with it
   });
@@ -69,8 +72,13 @@ export class Jar {
       else this.cookies.set(name, pair.slice(eq + 1));
     }
   }
-  /** fetch with the jar's cookies (or an explicit `cookie`, which leaves the jar alone). */
+  /**
+   * fetch with the jar's cookies (or an explicit `cookie`, which leaves the jar alone).
+   * @param {string} url
+   * @param {{ method?: string, form?: Record<string, string>, cookie?: string }} [options]
+   */
   async fetch(url, { method = 'GET', form, cookie } = {}) {
+    /** @type {Record<string, string>} */
     const headers = {};
     const c = cookie ?? this.header();
     if (c) headers.cookie = c;

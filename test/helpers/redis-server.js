@@ -16,7 +16,7 @@ export function freePort() {
     srv.unref();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
@@ -59,8 +59,13 @@ process.on('exit', () => {
 });
 
 /**
+ * @typedef {{ port: number, url: string, pid: number, dir: string, stop(): Promise<void>, kill(): Promise<void>, output(): string }} RedisServer
+ */
+
+/**
  * Starts redis-server; resolves once it answers PING.
- * @returns {{ port, url, pid, dir, stop(): Promise<void>, kill(): Promise<void> }}
+ * @param {{ extraArgs?: string[] }} [options]
+ * @returns {Promise<RedisServer>}
  */
 export async function startRedis({ extraArgs = [] } = {}) {
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -88,7 +93,7 @@ export async function startRedis({ extraArgs = [] } = {}) {
       }
       await new Promise((r) => setTimeout(r, 30));
     }
-    const stop = async (signal = 'SIGTERM') => {
+    const stop = async (/** @type {NodeJS.Signals} */ signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
         await exited;
@@ -119,8 +124,13 @@ export async function startRedis({ extraArgs = [] } = {}) {
  * are installed, stopped in after(). `server` is filled in once it is up; `store(opts)` makes a
  * RedisSessionStore on it (with `storeDefaults`) that after() closes.
  */
+/**
+ * @param {Partial<import('sessctl/redis').RedisStoreOptions>} [storeDefaults]
+ */
 export function useRedisServer(storeDefaults = {}) {
-  const server = {};
+  /** @type {RedisServer} */
+  const server = /** @type {any} */ ({});
+  /** @type {RedisSessionStore[]} */
   const stores = [];
   before(async () => {
     if (hasRedisServer && hasPhpRedis) Object.assign(server, await startRedis());
@@ -129,7 +139,7 @@ export function useRedisServer(storeDefaults = {}) {
     for (const s of stores) await s.close();
     if (server.stop) await server.stop();
   });
-  const store = (opts = {}) => {
+  const store = (/** @type {Partial<import('sessctl/redis').RedisStoreOptions>} */ opts = {}) => {
     const s = new RedisSessionStore({ savePath: server.url, ...storeDefaults, ...opts });
     stores.push(s);
     return s;

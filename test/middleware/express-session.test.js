@@ -27,6 +27,7 @@ describe('PhpSessionStore (express-session Store)', () => {
     assert.match(generateSessionId({ length: 48, bitsPerCharacter: 6 }), /^[0-9a-zA-Z,-]{48}$/);
     assert.notEqual(generateSessionId(), generateSessionId());
     assert.throws(() => generateSessionId({ length: 10 }), { code: 'ECONFIG' });
+    // @ts-expect-error not the express-session module (no Store): checks the runtime refuses it
     assert.throws(() => createPhpSessionStore({}), TypeError);
   });
 
@@ -41,8 +42,9 @@ describe('PhpSessionStore (express-session Store)', () => {
     assert.equal(sess.cookie.originalMaxAge, 60000);
     assert.equal(sess.cookie.path, '/');
     // what express-session does with it: a Session object (id/save/… are its own API)
-    const req = { sessionID: 'es12345678', sessionStore: store };
-    const s = store.createSession(req, sess);
+    const req = /** @type {import('express').Request} */ (/** @type {unknown} */ ({ sessionID: 'es12345678', sessionStore: store }));
+    // PhpSessionStore.get() types its cookie as a plain record, not express-session's Cookie
+    const s = store.createSession(req, /** @type {session.SessionData} */ (/** @type {unknown} */ (sess)));
     s.n = 2;
     s.cart = { A1: 2 };
     await store.set('es12345678', s);
@@ -104,7 +106,7 @@ describe('PhpSessionStore (express-session Store)', () => {
     const backend = new MemoryBackend();
     backend.corrupt.add('broken1234');
     const seen = [];
-    const store = new PhpSessionStore({ backend, onCorrupt: (e, sid) => seen.push([sid, e.code]), logger: null });
+    const store = new PhpSessionStore({ backend, onCorrupt: (/** @type {Error & { code?: string }} */ e, sid) => seen.push([sid, e.code]), logger: null });
     assert.equal(await store.get('broken1234'), null);
     assert.deepEqual(seen, [['broken1234', 'EDECODE']]);
     assert.ok(backend.corrupt.has('broken1234'));
@@ -122,9 +124,9 @@ describe('PhpSessionStore (express-session Store)', () => {
       res.json({ id: req.sessionID, n: req.session.n });
     });
     const server = http.createServer(app);
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
     try {
-      const base = `http://127.0.0.1:${server.address().port}`;
+      const base = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
       let res = await fetch(base, { headers: { cookie: 'PHPSESSID=bridged1234' } });
       assert.deepEqual(await res.json(), { id: 'bridged1234', n: 6 });
       assert.equal(backend.sessions.get('bridged1234').data.get('n'), 6);
@@ -159,8 +161,8 @@ describe('recipe: express-session + PhpSessionStore + cookie bridge beside real 
       res.json({ ok: true });
     });
     server = http.createServer(app);
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    nodeUrl = `http://127.0.0.1:${server.address().port}`;
+    await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
+    nodeUrl = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
   });
   after(async () => {
     await php?.stop();

@@ -12,14 +12,19 @@ import { MemoryBackend } from '../helpers/memory-backend.js';
 const servers = [];
 after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
 
+/** @param {http.RequestListener} handler */
 async function listen(handler) {
   const server = http.createServer(handler);
   server.keepAliveTimeout = 1;
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
   servers.push(server);
-  return `http://127.0.0.1:${server.address().port}`;
+  return `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
 }
 
+/**
+ * @param {string} url
+ * @param {{ cookie?: string, signal?: AbortSignal, method?: string }} [options]
+ */
 function get(url, { cookie, signal, method = 'GET' } = {}) {
   return fetch(url, { method, headers: cookie ? { cookie } : {}, signal });
 }
@@ -129,8 +134,10 @@ describe('ids and cookies', () => {
   });
 
   test('bad options fail at once with ConfigError', () => {
+    // @ts-expect-error no backend: checks the runtime refuses it
     assert.throws(() => phpSession({}), { code: 'ECONFIG' });
     assert.throws(() => phpSession({ backend: new MemoryBackend(), name: 'bad name' }), { code: 'ECONFIG' });
+    // @ts-expect-error lower-case 'lax' is not one of the SameSite spellings: checks the runtime refuses it
     assert.throws(() => phpSession({ backend: new MemoryBackend(), cookie: { sameSite: 'lax' } }), { code: 'ECONFIG' });
   });
 });
@@ -249,6 +256,7 @@ describe('locking', () => {
     const backend = new MemoryBackend({ lockTimeoutMs: 3000 });
     let entered;
     const inHandler = new Promise((r) => (entered = r));
+    /** @type {(value?: unknown) => void} */
     let finishHandler;
     const handlerMayFinish = new Promise((r) => (finishHandler = r));
     const phases = [];
@@ -284,7 +292,7 @@ describe('locking', () => {
     const backend = new MemoryBackend({ lockTimeoutMs: 5000 });
     const phases = [];
     const app = express();
-    app.use(phpSession({ backend, logger: null, maxLockHoldMs: 50, onError: (e, i) => phases.push([i.phase, e.code]) }));
+    app.use(phpSession({ backend, logger: null, maxLockHoldMs: 50, onError: (/** @type {Error & { code?: string }} */ e, i) => phases.push([i.phase, e.code]) }));
     app.get('/hang', () => {}); // never answers
     app.get('/ok', (req, res) => res.end('ok'));
     const base = await listen(app);

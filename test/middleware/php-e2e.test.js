@@ -36,8 +36,8 @@ describe('PHP app + Express app on the same sessions', needPhp(), () => {
     });
     server = http.createServer(app);
     servers.push(server);
-    await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    nodeUrl = `http://127.0.0.1:${server.address().port}`;
+    await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
+    nodeUrl = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
   });
 
   after(async () => {
@@ -157,8 +157,8 @@ describe('PHP app + Express app on the same sessions', needPhp(), () => {
     app.use((err, req, res, _next) => res.status(500).end('error'));
     const s = http.createServer(app);
     servers.push(s);
-    await new Promise((r) => s.listen(0, '127.0.0.1', r));
-    const url = `http://127.0.0.1:${s.address().port}`;
+    await /** @type {Promise<void>} */ (new Promise((r) => s.listen(0, '127.0.0.1', r)));
+    const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (s.address()).port}`;
 
     const jar = new Jar();
     await jar.fetch(`${phpUrl}/count.php`);

@@ -2,12 +2,15 @@
 // redis, memory). A backend folder passes it or it is not a backend. Each caller supplies a
 // factory `make(settings)` returning { store, raw, plant, cleanup? }:
 //   raw(id)          the stored bytes (Buffer) or null,
-//   plant(id, bytes) stores bytes as they are (corrupt or oversized data), without a lock.
+//   plant(id, bytes) stores bytes as they are (corrupt or oversized data), without a lock,
+//   idPattern        (optional) what createId() makes when it is not PHP's rule (Laravel: 40 alphanumerics).
+// Stored bytes are compared in the store's own serialize handler (php by default).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PhpArray, ClassRegistry, DecodeError, LockTimeoutError, InvalidSessionIdError, ConfigError, encodeSession } from 'sessctl';
 
 class Cart {
+  /** @param {any} [items] a PhpArray once decoded (the registry does not run this constructor) */
   constructor(items = []) {
     this.items = items;
   }
@@ -17,7 +20,16 @@ class Cart {
 }
 
 let n = 0;
-const freshId = () => `contract${String(++n).padStart(6, '0')}abcdefghijklmnop`;
+// 40 alphanumerics: valid for PHP's rule and for Laravel's (exactly 40, [A-Za-z0-9]).
+const freshId = () => `contract${String(++n).padStart(6, '0')}abcdefghijklmnopqrstuvwxyz`;
+/** The session bytes of `entries` ([key, serialized value] pairs) in the store's handler. */
+const sessionBytes = (store, entries) =>
+  Buffer.from(
+    store.settings.serializeHandler === 'php_serialize'
+      ? `a:${entries.length}:{${entries.map(([k, v]) => `s:${k.length}:"${k}";${v}`).join('')}}`
+      : entries.map(([k, v]) => `${k}|${v}`).join(''),
+    'latin1',
+  );
 
 /**
  * @param {string} name
@@ -44,7 +56,7 @@ export function contractSuite(name, make, testOptions = {}) {
     h.data.set('visits', 1);
     await h.save();
     await h.close();
-    assert.deepEqual((await raw(id)).toString('latin1'), 'user|a:2:{i:0;s:3:"ada";i:1;i:42;}visits|i:1;');
+    assert.deepEqual(await raw(id), sessionBytes(store, [['user', 'a:2:{i:0;s:3:"ada";i:1;i:42;}'], ['visits', 'i:1;']]));
     const read = await store.read(id);
     assert.equal(read.get('visits'), 1);
     const written = await store.update(id, (data) => {
@@ -103,6 +115,18 @@ export function contractSuite(name, make, testOptions = {}) {
     await h2.close();
   }));
 
+  test(`${name}: saveAndClose writes and releases in one step; lazy write still applies`, testOptions, withStore({}, async ({ store, raw }) => {
+    const id = freshId();
+    const h = await store.open(id);
+    h.data.set('k', 'v');
+    await h.saveAndClose();
+    assert.equal((await raw(id)).toString('latin1'), 'k|s:1:"v";');
+    const again = await store.open(id, { lockTimeoutMs: 0 }); // released
+    await again.saveAndClose(); // unchanged: nothing rewritten, lock released
+    assert.equal((await raw(id)).toString('latin1'), 'k|s:1:"v";');
+    await (await store.open(id, { lockTimeoutMs: 0 })).close();
+  }));
+
   test(`${name}: readAndClose reads and releases the lock at once`, testOptions, withStore({}, async ({ store }) => {
     const id = freshId();
     await store.update(id, (d) => void d.set('k', 'v'));
@@ -112,9 +136,9 @@ export function contractSuite(name, make, testOptions = {}) {
     await other.close();
   }));
 
-  test(`${name}: createId makes unused ids of the configured shape; EIDCOLLISION when every try is taken`, testOptions, withStore({ sidLength: 26, sidBitsPerCharacter: 5 }, async ({ store }) => {
+  test(`${name}: createId makes unused ids of the configured shape; EIDCOLLISION when every try is taken`, testOptions, withStore({ sidLength: 26, sidBitsPerCharacter: 5 }, async ({ store, idPattern }) => {
     const id = await store.createId();
-    assert.match(id, /^[0-9a-v]{26}$/);
+    assert.match(id, idPattern ?? /^[0-9a-v]{26}$/);
     assert.equal(store.isValidId(id), true);
     store.exists = async () => true;
     await assert.rejects(store.createId(), { code: 'EIDCOLLISION' });
@@ -156,10 +180,11 @@ export function contractSuite(name, make, testOptions = {}) {
 
   test(`${name}: corrupt stored bytes → DecodeError naming where; nothing is changed; the lock is released`, testOptions, withStore({}, async ({ store, raw, plant }) => {
     const id = freshId();
-    await plant(id, Buffer.from('a|s:99:"short";'));
+    const corrupt = sessionBytes(store, [['a', 's:99:"short";']]);
+    await plant(id, corrupt);
     await assert.rejects(store.open(id), (e) => e instanceof DecodeError && e.message.includes(id));
     await assert.rejects(store.read(id), DecodeError);
-    assert.equal((await raw(id)).toString('latin1'), 'a|s:99:"short";');
+    assert.deepEqual(await raw(id), corrupt);
     await assert.rejects(store.open(id, { lockTimeoutMs: 0 }), DecodeError); // not LockTimeoutError: nothing held
   }));
 
@@ -176,7 +201,7 @@ export function contractSuite(name, make, testOptions = {}) {
     const b = await make({ decodeOptions: { classes }, encodeOptions: { classes } });
     try {
       const id = freshId();
-      await b.plant(id, Buffer.from('cart|O:4:"Cart":1:{s:5:"items";a:1:{i:0;s:3:"sku";}}'));
+      await b.plant(id, sessionBytes(b.store, [['cart', 'O:4:"Cart":1:{s:5:"items";a:1:{i:0;s:3:"sku";}}']]));
       const h = await b.store.open(id);
       const cart = h.data.get('cart');
       assert.ok(cart instanceof Cart);
@@ -184,7 +209,7 @@ export function contractSuite(name, make, testOptions = {}) {
       cart.items.push('sku2');
       await h.save();
       await h.close();
-      assert.equal((await b.raw(id)).toString('latin1'), 'cart|O:4:"Cart":1:{s:5:"items";a:2:{i:0;s:3:"sku";i:1;s:4:"sku2";}}');
+      assert.deepEqual(await b.raw(id), sessionBytes(b.store, [['cart', 'O:4:"Cart":1:{s:5:"items";a:2:{i:0;s:3:"sku";i:1;s:4:"sku2";}}']]));
     } finally {
       await b.store.close?.();
       await b.cleanup?.();

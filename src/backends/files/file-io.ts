@@ -402,7 +402,9 @@ export async function lockFile(loc: FileLocation, req: LockRequest): Promise<Loc
         }
         const st = fstatSync(fd);
         checkSessionFile(loc.path, st);
-        if (st.nlink === 0 || !stillNames(dir, loc, st)) {
+        // Deleted or renamed over while we waited: the inode has no name left (nlink 0). With
+        // other hard links, ask the directory whether this name is still ours (one lstat more).
+        if (st.nlink === 0 || (st.nlink > 1 && !stillNames(dir, loc, st))) {
           // Destroyed or replaced while we waited: this inode is no longer the session.
           release({ fd, loc });
           if (Date.now() > deadline) throw new SessionFileError(loc.path, 'kept being replaced while we waited for its lock', 'ERACE');

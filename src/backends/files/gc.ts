@@ -60,7 +60,9 @@ export function gcShard(task: GcShardTask, events: GcShardEvents): Counts {
     }
     let st;
     try {
-      st = lstatSync(dir.entry(found.name), { throwIfNoEntry: false });
+      // Only a filter: the plain path is enough here (cheaper than resolving through /proc); what
+      // is opened, locked and deleted below is reached through the pinned directory.
+      st = lstatSync(path, { throwIfNoEntry: false });
     } catch (err) {
       fail(path, err);
       continue;

@@ -7,7 +7,7 @@ import { constants as fsc } from 'node:fs';
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { ConfigError, SessctlError } from '../../errors.js';
-import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
@@ -271,6 +271,11 @@ export class FileSessionHandle implements SessionHandle {
     }
     writeInPlace(file.fd, this.#path, encoded, this.#bytes);
     this.#bytes = encoded;
+  }
+
+  /** save() then close(); the lock is released on every path. */
+  saveAndClose(data?: PhpArray): Promise<void> {
+    return saveThenClose(this, data);
   }
 
   /** Releases the lock (closing the fd) without writing. Idempotent. */

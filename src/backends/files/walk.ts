@@ -85,7 +85,10 @@ function* walkLevel(parent: PinnedDir | null, dir: string, level: number, prefix
     options.onError?.(dir, err as NodeJS.ErrnoException, 'open');
     return;
   }
-  const pinned = PinnedDir.adopt(fd, dir);
+  // The save path itself is trusted as configured (a symlink there is the admin's choice), so
+  // names directly in it are reached by plain path — cheaper than through /proc; only the
+  // directories below it are pinned.
+  const pinned = PinnedDir.adopt(parent === null ? null : fd, dir);
   try {
     let entry: Dirent | null;
     while ((entry = readNext(handle, dir, options)) !== null) {

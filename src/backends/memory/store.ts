@@ -10,7 +10,7 @@ import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { LockTimeoutError, SessctlError } from '../../errors.js';
 import { newGcReport, type AdminSource, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
-import { updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
@@ -251,6 +251,11 @@ export class MemorySessionHandle implements SessionHandle {
     }
     this.#store.store(this.#id, bytes);
     this.#bytes = bytes;
+  }
+
+  /** save() then close(); the lock is released on every path. */
+  saveAndClose(data?: PhpArray): Promise<void> {
+    return saveThenClose(this, data);
   }
 
   async close(): Promise<void> {

@@ -5,9 +5,9 @@
  */
 import { BackendError } from '../../errors.js';
 import type { PhpArray } from '../../codec/values.js';
-import type { SessionHandle } from '../../session/contract.js';
+import { saveThenClose, type SessionHandle } from '../../session/contract.js';
 import type { CommandTarget } from './connection.js';
-import { acquireLock, releaseLock, writeIfLocked } from './lock.js';
+import { acquireLock, releaseLock, writeAndRelease, writeIfLocked } from './lock.js';
 import type { RedisSessionStore } from './store.js';
 
 /** Where a session lives and the lock we hold on it (secret null = locking off or released). */
@@ -85,6 +85,30 @@ export class RedisSessionHandle implements SessionHandle {
     } else {
       await target.send(['SETEX', key, String(ttl), bytes], key);
     }
+    this.#bytes = bytes;
+  }
+
+  /**
+   * save() then close() in one round trip when locking is on (one script writes and releases).
+   * @throws like save(); the lock is released on every path.
+   */
+  async saveAndClose(data?: PhpArray): Promise<void> {
+    this.#assertOpen('save');
+    if (data) this.data = data;
+    const secret = this.#secret;
+    if (secret === null) return saveThenClose(this);
+    let bytes: Buffer;
+    try {
+      bytes = this.store.encode(this.data);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    const { target, key, lockKey } = this.#loc;
+    const touchOnly = this.store.settings.lazyWrite && bytes.equals(this.#bytes);
+    this.#closed = true;
+    this.#secret = null;
+    await writeAndRelease(target, key, lockKey, secret, this.store.settings.gcMaxlifetime, bytes, touchOnly);
     this.#bytes = bytes;
   }
 

@@ -27,6 +27,16 @@ export const LOCK_RELEASE_SCRIPT =
 const WRITE_IF_LOCKED_SCRIPT =
   'if redis.call("get",KEYS[2]) == ARGV[1] then redis.call("setex",KEYS[1],ARGV[2],ARGV[3]) return 1 else return 0 end';
 
+/**
+ * SETEX and release in one step, only while we hold the lock (the end of a request: one round
+ * trip instead of two). KEYS = session key, lock key; ARGV = secret, ttl, data (ttl '' = EXPIRE
+ * only: lazy write of unchanged data).
+ */
+const WRITE_AND_RELEASE_SCRIPT =
+  'if redis.call("get",KEYS[2]) ~= ARGV[1] then return 0 end ' +
+  'if ARGV[3] == "" and ARGV[4] == "1" then redis.call("expire",KEYS[1],ARGV[2]) else redis.call("setex",KEYS[1],ARGV[2],ARGV[3]) end ' +
+  'redis.call("del",KEYS[2]) return 1';
+
 /** SET … KEEPTTL only while we hold the lock (an admin rewrite must not extend the session's life; Redis ≥ 6). */
 const REWRITE_IF_LOCKED_SCRIPT =
   'if redis.call("get",KEYS[2]) == ARGV[1] then redis.call("set",KEYS[1],ARGV[2],"KEEPTTL") return 1 else return 0 end';
@@ -57,7 +67,52 @@ export function lockWaitBudgetMs(s: LockSettings): number {
 }
 
 /**
- * Takes the lock or throws.
+ * Requests of this process for one session lock wait in a FIFO queue: only the first polls
+ * Redis (phpredis's fixed wait, so PHP waiters are treated alike), and when a holder of this
+ * process lets go, the next in line tries at once instead of whenever its timer fires — so a
+ * crowd of requests on one session costs one poller and is served in arrival order.
+ */
+interface LocalQueue {
+  /** Someone of this process holds the lock or is polling for it. */
+  busy: boolean;
+  waiters: Array<() => void>;
+}
+const localQueues = new Map<string, LocalQueue>();
+const queueKey = (target: CommandTarget, lockKey: Buffer) => `${target.label}\0${lockKey.toString('latin1')}`;
+
+/** Our hold on `lockKey` ended (released, written-and-released, or never had): the next local waiter goes. */
+export function localLockEnded(target: CommandTarget, lockKey: Buffer): void {
+  const k = queueKey(target, lockKey);
+  const q = localQueues.get(k);
+  if (!q) return;
+  const next = q.waiters.shift();
+  if (next) next(); // stays busy: the lock passes to it
+  else localQueues.delete(k);
+}
+
+function waitTurn(q: LocalQueue, deadline: number, timeout: () => Error): Promise<void> {
+  if (!q.busy) {
+    q.busy = true;
+    return Promise.resolve();
+  }
+  return new Promise((resolve, reject) => {
+    const go = () => {
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    const timer = Number.isFinite(deadline)
+      ? setTimeout(() => {
+          const i = q.waiters.indexOf(go);
+          if (i >= 0) q.waiters.splice(i, 1);
+          reject(timeout());
+        }, Math.max(0, deadline - Date.now()))
+      : undefined;
+    q.waiters.push(go);
+  });
+}
+
+/**
+ * Takes the lock or throws. Waits behind other requests of this process first (see LocalQueue).
  * @throws LockTimeoutError (target = the lock key) when every attempt found it held.
  * @throws BackendError when Redis fails; a lock that may have been set by the failed attempt is
  *   released on a best-effort basis (compare-and-delete, so never someone else's).
@@ -70,6 +125,23 @@ export async function acquireLock(
   /** A command to pipeline right behind the first attempt (the session GET): saves a round trip. */
   thenSend?: Array<string | Buffer>,
 ): Promise<unknown> {
+  const budget = lockWaitBudgetMs(s);
+  const timeoutError = () => new LockTimeoutError(`${target.label} ${lockKey.toString('latin1')}`, budget);
+  const k = queueKey(target, lockKey);
+  let q = localQueues.get(k);
+  if (!q) localQueues.set(k, (q = { busy: false, waiters: [] }));
+  await waitTurn(q, Date.now() + budget, timeoutError);
+  let locked = false;
+  try {
+    const reply = await pollLock(target, lockKey, secret, s, thenSend);
+    locked = true;
+    return reply;
+  } finally {
+    if (!locked) localLockEnded(target, lockKey);
+  }
+}
+
+async function pollLock(target: CommandTarget, lockKey: Buffer, secret: string, s: LockSettings, thenSend?: Array<string | Buffer>): Promise<unknown> {
   const args: Array<string | Buffer> = ['SET', lockKey, secret, 'NX'];
   if (s.expireSeconds > 0) args.push('PX', String(Math.round(s.expireSeconds * 1000)));
   for (let attempt = 0; s.retries < 0 || attempt <= s.retries; attempt++) {
@@ -83,7 +155,7 @@ export async function acquireLock(
     try {
       reply = await setNx;
     } catch (err) {
-      await releaseLock(target, lockKey, secret).catch(() => {});
+      await releaseLock(target, lockKey, secret, false).catch(() => {});
       throw err;
     }
     if (reply !== null && reply !== undefined) {
@@ -92,7 +164,7 @@ export async function acquireLock(
       try {
         return await follow;
       } catch (err) {
-        await releaseLock(target, lockKey, secret).catch(() => {});
+        await releaseLock(target, lockKey, secret, false).catch(() => {});
         throw err;
       }
     }
@@ -106,9 +178,13 @@ export async function acquireLock(
  * belongs to someone else (then nothing is deleted).
  * @throws BackendError when Redis fails.
  */
-export async function releaseLock(target: CommandTarget, lockKey: Buffer, secret: string): Promise<boolean> {
-  const reply = await target.send(['EVAL', LOCK_RELEASE_SCRIPT, '1', lockKey, secret], lockKey);
-  return Number(reply) === 1;
+export async function releaseLock(target: CommandTarget, lockKey: Buffer, secret: string, endsLocalHold = true): Promise<boolean> {
+  try {
+    const reply = await target.send(['EVAL', LOCK_RELEASE_SCRIPT, '1', lockKey, secret], lockKey);
+    return Number(reply) === 1;
+  } finally {
+    if (endsLocalHold) localLockEnded(target, lockKey);
+  }
 }
 
 function lockLost(target: CommandTarget, sessionKey: Buffer, what: string): BackendError {
@@ -132,6 +208,37 @@ export async function writeIfLocked(
 ): Promise<void> {
   const reply = await target.send(['EVAL', WRITE_IF_LOCKED_SCRIPT, '2', sessionKey, lockKey, secret, String(ttlSeconds), data], sessionKey);
   if (Number(reply) !== 1) throw lockLost(target, sessionKey, 'write');
+}
+
+/**
+ * Writes the session (or, with `touchOnly`, only refreshes its TTL) and releases our lock, in
+ * one atomic script.
+ * @throws BackendError code ELOCKLOST when the lock is gone (nothing written, nothing released).
+ */
+export async function writeAndRelease(
+  target: CommandTarget,
+  sessionKey: Buffer,
+  lockKey: Buffer,
+  secret: string,
+  ttlSeconds: number,
+  data: Buffer,
+  touchOnly: boolean,
+): Promise<void> {
+  let reply: unknown;
+  try {
+    reply = await target.send(
+      ['EVAL', WRITE_AND_RELEASE_SCRIPT, '2', sessionKey, lockKey, secret, String(ttlSeconds), touchOnly ? '' : data, touchOnly ? '1' : '0'],
+      sessionKey,
+    );
+  } catch (err) {
+    await releaseLock(target, lockKey, secret).catch(() => {});
+    throw err;
+  }
+  if (Number(reply) !== 1) {
+    localLockEnded(target, lockKey);
+    throw lockLost(target, sessionKey, 'write');
+  }
+  localLockEnded(target, lockKey);
 }
 
 /**

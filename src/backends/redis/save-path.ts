@@ -8,6 +8,7 @@
  *   `seed[]=10.0.0.1:7000&seed[]=10.0.0.2:7000&timeout=2&read_timeout=2&auth=…&prefix=…`.
  */
 import { ConfigError } from '../../errors.js';
+import { redactSecrets } from '../../session/redact.js';
 import { parseQueryString, type QueryValue } from './query-string.js';
 
 /** phpredis's default key prefix for the `redis` handler. */
@@ -85,13 +86,13 @@ export function parseRedisSavePath(savePath: string): RedisSavePath {
     servers.push(parseServer(part));
   }
   if (servers.length === 0) {
-    throw new ConfigError(`redis save_path ${JSON.stringify(savePath)}: no server given (expected e.g. tcp://127.0.0.1:6379)`);
+    throw new ConfigError(`redis save_path ${JSON.stringify(redactSecrets(savePath))}: no server given (expected e.g. tcp://127.0.0.1:6379)`);
   }
   return { servers, totalWeight: servers.reduce((s, v) => s + v.weight, 0), raw: savePath };
 }
 
 function parseServer(text: string): RedisServerConfig {
-  const where = `redis save_path server ${JSON.stringify(text)}`;
+  const where = `redis save_path server ${JSON.stringify(redactSecrets(text))}`;
   const q = text.indexOf('?');
   const address = q < 0 ? text : text.slice(0, q);
   // phpredis glues the fragment back onto the query, so everything after '?' is the query.
@@ -186,7 +187,7 @@ function decodeURIComponentSafe(text: string, where: string): string {
  */
 export function parseRedisClusterSavePath(savePath: string): RedisClusterSavePath {
   if (typeof savePath !== 'string') throw new ConfigError('rediscluster save_path must be a string');
-  const where = `rediscluster save_path ${JSON.stringify(savePath)}`;
+  const where = `rediscluster save_path ${JSON.stringify(redactSecrets(savePath))}`;
   const params = parseQueryString(savePath.trim());
   const seedParam = params.get('seed');
   if (!seedParam || Buffer.isBuffer(seedParam) || seedParam.entries.size === 0) {

@@ -1,4 +1,5 @@
 import { checkSource } from '../../admin/common.js';
+import { actAsOwner, type ActedAs } from '../../admin/identity.js';
 import { resolveSettings, type ResolvedSettings, type SettingName } from '../../admin/settings.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
@@ -19,9 +20,19 @@ export function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingN
 // Sources opened by this run: a command that fails midway must not leave a connection holding the process open.
 const opened = new Set<AdminSource>();
 
+/** Who this command acts as (set once the settings are known; see actAsOwner). */
+export let actedAs: ActedAs | undefined;
+
+/** Resolves settings, then (as root) becomes the save path's owner before anything is touched. */
+export async function settingsAsOwner(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
+  const resolved = await settingsFrom(opts, extra);
+  actedAs = actAsOwner(resolved.values, { stayRoot: opts.asRoot === true });
+  return resolved;
+}
+
 /** The admin source, checked before any command uses it (one message, exit 2, for every command). */
 export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
-  const resolved = await settingsFrom(opts);
+  const resolved = await settingsAsOwner(opts);
   const source = await openAdminSource(resolved.values);
   await checkSource(source);
   opened.add(source);

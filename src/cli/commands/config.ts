@@ -1,4 +1,5 @@
 import { settingNames } from '../../admin/settings.js';
+import { redactSecrets } from '../../session/redact.js';
 import { parseSavePath } from '../../backends/index.js';
 import { colorsFor } from '../output.js';
 import type { CommonOptions } from '../index.js';
@@ -6,7 +7,10 @@ import { json, settingsFrom } from './common.js';
 
 /** `sessctl config`: each resolved value and where it came from. */
 export async function run(opts: CommonOptions): Promise<number> {
-  const { values, sources } = await settingsFrom(opts);
+  const resolved = await settingsFrom(opts);
+  const { sources } = resolved;
+  // The save path may hold a password (phpredis auth=…): shown redacted, in text and JSON alike.
+  const values = { ...resolved.values, savePath: redactSecrets(resolved.values.savePath) };
   if (opts.json) {
     process.stdout.write(json({ values, sources }));
     return 0;
@@ -15,7 +19,7 @@ export async function run(opts: CommonOptions): Promise<number> {
   for (const { name, ini } of settingNames()) {
     let shown = String(values[name]);
     if (name === 'savePath' && values.saveHandler === 'files') {
-      const sp = parseSavePath(values.savePath);
+      const sp = parseSavePath(resolved.values.savePath);
       shown = `${JSON.stringify(values.savePath)} → ${sp.path} (depth ${sp.depth}, mode 0${sp.mode.toString(8)})`;
     }
     process.stdout.write(`${c.cyan(ini.padEnd(31))} ${shown.padEnd(20)}  ${c.dim(`from ${sources[name].kind}: ${sources[name].detail}`)}\n`);

@@ -3,7 +3,7 @@ import { escapeText } from '../escape.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, durationOpt, json, printWalkError, sourceFrom } from './common.js';
 
 /** `sessctl convert --to <handler>`: in place, under each session's lock. */
 export async function run(opts: CommonOptions & { to: string; dryRun?: boolean; lockTimeout?: string }): Promise<number> {
@@ -27,7 +27,7 @@ export async function run(opts: CommonOptions & { to: string; dryRun?: boolean; 
     },
   });
   await source.close();
-  if (opts.json) process.stdout.write(json({ ...report, results: listed }));
+  if (opts.json) process.stdout.write(json({ ...report, results: listed, actedAs }));
   else if (!opts.quiet) {
     const verb = report.dryRun ? 'would convert' : 'converted';
     process.stdout.write(`convert to ${report.to}: checked ${report.checked}, ${verb} ${report.converted}, unchanged ${report.unchanged}, refused ${report.refused}, failed ${report.failed}\n`);

@@ -6,7 +6,7 @@ import { colorsFor, formatJson } from '../output.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { durationOpt, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, durationOpt, json, printWalkError, sourceFrom } from './common.js';
 
 interface DestroyOptions extends CommonOptions {
   olderThan?: string;
@@ -51,7 +51,7 @@ export async function run(opts: DestroyOptions, ids: string[]): Promise<number> 
     },
   });
   await source.close();
-  if (opts.json) process.stdout.write(json({ ...report, failures }));
+  if (opts.json) process.stdout.write(json({ ...report, failures, actedAs }));
   else if (opts.ndjson) process.stdout.write(formatJson({ report }, 0) + '\n');
   else if (!opts.quiet) {
     process.stdout.write(`${report.dryRun ? 'would destroy' : 'destroyed'} ${report.destroyed}, missing ${report.missing}, kept ${report.kept}, failed ${report.failed}\n`);

@@ -7,7 +7,7 @@ import { canShowProgress, colorsFor, type Colors } from '../output.js';
 import { ProgressLine, rateText } from '../progress.js';
 import { reportWalkProblem } from '../walk-errors.js';
 import type { CommonOptions } from '../index.js';
-import { json, sourceFrom } from './common.js';
+import { actedAs, json, sourceFrom } from './common.js';
 
 interface GcCliOptions extends CommonOptions {
   dryRun?: boolean;
@@ -53,7 +53,7 @@ export async function run(opts: GcCliOptions): Promise<number> {
       const { resolved, source } = await sourceFrom(opts);
       const report = await source.gc({ ...gcOptions, maxlifetime: resolved.values.maxlifetime, onFile }).finally(() => source.close());
       progress.done();
-      if (opts.json) process.stdout.write(json(report));
+      if (opts.json) process.stdout.write(json({ ...report, actedAs }));
       else if (!opts.quiet) process.stdout.write(summary(report, await colorsFor(process.stdout)) + '\n' + notesOf(report).map((n) => n + '\n').join(''));
       code = report.errors > 0 ? 1 : 0;
       reports = [{ savePath: report.savePath, report }];

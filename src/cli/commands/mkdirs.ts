@@ -2,11 +2,11 @@ import { mkdirs } from '../../admin/mkdirs.js';
 import { ConfigError } from '../../errors.js';
 import { escapeText } from '../escape.js';
 import type { CommonOptions } from '../index.js';
-import { json, settingsFrom } from './common.js';
+import { actedAs, json, settingsAsOwner } from './common.js';
 
 /** `sessctl mkdirs`: PHP's mod_files.sh, with PHP's own sid_bits_per_character. */
 export async function run(opts: CommonOptions & { bits?: string; depth?: string; mode?: string }): Promise<number> {
-  const { values, sources } = await settingsFrom(opts, { sidBitsPerCharacter: opts.bits });
+  const { values, sources } = await settingsAsOwner(opts, { sidBitsPerCharacter: opts.bits });
   const depth = opts.depth === undefined ? undefined : Number(opts.depth);
   if (depth !== undefined && !Number.isSafeInteger(depth)) throw new ConfigError(`--depth: ${opts.depth} is not a number`);
   let mode: number | undefined;
@@ -16,7 +16,7 @@ export async function run(opts: CommonOptions & { bits?: string; depth?: string;
   }
   const bits = values.sidBitsPerCharacter ?? 4;
   const r = await mkdirs(values, { bits, depth, mode });
-  if (opts.json) process.stdout.write(json({ ...r, bits }));
+  if (opts.json) process.stdout.write(json({ ...r, bits, actedAs }));
   else {
     const from = sources.sidBitsPerCharacter;
     process.stdout.write(

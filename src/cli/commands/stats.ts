@@ -4,7 +4,7 @@ import { formatBytes, formatCount, formatDuration, histogram } from '../format.j
 import { canShowProgress, colorsFor } from '../output.js';
 import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, json, printWalkError, sourceFrom } from './common.js';
 
 /** `sessctl stats`: totals, histograms, handlers, corrupt sessions. */
 export async function run(opts: CommonOptions & { metricsFile?: string }): Promise<number> {
@@ -23,7 +23,7 @@ export async function run(opts: CommonOptions & { metricsFile?: string }): Promi
     writeMetricsFile(opts.metricsFile, formatMetrics(statsMetrics(s, { durationMs: Date.now() - started, nowMs: Date.now() })));
   }
   if (opts.json) {
-    process.stdout.write(json(s));
+    process.stdout.write(json({ ...s, actedAs }));
     return errors ? 1 : 0;
   }
   const c = await colorsFor(process.stdout);

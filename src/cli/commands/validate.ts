@@ -3,7 +3,7 @@ import { escapeText } from '../escape.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, json, printWalkError, sourceFrom } from './common.js';
 
 /** `sessctl validate`: every session PHP would fail to decode; exit 1 if any. */
 export async function run(opts: CommonOptions): Promise<number> {
@@ -30,7 +30,7 @@ export async function run(opts: CommonOptions): Promise<number> {
         (report.missingDirectories > 5 ? '  …\n' : ''),
     );
   }
-  if (opts.json) process.stdout.write(json({ ...report, handler: resolved.values.serializeHandler, problems }));
+  if (opts.json) process.stdout.write(json({ ...report, handler: resolved.values.serializeHandler, problems, actedAs }));
   else if (!opts.quiet) {
     process.stdout.write(`validate ${escapeText(source.description)}: checked ${report.checked}, ${report.invalid} PHP would fail to decode (and destroy)${report.unreadable ? `, ${report.unreadable} unreadable` : ''}\n`);
   }

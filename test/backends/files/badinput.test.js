@@ -65,7 +65,7 @@ test('a symlinked session file: O_NOFOLLOW refusal for every operation, target u
 
 test('a corrupt session file: DecodeError naming the file, file untouched, lock released', async () => {
   const dir = freshDir();
-  for (const handler of ['php', 'php_serialize', 'php_binary']) {
+  for (const handler of /** @type {const} */ (['php', 'php_serialize', 'php_binary'])) {
     const store = new FileSessionStore({ savePath: dir, serializeHandler: handler });
     const id = `corrupt${handler.replace('_', '')}0000000000000`;
     const file = store.pathOf(id);
@@ -120,7 +120,7 @@ test('a missing depth directory says how to create the tree; an oversized file i
   fs.writeFileSync(file, `a|s:200:"${'x'.repeat(200)}";`);
   const before = snapshot(file);
   await assert.rejects(small.open(ID), (e) => e instanceof SessionFileError && e.code === 'ETOOBIG');
-  await assert.rejects(small.read(ID), (e) => e.code === 'ETOOBIG');
+  await assert.rejects(small.read(ID), (/** @type {any} */ e) => e.code === 'ETOOBIG');
   assert.deepEqual(snapshot(file), before);
 });
 
@@ -141,7 +141,7 @@ test('unprivileged (uid 65534): foreign owner refused, unreadable directory repo
   const ours = 'c0000000000000000000000001';    // owned by 65534: the control, must work
   const rootOwned = 'd0000000000000000000000001'; // owned by root: PHP accepts these
   const hidden = 'a0000000000000000000000001';  // in a directory 65534 cannot enter
-  for (const [id, uid] of [[foreign, 4242], [ours, 65534], [rootOwned, 0], [hidden, 0]]) {
+  for (const [id, uid] of /** @type {[string, number][]} */ ([[foreign, 4242], [ours, 65534], [rootOwned, 0], [hidden, 0]])) {
     fs.writeFileSync(store.pathOf(id), 'k|i:1;');
     fs.chmodSync(store.pathOf(id), 0o666);
     fs.chownSync(store.pathOf(id), uid, uid);

@@ -104,6 +104,7 @@ async function race(depth, naive) {
   await createSessionDirs(parseSavePath(savePath), { bitsPerCharacter: 4 });
   const id = naive ? 'f00dfacefeed00000000000000000001' : 'c0ffee0000000000000000000000000' + depth;
   const goFile = path.join(tmp, `go-${depth}-${naive}`);
+  /** @type {(value?: unknown) => void} */
   let release;
   const go = new Promise((r) => { release = r; });
   const jobs = [];

@@ -147,7 +147,7 @@ test('destroy under the lock; a waiter whose file was destroyed gets a fresh ses
   await b.save();
   await b.close();
   assert.equal(fs.readFileSync(store.pathOf(ID), 'utf8'), 'new|i:1;');
-  await assert.rejects(a.save(), (e) => e.code === 'ECLOSED');
+  await assert.rejects(a.save(), (/** @type {any} */ e) => e.code === 'ECLOSED');
 });
 
 test('regenerateId(deleteOld) like session_regenerate_id', async () => {
@@ -204,8 +204,10 @@ test('invalid ids are refused before any path is built; bad options are ConfigEr
   }
   assert.deepEqual(fs.readdirSync(dir), []);
   assert.throws(() => new FileSessionStore({ savePath: '-1;/x' }), ConfigError);
+  // @ts-expect-error 'json' is not a serialize handler: checks the runtime refuses it
   assert.throws(() => new FileSessionStore({ savePath: dir, serializeHandler: 'json' }), ConfigError);
   assert.throws(() => new FileSessionStore({ savePath: dir, sidLength: 10 }), ConfigError);
+  // @ts-expect-error 3 bits per character is not a PHP setting: checks the runtime refuses it
   assert.throws(() => new FileSessionStore({ savePath: dir, sidBitsPerCharacter: 3 }), ConfigError);
   assert.throws(() => new FileSessionStore({ savePath: dir, lockTimeoutMs: -1 }), ConfigError);
   assert.equal(new FileSessionStore({ savePath: parseSavePath(`1;0640;${dir}`) }).fileMode, 0o640);

@@ -16,6 +16,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-store-php-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const php = (cfg) => JSON.parse(runPhp([HELPER, JSON.stringify(cfg)]).toString());
 
+/** @type {import('sessctl').SerializeHandler[]} */
 const HANDLERS = ['php', 'php_serialize', 'php_binary'];
 const PHP_VALUES = `
   $_SESSION['int'] = 42; $_SESSION['neg'] = -7; $_SESSION['str'] = "h\\u{e9}llo | ; \\"q\\"";
@@ -43,7 +44,7 @@ function checkPhpValues(d, label) {
 test('sessions made by PHP\'s session_start() at depth 0/1/2, every handler, sid bits 4/5/6: found, read, decoded', needPhp(), async () => {
   let n = 0;
   for (const depth of [0, 1, 2]) {
-    for (const bits of [4, 5, 6]) {
+    for (const bits of /** @type {const} */ ([4, 5, 6])) {
       const base = path.join(tmp, `from-php-${depth}-${bits}`);
       fs.mkdirSync(base);
       const savePath = `${depth};${base}`;

@@ -106,7 +106,7 @@ describe('session ids', () => {
     assert.equal(sessionIdFromBytes(Uint8Array.of(0b11000001, 0b00001001), 2, 6), '1D'); // 000001, then 11 + 1001<<2 = 39
   });
   test('generateSessionId: lengths 22..256, bits 4/5/6, only the first 2^bits characters', () => {
-    for (const bits of [4, 5, 6]) {
+    for (const bits of /** @type {const} */ ([4, 5, 6])) {
       const allowed = new Set(SID_ALPHABET.slice(0, 1 << bits));
       const seen = new Set();
       for (const length of [22, 32, 100, 256]) {
@@ -119,6 +119,7 @@ describe('session ids', () => {
     assert.equal(generateSessionId().length, 32);
     assert.throws(() => generateSessionId({ length: 21 }), ConfigError);
     assert.throws(() => generateSessionId({ length: 257 }), ConfigError);
+    // @ts-expect-error 7 bits per character is not a PHP setting: checks the runtime refuses it
     assert.throws(() => generateSessionId({ bitsPerCharacter: 7 }), ConfigError);
   });
   test('PHP\'s own ids use the same alphabet subset as ours', needPhp(), () => {
@@ -191,7 +192,7 @@ describe('createSessionDirs + walkSessionFiles', () => {
 
   test('PHP at depth 0, 1, 2 with sid bits 4/5/6: the walk finds every session PHP made', needPhp(), async () => {
     for (const depth of [0, 1, 2]) {
-      for (const bits of [4, 5, 6]) {
+      for (const bits of /** @type {const} */ ([4, 5, 6])) {
         const base = path.join(tmp, `php-d${depth}-b${bits}`);
         fs.mkdirSync(base);
         const sp = parseSavePath(`${depth};${base}`);

@@ -26,7 +26,8 @@ after(async () => {
   }
 });
 
-const isBackendError = (code) => (e) => e instanceof BackendError && (code === undefined || e.code === code);
+/** @param {string} [code] */
+const isBackendError = (code) => /** @param {unknown} e @returns {e is BackendError} */ (e) => e instanceof BackendError && (code === undefined || e.code === code);
 
 test('nothing listening → BackendError EBACKENDCONN naming the server, for every operation', { ...needRedis(), timeout: 20000 }, async () => {
   const port = await freePort();

@@ -28,9 +28,9 @@ after(async () => {
 async function listen(app) {
   const server = http.createServer(app);
   server.keepAliveTimeout = 1;
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
   servers.push(server);
-  return `http://127.0.0.1:${server.address().port}`;
+  return `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
 }
 
 function php(id, body) {

@@ -88,7 +88,7 @@ test('our lock: hostname|pid|random with PX lock_expire; PHP waits for it, and a
   const c = await import('redis');
   const raw = c.createClient({ url: `redis://127.0.0.1:${redis.port}` });
   await raw.connect();
-  const secret = await raw.get(`PHPREDIS_SESSION:${id}_LOCK`);
+  const secret = /** @type {string} */ (await raw.get(`PHPREDIS_SESSION:${id}_LOCK`));
   assert.match(secret, new RegExp(`^${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\|${process.pid}\\|[A-Za-z0-9_-]+$`));
 
   // A PHP that retries only a little (phpredis 5: it then reads anyway) must not be able to write.

@@ -8,7 +8,12 @@ import { PhpArray, PhpFloat, PhpObject, DecodeError } from 'sessctl';
 
 const { server: redis, store } = useRedisServer();
 
-/** Runs PHP with the redis save handler on our server; `body` runs after session_start(). */
+/**
+ * Runs PHP with the redis save handler on our server; `body` runs after session_start().
+ * @param {string} id
+ * @param {string} body
+ * @param {{ handler?: string, savePath?: string, ini?: Record<string, string | number> }} [options]
+ */
 function php(id, body, { handler = 'php', savePath, ini = {} } = {}) {
   const args = [
     '-d', 'session.save_handler=redis',
@@ -51,7 +56,7 @@ test('PHP writes (php handler) → we read, byte for byte', needRedis(), async (
   assert.equal(info.key, `PHPREDIS_SESSION:${id}`);
 });
 
-for (const handler of ['php_serialize', 'php_binary']) {
+for (const handler of /** @type {const} */ (['php_serialize', 'php_binary'])) {
   test(`PHP writes (${handler}) → we read; we write → PHP reads`, needRedis(), async () => {
     const id = `h${handler.replace('_', '')}0000000000000000000000`.slice(0, 32);
     php(id, `$_SESSION['a'] = ['x' => "\\xc3\\xa9", 7 => -1.5]; $_SESSION['b'] = PHP_INT_MAX;`, { handler });

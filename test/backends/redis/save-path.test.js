@@ -54,6 +54,7 @@ test('the prefix keeps arbitrary bytes (percent-encoded)', () => {
 });
 
 test('bad save paths are ConfigErrors that name the bad part', () => {
+  /** @type {[string, RegExp][]} */
   const bad = [
     ['', /no server/],
     ['tcp://h:1?weight=0', /weight/],
@@ -110,6 +111,7 @@ test('store options are validated up front (no connection is made)', () => {
   assert.throws(() => new RedisSessionStore({ gcMaxlifetime: 0 }), /gcMaxlifetime/);
   assert.throws(() => new RedisSessionStore({ lockRetries: -2 }), /lockRetries/);
   assert.throws(() => new RedisSessionStore({ saveHandler: 'rediscluster', savePath: 'seed[]=h:1', locking: true }), /does not lock rediscluster/);
+  // @ts-expect-error 'memcached' is not a redis save handler: checks the runtime refuses it
   assert.throws(() => new RedisSessionStore({ saveHandler: 'memcached' }), /save handler/);
   const store = new RedisSessionStore({ saveHandler: 'rediscluster', savePath: 'seed[]=127.0.0.1:1' });
   assert.equal(store.locate('abcdef').key.toString(), 'PHPREDIS_CLUSTER_SESSION:abcdef');

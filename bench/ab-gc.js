@@ -1,0 +1,46 @@
+// Before/after for gc on a shared machine: two builds collect identical depth-2 trees
+// (SESSCTL_BENCH_FILES files, default 50,000, half expired), each in its own process, one
+// worker (jobs: 1) so the CPU time of that process is the whole cost; runs interleaved.
+//   node bench/ab-gc.js /path/to/other/checkout
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const other = process.argv[2];
+const N = Number(process.env.SESSCTL_BENCH_FILES ?? 50_000);
+const builds = { before: join(other, 'dist', 'admin', 'gc.js'), after: join(here, '..', 'dist', 'backends', 'files', 'gc.js') };
+const HEX = '0123456789abcdef';
+const old = new Date('2001-01-01T00:00:00Z');
+
+function buildTree(dir) {
+  for (const a of HEX) for (const b of HEX) mkdirSync(join(dir, a, b), { recursive: true });
+  for (let i = 0; i < N; i++) {
+    const id = (i * 2654435761 >>> 0).toString(16).padStart(8, '0') + 'abcdefabcdefabcdefabcdef';
+    const f = join(dir, id[0], id[1], `sess_${id}`);
+    writeFileSync(f, 'n|i:1;');
+    if (i % 2) utimesSync(f, old, old);
+  }
+}
+const RUN = `
+const { gcFiles } = await import(process.argv[1]);
+const t = process.cpuUsage();
+const r = await gcFiles('2;' + process.argv[2], { maxlifetime: 1440, jobs: 1 });
+const u = process.cpuUsage(t);
+console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, deleted: r.deleted, scanned: r.scanned }));`;
+const best = { before: Infinity, after: Infinity };
+for (let round = 0; round < 3; round++) {
+  for (const [which, mod] of Object.entries(builds)) {
+    const dir = mkdtempSync(join(tmpdir(), 'sessctl-abgc-'));
+    buildTree(dir);
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', RUN, mod, dir], { encoding: 'utf8' });
+    rmSync(dir, { recursive: true, force: true });
+    if (r.status !== 0) throw new Error(r.stderr);
+    const out = JSON.parse(r.stdout);
+    if (out.deleted !== Math.floor(N / 2) || out.scanned !== N) throw new Error(`${which}: ${r.stdout}`);
+    best[which] = Math.min(best[which], out.cpuMs);
+  }
+}
+console.log(`gc of ${N} files (half expired), depth 2, one worker, best of 3, CPU ms: before ${best.before.toFixed(0)}, after ${best.after.toFixed(0)}; after/before speed ${(best.before / best.after).toFixed(2)}×`);

@@ -1,0 +1,55 @@
+// One server of bench/middleware.bench.js: `node middleware-server.js STACK PORT DIR REDIS_URL`.
+// Every stack serves GET /inc: increment the session's counter, answer the new value.
+import express from 'express';
+
+const [stack, port, dir, redisUrl] = process.argv.slice(2);
+const app = express();
+app.disable('x-powered-by');
+
+if (stack === 'bare') {
+  const counters = new Map();
+  let next = 0;
+  app.get('/inc', (req, res) => {
+    let id = /sid=(\d+)/.exec(req.headers.cookie ?? '')?.[1];
+    if (!id) {
+      id = String(++next);
+      res.setHeader('Set-Cookie', `sid=${id}; Path=/`);
+    }
+    const n = (counters.get(id) ?? 0) + 1;
+    counters.set(id, n);
+    res.end(String(n));
+  });
+} else if (stack === 'files' || stack === 'redis') {
+  const { phpSession } = await import('sessctl/middleware');
+  const backend =
+    stack === 'files'
+      ? new (await import('sessctl/files')).FileSessionStore({ savePath: dir })
+      : new (await import('sessctl/redis')).RedisSessionStore({ savePath: redisUrl, locking: true });
+  app.use(phpSession({ backend, logger: null }));
+  app.get('/inc', (req, res) => {
+    const n = (req.phpSession.get('n') ?? 0) + 1;
+    req.phpSession.set('n', n);
+    res.end(String(n));
+  });
+} else if (stack === 'session-file-store' || stack === 'connect-redis') {
+  const session = (await import('express-session')).default;
+  let store;
+  if (stack === 'session-file-store') {
+    const FileStore = (await import('session-file-store')).default(session);
+    store = new FileStore({ path: dir, logFn: () => {}, retries: 0 });
+  } else {
+    const { createClient } = await import('redis');
+    const client = createClient({ url: redisUrl.replace(/^tcp:/, 'redis:') });
+    await client.connect();
+    const { RedisStore } = await import('connect-redis');
+    store = new RedisStore({ client });
+  }
+  app.use(session({ store, secret: 'bench', resave: false, saveUninitialized: true }));
+  app.get('/inc', (req, res) => {
+    req.session.n = (req.session.n ?? 0) + 1;
+    res.end(String(req.session.n));
+  });
+} else {
+  throw new Error(`unknown stack ${stack}`);
+}
+app.listen(Number(port), '127.0.0.1', () => process.stdout.write('READY\n'));

@@ -1,0 +1,163 @@
+// The middleware table of docs/conformance-and-performance.md, in one command: each stack
+// serves GET /inc (increment the session counter) to 50 keep-alive clients, first each on its
+// own session, then all on 5 shared sessions; req/s, server CPU ms per request (the server
+// process and its children, from /proc), p50/p99 latency, and lost updates (the counters read
+// back afterwards against the answers the clients got). Stacks run one after another.
+//   BENCH_SECONDS (default 8) per window, BENCH_CLIENTS (default 50).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, startRedis } from '../test/helpers/redis-server.js';
+
+const HERE = fileURLToPath(new URL('.', import.meta.url));
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 50);
+const SHARED = 5;
+const TICK_MS = 1000 / 100; // USER_HZ
+
+function cpuTicks(pid) {
+  let total = 0;
+  const visit = (p) => {
+    try {
+      const f = readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
+      total += Number(f[11]) + Number(f[12]); // utime, stime
+      for (const t of readdirSync(`/proc/${p}/task`)) {
+        for (const c of readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ').filter(Boolean)) visit(c);
+      }
+    } catch {
+      /* gone */
+    }
+  };
+  visit(pid);
+  return total;
+}
+
+function request(agent, port, cookie) {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/inc', agent, headers: cookie ? { cookie } : {} }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => {
+        const set = res.headers['set-cookie']?.[0]?.split(';')[0];
+        resolve({ status: res.statusCode, n: Number(body), cookie: set });
+      });
+    });
+    req.on('error', reject);
+  });
+}
+
+async function window(port, pid, shared) {
+  const agents = Array.from({ length: CLIENTS }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  // Sessions are made by the server (strict mode): one first request per session.
+  const cookies = [];
+  for (let i = 0; i < (shared ? SHARED : CLIENTS); i++) cookies.push((await request(agents[i], port)).cookie);
+  const ok = new Map(cookies.map((c) => [c, 1]));
+  const lat = [];
+  let errors = 0;
+  const cpu0 = cpuTicks(pid);
+  const t0 = performance.now();
+  const deadline = t0 + SECONDS * 1000;
+  await Promise.all(
+    agents.map(async (agent, i) => {
+      const cookie = cookies[i % cookies.length];
+      while (performance.now() < deadline) {
+        const s = performance.now();
+        try {
+          const r = await request(agent, port, cookie);
+          if (r.status !== 200) errors++;
+          else ok.set(cookie, ok.get(cookie) + 1);
+        } catch {
+          errors++;
+        }
+        lat.push(performance.now() - s);
+      }
+    }),
+  );
+  const secs = (performance.now() - t0) / 1000;
+  const cpuMs = (cpuTicks(pid) - cpu0) * TICK_MS;
+  let lost = 0;
+  for (const [cookie, answered] of ok) {
+    const r = await request(agents[0], port, cookie);
+    lost += Math.max(0, answered + 1 - r.n);
+  }
+  for (const a of agents) a.destroy();
+  lat.sort((a, b) => a - b);
+  const total = lat.length;
+  return { rps: total / secs, cpuPerReq: cpuMs / total, p50: lat[Math.floor(total * 0.5)], p99: lat[Math.floor(total * 0.99)], lost, answered: [...ok.values()].reduce((a, b) => a + b, 0), errors };
+}
+
+async function startServer(cmd, args, env = {}) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('READY')) resolve(child);
+    });
+    child.on('exit', (c) => reject(new Error(`${cmd} exited (${c})`)));
+  });
+}
+
+async function waitListening(port) {
+  for (;;) {
+    try {
+      await new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port, path: '/inc' }, (r) => (r.resume(), resolve())).on('error', reject));
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50)); // polling a server's start-up in a bench, not a test
+    }
+  }
+}
+
+const redis = await startRedis();
+const stacks = [
+  ['bare Express, in-memory counter', 'node', 'bare'],
+  ['phpSession + FileSessionStore', 'node', 'files'],
+  ['express-session + session-file-store', 'node', 'session-file-store'],
+  ["PHP's own server (4 workers), files", 'php', 'files'],
+  ['phpSession + RedisSessionStore, locking', 'node', 'redis'],
+  ['express-session + connect-redis (no lock)', 'node', 'connect-redis'],
+  ['PHP + phpredis, locking', 'php', 'redis'],
+];
+const rows = [];
+try {
+  for (const [label, kind, stack] of stacks) {
+    const dir = mkdtempSync(join(tmpdir(), 'sessctl-mw-'));
+    const port = await freePort();
+    let child;
+    if (kind === 'node') {
+      child = await startServer(process.execPath, [join(HERE, 'middleware-server.js'), stack, String(port), dir, redis.url]);
+    } else {
+      const ini =
+        stack === 'files'
+          ? ['-d', `session.save_path=${dir}`]
+          : ['-d', 'session.save_handler=redis', '-d', `session.save_path=${redis.url}`, '-d', 'redis.session.locking_enabled=1', '-d', 'redis.session.lock_retries=-1', '-d', 'redis.session.lock_wait_time=2000'];
+      child = spawn('php', [...ini, '-d', 'session.use_strict_mode=1', '-S', `127.0.0.1:${port}`, join(HERE, 'middleware-counter.php')], { stdio: 'ignore', env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' } });
+      await waitListening(port);
+    }
+    const own = await window(port, child.pid, false);
+    const shared = await window(port, child.pid, true);
+    rows.push({ label, own, shared });
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    console.log(
+      `${label.padEnd(42)} own: ${own.rps.toFixed(0).padStart(5)} req/s, ${own.cpuPerReq.toFixed(2)} CPU ms/req, p99 ${own.p99.toFixed(1)} ms, lost ${own.lost} | ` +
+        `5 shared: ${shared.rps.toFixed(0).padStart(5)} req/s, p99 ${shared.p99.toFixed(1)} ms, lost ${shared.lost}/${shared.answered} (${((100 * shared.lost) / shared.answered).toFixed(0)} %)`,
+    );
+  }
+} finally {
+  await redis.stop();
+}
+const bare = rows[0].own.rps;
+const by = (l) => rows.find((r) => r.label.startsWith(l));
+console.log('\nratios:');
+console.log(`  phpSession + files / bare Express (own sessions):         ${(by('phpSession + File').own.rps / bare).toFixed(2)}× (target ≥ 0.6×)`);
+console.log(`  phpSession + Redis locking / connect-redis (own):          ${(by('phpSession + Redis').own.rps / by('express-session + connect').own.rps).toFixed(2)}× (target ≥ 1.0×)`);
+for (const l of ['phpSession + File', 'phpSession + Redis']) {
+  const r = by(l);
+  console.log(`  ${l}: p99 5 shared / p99 own:${' '.repeat(30 - l.length)}${(r.shared.p99 / r.own.p99).toFixed(1)}× (target ≤ 3×)`);
+}

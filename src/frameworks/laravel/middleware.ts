@@ -1,0 +1,68 @@
+/**
+ * laravelSession(): an Express/Connect middleware that gives each request the Laravel session
+ * its encrypted cookie points at, as Laravel would see it (`req.laravelSession`, a
+ * LaravelSessionView, or null when the cookie is missing, does not verify, or has no session).
+ * Read-only unless `write: true`: then the session is opened under the store's lock for the
+ * request and saved when the response finishes (flash data is aged only with `ageFlash: true`,
+ * since a Node API call is usually not the "next request" a flash message waits for).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionHandle } from '../../session/contract.js';
+import { readCookie } from '../../middleware/cookies.js';
+import { LaravelSessions, type LaravelSessionsOptions } from './sessions.js';
+import { LaravelSessionView } from './session.js';
+
+export interface LaravelSessionOptions extends LaravelSessionsOptions {
+  /** Open the session under the lock and save it at the end of the response. Default false. */
+  write?: boolean;
+  /** With `write`: age flash data as Laravel's Store::save() does. Default false. */
+  ageFlash?: boolean;
+}
+
+export type LaravelRequest = IncomingMessage & { laravelSession?: LaravelSessionView | null; laravelSessionId?: string };
+
+/** @throws ConfigError at creation for a bad APP_KEY or cipher. */
+export function laravelSession(options: LaravelSessionOptions) {
+  const sessions = new LaravelSessions(options);
+  return async (req: LaravelRequest, res: ServerResponse, next: (err?: unknown) => void): Promise<void> => {
+    req.laravelSession = null;
+    const cookie = readCookie(req.headers.cookie, sessions.cookieName);
+    let id: string;
+    try {
+      if (cookie === undefined) return next();
+      id = sessions.idFromCookie(cookie);
+    } catch {
+      return next(); // a cookie that does not verify is no session (Laravel ignores it too)
+    }
+    try {
+      req.laravelSessionId = id;
+      if (!options.write) {
+        const data = await sessions.store.read(id);
+        req.laravelSession = data ? new LaravelSessionView(data) : null;
+        return next();
+      }
+      const handle: SessionHandle = await sessions.store.open(id);
+      req.laravelSession = new LaravelSessionView(handle.data);
+      let done = false;
+      const finish = async () => {
+        if (done) return;
+        done = true;
+        try {
+          if (options.ageFlash) req.laravelSession?.ageFlashData();
+          await handle.save();
+        } finally {
+          await handle.close();
+        }
+      };
+      res.once('finish', () => void finish().catch(() => {}));
+      res.once('close', () => {
+        if (done) return; // finish() saves and closes
+        done = true;
+        void handle.close(); // the client went away: nothing is written
+      });
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}

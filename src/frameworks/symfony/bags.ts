@@ -1,0 +1,127 @@
+/**
+ * Symfony's session bags over `$_SESSION` (HttpFoundation 5.4, NativeSessionStorage): the
+ * AttributeBag under `_sf2_attributes` (namespaced attributes: `a/b` walks nested arrays, as
+ * NamespacedAttributeBag does), the FlashBag under `_symfony_flashes` (type → messages; get()
+ * removes, peek() does not) and the MetadataBag under `_sf2_meta` (`c` created, `u` last used,
+ * `l` cookie lifetime), which {@link SymfonySessionView.touch} updates as a Symfony request would.
+ */
+import { fromPlain, PhpArray, PhpObject, unserialize, type PhpValue } from '../../codec/index.js';
+
+const ATTRIBUTES = '_sf2_attributes';
+const FLASHES = '_symfony_flashes';
+const META = '_sf2_meta';
+
+function bag(data: PhpArray, key: string): PhpArray {
+  let b = data.get(key);
+  if (!(b instanceof PhpArray)) {
+    b = new PhpArray();
+    data.set(key, b);
+  }
+  return b;
+}
+const toPhp = (v: unknown): PhpValue => (v instanceof PhpArray || v === null || typeof v !== 'object' ? (v as PhpValue) : fromPlain(v));
+
+export class SymfonySessionView {
+  constructor(readonly data: PhpArray) {}
+
+  /** $session->get($name): the attribute bag. */
+  get(name: string): PhpValue | undefined {
+    return (this.data.get(ATTRIBUTES) as PhpArray | undefined)?.get(name);
+  }
+  has(name: string): boolean {
+    return (this.data.get(ATTRIBUTES) as PhpArray | undefined)?.has(name) ?? false;
+  }
+  set(name: string, value: unknown): void {
+    bag(this.data, ATTRIBUTES).set(name, toPhp(value));
+  }
+  remove(name: string): PhpValue | undefined {
+    const b = this.data.get(ATTRIBUTES);
+    if (!(b instanceof PhpArray)) return undefined;
+    const v = b.get(name);
+    b.delete(name);
+    return v;
+  }
+  /** NamespacedAttributeBag::get('a/b/c'). */
+  getNamespaced(name: string, separator = '/'): PhpValue | undefined {
+    let at: PhpValue | undefined = this.data.get(ATTRIBUTES);
+    for (const part of name.split(separator)) {
+      if (!(at instanceof PhpArray)) return undefined;
+      at = at.get(part);
+    }
+    return at;
+  }
+
+  /** FlashBag::peek($type): the messages, left in place. */
+  peekFlashes(type: string): PhpValue[] {
+    const m = (this.data.get(FLASHES) as PhpArray | undefined)?.get(type);
+    return m instanceof PhpArray ? [...m.values()] : [];
+  }
+  /** FlashBag::get($type): the messages, removed (shown once). */
+  getFlashes(type: string): PhpValue[] {
+    const m = this.peekFlashes(type);
+    (this.data.get(FLASHES) as PhpArray | undefined)?.delete(type);
+    return m;
+  }
+  /** FlashBag::add($type, $message). */
+  addFlash(type: string, message: unknown): void {
+    const b = bag(this.data, FLASHES);
+    let list = b.get(type);
+    if (!(list instanceof PhpArray)) {
+      list = new PhpArray();
+      b.set(type, list);
+    }
+    list.push(toPhp(message));
+  }
+
+  /** The MetadataBag: created and last used (Unix seconds), cookie lifetime. */
+  get metadata(): { created?: number; lastUsed?: number; lifetime?: number } {
+    const m = this.data.get(META);
+    const n = (k: string) => (m instanceof PhpArray && typeof m.get(k) === 'number' ? (m.get(k) as number) : undefined);
+    return { created: n('c'), lastUsed: n('u'), lifetime: n('l') };
+  }
+  /** MetadataBag::initialize() with update threshold 0: last used = now (a new session gets created = now, lifetime 0). */
+  touch(now = Math.floor(Date.now() / 1000)): void {
+    const m = this.data.get(META);
+    if (m instanceof PhpArray && m.has('c')) m.set('u', now);
+    else this.data.set(META, fromPlain({ u: now, c: now, l: 0 }));
+  }
+
+  /**
+   * The security token a firewall keeps (`_security_<firewall>`: serialize($token) as a string
+   * attribute): its class and the user identifier it holds, when the token's user is a string or
+   * an object with a username / email / identifier property. Null when there is none.
+   */
+  securityToken(firewall = 'main'): { tokenClass: string; userIdentifier: string | undefined } | null {
+    const raw = this.get(`_security_${firewall}`);
+    if (typeof raw !== 'string') return null;
+    const token = unserialize(Buffer.from(raw, 'latin1'));
+    if (!(token instanceof PhpObject)) return null;
+    return { tokenClass: token.className, userIdentifier: findUser(token) };
+  }
+}
+
+/**
+ * AbstractToken::__serialize() is [$user, $authenticated, null, $attributes, $roleNames]; a
+ * subclass puts its own fields first and the parent's array last. The user is a string or a
+ * user object (its username / email / identifier property).
+ */
+function findUser(v: PhpValue | undefined, depth = 0): string | undefined {
+  if (depth > 4 || !(v instanceof PhpArray || v instanceof PhpObject)) return undefined;
+  const fields = v instanceof PhpObject ? v.props : v;
+  if (v instanceof PhpArray && v.size >= 5 && v.get(4) instanceof PhpArray) {
+    const user = v.get(0);
+    if (typeof user === 'string') return user;
+    if (user instanceof PhpObject) {
+      for (const key of ['username', 'email', 'userIdentifier', 'identifier']) {
+        const id = user.get(key);
+        if (typeof id === 'string') return id;
+      }
+    }
+    return undefined;
+  }
+  for (const value of [...fields.values()].reverse()) {
+    const u = findUser(value, depth + 1);
+    if (u !== undefined) return u;
+  }
+  return undefined;
+}
