@@ -66,6 +66,7 @@ test('and / or / not, precedence and parentheses', () => {
 });
 
 test('errors: a ConfigError naming the column, with a caret under it', () => {
+  /** @type {[string, number, RegExp][]} */
   const cases = [
     ['user.id = 42', 9, /expected an operator/],
     ['user.id ==', 11, /expected a value/],

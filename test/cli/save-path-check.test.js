@@ -12,10 +12,10 @@ writeFileSync(file, '');
 const id = 'abcdefghijklmnopqrstuvwxyz';
 const COMMANDS = [['list'], ['list', '--no-decode'], ['stats'], ['gc'], ['gc', '--dry-run'], ['validate'], ['convert', '--to', 'php_serialize'], ['inspect', id], ['destroy', id], ['destroy', '--older-than', '1h', '--all-matching'], ['set', id, 'a', '1'], ['unset', id, 'a']];
 
-for (const [savePath, message] of [
+for (const [savePath, message] of /** @type {[string, RegExp][]} */ ([
   [join(dir, 'missing'), /: the save path does not exist$/],
   [file, /: the save path is not a directory \(ENOTDIR\)$/],
-]) {
+])) {
   test(`${message.source}: every command says so once and exits 2`, () => {
     for (const args of COMMANDS) {
       const r = sessctl([...args, '--save-path', savePath, '--no-php']);

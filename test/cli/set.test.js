@@ -15,6 +15,7 @@ function phpChanges(ini, id, statement) {
   runPhp([...phpIni(ini), '-r', `session_id(${JSON.stringify(id)}); session_start(); ${statement} session_write_close();`]);
 }
 
+/** @type {[string[], string][]} */
 const CHANGES = [
   // [sessctl args after the id, the same change in PHP]
   [['set', 'cart.items', '[]'], "$_SESSION['cart']['items'] = [];"],
