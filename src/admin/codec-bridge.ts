@@ -5,7 +5,7 @@
 import type * as Codec from '../codec/index.js';
 
 /** The part of the codec the admin commands use. */
-export type AdminCodec = Pick<typeof Codec, 'decodeSession' | 'encodeSession' | 'detectHandler' | 'toPlain' | 'SERIALIZE_HANDLERS'>;
+export type AdminCodec = Pick<typeof Codec, 'decodeSession' | 'encodeSession' | 'detectHandler' | 'toPlain' | 'fromPlain' | 'SERIALIZE_HANDLERS'>;
 
 let codec: Promise<AdminCodec> | undefined;
 

@@ -1,6 +1,9 @@
 import { ConfigError } from '../errors.js';
 import type { AdminSource, SessionEntry } from '../session/admin.js';
-import { ageOf, nowSeconds } from './common.js';
+import { loadCodec } from './codec-bridge.js';
+import { ageOf, decodeWith, nowSeconds } from './common.js';
+import type { AdminSettings } from './settings.js';
+import { compileWhere } from './where/index.js';
 import { matchesAge } from './list.js';
 
 export type DestroyResultOutcome = 'destroyed' | 'would-destroy' | 'missing' | 'kept' | 'failed';
@@ -26,7 +29,14 @@ export interface DestroyRequest {
   /** Bulk selection by age: needs `allMatching`. */
   olderThan?: number;
   newerThan?: number;
-  /** The explicit consent that an age filter selects sessions to destroy. */
+  /**
+   * Bulk selection by content: a `--where` expression (needs `allMatching` and `settings`).
+   * Judged again under each session's lock; a session that does not decode is never destroyed.
+   */
+  where?: string;
+  /** The serialize handler to decode with (for `where`). */
+  settings?: Pick<AdminSettings, 'serializeHandler'>;
+  /** The explicit consent that a filter selects sessions to destroy. */
   allMatching?: boolean;
   dryRun?: boolean;
   lockTimeoutMs?: number;
@@ -44,11 +54,23 @@ export interface DestroyRequest {
  */
 export async function destroySessions(source: AdminSource, request: DestroyRequest): Promise<DestroyReport> {
   const ids = request.ids ?? [];
-  const hasFilter = request.olderThan !== undefined || request.newerThan !== undefined;
-  if (ids.length > 0 && (hasFilter || request.allMatching)) throw new ConfigError('give either session ids or --older-than/--newer-than with --all-matching, not both');
-  if (hasFilter && !request.allMatching) throw new ConfigError('--older-than/--newer-than select sessions to destroy only together with --all-matching (bulk destroy is never implied)');
-  if (request.allMatching && !hasFilter) throw new ConfigError('--all-matching needs --older-than and/or --newer-than');
+  const hasFilter = request.olderThan !== undefined || request.newerThan !== undefined || request.where !== undefined;
+  if (ids.length > 0 && (hasFilter || request.allMatching)) throw new ConfigError('give either session ids or --where/--older-than/--newer-than with --all-matching, not both');
+  if (hasFilter && !request.allMatching) throw new ConfigError('--where/--older-than/--newer-than select sessions to destroy only together with --all-matching (bulk destroy is never implied)');
+  if (request.allMatching && !hasFilter) throw new ConfigError('--all-matching needs --where, --older-than and/or --newer-than');
   if (ids.length === 0 && !hasFilter) throw new ConfigError('no session ids given');
+  let contentMatches: ((e: SessionEntry) => boolean) | null = null;
+  if (request.where !== undefined) {
+    if (!request.settings) throw new ConfigError('destroy with where needs settings (the serialize handler to decode with)');
+    const codec = await loadCodec();
+    const matches = compileWhere(request.where, codec);
+    const settings = { ...request.settings, saveHandler: '', savePath: '', maxlifetime: 0 };
+    // Never destroy what cannot be read: an undecodable session does not match.
+    contentMatches = (e) => {
+      const r = decodeWith(codec, settings, e);
+      return r.data !== undefined && matches(r.data);
+    };
+  }
   for (const id of ids) source.validateId(id);
   const dryRun = request.dryRun ?? false;
   const lockTimeoutMs = request.lockTimeoutMs ?? 10_000;
@@ -76,8 +98,8 @@ export async function destroySessions(source: AdminSource, request: DestroyReque
     for (const id of ids) await one(id);
     return report;
   }
-  const stillMatches = (e: SessionEntry) => matchesAge(ageOf(e.mtimeMs, now), request);
-  for await (const entry of source.entries({ onError: request.onError })) {
+  const stillMatches = (e: SessionEntry) => matchesAge(ageOf(e.mtimeMs, now), request) && (contentMatches === null || contentMatches(e));
+  for await (const entry of source.entries({ onError: request.onError, withData: contentMatches !== null })) {
     if (!stillMatches(entry)) continue;
     await one(entry.id, stillMatches);
   }

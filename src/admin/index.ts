@@ -27,4 +27,9 @@ export { validateSessions, type ValidateReport, type ValidationProblem } from '.
 export { convertSessions, type ConvertReport, type ConvertResult, type ConvertOutcome } from './convert.js';
 export { destroySessions, type DestroyRequest, type DestroyReport, type DestroyResult, type DestroyResultOutcome } from './destroy.js';
 export { mkdirs } from './mkdirs.js';
+export { checkSource } from './common.js';
+export { formatMetrics, gcMetrics, statsMetrics, writeMetricsFile, writeGcMetrics } from './metrics.js';
+export { discoverSystemSessions, gcSystem, parseFpmPools, type PhpConfig, type SystemTarget, type SystemDiscovery, type SystemGcResult, type FpmPool } from './system/index.js';
+export { setSessionValue, type SetRequest, type SetResult, type SetOutcome } from './set.js';
+export { compileWhere, parseWhere, evaluateWhere, WhereSyntaxError, type WhereNode } from './where/index.js';
 export type { AdminSource, SessionEntry, DestroyOutcome, RewriteOutcome, GcOptions, GcReport, GcOutcome } from '../session/admin.js';

@@ -60,7 +60,7 @@ function expandEnv(s: string, env: NodeJS.ProcessEnv): string {
 }
 
 /** A value part may be a sequence of quoted and bare pieces (PHP concatenates them). */
-function parseIniValue(raw: string, where: string, env: NodeJS.ProcessEnv): string {
+export function parseIniValue(raw: string, where: string, env: NodeJS.ProcessEnv): string {
   let s = raw.trim();
   let out = '';
   let sawQuoted = false;

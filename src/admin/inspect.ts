@@ -19,6 +19,8 @@ export interface InspectResult {
   data?: PhpArray;
   /** The decode failure (a DecodeError with `.offset` when the codec could say where). */
   error?: Error;
+  /** The configured handler failed, but this one decodes the session (it is not corrupt). */
+  decodesWith?: SerializeHandler;
 }
 
 /**
@@ -45,5 +47,6 @@ export async function inspectSession(source: AdminSource, settings: AdminSetting
     handler: r.handler,
     data: r.data,
     error: r.error,
+    decodesWith: r.decodesWith,
   };
 }

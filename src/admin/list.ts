@@ -4,6 +4,7 @@ import { loadCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
 import type { AdminSource } from '../session/admin.js';
 import { ageOf, decodeWith, nowSeconds } from './common.js';
+import { compileWhere } from './where/index.js';
 
 /** One row of `sessctl list`. */
 export interface SessionInfo {
@@ -16,12 +17,17 @@ export interface SessionInfo {
   ageSeconds: number;
   /** maxlifetime - age: negative once gc may delete it. */
   expiresInSeconds: number;
-  /** The handler used to decode (the configured one, or the detected one for `auto`). */
+  /** The handler used to decode (the configured one, or the detected one for `auto`); null with `noDecode`. */
   handler: SerializeHandler | null;
   /** Top-level keys; null when the session does not decode. */
   keys: number | null;
   /** Why it does not decode. */
   error?: string;
+  /**
+   * Set when the configured handler fails but this one decodes the session: written with
+   * another serialize handler, not corrupt (PHP configured as it is would still destroy it).
+   */
+  decodesWith?: SerializeHandler;
 }
 
 export type ListSort = 'id' | 'size' | 'mtime' | 'age';
@@ -39,6 +45,12 @@ export interface ListFilters {
   /** Skip decoding (no handler / keys columns; much faster). */
   noDecode?: boolean;
   now?: number;
+  /**
+   * Only sessions whose content matches this `--where` expression (see src/admin/where).
+   * Implies decoding; a session that does not decode never matches and is passed to `onUndecodable`.
+   */
+  where?: string;
+  onUndecodable?: (info: SessionInfo) => void;
   onError?: (location: string, err: Error) => void;
 }
 
@@ -57,10 +69,12 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
   if (filters.sort !== undefined && !LIST_SORTS.includes(filters.sort)) throw new ConfigError(`--sort: ${JSON.stringify(filters.sort)} is not one of ${LIST_SORTS.join(', ')}`);
   if (filters.limit !== undefined && (!Number.isSafeInteger(filters.limit) || filters.limit < 0)) throw new ConfigError(`--limit: ${filters.limit} is not a count`);
   const now = filters.now ?? nowSeconds();
-  const codec = filters.noDecode ? null : await loadCodec();
+  const decode = !filters.noDecode || filters.where !== undefined;
+  const codec = decode ? await loadCodec() : null;
+  const matches = filters.where !== undefined ? compileWhere(filters.where, codec!) : null;
   const limit = filters.limit ?? Infinity;
   const rows = async function* () {
-    for await (const entry of source.entries({ withData: !filters.noDecode, onError: filters.onError })) {
+    for await (const entry of source.entries({ withData: decode, onError: filters.onError })) {
       const age = ageOf(entry.mtimeMs, now);
       if (!matchesAge(age, filters)) continue;
       const info: SessionInfo = {
@@ -71,7 +85,8 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
         mtimeMs: entry.mtimeMs,
         ageSeconds: age,
         expiresInSeconds: settings.maxlifetime - age,
-        handler: settings.serializeHandler === 'auto' ? null : settings.serializeHandler,
+        // Without decoding there is nothing to say about the handler.
+        handler: null,
         keys: null,
       };
       if (codec && (entry.bytes || entry.tooBig)) {
@@ -79,6 +94,14 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
         info.handler = r.handler;
         if (r.data) info.keys = r.data.size;
         else info.error = r.error?.message;
+        if (r.decodesWith) info.decodesWith = r.decodesWith;
+        if (matches) {
+          if (!r.data) {
+            filters.onUndecodable?.(info);
+            continue;
+          }
+          if (!matches(r.data)) continue;
+        }
       }
       yield info;
     }

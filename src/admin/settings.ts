@@ -2,6 +2,7 @@ import { phpTemporaryDirectory } from '../backends/index.js';
 import { SERIALIZE_HANDLERS } from '../codec/index.js';
 import type { AdminSerializeHandler, AdminSourceSettings } from '../session/admin.js';
 import { ConfigError } from '../errors.js';
+import { checkSidSettings, type SidBitsPerCharacter } from '../session/session-id.js';
 import { parseDuration } from './duration.js';
 import { parseIniInteger } from './ini-integer.js';
 
@@ -9,8 +10,11 @@ export type { AdminSerializeHandler };
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
 export const ADMIN_SERIALIZE_HANDLERS: readonly AdminSerializeHandler[] = Object.freeze([...SERIALIZE_HANDLERS, 'auto' as const]);
 
-/** The resolved session settings every command works from. */
-export type AdminSettings = AdminSourceSettings;
+/**
+ * The resolved session settings every command works from. The id settings are always filled
+ * in by resolveSettings; hand-made settings may leave them out (PHP's defaults, 32 and 4).
+ */
+export type AdminSettings = AdminSourceSettings & { sidLength?: number; sidBitsPerCharacter?: SidBitsPerCharacter };
 
 /** What {@link resolveSettings} finds: the commands' settings and PHP's gc pair. */
 export interface ResolvedSettingValues extends AdminSettings {
@@ -19,7 +23,7 @@ export interface ResolvedSettingValues extends AdminSettings {
   gcDivisor: number;
 }
 
-export type SettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime' | 'gcProbability' | 'gcDivisor';
+export type SettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime' | 'gcProbability' | 'gcDivisor' | 'sidLength' | 'sidBitsPerCharacter';
 
 /** Where a resolved value came from, in the order they are consulted. */
 export interface SettingSource {
@@ -50,6 +54,8 @@ const INI_KEYS: Record<SettingName, string> = {
   maxlifetime: 'session.gc_maxlifetime',
   gcProbability: 'session.gc_probability',
   gcDivisor: 'session.gc_divisor',
+  sidLength: 'session.sid_length',
+  sidBitsPerCharacter: 'session.sid_bits_per_character',
 };
 const ENV_KEYS: Record<SettingName, string> = {
   saveHandler: 'SESSCTL_SAVE_HANDLER',
@@ -58,6 +64,8 @@ const ENV_KEYS: Record<SettingName, string> = {
   maxlifetime: 'SESSCTL_MAXLIFETIME',
   gcProbability: 'SESSCTL_GC_PROBABILITY',
   gcDivisor: 'SESSCTL_GC_DIVISOR',
+  sidLength: 'SESSCTL_SID_LENGTH',
+  sidBitsPerCharacter: 'SESSCTL_SID_BITS_PER_CHARACTER',
 };
 // The gc pair has no command-line flag: no command acts on it.
 const FLAGS: Partial<Record<SettingName, string>> = {
@@ -65,6 +73,8 @@ const FLAGS: Partial<Record<SettingName, string>> = {
   savePath: '--save-path',
   serializeHandler: '--serialize-handler',
   maxlifetime: '--maxlifetime',
+  sidLength: '--sid-length',
+  sidBitsPerCharacter: '--bits',
 };
 const DEFAULTS: Record<SettingName, string> = {
   saveHandler: 'files',
@@ -73,16 +83,18 @@ const DEFAULTS: Record<SettingName, string> = {
   maxlifetime: '1440',
   gcProbability: '1',
   gcDivisor: '100',
+  sidLength: '32',
+  sidBitsPerCharacter: '4',
 };
 const NAMES = Object.keys(INI_KEYS) as SettingName[];
 
 /**
  * Resolves the session settings the way PHP would see them, each value from the first of:
  * the command-line flag, the environment (`SESSCTL_SAVE_PATH`, `SESSCTL_SERIALIZE_HANDLER`,
- * `SESSCTL_MAXLIFETIME`, `SESSCTL_SAVE_HANDLER`, `SESSCTL_GC_PROBABILITY`, `SESSCTL_GC_DIVISOR`),
- * the `--php-ini` file and its scan dir, the `php` binary's own `ini_get_all("session")`
- * (only run when something is still missing), and PHP's defaults (save_path '' = the
- * system temp dir, php, 1440, gc 1/100).
+ * `SESSCTL_MAXLIFETIME`, `SESSCTL_SAVE_HANDLER`, `SESSCTL_GC_PROBABILITY`, `SESSCTL_GC_DIVISOR`,
+ * `SESSCTL_SID_LENGTH`, `SESSCTL_SID_BITS_PER_CHARACTER`), the `--php-ini` file and its scan dir,
+ * the `php` binary's own `ini_get_all("session")` (only run when something is still missing),
+ * and PHP's defaults (save_path '' = the system temp dir, php, 1440, gc 1/100, 32, 4).
  * @throws ConfigError for an unknown handler, a bad maxlifetime or an unreadable php.ini.
  */
 export async function resolveSettings(options: ResolveOptions = {}): Promise<ResolvedSettings> {
@@ -152,7 +164,20 @@ function validate(raw: Record<SettingName, string>, sources: Record<SettingName,
   if (raw.saveHandler === 'files') savePath = withTempDirDefault(savePath, env);
   const gcProbability = parseIniInteger(raw.gcProbability, from('gcProbability'), 0, 'PHP then never collects: write 0');
   const gcDivisor = parseIniInteger(raw.gcDivisor, from('gcDivisor'), 1, 'PHP then collects at every session start: write gc_probability = gc_divisor = 1 for that');
-  return { saveHandler: raw.saveHandler, savePath, serializeHandler, maxlifetime, gcProbability, gcDivisor };
+  const int = (n: SettingName) => {
+    const t = raw[n].trim();
+    if (!/^\d+$/.test(t)) throw new ConfigError(`${from(n)}: ${JSON.stringify(raw[n])} is not a whole number`);
+    return Number(t);
+  };
+  const sidLength = int('sidLength');
+  const sidBitsPerCharacter = int('sidBitsPerCharacter');
+  try {
+    checkSidSettings(sidLength, sidBitsPerCharacter);
+  } catch (err) {
+    const which: SettingName = (err as Error).message.includes('sid_length') ? 'sidLength' : 'sidBitsPerCharacter';
+    throw new ConfigError(`${from(which)}: ${(err as Error).message.replace(/^session\.\w+ /, '')}`);
+  }
+  return { saveHandler: raw.saveHandler, savePath, serializeHandler, maxlifetime, gcProbability, gcDivisor, sidLength, sidBitsPerCharacter: sidBitsPerCharacter as SidBitsPerCharacter };
 }
 
 /** PHP's files handler uses the system temp dir ($TMPDIR or /tmp) when save_path is empty. */

@@ -14,12 +14,19 @@ export interface StatsReport {
   source: string;
   count: number;
   totalBytes: number;
-  /** Sessions that do not decode with the configured handler (PHP would destroy them). */
+  /** Sessions no serialize handler decodes (PHP would destroy them). */
   corrupt: number;
+  /**
+   * Sessions the configured handler does not decode but another one does: written with another
+   * serialize handler, not corrupt (PHP configured as it is would still destroy them).
+   */
+  otherHandler: number;
+  /** The handler the counts above are judged by (the configured one; `auto` = each session's own). */
+  configuredHandler: string;
   /** Older than maxlifetime (gc would delete them). */
   expired: number;
   maxlifetime: number;
-  /** Sessions per detected serialize handler (`unknown` when none can read them, `empty`). */
+  /** Sessions per serialize handler detected in the stored bytes, whatever is configured (`unknown` when none can read them, `empty`). */
   handlers: Record<string, number>;
   age: HistogramBucket[];
   size: HistogramBucket[];
@@ -68,6 +75,8 @@ export async function sessionStats(source: AdminSource, settings: AdminSettings,
     count: 0,
     totalBytes: 0,
     corrupt: 0,
+    otherHandler: 0,
+    configuredHandler: settings.serializeHandler,
     expired: 0,
     maxlifetime: settings.maxlifetime,
     handlers: {},
@@ -90,7 +99,9 @@ export async function sessionStats(source: AdminSource, settings: AdminSettings,
     const bytes = entry.bytes;
     const detected = !bytes ? 'too big' : bytes.length === 0 ? 'empty' : codec.detectHandler(bytes) ?? 'unknown';
     report.handlers[detected] = (report.handlers[detected] ?? 0) + 1;
-    if (decodeWith(codec, settings, entry).error) report.corrupt++;
+    const r = decodeWith(codec, settings, entry);
+    if (r.decodesWith) report.otherHandler++;
+    else if (r.error) report.corrupt++;
   }
   return report;
 }

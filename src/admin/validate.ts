@@ -12,6 +12,8 @@ export interface ValidationProblem {
   message: string;
   /** Byte offset of the fault, when known. */
   offset?: number;
+  /** Not corrupt: this other serialize handler decodes it (PHP configured as it is would not). */
+  decodesWith?: SerializeHandler;
 }
 
 export interface ValidateReport {
@@ -19,11 +21,18 @@ export interface ValidateReport {
   invalid: number;
   /** Entries that could not be read at all (permissions…). */
   unreadable: number;
+  /**
+   * Directories of an `N;/path` tree that PHP will need (for ids of the configured
+   * sid_bits_per_character) and that are missing: PHP fails to write sessions there.
+   */
+  missingDirectories: number;
+  /** The first missing ones. */
+  missingDirectorySamples: string[];
 }
 
 /**
  * Finds every session PHP would fail to decode with the configured handler (and so destroy
- * on the next request). A session that fails is read again under a shared lock before it
+ * on the next request), and the tree directories PHP will need but that are missing. A session that fails is read again under a shared lock before it
  * is reported, so a write in progress is not mistaken for corruption.
  */
 export async function validateSessions(
@@ -32,7 +41,12 @@ export async function validateSessions(
   options: { onInvalid?: (p: ValidationProblem) => void; onError?: (location: string, err: Error) => void; lockTimeoutMs?: number } = {},
 ): Promise<ValidateReport> {
   const codec = await loadCodec();
-  const report: ValidateReport = { checked: 0, invalid: 0, unreadable: 0 };
+  const report: ValidateReport = { checked: 0, invalid: 0, unreadable: 0, missingDirectories: 0, missingDirectorySamples: [] };
+  const missing = await source.missingStructure?.(settings.sidBitsPerCharacter ?? 4);
+  if (missing) {
+    report.missingDirectories = missing.count;
+    report.missingDirectorySamples = missing.samples;
+  }
   const onError = (location: string, err: Error) => {
     report.unreadable++;
     options.onError?.(location, err);
@@ -60,6 +74,7 @@ export async function validateSessions(
       handler: r.handler,
       message: r.error!.message,
       offset: r.error instanceof DecodeError ? r.error.offset : undefined,
+      decodesWith: r.decodesWith,
     });
   }
   return report;

@@ -13,7 +13,7 @@ export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-const USAGE_CODES = new Set(['ECONFIG', 'EINVALIDID', 'ENOLOCK']);
+const USAGE_CODES = new Set(['ECONFIG', 'EINVALIDID', 'ENOLOCK', 'ESAVEPATH']);
 
 /** Options shared by every command that looks at sessions. */
 export interface CommonOptions {
@@ -81,6 +81,7 @@ export function buildProgram(): Command {
     add('list', 'one row per session: id, size, modified, age, expires in, handler, keys', true)
       .option('--older-than <duration>', 'only sessions older than this (90s, 24m, 2h, 7d)')
       .option('--newer-than <duration>', 'only sessions newer than this')
+      .option('--where <expr>', "only sessions whose content matches, e.g. 'user.id == 42' (see docs/cli.md)")
       .addOption(new Option('--sort <key>', 'sort (holds every row in memory)').choices(['id', 'size', 'mtime', 'age']))
       .option('--reverse', 'reverse the sort order')
       .option('--limit <n>', 'at most n rows')
@@ -89,6 +90,7 @@ export function buildProgram(): Command {
       .option('--ndjson', 'one JSON object a line, streamed'),
     'sessctl list --save-path /var/lib/php/sessions --older-than 2h --sort size --reverse --limit 20',
     'sessctl list --ndjson | jq -r "select(.keys == 0) | .id"',
+    "sessctl list --where 'user.id == 42 and login_web_* exists'",
   ).action(lazy(() => import('./commands/list.js')));
 
   example(
@@ -105,29 +107,54 @@ export function buildProgram(): Command {
     add('gc', "delete expired session files like PHP's gc, at any depth, skipping sessions in use", true)
       .option('--dry-run', 'list what would be deleted, delete nothing')
       .option('--jobs <n>', 'parallel walkers (default: 2 on multi-core machines)')
+      .option('--system', "every save path of every PHP on this machine (each SAPI's php.ini and conf.d, every FPM pool), each with its longest lifetime: a drop-in for phpsessionclean")
+      .option('--system-root <dir>', 'look for etc/php under this directory instead of / (or SESSCTL_SYSTEM_ROOT)')
+      .option('--metrics-file <path>', 'write Prometheus metrics there, atomically (node_exporter textfile collector)')
       .option('--json', 'print a machine-readable report')
       .option('-q, --quiet', 'print only errors'),
     'sessctl gc --save-path "2;/var/lib/php/sessions" --maxlifetime 1440',
     'sessctl gc --dry-run --maxlifetime 2h',
-    '*/30 * * * *  www-data  sessctl gc --quiet --php-ini /etc/php/8.2/fpm/php.ini',
-  ).action(lazy(() => import('./commands/gc.js')));
+    'sessctl gc --system --dry-run',
+  )
+    // A crontab line is not a shell command: shown apart, without the "$ " prompt.
+    .addHelpText('after', 'In /etc/cron.d/sessctl (a crontab line, not a command):\n  09,39 * * * *  root  sessctl gc --system --quiet --metrics-file /var/lib/prometheus/node-exporter/sessctl_gc.prom\n')
+    .action(lazy(() => import('./commands/gc.js')));
 
   example(
     add('destroy', "delete sessions under PHP's lock (session_destroy)", false)
       .argument('[ids...]', 'session ids')
       .option('--older-than <duration>', 'select sessions older than this (needs --all-matching)')
       .option('--newer-than <duration>', 'select sessions newer than this (needs --all-matching)')
-      .option('--all-matching', 'really destroy every session the age filters select')
+      .option('--where <expr>', "select sessions by content, e.g. 'user.id == 42' (needs --all-matching)")
+      .option('--all-matching', 'really destroy every session the filters select')
       .option('--dry-run', 'show what would be destroyed')
       .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
       .option('--json', 'print a JSON report')
+      .option('--ndjson', 'one JSON object a line per session, then the report')
       .option('-q, --quiet', 'print only errors'),
     'sessctl destroy 3v1kq8d2h6c1mbq0n7l5s9r4tf',
+    "sessctl destroy --where 'user.id == 42' --all-matching --dry-run",
     'sessctl destroy --older-than 7d --all-matching --dry-run',
   ).action(lazy(() => import('./commands/destroy.js')));
 
+  for (const unset of [false, true]) {
+    const cmd = add(unset ? 'unset' : 'set', unset ? 'remove one value inside one session, under its lock, the rest kept byte for byte' : 'change one value inside one session, under its lock, the rest kept byte for byte', false)
+      .argument('<id>', 'session id')
+      .argument('<path>', 'where in the session: cart.items, user["full name"], list[0]');
+    if (!unset) cmd.argument('<json>', 'the new value as JSON: 0, true, "text", [], {"a": 1}');
+    example(
+      cmd
+        .option('--dry-run', 'show the value before and after, change nothing')
+        .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+        .option('--json', 'print the result as JSON'),
+      ...(unset ? ['sessctl unset 3v1kq8d2h6c1mbq0n7l5s9r4tf cart'] : ['sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf cart.items []', `sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf flags.beta true --dry-run`]),
+    ).action(lazy(async () => ({ run: (opts: CommonOptions, args: string[]) => import('./commands/set.js').then((m) => m.run(opts, args, unset)) })));
+  }
+
   example(
-    add('stats', 'counts, sizes, age and size histograms, handlers, corrupt sessions', true).option('--json', 'print JSON'),
+    add('stats', 'counts, sizes, age and size histograms, handlers, corrupt sessions', true)
+      .option('--json', 'print JSON')
+      .option('--metrics-file <path>', 'write Prometheus metrics there, atomically (node_exporter textfile collector)'),
     'sessctl stats --save-path "2;/var/lib/php/sessions"',
   ).action(lazy(() => import('./commands/stats.js')));
 
@@ -150,11 +177,11 @@ export function buildProgram(): Command {
 
   example(
     add('mkdirs', "create the depth-N directory tree (PHP's mod_files.sh)", false)
-      .addOption(new Option('--bits <n>', 'session.sid_bits_per_character').choices(['4', '5', '6']).default('4'))
+      .addOption(new Option('--bits <n>', 'session.sid_bits_per_character (default: from php.ini / php, like the other settings)').choices(['4', '5', '6']))
       .option('--depth <n>', 'levels (default: the N of save_path)')
       .option('--mode <octal>', 'directory mode (default: the save path directory’s)')
       .option('--json', 'print JSON'),
-    'sessctl mkdirs --save-path "2;/var/lib/php/sessions" --bits 5',
+    'sessctl mkdirs --save-path "2;/var/lib/php/sessions"',
   ).action(lazy(() => import('./commands/mkdirs.js')));
 
   example(
@@ -170,6 +197,9 @@ export function buildProgram(): Command {
 export function reportError(err: unknown, debug: boolean): number {
   const message = redactSecrets(err instanceof Error ? err.message : String(err));
   process.stderr.write(`sessctl: ${escapeText(message.split('\n')[0]!)}\n`);
+  // An error that can show where it is (a --where expression with a caret under the column).
+  const detail = (err as { detail?: unknown } | null)?.detail;
+  if (typeof detail === 'string') process.stderr.write(detail.split('\n').map((l) => escapeText(redactSecrets(l))).join('\n') + '\n');
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   if (err instanceof SessctlError && USAGE_CODES.has(err.code)) return EXIT_USAGE;
   return EXIT_FAILED;
@@ -197,5 +227,6 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     process.exitCode = reportError(err, debug);
+    await (await import('./commands/common.js')).closeOpenSources();
   }
 }

@@ -87,6 +87,12 @@ export interface AdminSource {
   rewrite(id: string, fn: (entry: SessionEntry & { bytes: Uint8Array }) => Uint8Array | null, options: { lockTimeoutMs: number }): Promise<RewriteOutcome>;
   /** PHP's gc (files: delete expired files; Redis: nothing, keys expire by TTL). */
   gc(options: GcOptions): Promise<GcReport>;
+  /**
+   * Storage PHP will need that is not there (files, `N;/path`: the tree directories for ids of
+   * `sid_bits_per_character` bits; PHP does not create them and fails to write into a missing
+   * one). Counts all, names the first few. Absent on backends without such structure.
+   */
+  missingStructure?(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[] }>;
   close(): Promise<void>;
 }
 

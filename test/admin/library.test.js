@@ -54,15 +54,15 @@ test('resolveSettings: the php binary fills only what flags, env and php.ini lef
   const dir = tmp('settings');
   try {
     const fakePhp = join(dir, 'php');
-    writeFileSync(fakePhp, `#!/bin/sh\necho '{"session.save_path":{"local_value":"1;/from/php"},"session.gc_maxlifetime":{"local_value":"60"},"session.serialize_handler":{"local_value":"php_serialize"}}'\n`);
+    writeFileSync(fakePhp, `#!/bin/sh\necho '{"session.save_path":{"local_value":"1;/from/php"},"session.gc_maxlifetime":{"local_value":"60"},"session.serialize_handler":{"local_value":"php_serialize"},"session.sid_bits_per_character":{"local_value":"5"}}'\n`);
     chmodSync(fakePhp, 0o755);
     const ini = join(dir, 'php.ini');
     writeFileSync(ini, 'session.serialize_handler = php_binary\n');
     const r = await resolveSettings({ flags: {}, phpIni: ini, php: fakePhp, env: { SESSCTL_MAXLIFETIME: '2h' } });
-    assert.deepEqual(r.values, { saveHandler: 'files', savePath: '1;/from/php', serializeHandler: 'php_binary', maxlifetime: 7200, gcProbability: 1, gcDivisor: 100 });
+    assert.deepEqual(r.values, { saveHandler: 'files', savePath: '1;/from/php', serializeHandler: 'php_binary', maxlifetime: 7200, gcProbability: 1, gcDivisor: 100, sidLength: 32, sidBitsPerCharacter: 5 });
     assert.deepEqual([r.sources.savePath.kind, r.sources.serializeHandler.kind, r.sources.maxlifetime.kind, r.sources.saveHandler.kind], ['php', 'php.ini', 'env', 'default']);
     const none = await resolveSettings({ php: join(dir, 'no-such-php'), env: {} });
-    assert.deepEqual(none.values, { saveHandler: 'files', savePath: '/tmp', serializeHandler: 'php', maxlifetime: 1440, gcProbability: 1, gcDivisor: 100 });
+    assert.deepEqual(none.values, { saveHandler: 'files', savePath: '/tmp', serializeHandler: 'php', maxlifetime: 1440, gcProbability: 1, gcDivisor: 100, sidLength: 32, sidBitsPerCharacter: 4 });
     assert.equal((await resolveSettings({ php: false, env: { TMPDIR: '/var/tmp/' } })).values.savePath, '/var/tmp');
     await assert.rejects(resolveSettings({ flags: { maxlifetime: 'later' }, php: false, env: {} }), ConfigError);
   } finally {

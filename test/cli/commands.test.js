@@ -115,7 +115,7 @@ test('mkdirs creates the depth-2 tree for 5 bits per character, idempotently', (
     const r = sessctl(['mkdirs', '--save-path', `2;${dir}`, '--bits', '5', '--no-php', '--json']);
     assert.equal(r.code, 0, r.stderr);
     const { actedAs, ...result } = JSON.parse(r.stdout);
-    assert.deepEqual(result, { path: dir, depth: 2, created: 32 + 32 * 32, existing: 0 });
+    assert.deepEqual(result, { path: dir, depth: 2, created: 32 + 32 * 32, existing: 0, bits: 5 });
     assert.equal(actedAs.uid, process.geteuid());
     assert.equal(readdirSync(dir).length, 32);
     assert.equal(readdirSync(join(dir, 'v')).length, 32);
@@ -141,7 +141,7 @@ test('config: flag > env > php.ini (+ conf.d) > php > default, with --json sourc
     const r = sessctl(['config', '--php-ini', ini, '--no-php', '--json', '--serialize-handler', 'php'], { env: { SESSCTL_SAVE_PATH: '/env/path' } });
     assert.equal(r.code, 0, r.stderr);
     const { values, sources } = JSON.parse(r.stdout);
-    assert.deepEqual(values, { saveHandler: 'files', savePath: '/env/path', serializeHandler: 'php', maxlifetime: 7200, gcProbability: 1, gcDivisor: 100 });
+    assert.deepEqual(values, { saveHandler: 'files', savePath: '/env/path', serializeHandler: 'php', maxlifetime: 7200, gcProbability: 1, gcDivisor: 100, sidLength: 32, sidBitsPerCharacter: 4 });
     assert.equal(sources.serializeHandler.kind, 'flag');
     assert.equal(sources.savePath.kind, 'env');
     assert.equal(sources.maxlifetime.kind, 'php.ini');

@@ -7,7 +7,7 @@ import { closeSync, fstatSync, type Stats } from 'node:fs';
 import { SessionFileError } from '../../errors.js';
 import type { AdminSource, AdminSourceSettings, DestroyOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from './file-io.js';
+import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, restoreTimes, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from './file-io.js';
 import { locateSessionFile } from './paths.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -142,9 +142,10 @@ export class FileAdminSource implements AdminSource {
     try {
       const next = fn({ ...this.#entry(id, f, false), bytes: f.bytes });
       if (next === null || Buffer.from(next.buffer, next.byteOffset, next.byteLength).equals(f.bytes)) return 'unchanged';
+      const before = fstatSync(f.fd, { bigint: true });
       await writeLocked(f, next, f.bytes);
-      // Keep the mtime (a rewrite is no visit, it must not extend the session's life).
-      await touchLocked(f, { atime: f.st.atime, mtime: f.st.mtime });
+      // Keep the mtime exactly (to the nanosecond where the file system has it): a rewrite is no visit.
+      restoreTimes(f.fd, before);
       return 'rewritten';
     } finally {
       await release(f);
@@ -155,6 +156,12 @@ export class FileAdminSource implements AdminSource {
     // Loaded on use: the worker-thread machinery is not needed by any other command.
     const { gcFiles } = await import('./gc.js');
     return gcFiles(this.sp, options);
+  }
+
+  async missingStructure(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[] }> {
+    if (this.sp.depth === 0) return { count: 0, samples: [] };
+    const { findMissingSessionDirs } = await import('./mkdirs.js');
+    return findMissingSessionDirs(this.sp, sidBitsPerCharacter);
   }
 
   async close(): Promise<void> {}

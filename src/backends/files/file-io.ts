@@ -20,7 +20,8 @@
  * slow or network file systems. Directories are opened synchronously either way. Waiting for
  * a lock is never synchronous (see lock.ts).
  */
-import { closeSync, constants as C, existsSync, lstatSync, openSync, type Stats } from 'node:fs';
+import { closeSync, constants as C, existsSync, fstatSync, futimesSync, lstatSync, openSync, type BigIntStats, type Stats } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LockTimeoutError, SessionFileError, type SessctlError } from '../../errors.js';
 // lock.ts loads the flock addon only when a lock is first taken.
@@ -295,6 +296,25 @@ export function* writeInPlaceSteps(fd: number, path: string, next: Uint8Array, p
 export function* touchSteps(fd: number, at?: { atime: Date; mtime: Date }): Steps<void> {
   const now = new Date();
   yield { op: 'futimes', fd, atime: at?.atime ?? now, mtime: at?.mtime ?? now };
+}
+
+/**
+ * Puts back the times a file had (`before`, from fstat with bigint), to the nanosecond: a
+ * rewrite (convert, set) is no visit and must not move the mtime even a little. Node's futimes
+ * goes through libuv, which keeps only microseconds; the nanoseconds are then set by GNU
+ * touch on the same descriptor (`touch -` changes the file open as its stdout — no path is
+ * resolved again). Without touch the mtime stays exact to the microsecond.
+ */
+export function restoreTimes(fd: number, before: BigIntStats): void {
+  const seconds = (ns: bigint) => Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+  futimesSync(fd, seconds(before.atimeNs), seconds(before.mtimeNs));
+  if (fstatSync(fd, { bigint: true }).mtimeNs === before.mtimeNs) return;
+  const stamp = `@${before.mtimeNs / 1_000_000_000n}.${String(before.mtimeNs % 1_000_000_000n).padStart(9, '0')}`;
+  try {
+    spawnSync('touch', ['-c', '-m', '-d', stamp, '-'], { stdio: ['ignore', fd, 'ignore'], timeout: 10_000 });
+  } catch {
+    // No touch: microseconds it is.
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
  * (fchmod/fchown). A directory renamed and replaced by a symlink between mkdir and chown
  * can therefore never hand another file to the save path's owner.
  */
-import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, SessionFileError } from '../../errors.js';
 import { SID_ALPHABET, type SidBitsPerCharacter } from '../../session/session-id.js';
@@ -111,4 +111,37 @@ function currentUmask(): number {
     process.umask(umaskCache);
   }
   return umaskCache;
+}
+
+/**
+ * The directories of the depth-N tree PHP will need for ids of `bitsPerCharacter` that are
+ * missing (or are not directories: a symlink or a file counts as missing, PHP's open would
+ * fail or be refused). Never follows a symlink; counts all, names the first `limit`.
+ */
+export function findMissingSessionDirs(sp: SavePath, bitsPerCharacter: SidBitsPerCharacter, limit = 20): { count: number; samples: string[] } {
+  const alphabet = SID_ALPHABET.slice(0, 1 << bitsPerCharacter);
+  const out = { count: 0, samples: [] as string[] };
+  const visit = (path: string, level: number): void => {
+    if (level === sp.depth) return;
+    for (const c of alphabet) {
+      const sub = join(path, c);
+      let isDir = false;
+      try {
+        isDir = lstatSync(sub).isDirectory();
+      } catch {
+        // ENOENT and friends: missing.
+      }
+      if (!isDir) {
+        // Everything below a missing directory is missing too: count it without visiting.
+        let below = 1;
+        for (let l = level + 1; l < sp.depth; l++) below = below * alphabet.length + 1;
+        out.count += below;
+        if (out.samples.length < limit) out.samples.push(sub);
+        continue;
+      }
+      visit(sub, level + 1);
+    }
+  };
+  visit(sp.path, 0);
+  return out;
 }

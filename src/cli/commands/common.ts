@@ -1,34 +1,48 @@
+import { checkSource } from '../../admin/common.js';
 import { actAsOwner, type ActedAs } from '../../admin/identity.js';
-import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
+import { resolveSettings, type ResolvedSettings, type SettingName } from '../../admin/settings.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
-import { escapeText } from '../escape.js';
+import { reportWalkProblem } from '../walk-errors.js';
 import { parseDuration } from '../../admin/duration.js';
 import type { CommonOptions } from '../index.js';
 import { formatJson } from '../output.js';
 
 /** Resolves settings from the command's flags (flag > env > php.ini > php > defaults). */
-export function settingsFrom(opts: CommonOptions): Promise<ResolvedSettings> {
+export function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
   return resolveSettings({
-    flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime },
+    flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime, ...extra },
     phpIni: opts.phpIni,
     php: opts.php === false ? false : undefined,
   });
 }
 
+// Sources opened by this run: a command that fails midway must not leave a connection holding the process open.
+const opened = new Set<AdminSource>();
+
 /** Who this command acts as (set once the settings are known; see actAsOwner). */
 export let actedAs: ActedAs | undefined;
 
 /** Resolves settings, then (as root) becomes the save path's owner before anything is touched. */
-export async function settingsAsOwner(opts: CommonOptions): Promise<ResolvedSettings> {
-  const resolved = await settingsFrom(opts);
+export async function settingsAsOwner(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
+  const resolved = await settingsFrom(opts, extra);
   actedAs = actAsOwner(resolved.values, { stayRoot: opts.asRoot === true });
   return resolved;
 }
 
+/** The admin source, checked before any command uses it (one message, exit 2, for every command). */
 export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
   const resolved = await settingsAsOwner(opts);
-  return { resolved, source: await openAdminSource(resolved.values) };
+  const source = await openAdminSource(resolved.values);
+  await checkSource(source);
+  opened.add(source);
+  return { resolved, source };
+}
+
+/** Closes every source this run opened (after an error; close() is idempotent). */
+export async function closeOpenSources(): Promise<void> {
+  await Promise.all([...opened].map((s) => s.close().catch(() => {})));
+  opened.clear();
 }
 
 /** An optional duration flag in seconds. @throws ConfigError */
@@ -40,7 +54,7 @@ export function json(value: unknown): string {
   return formatJson(value, 2) + '\n';
 }
 
-/** Error lines for unreadable directories / files met while walking. */
+/** Error lines for unreadable directories / files met while walking (permission errors: see walk-errors.ts). */
 export function printWalkError(location: string, err: Error): void {
-  process.stderr.write(`sessctl: ${escapeText(err.message.startsWith(location) ? err.message : `${location}: ${err.message}`)}\n`);
+  reportWalkProblem(location, err.message.startsWith(location) ? err.message : `${location}: ${err.message}`);
 }

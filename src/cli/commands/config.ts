@@ -24,7 +24,7 @@ export async function run(opts: CommonOptions): Promise<number> {
     } else if (name === 'gcDivisor') {
       shown += ` (${gcChance(values.gcProbability, values.gcDivisor)})`;
     }
-    process.stdout.write(`${c.cyan(ini.padEnd(26))} ${shown.padEnd(20)}  ${c.dim(`from ${sources[name].kind}: ${sources[name].detail}`)}\n`);
+    process.stdout.write(`${c.cyan(ini.padEnd(31))} ${shown.padEnd(20)}  ${c.dim(`from ${sources[name].kind}: ${sources[name].detail}`)}\n`);
   }
   return 0;
 }

@@ -1,6 +1,7 @@
 import { inspectSession } from '../../admin/inspect.js';
 import { escapeText } from '../escape.js';
 import { loadCodec } from '../../admin/codec-bridge.js';
+import { otherHandlerHint } from '../../admin/common.js';
 import { DecodeError } from '../../errors.js';
 import { formatBytes, formatDuration, formatTime, hexdumpAround } from '../format.js';
 import { colorsFor } from '../output.js';
@@ -22,7 +23,10 @@ export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean 
     const err = r.error!;
     const offset = err instanceof DecodeError ? err.offset : undefined;
     process.stderr.write(`sessctl: ${escapeText(err.message.includes(r.location) ? err.message : `${r.location}: ${err.message}`)}${r.handler ? ` (handler ${r.handler})` : ''}\n`);
-    if (offset !== undefined) process.stderr.write(hexdumpAround(r.bytes, offset));
+    const hint = otherHandlerHint(r, resolved.values.serializeHandler);
+    if (hint) process.stderr.write(`sessctl: ${hint}\n`);
+    // A session written with another handler is not damaged: no hexdump of a "fault".
+    if (offset !== undefined && !hint) process.stderr.write(hexdumpAround(r.bytes, offset));
     return 1;
   }
   if (opts.json) {

@@ -1,8 +1,10 @@
+import { parseWhere } from '../../admin/where/index.js';
 import { listSessions, type ListSort, type SessionInfo } from '../../admin/list.js';
 import { escapeText } from '../escape.js';
 import { ConfigError } from '../../errors.js';
 import { formatBytes, formatDuration, formatTime, tableRow, type Column } from '../format.js';
-import { colorsFor, formatJson, writeOut, type Colors } from '../output.js';
+import { canShowProgress, colorsFor, formatJson, writeOut, type Colors } from '../output.js';
+import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
 import { durationOpt, printWalkError, sourceFrom } from './common.js';
 
@@ -14,6 +16,7 @@ interface ListOptions extends CommonOptions {
   limit?: string;
   decode?: boolean;
   ndjson?: boolean;
+  where?: string;
 }
 
 /** `sessctl list`: a table, a JSON array or NDJSON, streamed unless sorted. */
@@ -24,9 +27,16 @@ export async function run(opts: ListOptions): Promise<number> {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new ConfigError(`--limit: ${JSON.stringify(opts.limit)} is not a count`);
   }
   if (opts.json && opts.ndjson) throw new ConfigError('--json and --ndjson: pick one');
-  const { resolved, source } = await sourceFrom(opts);
+  // A bad expression is reported before anything is printed or opened.
+  if (opts.where !== undefined) parseWhere(opts.where);
+  const { resolved, source: opened } = await sourceFrom(opts);
+  // Rows on a terminal are their own progress; with stdout redirected, stderr shows the count.
+  const source = withProgress(opened, new ProgressLine(canShowProgress(false) && !process.stdout.isTTY), 'listed');
   let errors = 0;
+  let undecodable = 0;
   const rows = listSessions(source, resolved.values, {
+    where: opts.where,
+    onUndecodable: () => undecodable++,
     olderThan: durationOpt(opts.olderThan, '--older-than'),
     newerThan: durationOpt(opts.newerThan, '--newer-than'),
     sort: opts.sort,
@@ -62,13 +72,22 @@ export async function run(opts: ListOptions): Promise<number> {
     ];
     await writeOut(c.bold(tableRow(columns, columns.map((col) => col.title)).trimEnd()) + '\n');
     let count = 0;
+    const others = new Map<string, number>();
     for await (const r of rows) {
       count++;
+      if (r.decodesWith) others.set(r.decodesWith, (others.get(r.decodesWith) ?? 0) + 1);
       await writeOut(tableRow(columns, cells(r, c)));
     }
     if (count === 0) process.stderr.write(`sessctl: no sessions in ${escapeText(source.description)}\n`);
+    for (const [h, n] of others) {
+      process.stderr.write(
+        `sessctl: ${n} session${n === 1 ? '' : 's'} (handler ${h}!) ${n === 1 ? 'is' : 'are'} not corrupt but written with ${h}, not the configured ${resolved.values.serializeHandler}: ` +
+          `--serialize-handler ${h} (or auto) reads them; PHP configured with ${resolved.values.serializeHandler} fails to decode them, and destroys them\n`,
+      );
+    }
   }
   await source.close();
+  if (undecodable > 0) process.stderr.write(`sessctl: ${undecodable} session${undecodable === 1 ? '' : 's'} did not decode${resolved.values.serializeHandler === 'auto' ? '' : ` with ${resolved.values.serializeHandler}`}; --where could not look inside ${undecodable === 1 ? 'it' : 'them'} (see sessctl validate)\n`);
   return errors > 0 ? 1 : 0;
 }
 
@@ -80,7 +99,8 @@ function cells(r: SessionInfo, c: Colors): string[] {
     formatTime(r.mtimeMs),
     formatDuration(r.ageSeconds),
     expires,
-    r.handler ?? c.dim('-'),
-    r.keys === null ? (r.error ? c.red('corrupt') : c.dim('-')) : String(r.keys),
+    // Written with another handler than the configured one: name it, marked, instead of "corrupt".
+    r.decodesWith ? c.yellow(`${r.decodesWith}!`) : r.handler ?? c.dim('-'),
+    r.keys === null ? (r.decodesWith ? c.yellow('?') : r.error ? c.red('corrupt') : c.dim('-')) : String(r.keys),
   ];
 }

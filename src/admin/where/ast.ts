@@ -1,0 +1,16 @@
+/** The parsed form of a `--where` expression (see parse.ts for the grammar). */
+
+/** One step of a path: a literal key, or a key pattern with `*` / `?`. */
+export type Segment = { kind: 'key'; key: string } | { kind: 'glob'; pattern: string; re: RegExp };
+
+export type CompareOp = '==' | '!=' | '<' | '>' | '<=' | '>=';
+
+/** A literal on the right of a comparison. */
+export type Literal = string | number | boolean | null;
+
+export type WhereNode =
+  | { kind: 'and' | 'or'; left: WhereNode; right: WhereNode }
+  | { kind: 'not'; operand: WhereNode }
+  | { kind: 'exists'; path: Segment[] }
+  | { kind: 'compare'; path: Segment[]; op: CompareOp; value: Literal }
+  | { kind: 'match'; path: Segment[]; re: RegExp };

@@ -1,0 +1,103 @@
+// The --where language: parsing (errors at the column), evaluation over the plain view.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseWhere, evaluateWhere, WhereSyntaxError } from 'sessctl/admin';
+import { ConfigError } from 'sessctl';
+
+const session = {
+  user: { id: 42, email: 'ann@example.com', roles: ['admin', 'dev'] },
+  login_web_59ba36addc2b2f9401580f014c7f58ea4e30989d: 42,
+  cart: { items: Array.from({ length: 12 }, (_, i) => ({ sku: `s${i}`, qty: i })) },
+  sid: '42',
+  flag: true,
+  nothing: null,
+  'odd key': 'x',
+  big: '9223372036854775807',
+};
+const holds = (expr, s = session) => evaluateWhere(parseWhere(expr), s);
+
+test('the issue\'s examples', () => {
+  assert.equal(holds('user.id == 42'), true);
+  assert.equal(holds('user.id == 43'), false);
+  assert.equal(holds('login_web_* exists'), true);
+  assert.equal(holds('login_api_* exists'), false);
+  assert.equal(holds('cart.items.length > 10'), true);
+  assert.equal(holds('cart.items.length > 12'), false);
+  assert.equal(holds('user.email ~ /@example\\.com$/'), true);
+  assert.equal(holds('user.email ~ /@EXAMPLE\\.com$/'), false);
+  assert.equal(holds('user.email ~ /@EXAMPLE\\.com$/i'), true);
+});
+
+test('comparisons: numbers and numeric strings alike, strings, booleans, null, ordering', () => {
+  assert.equal(holds('sid == 42'), true, 'a numeric string equals the number');
+  assert.equal(holds('user.id == "42"'), true);
+  assert.equal(holds('user.id != 42'), false);
+  assert.equal(holds('user.id >= 42 and user.id <= 42 and user.id < 43 and user.id > 41'), true);
+  assert.equal(holds("user.email == 'ann@example.com'"), true);
+  assert.equal(holds("user.email < 'b'"), true);
+  assert.equal(holds('flag == true'), true);
+  assert.equal(holds('flag == 1'), false, 'a boolean is not a number');
+  assert.equal(holds('nothing == null'), true);
+  assert.equal(holds('nothing exists'), true);
+  assert.equal(holds('user == 1'), false, 'an array is not a number');
+  assert.equal(holds('missing != 1'), false, 'a test on a path that reaches nothing is false');
+  assert.equal(holds('not missing == 1'), true);
+});
+
+test('paths: wildcards (any match), indexes, quoted keys, length', () => {
+  assert.equal(holds('user.roles.* == "admin"'), true);
+  assert.equal(holds('user.roles[1] == "dev"'), true);
+  assert.equal(holds('cart.items.*.qty > 10'), true);
+  assert.equal(holds('cart.items.*.qty > 11'), false);
+  assert.equal(holds('cart.items[3].sku == "s3"'), true);
+  assert.equal(holds('"odd key" == "x"'), true);
+  assert.equal(holds('user.email.length == 15'), true);
+  assert.equal(holds('user.length == 3'), true, 'length of a map: its number of keys');
+  assert.equal(holds('u?er.id == 42'), true);
+  assert.equal(holds('* exists'), true);
+});
+
+test('and / or / not, precedence and parentheses', () => {
+  assert.equal(holds('user.id == 1 or user.id == 42 and flag == true'), true);
+  assert.equal(holds('(user.id == 1 or user.id == 42) and flag == false'), false);
+  assert.equal(holds('not not flag == true'), true);
+  assert.equal(holds('not (user.id == 42)'), false);
+  assert.equal(holds('notes exists'), false, '"notes" is a key, not the keyword');
+});
+
+test('errors: a ConfigError naming the column, with a caret under it', () => {
+  /** @type {[string, number, RegExp][]} */
+  const cases = [
+    ['user.id = 42', 9, /expected an operator/],
+    ['user.id ==', 11, /expected a value/],
+    ['(user.id == 1', 14, /expected '\)'/],
+    ['user.id == 1 extra', 14, /expected 'and', 'or' or the end/],
+    ['x ~ /(/', 5, /invalid regular expression/],
+    ['x ~ /a/g', 8, /only i, m, s and u/],
+    ['x ~ "a"', 5, /expected a \/regular expression\//],
+    ['and == 1', 1, /found the keyword "and"/],
+    ['x == "open', 6, /unterminated string/],
+    ['', 1, /empty/],
+  ];
+  for (const [expr, column, what] of cases) {
+    assert.throws(() => parseWhere(expr), (err) => {
+      assert.ok(err instanceof WhereSyntaxError && err instanceof ConfigError, expr);
+      assert.equal(err.column, column, expr);
+      assert.match(err.message, what);
+      assert.match(err.message, new RegExp(`at column ${column}$`));
+      const [line, caret] = err.detail.split('\n');
+      assert.equal(line, `  ${expr}`);
+      assert.equal(caret.indexOf('^'), column + 1);
+      return true;
+    });
+  }
+});
+
+test('never JavaScript: what looks like code is a path, prototype keys are own keys only', () => {
+  assert.equal(holds('constructor.constructor exists'), false);
+  assert.equal(holds('__proto__ exists'), false);
+  assert.equal(holds('user.toString exists'), false);
+  assert.throws(() => parseWhere('process.exit()'), WhereSyntaxError);
+  assert.throws(() => parseWhere('user.id == 42; process.exit(1)'), WhereSyntaxError);
+  assert.throws(() => parseWhere('('.repeat(200) + 'a exists' + ')'.repeat(200)), /nested more than 100 levels/);
+});
