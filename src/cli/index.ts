@@ -21,6 +21,7 @@ export interface CommonOptions {
   maxlifetime?: string;
   phpIni?: string;
   php?: boolean;
+  ini?: string[];
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -28,9 +29,10 @@ export interface CommonOptions {
 
 function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
   cmd
-    .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path"; redis: "tcp://host:6379?prefix=…")')
-    .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'auto']))
-    .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster)');
+    .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path"; redis: "tcp://host:6379?prefix=…"; memcached: "host:11211,…")')
+    .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack', 'auto']))
+    .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster, memcached)')
+    .option('--ini <directive=value>', "a backend's own directive, e.g. memcached.sess_prefix=app. (repeatable)", (v: string, all: string[] = []) => [...all, v]);
   if (withMaxlifetime) cmd.option('--maxlifetime <seconds>', 'session.gc_maxlifetime, seconds or a duration like 24m');
   return cmd
     .option('--php-ini <file>', 'read settings from this php.ini (and its conf.d / PHP_INI_SCAN_DIR)')
@@ -135,7 +137,7 @@ export function buildProgram(): Command {
 
   example(
     add('convert', 'rewrite every session to another serialize handler, in place under its lock', false)
-      .addOption(new Option('--to <handler>', 'target serialize handler').choices(['php', 'php_serialize', 'php_binary']).makeOptionMandatory())
+      .addOption(new Option('--to <handler>', 'target serialize handler').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack']).makeOptionMandatory())
       .option('--dry-run', 'show what would be converted or refused')
       .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
       .option('--json', 'print a JSON report')

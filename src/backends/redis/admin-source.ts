@@ -8,10 +8,10 @@
  * gc_maxlifetime. A key without a TTL (never written by phpredis) is listed as expired,
  * its location says "no TTL", and `gc` reports it (it would never go away by itself).
  */
-import { newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { mtimeFromTtl, newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import type { CommandTarget } from './connection.js';
-import { rewriteIfLocked } from './lock.js';
+import { rewriteIfLocked, writeIfLocked } from './lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
 
 /** How many TTL-less sessions `gc` names one by one. */
@@ -48,18 +48,12 @@ export class RedisAdminSource implements AdminSource {
     assertValidSessionId(id);
   }
 
-  #mtimeMs(ttlSeconds: number | null, now: number): number {
-    // No TTL: show it as older than maxlifetime (it should have expired; nothing will expire it).
-    if (ttlSeconds === null) return now - (this.#maxlifetime + 1) * 1000;
-    return Math.min(now, now - (this.#maxlifetime - ttlSeconds) * 1000);
-  }
-
   #entry(info: RedisSessionInfo, now: number, bytes?: Buffer): SessionEntry {
     const entry: SessionEntry = {
       id: info.id,
       location: `${info.server} ${info.key}${info.ttlSeconds === null ? ' (no TTL)' : ''}`,
       size: info.size,
-      mtimeMs: this.#mtimeMs(info.ttlSeconds, now),
+      mtimeMs: mtimeFromTtl(info.ttlSeconds, this.#maxlifetime, now),
     };
     if (bytes) entry.bytes = bytes;
     return entry;
@@ -105,6 +99,20 @@ export class RedisAdminSource implements AdminSource {
       if (buf.equals(entry.bytes)) return 'unchanged';
       await rewriteIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, buf);
       return 'rewritten';
+    });
+  }
+
+  async withLocked<T>(id: string, lockTimeoutMs: number, fn: (entry: SessionEntry | null) => Promise<T>): Promise<T> {
+    return this.store.withLock(id, lockTimeoutMs, async () => fn(await this.read(id)));
+  }
+
+  /** SETEX with the TTL left until `expiresAtMs`, under phpredis's lock (refused if the lock was lost). */
+  async put(id: string, bytes: Uint8Array, options: { expiresAtMs: number; lockTimeoutMs: number; overwrite?: boolean }): Promise<PutOutcome> {
+    return this.store.withLock(id, options.lockTimeoutMs, async (loc, secret) => {
+      if (!options.overwrite && Number(await loc.target.send(['EXISTS', loc.key], loc.key)) === 1) return 'exists';
+      const ttl = Math.max(1, Math.ceil((options.expiresAtMs - Date.now()) / 1000));
+      await writeIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return 'written';
     });
   }
 

@@ -1,4 +1,5 @@
 import { resolveSettings, type ResolvedSettings } from '../../admin/settings.js';
+import { ConfigError } from '../../errors.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
 import { escapeText } from '../escape.js';
@@ -12,7 +13,20 @@ export function settingsFrom(opts: CommonOptions): Promise<ResolvedSettings> {
     flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime },
     phpIni: opts.phpIni,
     php: opts.php === false ? false : undefined,
+    ini: iniFlags(opts.ini),
   });
+}
+
+/** `--ini name=value` (repeatable) → a directive map. @throws ConfigError */
+export function iniFlags(list: string[] | undefined): Record<string, string> | undefined {
+  if (!list?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--ini: expected directive=value, got ${JSON.stringify(item)}`);
+    out[item.slice(0, eq).trim()] = item.slice(eq + 1);
+  }
+  return out;
 }
 
 export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
