@@ -24,4 +24,5 @@ export { validateSessions, type ValidateReport, type ValidationProblem } from '.
 export { convertSessions, type ConvertReport, type ConvertResult, type ConvertOutcome } from './convert.js';
 export { destroySessions, type DestroyRequest, type DestroyReport, type DestroyResult, type DestroyResultOutcome } from './destroy.js';
 export { mkdirs } from './mkdirs.js';
-export type { AdminSource, SessionEntry, DestroyOutcome, RewriteOutcome, GcOptions, GcReport, GcOutcome } from '../session/admin.js';
+export { migrateSessions, type MigrateOptions, type MigrateReport, type MigrateResult, type MigrateOutcome } from './migrate.js';
+export type { AdminSource, SessionEntry, DestroyOutcome, PutOutcome, RewriteOutcome, GcOptions, GcReport, GcOutcome } from '../session/admin.js';

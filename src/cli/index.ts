@@ -146,6 +146,24 @@ export function buildProgram(): Command {
   ).action(lazy(() => import('./commands/convert.js')));
 
   example(
+    add('migrate', 'copy every live session to another backend / serialize handler, each under its lock, keeping its remaining lifetime', true)
+      .requiredOption('--to-save-handler <name>', 'the target session.save_handler (files, redis, memcached, …)')
+      .option('--to-save-path <path>', 'the target session.save_path')
+      .addOption(new Option('--to-serialize-handler <name>', 'the target session.serialize_handler (default: the source’s)').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack']))
+      .option('--to-maxlifetime <seconds>', 'the target session.gc_maxlifetime (default: the source’s)')
+      .option('--to-ini <directive=value>', "a target backend's own directive (repeatable)", (v: string, all: string[] = []) => [...all, v])
+      .option('--dry-run', 'show what would move; write nothing')
+      .option('--verify', 'afterwards, read every moved session back from the target and compare it with the source')
+      .option('--overwrite', 'replace sessions the target already has (default: leave them)')
+      .option('--report <file>', 'append one JSON line per session; a later run with the same file skips what was moved')
+      .option('--jobs <n>', 'sessions moved at once', '8')
+      .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+      .option('--json', 'print a JSON report')
+      .option('-q, --quiet', 'print only problems'),
+    'sessctl migrate --save-path "2;/var/lib/php/sessions" --to-save-handler redis --to-save-path "tcp://127.0.0.1:6379" --report migrate.jsonl --verify',
+  ).action(lazy(() => import('./commands/migrate.js')));
+
+  example(
     add('mkdirs', "create the depth-N directory tree (PHP's mod_files.sh)", false)
       .addOption(new Option('--bits <n>', 'session.sid_bits_per_character').choices(['4', '5', '6']).default('4'))
       .option('--depth <n>', 'levels (default: the N of save_path)')

@@ -3,9 +3,9 @@
 import { spawn } from 'node:child_process';
 import { PHP } from './env.js';
 
-/** `-d key=value` for every setting. */
+/** `-d key=value` for every setting (quoted when php.ini syntax would read it otherwise: `?`, `;`, `&`…). */
 export function iniArgs(ini) {
-  return Object.entries(ini).flatMap(([k, v]) => ['-d', `${k}=${v}`]);
+  return Object.entries(ini).flatMap(([k, v]) => ['-d', /^[\w.,:/-]*$/.test(String(v)) ? `${k}=${v}` : `${k}="${v}"`]);
 }
 
 /** Starts PHP in the background; resolves with {code, stdout, stderr} when it ends. */
