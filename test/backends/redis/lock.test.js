@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import { needRedis, PHP, runPhp } from '../../helpers/env.js';
+import { needRedis, runPhp } from '../../helpers/env.js';
 import { useRedisServer, rawCommand } from '../../helpers/redis-server.js';
 import { iniArgs, phpAsync as phpAsyncWith, phpHolding as phpHoldingWith } from '../../helpers/php-run.js';
 import { LockTimeoutError, BackendError } from 'sessctl';
