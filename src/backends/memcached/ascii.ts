@@ -7,6 +7,7 @@
  * - `mg <key> t s` (meta commands, memcached ≥ 1.6): one key's remaining TTL, so that an admin
  *   rewrite keeps a session's life instead of extending it.
  */
+import { once } from 'node:events';
 import { BackendError } from '../../errors.js';
 import { connectTo, type TimeoutOptions } from './connection.js';
 import type { MemcachedServer } from './save-path.js';
@@ -43,58 +44,52 @@ function parseDumpLine(line: string): DumpedKey | null {
 }
 
 /**
- * A line-oriented conversation on a fresh text-protocol connection: sends `command`, hands every
- * reply line to `onLine` until it returns true (done). Bounded by the timeouts: the connect
- * timeout, then the command timeout between two chunks of the reply.
+ * A line-oriented conversation on a fresh text-protocol connection: sends `command`, yields every
+ * reply line; the caller stops reading when the reply is complete (the socket is then closed).
+ * Reading is pulled, so a long listing waits in the kernel, not in memory, while the consumer
+ * works. Bounded by the timeouts: the connect timeout, then the command timeout per chunk read.
  */
-function converse(server: MemcachedServer, t: TimeoutOptions, command: string, onLine: (line: string) => boolean, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connectTo(server);
+async function* converse(server: MemcachedServer, t: TimeoutOptions, command: string, signal?: AbortSignal): AsyncGenerator<string> {
+  const socket = connectTo(server);
+  const verb = command.split(' ')[0];
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut: BackendError | undefined;
+  const arm = (ms: number, what: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = new BackendError(`${server.label}: ${what}: no answer within ${ms} ms`, 'EBACKENDTIMEOUT');
+      socket.destroy(timedOut);
+    }, ms);
+  };
+  const onAbort = () => socket.destroy(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
+  signal?.addEventListener('abort', onAbort);
+  try {
+    arm(t.connectTimeoutMs, 'connect');
+    await once(socket, 'connect');
+    socket.write(`${command}\r\n`);
+    arm(t.commandTimeoutMs, verb!);
     let rest = '';
-    let settled = false;
-    const finish = (err?: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (err) reject(err);
-      else resolve();
-    };
-    const onAbort = () => finish(signal!.reason instanceof Error ? signal!.reason : new Error('aborted'));
-    signal?.addEventListener('abort', onAbort);
-    let timer = setTimeout(() => finish(new BackendError(`${server.label}: connect: no answer within ${t.connectTimeoutMs} ms`, 'EBACKENDTIMEOUT')), t.connectTimeoutMs);
-    const rearm = () => {
-      clearTimeout(timer);
-      timer = setTimeout(() => finish(new BackendError(`${server.label}: ${command.split(' ')[0]}: no answer within ${t.commandTimeoutMs} ms`, 'EBACKENDTIMEOUT')), t.commandTimeoutMs);
-    };
-    socket.once('connect', () => {
-      rearm();
-      socket.write(`${command}\r\n`);
-    });
-    socket.on('error', (err) => finish(new BackendError(`${server.label}: connection failed: ${err.message}`, 'EBACKENDCONN', { cause: err })));
-    socket.on('close', () => finish(new BackendError(`${server.label}: the server closed the connection before answering ${command.split(' ')[0]}`, 'EBACKENDCONN')));
-    socket.on('data', (d: Buffer) => {
-      rearm();
-      rest += d.toString('latin1');
+    for await (const chunk of socket as AsyncIterable<Buffer>) {
+      rest += chunk.toString('latin1');
       let nl: number;
       while ((nl = rest.indexOf('\n')) >= 0) {
         const line = rest.slice(0, nl).replace(/\r$/, '');
         rest = rest.slice(nl + 1);
-        let done: boolean;
-        try {
-          done = onLine(line);
-        } catch (err) {
-          finish(err as Error);
-          return;
-        }
-        if (done) {
-          finish();
-          return;
-        }
+        clearTimeout(timer); // the consumer's own time does not count against the server
+        yield line;
+        arm(t.commandTimeoutMs, verb!);
       }
-    });
-  });
+    }
+    throw new BackendError(`${server.label}: the server closed the connection before answering ${verb}`, 'EBACKENDCONN');
+  } catch (err) {
+    if (timedOut) throw timedOut;
+    if (err instanceof BackendError || signal?.aborted) throw err;
+    throw new BackendError(`${server.label}: connection failed: ${(err as Error).message}`, 'EBACKENDCONN', { cause: err });
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+    socket.destroy();
+  }
 }
 
 /**
@@ -102,34 +97,26 @@ function converse(server: MemcachedServer, t: TimeoutOptions, command: string, o
  * @throws BackendError ENOLIST when the server cannot list keys (older than 1.4.31, or the
  *   crawler disabled / busy), naming the server and its answer.
  */
-export async function metadump(server: MemcachedServer, t: TimeoutOptions, onBatch: (keys: DumpedKey[]) => void, signal?: AbortSignal): Promise<void> {
+export async function* metadump(server: MemcachedServer, t: TimeoutOptions, signal?: AbortSignal): AsyncGenerator<DumpedKey[]> {
   let batch: DumpedKey[] = [];
-  await converse(
-    server,
-    t,
-    'lru_crawler metadump all',
-    (line) => {
-      if (line === 'END') {
-        if (batch.length) onBatch(batch);
-        return true;
+  for await (const line of converse(server, t, 'lru_crawler metadump all', signal)) {
+    if (line === 'END') break;
+    if (line.startsWith('key=')) {
+      const k = parseDumpLine(line);
+      if (k) batch.push(k);
+      if (batch.length >= 500) {
+        yield batch;
+        batch = [];
       }
-      if (line.startsWith('key=')) {
-        const k = parseDumpLine(line);
-        if (k) batch.push(k);
-        if (batch.length >= 1000) {
-          onBatch(batch);
-          batch = [];
-        }
-        return false;
-      }
-      if (line === '') return false;
-      throw new BackendError(
-        `${server.label}: cannot list sessions: the server answered "${line.slice(0, 200)}" to lru_crawler metadump (it needs memcached ≥ 1.4.31 with the LRU crawler enabled; a busy crawler clears in a moment)`,
-        'ENOLIST',
-      );
-    },
-    signal,
-  );
+      continue;
+    }
+    if (line === '') continue;
+    throw new BackendError(
+      `${server.label}: cannot list sessions: the server answered "${line.slice(0, 200)}" to lru_crawler metadump (it needs memcached ≥ 1.4.31 with the LRU crawler enabled; a busy crawler clears in a moment)`,
+      'ENOLIST',
+    );
+  }
+  if (batch.length) yield batch;
 }
 
 /**
@@ -137,17 +124,13 @@ export async function metadump(server: MemcachedServer, t: TimeoutOptions, onBat
  * @throws BackendError ENOMETA when the server has no meta commands (memcached < 1.6).
  */
 export async function remainingTtl(server: MemcachedServer, t: TimeoutOptions, key: Buffer): Promise<number | null> {
-  let result: number | null = null;
   // Keys here are what PHP writes: printable ASCII without spaces, so the text protocol can carry them.
-  await converse(server, t, `mg ${key.toString('latin1')} t`, (line) => {
-    if (line === 'EN') return true;
+  for await (const line of converse(server, t, `mg ${key.toString('latin1')} t`)) {
+    if (line === 'EN') return null;
     const words = line.split(' ');
     const ttl = words.find((w) => /^t-?\d+$/.test(w));
-    if ((words[0] === 'HD' || words[0] === 'VA') && ttl) {
-      result = Number(ttl.slice(1));
-      return true;
-    }
+    if ((words[0] === 'HD' || words[0] === 'VA') && ttl) return Number(ttl.slice(1));
     throw new BackendError(`${server.label}: cannot read a key's TTL: the server answered "${line.slice(0, 200)}" to mg (meta commands need memcached ≥ 1.6)`, 'ENOMETA');
-  });
-  return result;
+  }
+  return null;
 }

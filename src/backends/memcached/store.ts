@@ -293,10 +293,7 @@ export class MemcachedSessionStore implements SessionBackend {
    */
   async *sessions(options: { signal?: AbortSignal; withData?: boolean } = {}): AsyncGenerator<MemcachedSessionInfo> {
     for (const conn of this.#conns) {
-      const batches: MemcachedSessionInfo[][] = [];
-      // metadump streams the whole server; batches are small, so holding them keeps memory to
-      // what the server lists (keys and sizes, not values).
-      await metadump(conn.server, this.timeouts, (keys) => {
+      for await (const keys of metadump(conn.server, this.timeouts, options.signal)) {
         const now = Date.now() / 1000;
         const batch: MemcachedSessionInfo[] = [];
         for (const k of keys) {
@@ -306,20 +303,19 @@ export class MemcachedSessionStore implements SessionBackend {
           if (k.exp !== -1 && k.exp <= now) continue;
           batch.push({ id, key: k.key.toString('latin1'), server: conn.label, ttlSeconds: k.exp === -1 ? null : Math.max(0, Math.round(k.exp - now)), size: k.size });
         }
-        if (batch.length) batches.push(batch);
-      }, options.signal);
-      for (const batch of batches) {
-        if (options.withData) {
-          const values = await Promise.all(batch.map((s) => this.#get(this.locate(s.id)).catch((e: unknown) => e as Error)));
-          for (const [i, s] of batch.entries()) {
-            const v = values[i]!;
-            if (v instanceof Error) throw v;
-            if (v === null) continue; // gone since the dump
-            s.bytes = v;
-            s.size = v.length;
-            yield s;
-          }
-        } else yield* batch;
+        if (!options.withData) {
+          yield* batch;
+          continue;
+        }
+        // One batch of GETs at a time, pipelined on the connection.
+        const values = await Promise.all(batch.map((s) => this.#get(this.locate(s.id))));
+        for (const [i, s] of batch.entries()) {
+          const v = values[i]!;
+          if (v === null) continue; // gone since the dump
+          s.bytes = v;
+          s.size = v.length;
+          yield s;
+        }
       }
     }
   }
