@@ -165,6 +165,36 @@ export function mtimeFromTtl(ttlSeconds: number | null, maxlifetime: number, now
   return Math.min(nowMs, nowMs - (maxlifetime - ttlSeconds) * 1000);
 }
 
+/**
+ * `gc` for stores whose keys expire by themselves (Redis, Memcached): there is nothing to delete;
+ * this counts the sessions and names those that never expire (written by something else).
+ */
+export async function gcByExpiry(
+  description: string,
+  options: GcOptions,
+  sessions: AsyncIterable<{ ttlSeconds: number | null; server: string; key: string }>,
+  text: { nothingToDo: string; neverExpire: (count: number) => string },
+): Promise<GcReport> {
+  const started = Date.now();
+  const report = newGcReport(description, options);
+  const named: string[] = [];
+  let never = 0;
+  for await (const s of sessions) {
+    report.scanned++;
+    if (s.ttlSeconds === null && ++never <= 20) named.push(`${s.server} ${s.key}`);
+    if (report.scanned % 5000 === 0) options.onProgress?.(report);
+  }
+  report.durationMs = Date.now() - started;
+  report.notes = [text.nothingToDo];
+  if (never > 0) {
+    report.notes.push(text.neverExpire(never), ...named.map((n) => `  ${n}`));
+    if (never > named.length) report.notes.push(`  … and ${never - named.length} more`);
+  }
+  report.withoutTtl = never;
+  options.onProgress?.(report);
+  return report;
+}
+
 /** A report with every counter at zero. */
 export function newGcReport(savePath: string, options: Pick<GcOptions, 'maxlifetime' | 'dryRun'>): GcReport {
   return {

@@ -10,13 +10,11 @@
  * `memcached.sess_lock_*`), with php-memcached's defaults.
  */
 import { ConfigError } from '../../errors.js';
-import { mtimeFromTtl, newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import type { SessionPlace } from './handle.js';
 import { memcachedExpiry } from './lock.js';
 import { OP, STATUS, storeExtras } from './protocol.js';
 import { MemcachedSessionStore, type MemcachedSessionInfo, type MemcachedStoreOptions } from './store.js';
-
-const MAX_NOTED = 20;
 
 function iniFlag(v: string | undefined): boolean | undefined {
   if (v === undefined) return undefined;
@@ -166,32 +164,13 @@ export class MemcachedAdminSource implements AdminSource {
    * gc_maxlifetime and memcached drops it. This counts the sessions and reports those that never
    * expire (written by something else) — it deletes nothing.
    */
-  async gc(options: GcOptions): Promise<GcReport> {
-    const started = Date.now();
-    const report: GcReport = newGcReport(this.description, options);
-    const never: string[] = [];
-    let neverCount = 0;
-    for await (const info of this.store.sessions({ signal: options.signal })) {
-      report.scanned++;
-      if (info.ttlSeconds === null) {
-        neverCount++;
-        if (never.length < MAX_NOTED) never.push(`${info.server} ${info.key}`);
-      }
-      if (report.scanned % 5000 === 0) options.onProgress?.(report);
-    }
-    report.durationMs = Date.now() - started;
-    report.notes = [
-      'memcached: nothing to delete — memcached expires sessions by itself (php-memcached writes every session with an expiry of session.gc_maxlifetime, and its gc handler does nothing).',
-    ];
-    if (neverCount > 0) {
-      report.notes.push(`${neverCount} session key(s) have NO expiry and will stay until memcached evicts them (not written by php-memcached; check them, then \`sessctl destroy\` them):`);
-      for (const n of never) report.notes.push(`  ${n}`);
-      if (neverCount > never.length) report.notes.push(`  … and ${neverCount - never.length} more`);
-    }
-    report.withoutTtl = neverCount;
-    options.onProgress?.(report);
-    return report;
+  gc(options: GcOptions): Promise<GcReport> {
+    return gcByExpiry(this.description, options, this.store.sessions({ signal: options.signal }), {
+      nothingToDo: 'memcached: nothing to delete — memcached expires sessions by itself (php-memcached writes every session with an expiry of session.gc_maxlifetime, and its gc handler does nothing).',
+      neverExpire: (n) => `${n} session key(s) have NO expiry and will stay until memcached evicts them (not written by php-memcached; check them, then \`sessctl destroy\` them):`,
+    });
   }
+
 
   close(): Promise<void> {
     return this.store.close();

@@ -8,14 +8,11 @@
  * gc_maxlifetime. A key without a TTL (never written by phpredis) is listed as expired,
  * its location says "no TTL", and `gc` reports it (it would never go away by itself).
  */
-import { mtimeFromTtl, newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import type { CommandTarget } from './connection.js';
 import { rewriteIfLocked, writeIfLocked } from './lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
-
-/** How many TTL-less sessions `gc` names one by one. */
-const MAX_NOTED = 20;
 
 export class RedisAdminSource implements AdminSource {
   readonly saveHandler: string;
@@ -121,33 +118,13 @@ export class RedisAdminSource implements AdminSource {
    * expires the key. This counts the sessions and reports those without a TTL (written by
    * something else; they never expire) — it deletes nothing.
    */
-  async gc(options: GcOptions): Promise<GcReport> {
-    const started = Date.now();
-    const report: GcReport = newGcReport(this.description, options);
-    const noTtl: string[] = [];
-    let noTtlCount = 0;
-    for await (const info of this.store.sessions({ signal: options.signal })) {
-      report.scanned++;
-      if (info.ttlSeconds === null) {
-        noTtlCount++;
-        if (noTtl.length < MAX_NOTED) noTtl.push(`${info.server} ${info.key}`);
-      }
-      if (report.scanned % 5000 === 0) options.onProgress?.(report);
-    }
-    report.durationMs = Date.now() - started;
-    const notes = [
-      `${this.saveHandler}: nothing to delete — Redis expires sessions by themselves (phpredis writes every session with a TTL of session.gc_maxlifetime), so PHP's gc does nothing for Redis either.`,
-    ];
-    if (noTtlCount > 0) {
-      notes.push(`${noTtlCount} session key(s) have NO TTL and will never expire (not written by phpredis; check them, then \`sessctl destroy\` them or set a TTL):`);
-      for (const n of noTtl) notes.push(`  ${n}`);
-      if (noTtlCount > noTtl.length) notes.push(`  … and ${noTtlCount - noTtl.length} more`);
-    }
-    report.notes = notes;
-    report.withoutTtl = noTtlCount;
-    options.onProgress?.(report);
-    return report;
+  gc(options: GcOptions): Promise<GcReport> {
+    return gcByExpiry(this.description, options, this.store.sessions({ signal: options.signal }), {
+      nothingToDo: `${this.saveHandler}: nothing to delete — Redis expires sessions by themselves (phpredis writes every session with a TTL of session.gc_maxlifetime), so PHP's gc does nothing for Redis either.`,
+      neverExpire: (n) => `${n} session key(s) have NO TTL and will never expire (not written by phpredis; check them, then \`sessctl destroy\` them or set a TTL):`,
+    });
   }
+
 
   close(): Promise<void> {
     return this.store.close();
