@@ -2,12 +2,12 @@
 // close), php-memcached locking on and off, against PHP's own php-memcached handler doing the
 // same (session_id / session_start / modify / session_write_close, timed inside PHP) on the same
 // memcached; then the client alone (GET+SET pairs) against memjs, the npm binary-protocol client
-// it was measured against. Usage: npm run bench -- memcached   (env: BENCH_ITER, default 5000)
+// it was measured against (alternating blocks, medians). Usage: npm run bench -- memcached   (env: BENCH_ITER, default 5000)
 import { spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { MemcachedSessionStore } from 'sessctl/memcached';
-import { PhpArray } from 'sessctl';
+import { nodeRoundTrips, phpRoundTrips } from './session-roundtrip.js';
 
 const ITER = Number(process.env.BENCH_ITER ?? 5000);
 const PHP = process.env.PHP_BINARY || 'php';
@@ -42,80 +42,49 @@ async function waitUp() {
   throw new Error('memcached did not start');
 }
 
-const seed = () => {
-  const d = new PhpArray();
-  d.set('user_id', 12345);
-  d.set('name', 'Jane Example');
-  d.set('roles', PhpArray.of('editor', 'viewer'));
-  d.set('csrf', 'a'.repeat(40));
-  d.set('n', 0);
-  return d;
-};
+const nodeRun = (locking) =>
+  nodeRoundTrips(new MemcachedSessionStore({ savePath, locking }), locking ? 'benchnodelocked00000000000000001' : 'benchnodeplain000000000000000001', ITER);
+const phpRun = (locking) =>
+  phpRoundTrips(
+    ['-d', 'session.save_handler=memcached', '-d', `session.save_path=${savePath}`, '-d', `memcached.sess_locking=${locking ? 1 : 0}`],
+    locking ? 'benchphplocked000000000000000001' : 'benchphpplain0000000000000000001',
+    ITER,
+  );
 
-async function nodeRun(locking) {
-  const store = new MemcachedSessionStore({ savePath, locking });
-  const id = locking ? 'benchnodelocked00000000000000001' : 'benchnodeplain000000000000000001';
-  await store.update(id, () => seed());
-  for (let i = 0; i < 200; i++) await store.update(id, (d) => void d.set('n', i));
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ITER; i++) {
-    const h = await store.open(id);
-    h.data.set('n', i);
-    await h.save();
-    await h.close();
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  await store.close();
-  return ITER / seconds;
-}
-
-function phpRun(locking) {
-  const id = locking ? 'benchphplocked000000000000000001' : 'benchphpplain0000000000000000001';
-  const code = `
-    session_id($argv[1]); session_start();
-    $_SESSION = ['user_id' => 12345, 'name' => 'Jane Example', 'roles' => ['editor', 'viewer'], 'csrf' => str_repeat('a', 40), 'n' => 0];
-    session_write_close();
-    $iter = (int)$argv[2];
-    for ($i = 0; $i < 200; $i++) { session_id($argv[1]); session_start(); $_SESSION['n'] = $i; session_write_close(); }
-    $t = hrtime(true);
-    for ($i = 0; $i < $iter; $i++) { session_id($argv[1]); session_start(); $_SESSION['n'] = $i; session_write_close(); }
-    echo $iter / ((hrtime(true) - $t) / 1e9);`;
-  const r = spawnSync(PHP, ['-d', 'session.save_handler=memcached', '-d', `session.save_path=${savePath}`, '-d', 'session.use_cookies=0', '-d', 'session.cache_limiter=', '-d', `memcached.sess_locking=${locking ? 1 : 0}`, '-r', code, id, String(ITER)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`php failed: ${r.stderr}${r.stdout}`);
-  return Number(r.stdout);
-}
-
-/** GET + SET of a 150-byte value, one after the other, ITER times. */
-async function clientPairs(get, set) {
-  const value = Buffer.alloc(150, 'x');
-  await set('benchkey', value);
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ITER; i++) {
-    await get('benchkey');
-    await set('benchkey', value);
-  }
-  return ITER / (Number(process.hrtime.bigint() - t0) / 1e9);
-}
-
-async function ours() {
-  const store = new MemcachedSessionStore({ savePath });
-  const id = 'benchclient000000000000000000001';
-  const rate = await clientPairs(() => store.readBytes(id), (_k, v) => store.writeRaw(id, v));
-  await store.close();
-  return rate;
-}
-
-async function memjs() {
+/**
+ * GET + SET pairs of a 150-byte value per second: sessctl's client (through the store) and memjs,
+ * in alternating blocks of 300 pairs (30 each), the median block of each — on a busy machine a
+ * single long run measures the neighbours more than the client.
+ */
+async function clientComparison() {
   let lib;
   try {
     lib = createRequire(import.meta.url)('memjs');
   } catch {
-    return null;
+    lib = null;
   }
-  const client = lib.Client.create(savePath, { logger: { log() {} } });
-  const rate = await clientPairs((k) => client.get(k), (k, v) => client.set(k, v, { expires: 60 }));
-  client.close();
-  return rate;
+  const value = Buffer.alloc(150, 'x');
+  const store = new MemcachedSessionStore({ savePath });
+  const id = 'benchclient000000000000000000001';
+  const client = lib?.Client.create(savePath, { logger: { log() {} } });
+  const block = async (get, set) => {
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < 300; i++) {
+      await get();
+      await set();
+    }
+    return 300 / (Number(process.hrtime.bigint() - t) / 1e9);
+  };
+  const ours = [];
+  const theirs = [];
+  for (let r = 0; r < 30; r++) {
+    ours.push(await block(() => store.readBytes(id), () => store.writeRaw(id, value)));
+    if (client) theirs.push(await block(() => client.get('benchclient'), () => client.set('benchclient', value, { expires: 60 })));
+  }
+  await store.close();
+  client?.close();
+  const median = (a) => (a.length ? a.sort((x, y) => x - y)[a.length >> 1] : null);
+  return { ours: median(ours), memjs: median(theirs) };
 }
 
 try {
@@ -129,10 +98,10 @@ try {
     const php = phpRun(locking);
     console.log(`${(locking ? 'on' : 'off').padEnd(7)}  ${node.toFixed(0).padStart(12)}  ${php.toFixed(0).padStart(11)}  ${(node / php).toFixed(2).padStart(8)}`);
   }
-  console.log('\nclient alone: GET + SET pairs per second (binary protocol)');
-  console.log(`sessctl's client  ${(await ours()).toFixed(0).padStart(8)}`);
-  const m = await memjs();
-  console.log(`memjs             ${m === null ? '  (not installed)' : m.toFixed(0).padStart(8)}`);
+  console.log('\nclient alone: GET + SET pairs per second (binary protocol; median of 30 alternating blocks)');
+  const c = await clientComparison();
+  console.log(`sessctl's client  ${c.ours.toFixed(0).padStart(8)}`);
+  console.log(`memjs             ${c.memjs === null ? '  (not installed)' : c.memjs.toFixed(0).padStart(8)}`);
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
