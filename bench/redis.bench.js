@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisSessionStore } from 'sessctl/redis';
-import { PhpArray } from 'sessctl';
+import { nodeRoundTrips, phpRoundTrips } from './session-roundtrip.js';
 
 const ITER = Number(process.env.BENCH_ITER ?? 5000);
 const PHP = process.env.PHP_BINARY || 'php';
@@ -46,56 +46,14 @@ async function waitUp() {
   throw new Error('redis-server did not start');
 }
 
-function seedData() {
-  const d = new PhpArray();
-  d.set('user_id', 12345);
-  d.set('name', 'Jane Example');
-  d.set('roles', PhpArray.of('editor', 'viewer'));
-  d.set('csrf', 'a'.repeat(40));
-  d.set('n', 0);
-  return d;
-}
-
-async function nodeRun(locking) {
-  const store = new RedisSessionStore({ savePath: url, locking });
-  const id = locking ? 'benchnodelocked00000000000000001' : 'benchnodeplain000000000000000001';
-  await store.update(id, () => seedData());
-  for (let i = 0; i < 200; i++) await store.update(id, (d) => void d.set('n', i)); // warm-up
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < ITER; i++) {
-    const h = await store.open(id);
-    h.data.set('n', i);
-    await h.save();
-    await h.close();
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  await store.close();
-  return ITER / seconds;
-}
-
-function phpRun(locking) {
-  const id = locking ? 'benchphplocked000000000000000001' : 'benchphpplain0000000000000000001';
-  const code = `
-    session_id($argv[1]); session_start();
-    $_SESSION = ['user_id' => 12345, 'name' => 'Jane Example', 'roles' => ['editor', 'viewer'], 'csrf' => str_repeat('a', 40), 'n' => 0];
-    session_write_close();
-    $iter = (int)$argv[2];
-    for ($i = 0; $i < 200; $i++) { session_id($argv[1]); session_start(); $_SESSION['n'] = $i; session_write_close(); }
-    $t = hrtime(true);
-    for ($i = 0; $i < $iter; $i++) { session_id($argv[1]); session_start(); $_SESSION['n'] = $i; session_write_close(); }
-    echo $iter / ((hrtime(true) - $t) / 1e9);`;
-  const r = spawnSync(PHP, [
-    '-d', 'session.save_handler=redis',
-    '-d', `session.save_path="${url}"`,
-    '-d', 'session.use_cookies=0',
-    '-d', 'session.cache_limiter=',
-    '-d', `redis.session.locking_enabled=${locking ? 1 : 0}`,
-    '-d', 'redis.session.lock_expire=30',
-    '-r', code, id, String(ITER),
-  ], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`php failed: ${r.stderr}${r.stdout}`);
-  return Number(r.stdout);
-}
+const nodeRun = (locking) =>
+  nodeRoundTrips(new RedisSessionStore({ savePath: url, locking }), locking ? 'benchnodelocked00000000000000001' : 'benchnodeplain000000000000000001', ITER);
+const phpRun = (locking) =>
+  phpRoundTrips(
+    ['-d', 'session.save_handler=redis', '-d', `session.save_path="${url}"`, '-d', `redis.session.locking_enabled=${locking ? 1 : 0}`, '-d', 'redis.session.lock_expire=30'],
+    locking ? 'benchphplocked000000000000000001' : 'benchphpplain0000000000000000001',
+    ITER,
+  );
 
 try {
   await waitUp();

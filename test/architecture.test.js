@@ -63,7 +63,8 @@ test('layer direction: each area imports only what is below it', () => {
     'backends/redis': ['errors', 'codec', 'session', 'backends/redis'],
     'backends/symfony-pdo': ['errors', 'codec', 'session', 'backends/symfony-pdo'],
     'backends/memory': ['errors', 'codec', 'session', 'backends/memory'],
-    'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files'],
+    'backends/memcached': ['errors', 'codec', 'session', 'backends/memcached'],
+    'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files', 'backends/memcached'],
     admin: ['errors', 'codec', 'session', 'admin', 'backends-table'],
     middleware: ['errors', 'codec', 'session', 'middleware'],
     // a framework layer is a view over any backend (and the middleware for its own middleware)

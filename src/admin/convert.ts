@@ -41,7 +41,7 @@ export async function convertSessions(
 ): Promise<ConvertReport> {
   const to = options.to as SerializeHandler;
   const codec = await loadCodec();
-  if (!codec.SERIALIZE_HANDLERS.includes(to)) throw new ConfigError(`--to: ${JSON.stringify(options.to)} is not a serialize handler (php, php_serialize or php_binary)`);
+  if (!codec.SERIALIZE_HANDLERS.includes(to)) throw new ConfigError(`--to: ${JSON.stringify(options.to)} is not a serialize handler (${codec.SERIALIZE_HANDLERS.join(', ')})`);
   const dryRun = options.dryRun ?? false;
   const report: ConvertReport = { to, dryRun, checked: 0, converted: 0, unchanged: 0, refused: 0, failed: 0 };
   const emit = (r: ConvertResult) => {

@@ -32,4 +32,5 @@ export { formatMetrics, gcMetrics, statsMetrics, writeMetricsFile, writeGcMetric
 export { discoverSystemSessions, gcSystem, parseFpmPools, type PhpConfig, type SystemTarget, type SystemDiscovery, type SystemGcResult, type FpmPool } from './system/index.js';
 export { setSessionValue, type SetRequest, type SetResult, type SetOutcome } from './set.js';
 export { compileWhere, parseWhere, evaluateWhere, WhereSyntaxError, type WhereNode } from './where/index.js';
-export type { AdminSource, SessionEntry, DestroyOutcome, RewriteOutcome, GcOptions, GcReport, GcOutcome } from '../session/admin.js';
+export { migrateSessions, type MigrateOptions, type MigrateReport, type MigrateResult, type MigrateOutcome } from './migrate.js';
+export type { AdminSource, SessionEntry, DestroyOutcome, PutOutcome, RewriteOutcome, GcOptions, GcReport, GcOutcome } from '../session/admin.js';

@@ -45,6 +45,8 @@ export interface ResolveOptions {
   /** The php binary to ask; false = never run php. Default `SESSCTL_PHP_BINARY` or `php` on PATH. */
   php?: string | false;
   env?: NodeJS.ProcessEnv;
+  /** A backend's own directives (`memcached.sess_prefix`, …), passed on as they are. */
+  ini?: Readonly<Record<string, string>>;
 }
 
 const INI_KEYS: Record<SettingName, string> = {
@@ -145,7 +147,9 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
     raw[n] = DEFAULTS[n];
     sources[n] = { kind: 'default', detail: "PHP's default" };
   }
-  return { values: validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>, env), sources: sources as Record<SettingName, SettingSource> };
+  const values = validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>, env);
+  if (options.ini) values.ini = options.ini;
+  return { values, sources: sources as Record<SettingName, SettingSource> };
 }
 
 function validate(raw: Record<SettingName, string>, sources: Record<SettingName, SettingSource>, env: NodeJS.ProcessEnv): ResolvedSettingValues {

@@ -23,6 +23,7 @@ export interface CommonOptions {
   maxlifetime?: string;
   phpIni?: string;
   php?: boolean;
+  ini?: string[];
   json?: boolean;
   quiet?: boolean;
   debug?: boolean;
@@ -32,9 +33,10 @@ export interface CommonOptions {
 
 function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
   cmd
-    .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path"; redis: "tcp://host:6379?prefix=…")')
+    .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path"; redis: "tcp://host:6379?prefix=…"; memcached: "host:11211,…")')
     .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack', 'auto']))
-    .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster)');
+    .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster, memcached)')
+    .option('--ini <directive=value>', "a backend's own directive, e.g. memcached.sess_prefix=app. (repeatable)", (v: string, all: string[] = []) => [...all, v]);
   if (withMaxlifetime) cmd.option('--maxlifetime <seconds>', 'session.gc_maxlifetime, seconds or a duration like 24m');
   return cmd
     .option('--php-ini <file>', 'read settings from this php.ini (and its conf.d / PHP_INI_SCAN_DIR)')
@@ -167,13 +169,31 @@ export function buildProgram(): Command {
 
   example(
     add('convert', 'rewrite every session to another serialize handler, in place under its lock', false)
-      .addOption(new Option('--to <handler>', 'target serialize handler').choices(['php', 'php_serialize', 'php_binary']).makeOptionMandatory())
+      .addOption(new Option('--to <handler>', 'target serialize handler').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack']).makeOptionMandatory())
       .option('--dry-run', 'show what would be converted or refused')
       .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
       .option('--json', 'print a JSON report')
       .option('-q, --quiet', 'print only problems'),
     'sessctl convert --serialize-handler php --to php_serialize --dry-run',
   ).action(lazy(() => import('./commands/convert.js')));
+
+  example(
+    add('migrate', 'copy every live session to another backend / serialize handler, each under its lock, keeping its remaining lifetime', true)
+      .requiredOption('--to-save-handler <name>', 'the target session.save_handler (files, redis, memcached, …)')
+      .option('--to-save-path <path>', 'the target session.save_path')
+      .addOption(new Option('--to-serialize-handler <name>', 'the target session.serialize_handler (default: the source’s)').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack']))
+      .option('--to-maxlifetime <seconds>', 'the target session.gc_maxlifetime (default: the source’s)')
+      .option('--to-ini <directive=value>', "a target backend's own directive (repeatable)", (v: string, all: string[] = []) => [...all, v])
+      .option('--dry-run', 'show what would move; write nothing')
+      .option('--verify', 'afterwards, read every moved session back from the target and compare it with the source')
+      .option('--overwrite', 'replace sessions the target already has (default: leave them)')
+      .option('--report <file>', 'append one JSON line per session; a later run with the same file skips what was moved')
+      .option('--jobs <n>', 'sessions moved at once', '8')
+      .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+      .option('--json', 'print a JSON report')
+      .option('-q, --quiet', 'print only problems'),
+    'sessctl migrate --save-path "2;/var/lib/php/sessions" --to-save-handler redis --to-save-path "tcp://127.0.0.1:6379" --report migrate.jsonl --verify',
+  ).action(lazy(() => import('./commands/migrate.js')));
 
   example(
     add('mkdirs', "create the depth-N directory tree (PHP's mod_files.sh)", false)

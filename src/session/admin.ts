@@ -19,6 +19,8 @@ export interface AdminSourceSettings {
   maxlifetime: number;
   /** Refuse to read stored sessions larger than this (default 256 MiB). */
   maxBytes?: number;
+  /** The backend's own php.ini directives (`memcached.sess_prefix`, …), by name. */
+  ini?: Readonly<Record<string, string>>;
 }
 
 /** One stored session as the admin commands see it, whatever the backend. */
@@ -36,6 +38,8 @@ export interface SessionEntry {
 }
 
 export type DestroyOutcome = 'destroyed' | 'missing' | 'kept';
+/** What `put` did: stored it, or found a session already there and left it. */
+export type PutOutcome = 'written' | 'exists';
 export type RewriteOutcome = 'rewritten' | 'unchanged' | 'missing';
 
 export interface EntriesOptions {
@@ -85,6 +89,20 @@ export interface AdminSource {
    * @throws LockTimeoutError; whatever `fn` throws (nothing is written then).
    */
   rewrite(id: string, fn: (entry: SessionEntry & { bytes: Uint8Array }) => Uint8Array | null, options: { lockTimeoutMs: number }): Promise<RewriteOutcome>;
+  /**
+   * Runs `fn` holding the session's exclusive lock, with the session as read under it (null when
+   * missing); the lock is released when `fn` settles. Used to move a session while no request
+   * can change it.
+   * @throws LockTimeoutError; whatever `fn` throws.
+   */
+  withLocked?<T>(id: string, lockTimeoutMs: number, fn: (entry: SessionEntry | null) => Promise<T>): Promise<T>;
+  /**
+   * Stores a session under PHP's lock as PHP would have written it, living until `expiresAtMs`
+   * (files: mtime = expiresAt - maxlifetime; Redis / Memcached: the TTL left). A session already
+   * there is left alone (`exists`) unless `overwrite`.
+   * @throws LockTimeoutError; BackendError / SessionFileError when the write fails.
+   */
+  put?(id: string, bytes: Uint8Array, options: { expiresAtMs: number; lockTimeoutMs: number; overwrite?: boolean }): Promise<PutOutcome>;
   /** PHP's gc (files: delete expired files; Redis: nothing, keys expire by TTL). */
   gc(options: GcOptions): Promise<GcReport>;
   /**
@@ -141,6 +159,46 @@ export interface GcReport {
   notes?: string[];
   /** Redis / Memcached: session keys that have no expiry at all. */
   withoutTtl?: number;
+}
+
+/**
+ * The last write of a session kept with a TTL (Redis, Memcached), derived as `now - (maxlifetime
+ * - ttl)`: exact for sessions PHP wrote with the same gc_maxlifetime. A key without a TTL (null)
+ * is shown as older than maxlifetime — it should have expired, and nothing will expire it.
+ */
+export function mtimeFromTtl(ttlSeconds: number | null, maxlifetime: number, nowMs: number): number {
+  if (ttlSeconds === null) return nowMs - (maxlifetime + 1) * 1000;
+  return Math.min(nowMs, nowMs - (maxlifetime - ttlSeconds) * 1000);
+}
+
+/**
+ * `gc` for stores whose keys expire by themselves (Redis, Memcached): there is nothing to delete;
+ * this counts the sessions and names those that never expire (written by something else).
+ */
+export async function gcByExpiry(
+  description: string,
+  options: GcOptions,
+  sessions: AsyncIterable<{ ttlSeconds: number | null; server: string; key: string }>,
+  text: { nothingToDo: string; neverExpire: (count: number) => string },
+): Promise<GcReport> {
+  const started = Date.now();
+  const report = newGcReport(description, options);
+  const named: string[] = [];
+  let never = 0;
+  for await (const s of sessions) {
+    report.scanned++;
+    if (s.ttlSeconds === null && ++never <= 20) named.push(`${s.server} ${s.key}`);
+    if (report.scanned % 5000 === 0) options.onProgress?.(report);
+  }
+  report.durationMs = Date.now() - started;
+  report.notes = [text.nothingToDo];
+  if (never > 0) {
+    report.notes.push(text.neverExpire(never), ...named.map((n) => `  ${n}`));
+    if (never > named.length) report.notes.push(`  … and ${never - named.length} more`);
+  }
+  report.withoutTtl = never;
+  options.onProgress?.(report);
+  return report;
 }
 
 /** A report with every counter at zero. */

@@ -14,6 +14,9 @@ export const hasPhp = has(PHP, ['-v']);
 export const hasPhpRedis = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("redis") ? 0 : 1);']);
 export const REDIS_SERVER = process.env.REDIS_SERVER || 'redis-server';
 export const hasRedisServer = has(REDIS_SERVER, ['--version']);
+export const MEMCACHED_SERVER = process.env.MEMCACHED_SERVER || 'memcached';
+export const hasMemcachedServer = has(MEMCACHED_SERVER, ['-V']);
+export const hasPhpMemcached = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("memcached") ? 0 : 1);']);
 
 /**
  * Options for `test()`/`describe()` that skip loudly when a tool is missing locally,
@@ -29,6 +32,7 @@ function need(ok, what) {
 export const needPhp = () => need(hasPhp, 'php (php-cli)');
 export const needPhpRedis = () => need(hasPhpRedis, 'php with the redis extension (php-redis)');
 export const needRedis = () => need(hasRedisServer && hasPhpRedis, 'redis-server and php-redis');
+export const needMemcached = () => need(hasMemcachedServer && hasPhpMemcached, 'memcached and php-memcached');
 
 /**
  * Runs a PHP snippet or script; returns stdout as a Buffer, throws with stderr on failure.

@@ -1,26 +1,15 @@
 // Starts a throw-away redis-server on loopback for one test file: a free port, no persistence,
 // its own temp dir; stopped (and the dir removed) by stop(), or when the process exits.
-import { spawn } from 'node:child_process';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, after } from 'node:test';
 import { REDIS_SERVER, hasRedisServer, hasPhpRedis } from './env.js';
 import { RedisSessionStore } from 'sessctl/redis';
+import { freePort, startServerProcess } from './server-process.js';
 
-/** A port nobody listens on right now (the kernel picks it). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /** Sends one inline command over a raw socket; resolves with the first reply line. */
 export function rawCommand(port, line, timeoutMs = 1000) {
@@ -47,17 +36,6 @@ export function rawCommand(port, line, timeoutMs = 1000) {
   });
 }
 
-const live = new Set();
-process.on('exit', () => {
-  for (const child of live) {
-    try {
-      child.kill('SIGKILL');
-    } catch {
-      /* gone */
-    }
-  }
-});
-
 /**
  * @typedef {{ port: number, url: string, pid: number, dir: string, stop(): Promise<void>, kill(): Promise<void>, output(): string }} RedisServer
  */
@@ -68,55 +46,18 @@ process.on('exit', () => {
  * @returns {Promise<RedisServer>}
  */
 export async function startRedis({ extraArgs = [] } = {}) {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'sessctl-redis-'));
-    const child = spawn(
-      REDIS_SERVER,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...extraArgs],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    live.add(child);
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    let up = false;
-    for (let i = 0; i < 100 && child.exitCode === null; i++) {
-      try {
-        if ((await rawCommand(port, 'PING', 300)) === '+PONG') {
-          up = true;
-          break;
-        }
-      } catch {
-        /* not yet */
-      }
-      await new Promise((r) => setTimeout(r, 30));
-    }
-    const stop = async (/** @type {NodeJS.Signals} */ signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        await exited;
-      }
-      live.delete(child);
-      rmSync(dir, { recursive: true, force: true });
-    };
-    if (up) {
-      return {
-        port,
-        url: `tcp://127.0.0.1:${port}`,
-        pid: child.pid,
-        dir,
-        stop: () => stop('SIGTERM'),
-        /** Kills the server abruptly (a crash, for failure tests). */
-        kill: () => stop('SIGKILL'),
-        output: () => output,
-      };
-    }
-    await stop('SIGKILL');
-    if (!/Address already in use/i.test(output)) throw new Error(`redis-server did not start:\n${output}`);
-  }
-  throw new Error('redis-server: no free port after 5 attempts');
+  let dir;
+  const server = await startServerProcess({
+    name: 'redis-server',
+    command: REDIS_SERVER,
+    args: (port) => {
+      dir = mkdtempSync(join(tmpdir(), 'sessctl-redis-'));
+      return ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...extraArgs];
+    },
+    ready: async (port) => (await rawCommand(port, 'PING', 300)) === '+PONG',
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  });
+  return { ...server, url: `tcp://127.0.0.1:${server.port}`, dir };
 }
 
 /**

@@ -5,9 +5,9 @@
  */
 import { closeSync, fstatSync, type Stats } from 'node:fs';
 import { SessionFileError } from '../../errors.js';
-import type { AdminSource, AdminSourceSettings, DestroyOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
+import type { AdminSource, AdminSourceSettings, DestroyOutcome, PutOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, restoreTimes, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from './file-io.js';
+import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, restoreTimes, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from './file-io.js';
 import { locateSessionFile } from './paths.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -21,8 +21,12 @@ export class FileAdminSource implements AdminSource {
   readonly maxBytes: number;
 
   /** @throws ConfigError for a bad save_path. */
-  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxBytes'> | string) {
+  /** session.gc_maxlifetime: what `put` sets mtimes against. */
+  readonly maxlifetime: number;
+
+  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxBytes'> & Partial<Pick<AdminSourceSettings, 'maxlifetime'>> | string) {
     const s = typeof settings === 'string' ? { savePath: settings } : settings;
+    this.maxlifetime = (typeof settings === 'string' ? undefined : settings.maxlifetime) ?? 1440;
     this.sp = parseSavePath(s.savePath);
     this.maxBytes = s.maxBytes ?? DEFAULT_MAX_BYTES;
     this.description = `${this.sp.path}${this.sp.depth ? ` (depth ${this.sp.depth})` : ''}`;
@@ -147,6 +151,34 @@ export class FileAdminSource implements AdminSource {
       // Keep the mtime exactly (to the nanosecond where the file system has it): a rewrite is no visit.
       restoreTimes(f.fd, before);
       return 'rewritten';
+    } finally {
+      await release(f);
+    }
+  }
+
+  async withLocked<T>(id: string, lockTimeoutMs: number, fn: (entry: SessionEntry | null) => Promise<T>): Promise<T> {
+    const f = await this.#lock(id, true, lockTimeoutMs);
+    try {
+      return await fn(f ? this.#entry(id, f, true) : null);
+    } finally {
+      if (f) await release(f);
+    }
+  }
+
+  /**
+   * Writes the session file as PHP does (created with the save_path mode, written in place under
+   * flock), then sets its mtime so that gc sees it expire at `expiresAtMs`. The file belongs to
+   * whoever runs this: run as PHP's user, or PHP will refuse a file it does not own.
+   */
+  async put(id: string, bytes: Uint8Array, options: { expiresAtMs: number; lockTimeoutMs: number; overwrite?: boolean }): Promise<PutOutcome> {
+    const loc = locateSessionFile(this.sp, id);
+    const f = (await lockFile(loc, { exclusive: true, write: true, create: { mode: this.sp.mode }, timeoutMs: options.lockTimeoutMs, maxBytes: this.maxBytes, depth: this.sp.depth }))!;
+    try {
+      if (!f.created && f.st.size > 0 && !options.overwrite) return 'exists';
+      await writeLocked(f, bytes, f.bytes);
+      const mtime = new Date(options.expiresAtMs - this.maxlifetime * 1000);
+      await touchLocked(f, { atime: mtime, mtime });
+      return 'written';
     } finally {
       await release(f);
     }

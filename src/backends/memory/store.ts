@@ -9,7 +9,7 @@
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { LockTimeoutError, SessctlError } from '../../errors.js';
-import { newGcReport, type AdminSource, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { newGcReport, type AdminSource, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { saveThenClose, updateSession, type CollectGarbageOptions, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
@@ -366,6 +366,24 @@ class MemoryAdminSource implements AdminSource {
     } finally {
       unlock();
     }
+  }
+
+  async withLocked<T>(id: string, lockTimeoutMs: number, fn: (entry: SessionEntry | null) => Promise<T>): Promise<T> {
+    const unlock = await this.#store.lock(id, lockTimeoutMs);
+    try {
+      return await fn(this.#entry(id, true));
+    } finally {
+      unlock();
+    }
+  }
+
+  /** Stores the bytes with the store's gc_maxlifetime counted back from `expiresAtMs` as mtime. */
+  async put(id: string, bytes: Uint8Array, options: { expiresAtMs: number; lockTimeoutMs: number; overwrite?: boolean }): Promise<PutOutcome> {
+    return this.withLocked(id, options.lockTimeoutMs, async (e) => {
+      if (e && !options.overwrite) return 'exists';
+      this.#store.setBytes(id, bytes, options.expiresAtMs - this.#store.settings.gcMaxlifetime * 1000);
+      return 'written';
+    });
   }
 
   async gc(options: GcOptions): Promise<GcReport> {

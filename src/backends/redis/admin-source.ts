@@ -8,14 +8,11 @@
  * gc_maxlifetime. A key without a TTL (never written by phpredis) is listed as expired,
  * its location says "no TTL", and `gc` reports it (it would never go away by itself).
  */
-import { newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import type { CommandTarget } from './connection.js';
-import { rewriteIfLocked } from './lock.js';
+import { rewriteIfLocked, writeIfLocked } from './lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
-
-/** How many TTL-less sessions `gc` names one by one. */
-const MAX_NOTED = 20;
 
 export class RedisAdminSource implements AdminSource {
   readonly saveHandler: string;
@@ -48,18 +45,12 @@ export class RedisAdminSource implements AdminSource {
     assertValidSessionId(id);
   }
 
-  #mtimeMs(ttlSeconds: number | null, now: number): number {
-    // No TTL: show it as older than maxlifetime (it should have expired; nothing will expire it).
-    if (ttlSeconds === null) return now - (this.#maxlifetime + 1) * 1000;
-    return Math.min(now, now - (this.#maxlifetime - ttlSeconds) * 1000);
-  }
-
   #entry(info: RedisSessionInfo, now: number, bytes?: Buffer): SessionEntry {
     const entry: SessionEntry = {
       id: info.id,
       location: `${info.server} ${info.key}${info.ttlSeconds === null ? ' (no TTL)' : ''}`,
       size: info.size,
-      mtimeMs: this.#mtimeMs(info.ttlSeconds, now),
+      mtimeMs: mtimeFromTtl(info.ttlSeconds, this.#maxlifetime, now),
     };
     if (bytes) entry.bytes = bytes;
     return entry;
@@ -108,38 +99,32 @@ export class RedisAdminSource implements AdminSource {
     });
   }
 
+  async withLocked<T>(id: string, lockTimeoutMs: number, fn: (entry: SessionEntry | null) => Promise<T>): Promise<T> {
+    return this.store.withLock(id, lockTimeoutMs, async () => fn(await this.read(id)));
+  }
+
+  /** SETEX with the TTL left until `expiresAtMs`, under phpredis's lock (refused if the lock was lost). */
+  async put(id: string, bytes: Uint8Array, options: { expiresAtMs: number; lockTimeoutMs: number; overwrite?: boolean }): Promise<PutOutcome> {
+    return this.store.withLock(id, options.lockTimeoutMs, async (loc, secret) => {
+      if (!options.overwrite && Number(await loc.target.send(['EXISTS', loc.key], loc.key)) === 1) return 'exists';
+      const ttl = Math.max(1, Math.ceil((options.expiresAtMs - Date.now()) / 1000));
+      await writeIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return 'written';
+    });
+  }
+
   /**
    * Redis has no gc to run: phpredis sets a TTL of gc_maxlifetime on every write and Redis
    * expires the key. This counts the sessions and reports those without a TTL (written by
    * something else; they never expire) — it deletes nothing.
    */
-  async gc(options: GcOptions): Promise<GcReport> {
-    const started = Date.now();
-    const report: GcReport = newGcReport(this.description, options);
-    const noTtl: string[] = [];
-    let noTtlCount = 0;
-    for await (const info of this.store.sessions({ signal: options.signal })) {
-      report.scanned++;
-      if (info.ttlSeconds === null) {
-        noTtlCount++;
-        if (noTtl.length < MAX_NOTED) noTtl.push(`${info.server} ${info.key}`);
-      }
-      if (report.scanned % 5000 === 0) options.onProgress?.(report);
-    }
-    report.durationMs = Date.now() - started;
-    const notes = [
-      `${this.saveHandler}: nothing to delete — Redis expires sessions by themselves (phpredis writes every session with a TTL of session.gc_maxlifetime), so PHP's gc does nothing for Redis either.`,
-    ];
-    if (noTtlCount > 0) {
-      notes.push(`${noTtlCount} session key(s) have NO TTL and will never expire (not written by phpredis; check them, then \`sessctl destroy\` them or set a TTL):`);
-      for (const n of noTtl) notes.push(`  ${n}`);
-      if (noTtlCount > noTtl.length) notes.push(`  … and ${noTtlCount - noTtl.length} more`);
-    }
-    report.notes = notes;
-    report.withoutTtl = noTtlCount;
-    options.onProgress?.(report);
-    return report;
+  gc(options: GcOptions): Promise<GcReport> {
+    return gcByExpiry(this.description, options, this.store.sessions({ signal: options.signal }), {
+      nothingToDo: `${this.saveHandler}: nothing to delete — Redis expires sessions by themselves (phpredis writes every session with a TTL of session.gc_maxlifetime), so PHP's gc does nothing for Redis either.`,
+      neverExpire: (n) => `${n} session key(s) have NO TTL and will never expire (not written by phpredis; check them, then \`sessctl destroy\` them or set a TTL):`,
+    });
   }
+
 
   close(): Promise<void> {
     return this.store.close();

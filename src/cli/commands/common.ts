@@ -1,6 +1,7 @@
 import { checkSource } from '../../admin/common.js';
 import { actAsOwner, type ActedAs } from '../../admin/identity.js';
 import { resolveSettings, type ResolvedSettings, type SettingName } from '../../admin/settings.js';
+import { ConfigError } from '../../errors.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
 import { reportWalkProblem } from '../walk-errors.js';
@@ -14,6 +15,7 @@ export function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingN
     flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime, ...extra },
     phpIni: opts.phpIni,
     php: opts.php === false ? false : undefined,
+    ini: iniFlags(opts.ini),
   });
 }
 
@@ -31,6 +33,19 @@ export async function settingsAsOwner(opts: CommonOptions, extra: Partial<Record
 }
 
 /** The admin source, checked before any command uses it (one message, exit 2, for every command). */
+
+/** `--ini name=value` (repeatable) → a directive map. @throws ConfigError */
+export function iniFlags(list: string[] | undefined): Record<string, string> | undefined {
+  if (!list?.length) return undefined;
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--ini: expected directive=value, got ${JSON.stringify(item)}`);
+    out[item.slice(0, eq).trim()] = item.slice(eq + 1);
+  }
+  return out;
+}
+
 export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
   const resolved = await settingsAsOwner(opts);
   const source = await openAdminSource(resolved.values);

@@ -5,8 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
-import { needRedis, PHP, runPhp, phpUntilReleased } from '../../helpers/env.js';
+import { needRedis, runPhp } from '../../helpers/env.js';
 import { useRedisServer, rawCommand } from '../../helpers/redis-server.js';
+import { iniArgs, phpAsync as phpAsyncWith, phpHolding as phpHoldingWith } from '../../helpers/php-run.js';
 import { LockTimeoutError, BackendError } from 'sessctl';
 
 const { server: redis, store } = useRedisServer({ locking: true, lockWaitTimeUs: 2000, lockExpireSeconds: 10 });
@@ -14,8 +15,8 @@ const { server: redis, store } = useRedisServer({ locking: true, lockWaitTimeUs:
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const redisCmd = (line) => rawCommand(redis.port, line);
 
-function phpArgs(ini = {}) {
-  const all = {
+function phpIni(ini = {}) {
+  return {
     'session.save_handler': 'redis',
     'session.save_path': redis.url,
     'session.use_cookies': '0',
@@ -26,29 +27,14 @@ function phpArgs(ini = {}) {
     'redis.session.lock_wait_time': '1000',
     ...ini,
   };
-  return Object.entries(all).flatMap(([k, v]) => ['-d', `${k}=${v}`]);
 }
+const phpArgs = (ini) => iniArgs(phpIni(ini));
 
-/** Starts PHP in the background; resolves with {code, stdout, stderr} when it ends. */
-function phpAsync(code, args, ini) {
-  const child = spawn(PHP, [...phpArgs(ini), '-r', code, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
-}
+/** PHP in the background with this file's settings. */
+const phpAsync = (code, args, ini) => phpAsyncWith(phpIni(ini), code, args);
 
-
-/**
- * Starts PHP with the session open (its lock held): `ready` resolves once PHP says it holds
- * the session, and PHP only finishes its request when `release()` is called — an explicit
- * hand-shake, so the test never depends on how fast PHP or this machine is.
- */
-function phpHolding(code, args) {
-  const script = `session_id($argv[1]); session_start(); echo "HOLDING\\n"; fgets(STDIN); ${code} session_write_close();`;
-  return phpUntilReleased([...phpArgs({}), '-r', script, ...args]);
-}
+/** PHP holding the session open until release() (an explicit hand-shake, never a sleep). */
+const phpHolding = (code, [id]) => phpHoldingWith(phpIni({}), id, code);
 
 test('PHP holds the lock → our open waits, times out with LockTimeoutError, then gets it', needRedis(), async () => {
   const id = 'phplocks00000000000000000000001';

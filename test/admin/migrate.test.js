@@ -1,0 +1,146 @@
+// sessctl migrate against real PHP: a 10,000-session files tree PHP wrote moves to Redis, PHP
+// (save_handler=redis) then reads every session identically and each TTL is the session's
+// remaining lifetime (±2 s); a report makes the run resumable; --dry-run writes nothing;
+// Redis → files and files → Memcached with php → igbinary on the way.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { needMemcached, needRedis, runPhp } from '../helpers/env.js';
+import { removeDir, sessctl, tempDir } from '../helpers/cli.js';
+import { iniArgs } from '../helpers/php-run.js';
+import { useRedisServer } from '../helpers/redis-server.js';
+import { useMemcached } from '../helpers/memcached-server.js';
+
+const { server: redis, store: redisStore } = useRedisServer();
+const mc = useMemcached(1);
+const dirs = [];
+after(() => dirs.forEach(removeDir));
+const MAXLIFETIME = 1440;
+
+/** PHP writes `n` sessions into `dir`, then ages each by 0…(maxlifetime + 200) s (some expired). */
+function phpWritesTree(dir, n, prefix) {
+  runPhp([...iniArgs({ 'session.save_path': dir, 'session.use_strict_mode': '0', 'session.use_cookies': '0' }), '-r', `
+    mt_srand(7);
+    [$n, $prefix, $max] = [(int)$argv[1], $argv[2], (int)$argv[3]];
+    for ($i = 0; $i < $n; $i++) {
+      $id = sprintf('%s%06d%s', $prefix, $i, 'abcdefghijklmnopqrstu');
+      session_id($id); session_start();
+      $_SESSION['i'] = $i; $_SESSION['user'] = "user$i"; $_SESSION['f'] = $i / 7; $_SESSION['list'] = [1, 'two', null, ['x' => $i % 3 === 0]];
+      session_write_close();
+      touch(session_save_path() . "/sess_$id", time() - mt_rand(0, $max + 200));
+    }`, '--', String(n), prefix, String(MAXLIFETIME)]);
+}
+
+/** `id md5(serialize($_SESSION))` for each id, as PHP reads it with the given ini (read_and_close: nothing written). */
+function phpReadsAll(ini, ids) {
+  const out = runPhp([...iniArgs({ 'session.use_strict_mode': '0', 'session.use_cookies': '0', ...ini }), '-r', `
+    foreach (explode("\\n", stream_get_contents(STDIN)) as $id) { if ($id === '') continue;
+      session_id($id); session_start(['read_and_close' => true]); echo $id, ' ', md5(serialize($_SESSION)), "\\n"; $_SESSION = []; }`], { input: ids.join('\n') });
+  return new Map(out.toString().trim().split('\n').map((l) => l.split(' ')));
+}
+
+function mtimesOf(dir, ids) {
+  return new Map(ids.map((id) => [id, statSync(join(dir, `sess_${id}`)).mtimeMs]));
+}
+
+test('10,000 PHP file sessions → Redis: PHP reads every one identically; TTL = remaining lifetime ±2 s; resumable; dry run writes nothing', needRedis(), async (t) => {
+  const dir = tempDir('migrate');
+  dirs.push(dir);
+  phpWritesTree(dir, 10000, 'mig');
+  const ids = Array.from({ length: 10000 }, (_, i) => `mig${String(i).padStart(6, '0')}abcdefghijklmnopqrstu`);
+  const mtimes = mtimesOf(dir, ids);
+  // compared below: sessions that cannot run out during the test; and some long expired
+  const live = ids.filter((id) => mtimes.get(id) + MAXLIFETIME * 1000 > Date.now() + 300_000);
+  const dead = ids.filter((id) => mtimes.get(id) + MAXLIFETIME * 1000 < Date.now() - 5000);
+  const args = ['migrate', '--save-path', dir, '--maxlifetime', String(MAXLIFETIME), '--no-php', '--to-save-handler', 'redis', '--to-save-path', redis.url];
+
+  const dry = sessctl([...args, '--dry-run', '--json']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.equal(JSON.parse(dry.stdout).moved + JSON.parse(dry.stdout).expired, 10000);
+  assert.equal(await redisStore().readBytes(ids[0]), null, 'a dry run writes nothing');
+
+  const report = join(dir, '..', `${dir.split('/').pop()}-report.jsonl`);
+  dirs.push(report);
+  const started = Date.now();
+  const r = sessctl([...args, '--verify', '--report', report, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rep = JSON.parse(r.stdout);
+  t.diagnostic(`migrated ${rep.moved} sessions (${rep.expired} expired) in ${Date.now() - started} ms, verified ${rep.verified}`);
+  assert.equal(rep.failed, 0);
+  assert.equal(rep.moved + rep.expired + rep.vanished, 10000);
+  assert.equal(rep.verified, rep.moved);
+  assert.equal(rep.mismatched, 0);
+  assert.equal(readFileSync(report, 'utf8').trim().split('\n').length, 10000);
+
+  // PHP on Redis reads exactly what PHP on files read, for every live session; expired ones did not move.
+  const onFiles = phpReadsAll({ 'session.save_path': dir }, live);
+  const onRedis = phpReadsAll({ 'session.save_handler': 'redis', 'session.save_path': redis.url }, live);
+  for (const id of live) assert.equal(onRedis.get(id), onFiles.get(id), id);
+  for (const id of dead.slice(0, 50)) assert.equal(await redisStore().readBytes(id), null, id);
+
+  // TTLs: what each session had left.
+  let checked = 0;
+  for await (const info of redisStore().sessions()) {
+    if (!mtimes.has(info.id)) continue;
+    const left = (mtimes.get(info.id) + MAXLIFETIME * 1000 - Date.now()) / 1000; // TTLs are read page by page
+    assert.ok(Math.abs(info.ttlSeconds - left) <= 2, `${info.id}: TTL ${info.ttlSeconds}, left ${left}`);
+    checked++;
+  }
+  assert.ok(checked >= live.length && checked <= rep.moved, `${checked} TTLs checked`); // the shortest-lived ones may have expired since
+
+  // Again with the same report: nothing is touched twice.
+  const again = sessctl([...args, '--report', report, '--json']);
+  assert.equal(again.code, 0, again.stderr);
+  const rep2 = JSON.parse(again.stdout);
+  assert.equal(rep2.doneBefore, rep.moved);
+  assert.equal(rep2.moved, 0);
+});
+
+test('Redis → files keeps each remaining lifetime as mtime; the copy already there is left unless --overwrite', needRedis(), async () => {
+  const url = `${redis.url}?prefix=r2f:`;
+  const s = redisStore({ savePath: url, gcMaxlifetime: 1000 });
+  const ids = ['r2f000000000000000000000000000a', 'r2f000000000000000000000000000b'];
+  for (const id of ids) await s.update(id, (d) => void d.set('from', 'redis'));
+  const dir = tempDir('migrate-files');
+  dirs.push(dir);
+  const args = ['migrate', '--save-handler', 'redis', '--save-path', url, '--maxlifetime', '1000', '--no-php', '--to-save-handler', 'files', '--to-save-path', dir, '--json'];
+  const r = sessctl(args);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).moved, 2);
+  for (const id of ids) {
+    const age = (Date.now() - statSync(join(dir, `sess_${id}`)).mtimeMs) / 1000;
+    assert.ok(age >= -2 && age <= 3, `mtime ≈ now (TTL was full): ${age}`);
+    assert.equal(phpReadsAll({ 'session.save_path': dir }, [id]).get(id), phpReadsAll({ 'session.save_handler': 'redis', 'session.save_path': url }, [id]).get(id));
+  }
+  await s.update(ids[0], (d) => void d.set('from', 'redis again'));
+  const second = JSON.parse(sessctl(args).stdout);
+  assert.equal(second.exists, 2);
+  assert.match(readFileSync(join(dir, `sess_${ids[0]}`), 'latin1'), /"redis"/);
+  JSON.parse(sessctl([...args, '--overwrite']).stdout);
+  assert.match(readFileSync(join(dir, `sess_${ids[0]}`), 'latin1'), /redis again/);
+});
+
+test('files (php) → Memcached with igbinary: PHP with save_handler=memcached and serialize_handler=igbinary reads every session', needMemcached(), async () => {
+  const dir = tempDir('migrate-mc');
+  dirs.push(dir);
+  phpWritesTree(dir, 200, 'mcm');
+  const ids = Array.from({ length: 200 }, (_, i) => `mcm${String(i).padStart(6, '0')}abcdefghijklmnopqrstu`);
+  const mtimes = mtimesOf(dir, ids);
+  const live = ids.filter((id) => mtimes.get(id) + MAXLIFETIME * 1000 > Date.now() + 300_000);
+  const r = sessctl(['migrate', '--save-path', dir, '--maxlifetime', String(MAXLIFETIME), '--no-php', '--to-save-handler', 'memcached', '--to-save-path', mc.savePath, '--to-serialize-handler', 'igbinary', '--verify', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const rep = JSON.parse(r.stdout);
+  assert.ok(rep.moved >= live.length);
+  assert.equal(rep.mismatched, 0);
+  const onFiles = phpReadsAll({ 'session.save_path': dir }, live);
+  const onMc = phpReadsAll({ 'session.save_handler': 'memcached', 'session.save_path': mc.savePath, 'session.serialize_handler': 'igbinary' }, live);
+  for (const id of live) assert.equal(onMc.get(id), onFiles.get(id), id);
+  // the TTL is what was left (memcached's metadump gives the absolute expiry)
+  const list = JSON.parse(sessctl(['list', '--json', '--save-handler', 'memcached', '--save-path', mc.savePath, '--maxlifetime', String(MAXLIFETIME), '--serialize-handler', 'igbinary', '--no-php']).stdout);
+  const listedAt = Date.now();
+  for (const row of list) {
+    const left = (mtimes.get(row.id) + MAXLIFETIME * 1000 - listedAt) / 1000;
+    assert.ok(Math.abs(row.expiresInSeconds - left) <= 2, `${row.id}: ${row.expiresInSeconds} vs ${left}`);
+  }
+});

@@ -1,0 +1,103 @@
+// The CLI on Memcached: `--save-handler memcached --save-path host:port` for list (metadump),
+// inspect (--json equals PHP's json_encode($_SESSION)), stats, validate, destroy, convert and gc,
+// on sessions real PHP (php-memcached) wrote.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { needMemcached, runPhp } from '../../helpers/env.js';
+import { iniArgs, phpHolding } from '../../helpers/php-run.js';
+import { mcText, startMemcached, useMemcached } from '../../helpers/memcached-server.js';
+
+const mc = useMemcached(2);
+const ids = ['mcliaaaa00000000000000000000001', 'mclibbbb00000000000000000000002', 'mclicccc00000000000000000000003'];
+const ini = () => ({ 'session.save_handler': 'memcached', 'session.save_path': mc.savePath, 'session.use_cookies': '0', 'session.use_strict_mode': '0', 'session.gc_maxlifetime': '1000' });
+let seeded = false;
+
+function seed() {
+  if (seeded) return;
+  seeded = true;
+  runPhp([...iniArgs(ini()), '-r', `
+    foreach (array_slice($argv, 1) as $i => $id) { session_id($id); session_start(); $_SESSION['user'] = "u$i"; $_SESSION['n'] = $i; $_SESSION['f'] = 0.1 + $i; $_SESSION['utf8'] = "caf\u{e9} \u{1F600}"; $_SESSION['nested'] = ['a' => [1, [2, null]], 5 => true, 'e' => []]; session_write_close(); }`, '--', ...ids]);
+}
+
+function cli(...args) {
+  seed();
+  return spawnSync(process.execPath, ['bin/sessctl.js', ...args, '--save-handler', 'memcached', '--save-path', mc.savePath, '--no-php'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', SESSCTL_MAXLIFETIME: '1000' } });
+}
+
+test('inspect ID --json equals PHP’s json_encode($_SESSION)', needMemcached(), () => {
+  for (const id of ids) {
+    const r = cli('inspect', id, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const php = runPhp([...iniArgs(ini()), '-r', `session_id($argv[1]); session_start(); echo json_encode($_SESSION);`, '--', id]).toString();
+    assert.deepEqual(JSON.parse(r.stdout), JSON.parse(php));
+  }
+  const bad = cli('inspect', '../../etc/passwd');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /invalid session id/);
+});
+
+test('list: every session from every server (lru_crawler metadump), lock items and foreign keys left out', needMemcached(), async () => {
+  seed();
+  await mcText(mc.servers[0].port, 'set other:key 0 0 1\r\nx', { until: /STORED/ });
+  await mcText(mc.servers[1].port, `set memc.sess.key.lock.${ids[0]} 0 0 1\r\n1`, { until: /STORED/ });
+  const r = cli('list', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = JSON.parse(r.stdout);
+  assert.deepEqual(rows.map((x) => x.id).sort(), [...ids].sort());
+  for (const row of rows) {
+    assert.match(row.location, /^127\.0\.0\.1:\d+ memc\.sess\.key\./);
+    assert.ok(row.expiresInSeconds > 990 && row.expiresInSeconds <= 1000, String(row.expiresInSeconds));
+  }
+  await mcText(mc.servers[1].port, `delete memc.sess.key.lock.${ids[0]}`);
+});
+
+test('stats and validate; gc explains that memcached expires keys itself', needMemcached(), () => {
+  const s = cli('stats', '--json');
+  assert.equal(s.status, 0, s.stderr);
+  assert.equal(JSON.parse(s.stdout).count, 3);
+  assert.equal(cli('validate').status, 0);
+  const g = cli('gc');
+  assert.equal(g.status, 0, g.stderr);
+  assert.match(g.stdout, /memcached expires sessions by itself/);
+});
+
+test('destroy: under php-memcached’s lock; refuses a session PHP holds', needMemcached(), async () => {
+  const holder = phpHolding(ini(), ids[0]);
+  await holder.ready;
+  const locked = cli('destroy', ids[0], '--lock-timeout', '1');
+  assert.notEqual(locked.status, 0);
+  assert.match(locked.stderr, /lock not acquired within/);
+  holder.release();
+  assert.equal((await holder.done).code, 0);
+  const r = cli('destroy', ids[2]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(cli('list', '--json').stdout).length, 2);
+});
+
+test('convert --to igbinary keeps each TTL; PHP with serialize_handler=igbinary reads the result', needMemcached(), async () => {
+  const r = cli('convert', '--to', 'igbinary');
+  assert.equal(r.status, 0, r.stderr + r.stdout);
+  const row = JSON.parse(cli('list', '--json', '--serialize-handler', 'igbinary').stdout).find((x) => x.id === ids[1]);
+  assert.equal(row.handler, 'igbinary');
+  assert.ok(row.expiresInSeconds > 900, String(row.expiresInSeconds));
+  const out = runPhp([...iniArgs({ ...ini(), 'session.serialize_handler': 'igbinary' }), '-r', 'session_id($argv[1]); session_start(); echo $_SESSION["user"];', '--', ids[1]]);
+  assert.equal(out.toString(), 'u1');
+});
+
+test('a server that cannot list, or is not there, says so clearly (exit code, no stack trace)', needMemcached(), async () => {
+  const noCrawler = await startMemcached({ extraArgs: ['-o', 'no_lru_crawler'] });
+  try {
+    for (const [savePath, message] of [
+      [noCrawler.url, /cannot list sessions: the server answered "CLIENT_ERROR lru crawler disabled"/],
+      ['127.0.0.1:1', /127\.0\.0\.1:1.*connection failed/],
+    ]) {
+      const r = spawnSync(process.execPath, ['bin/sessctl.js', 'list', '--save-handler', 'memcached', '--save-path', savePath, '--no-php'], { encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  } finally {
+    await noCrawler.stop();
+  }
+});
