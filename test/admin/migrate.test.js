@@ -37,7 +37,7 @@ function phpReadsAll(ini, ids) {
   const out = runPhp([...iniArgs({ 'session.use_strict_mode': '0', 'session.use_cookies': '0', ...ini }), '-r', `
     foreach (explode("\\n", stream_get_contents(STDIN)) as $id) { if ($id === '') continue;
       session_id($id); session_start(['read_and_close' => true]); echo $id, ' ', md5(serialize($_SESSION)), "\\n"; $_SESSION = []; }`], { input: ids.join('\n') });
-  return new Map(out.toString().trim().split('\n').map((l) => l.split(' ')));
+  return new Map(out.toString().trim().split('\n').map((l) => /** @type {[string, string]} */ (l.split(' '))));
 }
 
 function mtimesOf(dir, ids) {

@@ -34,7 +34,10 @@ const WHY = {
 const last = (v) => [...v.values()].pop();
 const plainOf = (v) => toPlain(v instanceof PhpReference ? v.value : v);
 
-/** [file, input, reason, optional check of our decoded value] */
+/**
+ * [file, input, reason, optional check of our decoded value]
+ * @type {Array<[string, string | null, string, ((value: any) => void)?]>}
+ */
 const ALLOWED = [
   ['ext/standard/tests/serialize/005.phpt', 'C:10:"TestNANew2":0:{}', WHY.classNotLoaded],
   ['ext/standard/tests/serialize/__serialize_003.phpt', 'C:4:"Test":7:{payload}', WHY.classNotLoaded],

@@ -31,7 +31,10 @@ export function mcText(port, line, { until = /\r\n/, timeoutMs = 2000 } = {}) {
   });
 }
 
-/** Starts one memcached; resolves once it answers. @returns {{ port, url, pid, stop(), kill() }} */
+/**
+ * Starts one memcached; resolves once it answers.
+ * @returns {Promise<{ port: number, url: string, pid: number | undefined, stop(): Promise<void>, kill(): Promise<void> }>}
+ */
 export async function startMemcached({ extraArgs = [] } = {}) {
   const server = await startServerProcess({
     name: 'memcached',

@@ -11,7 +11,7 @@ export function freePort() {
     srv.unref();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
@@ -30,7 +30,8 @@ process.on('exit', () => {
 
 /**
  * Spawns `command args(port)` until one answers `ready(port)` (five ports tried when one is taken).
- * @returns {{ port, pid, stop(): Promise<void>, kill(): Promise<void>, output(): string }}
+ * @param {{ name: string, command: string, args: (port: number) => string[], ready: (port: number) => Promise<boolean>, cleanup?: () => void }} options
+ * @returns {Promise<{ port: number, pid: number | undefined, stop(): Promise<void>, kill(): Promise<void>, output(): string }>}
  */
 export async function startServerProcess({ name, command, args, ready, cleanup = () => {} }) {
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -53,7 +54,7 @@ export async function startServerProcess({ name, command, args, ready, cleanup =
       }
       await new Promise((r) => setTimeout(r, 30));
     }
-    const stop = async (signal = 'SIGTERM') => {
+    const stop = async (/** @type {NodeJS.Signals} */ signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);
         await exited;

@@ -29,8 +29,8 @@ const age = (file, seconds) => {
 
 async function listen(handler) {
   const server = http.createServer(handler);
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${server.address().port}`;
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
+  const url = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
   const close = () => new Promise((r) => {
     server.close(r);
     server.closeAllConnections();
@@ -303,13 +303,15 @@ test('a failing collection goes to onError and the logger (phase gc), never to t
 });
 
 test("PHP's draw at its edges: probability 0 never collects, probability ≥ divisor always; read_and_close draws too; defaults come from the backend", async () => {
-  for (const [settings, options, expected] of [
+  /** @type {Array<[import('sessctl').SessionSettings, Record<string, unknown>, number]>} */
+  const cases = [
     [{ gcProbability: 0 }, {}, 0],
     [{}, { gcProbability: 0, gcDivisor: 1 }, 0],
     [{ gcProbability: 7, gcDivisor: 7 }, {}, 4],
     [{}, { gcProbability: 9, gcDivisor: 2 }, 4],
     [{ gcProbability: 1, gcDivisor: 1 }, { readAndClose: true }, 4],
-  ]) {
+  ];
+  for (const [settings, options, expected] of cases) {
     const store = new MemorySessionStore(settings);
     let calls = 0;
     const finished = [];
@@ -347,8 +349,10 @@ test('a backend with nothing to collect (no collectGarbage, as Redis) takes the 
 
 test('the gc settings are validated as php.ini ranges, naming the option', () => {
   const backend = new MemorySessionStore();
-  for (const bad of [{ gcProbability: -1 }, { gcDivisor: 0 }, { gcProbability: 1.5 }, { gcDivisor: '100' }]) {
-    assert.throws(() => phpSession({ backend, ...bad }), (e) => e instanceof ConfigError && /^phpSession: gc(Probability|Divisor) \(session\.gc_(probability|divisor)\)/.test(e.message), JSON.stringify(bad));
+  /** @type {Array<Record<string, unknown>>} */
+  const bads = [{ gcProbability: -1 }, { gcDivisor: 0 }, { gcProbability: 1.5 }, { gcDivisor: '100' }];
+  for (const bad of bads) {
+    assert.throws(() => phpSession(/** @type {any} */ ({ backend, ...bad })), (e) => e instanceof ConfigError && /^phpSession: gc(Probability|Divisor) \(session\.gc_(probability|divisor)\)/.test(e.message), JSON.stringify(bad));
   }
 });
 

@@ -88,10 +88,12 @@ test('convert --to igbinary keeps each TTL; PHP with serialize_handler=igbinary 
 test('a server that cannot list, or is not there, says so clearly (exit code, no stack trace)', needMemcached(), async () => {
   const noCrawler = await startMemcached({ extraArgs: ['-o', 'no_lru_crawler'] });
   try {
-    for (const [savePath, message] of [
+    /** @type {Array<[string, RegExp]>} */
+    const cases = [
       [noCrawler.url, /cannot list sessions: the server answered "CLIENT_ERROR lru crawler disabled"/],
       ['127.0.0.1:1', /127\.0\.0\.1:1.*connection failed/],
-    ]) {
+    ];
+    for (const [savePath, message] of cases) {
       const r = spawnSync(process.execPath, ['bin/sessctl.js', 'list', '--save-handler', 'memcached', '--save-path', savePath, '--no-php'], { encoding: 'utf8' });
       assert.equal(r.status, 1);
       assert.match(r.stderr, message);
