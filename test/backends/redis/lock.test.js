@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { needRedis, PHP, runPhp } from '../../helpers/env.js';
+import { phpHoldWith } from '../../helpers/php-sessions.js';
 import { useRedisServer, rawCommand } from '../../helpers/redis-server.js';
 import { LockTimeoutError, BackendError } from 'sessctl';
 
@@ -40,27 +41,8 @@ function phpAsync(code, args, ini) {
 }
 
 
-/**
- * Starts PHP with the session open (its lock held): `ready` resolves once PHP says it holds
- * the session, and PHP only finishes its request when `release()` is called — an explicit
- * hand-shake, so the test never depends on how fast PHP or this machine is.
- */
-function phpHolding(code, args) {
-  const script = `session_id($argv[1]); session_start(); echo "HOLDING\\n"; fgets(STDIN); ${code} session_write_close();`;
-  const child = spawn(PHP, [...phpArgs({}), '-r', script, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('HOLDING')) resolve();
-    });
-    child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
-  });
-  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
-  return { ready, done, release: () => child.stdin.end('go\n') };
-}
+/** PHP holds the session until told to release it (see phpHoldWith: a stdin hand-shake, no sleep). */
+const phpHolding = (code, args) => phpHoldWith(phpArgs({}), args[0], code);
 
 test('PHP holds the lock → our open waits, times out with LockTimeoutError, then gets it', needRedis(), async () => {
   const id = 'phplocks00000000000000000000001';
