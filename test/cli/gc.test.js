@@ -86,14 +86,15 @@ describe('gc at depth 2 with a session held by PHP', needPhp(), () => {
   });
 });
 
-test('gc at depth 0 with an unreadable subtree counts an error and exits 1', needPhp(), () => {
+test('gc on a save path that is a file: one line, exit 2 (a configuration error)', needPhp(), () => {
   if (process.getuid?.() === 0) {
     // root reads everything: use a save path that is a file instead.
     const dir = tempDir('gc-err');
     try {
       writeFileSync(join(dir, 'f'), '');
       const r = sessctl(['gc', '--save-path', `1;${join(dir, 'f')}`, '--no-php']);
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /the save path is not a directory \(ENOTDIR\)/);
       assert.match(r.stderr, /^sessctl: .*f/m);
       assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
     } finally {

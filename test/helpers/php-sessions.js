@@ -25,20 +25,30 @@ export function phpReadSession(ini, id) {
   return JSON.parse(runPhp([...phpIni(ini), '-r', `session_id(${JSON.stringify(id)}); session_start(); echo json_encode($_SESSION); session_write_close();`]).toString());
 }
 
-/** PHP opens `id` (taking its lock) and keeps it until `release()`; `ready` resolves once it holds it. */
-export function phpHold(ini, id) {
-  const script = `session_id($argv[1]); session_start(); echo "HOLDING\\n"; fgets(STDIN); session_write_close();`;
-  const child = spawn(PHP, [...phpIni(ini), '-r', script, id], { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * PHP (run with `args`) opens `id`, taking its lock, and keeps it until `release()`, then runs
+ * `code` and writes the session; `ready` resolves once it holds the session, `done` with its
+ * exit code and stderr — an explicit hand-shake, never a sleep.
+ */
+export function phpHoldWith(args, id, code = '') {
+  const script = `session_id($argv[1]); session_start(); echo "HOLDING\\n"; fgets(STDIN); ${code} session_write_close();`;
+  const child = spawn(PHP, [...args, '-r', script, id], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const ready = new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('HOLDING')) resolve();
+      if (out.includes('HOLDING')) resolve(undefined);
     });
     child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
   });
-  const done = new Promise((resolve) => child.on('exit', (c) => resolve(c)));
+  /** @type {Promise<{ code: number | null, stderr: string }>} */
+  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
   return { ready, done, release: () => child.stdin.end('go\n') };
+}
+
+/** PHP with these session settings holds `id` until `release()` (see phpHoldWith). */
+export function phpHold(ini, id) {
+  return phpHoldWith(phpIni(ini), id);
 }
