@@ -148,8 +148,34 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
     sources[n] = { kind: 'default', detail: "PHP's default" };
   }
   const values = validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>, env);
-  if (options.ini) values.ini = options.ini;
+  const ini = await backendDirectives(values.saveHandler, options, env, php);
+  if (ini) values.ini = ini;
   return { values, sources: sources as Record<SettingName, SettingSource> };
+}
+
+/** Save handlers whose extension has its own session directives (`memcached.sess_*`). */
+const DIRECTIVE_EXTENSIONS: Readonly<Record<string, string>> = { memcached: 'memcached' };
+
+/**
+ * The save handler's own directives (`memcached.sess_prefix`, …), each from the first of:
+ * `options.ini` (the `--ini` flags), the `--php-ini` file, or (without one) the php binary's
+ * `ini_get_all()`; php-memcached's defaults for the rest.
+ */
+async function backendDirectives(saveHandler: string, options: ResolveOptions, env: NodeJS.ProcessEnv, php: string | false): Promise<Record<string, string> | undefined> {
+  const ext = Object.hasOwn(DIRECTIVE_EXTENSIONS, saveHandler) ? DIRECTIVE_EXTENSIONS[saveHandler] : undefined;
+  if (!ext) return options.ini ? { ...options.ini } : undefined;
+  const out: Record<string, string> = {};
+  // As for the session settings: a php.ini given is the configuration; only without one is php asked.
+  if (php !== false && options.phpIni === undefined) {
+    const fromPhp = await askPhp(php, ext);
+    for (const [k, v] of Object.entries(fromPhp ?? {})) if (v !== null) out[k] = v;
+  }
+  if (options.phpIni !== undefined) {
+    const { loadPhpIni } = await import('./ini.js');
+    for (const [k, v] of loadPhpIni(options.phpIni, env)) if (k.startsWith(`${ext}.`)) out[k] = v.value;
+  }
+  Object.assign(out, options.ini);
+  return out;
 }
 
 function validate(raw: Record<SettingName, string>, sources: Record<SettingName, SettingSource>, env: NodeJS.ProcessEnv): ResolvedSettingValues {
@@ -191,14 +217,14 @@ function withTempDirDefault(savePath: string, env: NodeJS.ProcessEnv): string {
 
 type PhpIniAll = Record<string, string | null>;
 
-/** Asks the php binary for its session ini values; null when php is absent or fails. */
-async function askPhp(php: string): Promise<PhpIniAll | null> {
+/** Asks the php binary for an extension's ini values (default: session); null when php is absent or fails. */
+async function askPhp(php: string, extension = 'session'): Promise<PhpIniAll | null> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     let out = '';
     let child;
     try {
-      child = spawn(php, ['-r', 'echo json_encode(ini_get_all("session"));'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      child = spawn(php, ['-r', `echo json_encode(ini_get_all(${JSON.stringify(extension)}));`], { stdio: ['ignore', 'pipe', 'ignore'] });
     } catch {
       resolve(null);
       return;
@@ -214,7 +240,8 @@ async function askPhp(php: string): Promise<PhpIniAll | null> {
       clearTimeout(timer);
       if (code !== 0) return resolve(null);
       try {
-        const parsed = JSON.parse(out) as Record<string, { local_value: string | null }>;
+        const parsed = JSON.parse(out) as Record<string, { local_value: string | null }> | false;
+        if (!parsed) return resolve(null); // the extension is not loaded
         const flat: PhpIniAll = Object.create(null);
         for (const [k, v] of Object.entries(parsed)) flat[k] = v?.local_value ?? null;
         resolve(flat);

@@ -84,6 +84,7 @@ export class MemcachedConnection {
         p.resolve = () => resolve(p.multi!);
       }
       this.#pending.set(opaque, p);
+      if (this.#pending.size === 1) socket.ref();
       socket.write(encodeRequest(req, opaque));
     });
   }
@@ -162,6 +163,8 @@ export class MemcachedConnection {
     }
     this.#pending.delete(r.opaque);
     clearTimeout(p.timer);
+    // An idle connection does not keep the process alive (a CLI run or a script ends by itself).
+    if (this.#pending.size === 0) this.#socket?.unref();
     p.resolve(r);
   }
 

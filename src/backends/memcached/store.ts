@@ -293,24 +293,30 @@ export class MemcachedSessionStore implements SessionBackend {
    */
   async *sessions(options: { signal?: AbortSignal; withData?: boolean } = {}): AsyncGenerator<MemcachedSessionInfo> {
     for (const conn of this.#conns) {
+      // The whole dump is read before anything is done with it: while a metadump is open the
+      // server's crawler waits on us, and sessions rewritten meanwhile (convert, migrate) could be
+      // missed or listed twice. What is kept per session is small (id, expiry, size).
+      const listed: MemcachedSessionInfo[] = [];
       for await (const keys of metadump(conn.server, this.timeouts, options.signal)) {
         const now = Date.now() / 1000;
-        const batch: MemcachedSessionInfo[] = [];
         for (const k of keys) {
           if (!k.key.subarray(0, this.prefix.length).equals(this.prefix)) continue;
           const id = k.key.subarray(this.prefix.length).toString('latin1');
           if (!this.isValidId(id)) continue; // lock items (`lock.` + id) and foreign keys
           if (k.exp !== -1 && k.exp <= now) continue;
-          batch.push({ id, key: k.key.toString('latin1'), server: conn.label, ttlSeconds: k.exp === -1 ? null : Math.max(0, Math.round(k.exp - now)), size: k.size });
+          listed.push({ id, key: k.key.toString('latin1'), server: conn.label, ttlSeconds: k.exp === -1 ? null : Math.max(0, Math.round(k.exp - now)), size: k.size });
         }
+      }
+      for (let i = 0; i < listed.length; i += 500) {
+        const batch = listed.slice(i, i + 500);
         if (!options.withData) {
           yield* batch;
           continue;
         }
         // One batch of GETs at a time, pipelined on the connection.
         const values = await Promise.all(batch.map((s) => this.#get(this.locate(s.id))));
-        for (const [i, s] of batch.entries()) {
-          const v = values[i]!;
+        for (const [j, s] of batch.entries()) {
+          const v = values[j]!;
           if (v === null) continue; // gone since the dump
           s.bytes = v;
           s.size = v.length;

@@ -4,7 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { needMemcached, runPhp } from '../../helpers/env.js';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { needMemcached, PHP, runPhp } from '../../helpers/env.js';
 import { iniArgs, phpHolding } from '../../helpers/php-run.js';
 import { mcText, startMemcached, useMemcached } from '../../helpers/memcached-server.js';
 
@@ -101,5 +104,28 @@ test('a server that cannot list, or is not there, says so clearly (exit code, no
     }
   } finally {
     await noCrawler.stop();
+  }
+});
+
+test('php-memcached directives come from --ini, from --php-ini, or from the php binary', needMemcached(), () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sessctl-mcini-'));
+  try {
+    const id = 'mcliprefix0000000000000000000001';
+    runPhp([...iniArgs({ ...ini(), 'memcached.sess_prefix': 'app2.' }), '-r', `session_id($argv[1]); session_start(); $_SESSION['p'] = 'app2'; session_write_close();`, '--', id]);
+    const base = ['bin/sessctl.js', 'inspect', id, '--json', '--save-handler', 'memcached', '--save-path', mc.savePath];
+    const run = (args, env = {}) => spawnSync(process.execPath, [...base, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    assert.notEqual(run(['--no-php']).status, 0, 'not found under the default prefix');
+    assert.equal(JSON.parse(run(['--no-php', '--ini', 'memcached.sess_prefix=app2.']).stdout).p, 'app2');
+    const iniFile = join(dir, 'php.ini');
+    writeFileSync(iniFile, '[memcached]\nmemcached.sess_prefix = "app2."\n');
+    assert.equal(JSON.parse(run(['--php-ini', iniFile]).stdout).p, 'app2');
+    const wrapper = join(dir, 'php');
+    writeFileSync(wrapper, `#!/bin/sh\nexec ${PHP} -d memcached.sess_prefix=app2. "$@"\n`);
+    chmodSync(wrapper, 0o755);
+    const r = run([], { SESSCTL_PHP_BINARY: wrapper });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).p, 'app2');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
