@@ -53,6 +53,7 @@ function modelValues(format) {
     ['pub', 'base-public'], ['\0*\0prot', 'base-protected'], ['\0FixtureBase\0priv', 'base-private'], ['\0FixtureBase\0onlyInBase', 42],
     ['extra', 'e'], ['\0FixtureChild\0priv', 'child-private'], ['\0*\0childProt', PhpArray.of('c', new PhpFloat(2))],
   ]));
+  /** @type {Array<[string, any, string, boolean]>} */
   const values = [
     ['ints at every width', [0, 1, -1, 31, 32, -32, -33, 127, 128, -128, -129, 255, 256, -256, 65535, 65536, -65536, 4294967295, 4294967296, -4294967296, 2 ** 53 - 1, 2n ** 53n + 1n, 9223372036854775807n, -9223372036854775808n],
       'return [0, 1, -1, 31, 32, -32, -33, 127, 128, -128, -129, 255, 256, -256, 65535, 65536, -65536, 4294967295, 4294967296, -4294967296, 2 ** 53 - 1, 2 ** 53 + 1, PHP_INT_MAX, PHP_INT_MIN];', true],
@@ -60,7 +61,7 @@ function modelValues(format) {
       'return [-0.0, INF, -INF, NAN, 0.1, 1e17, 1.0, 5e-324, 2.5];', true],
     ['strings, UTF-8 and not', ['', 'é', '日本語', Buffer.from([0xff, 0xfe]), 'x'.repeat(300), Buffer.from('caf\xe9', 'latin1'), 'é'],
       'return ["", "é", "日本語", "\\xff\\xfe", str_repeat("x", 300), "caf\\xe9", "é"];', true],
-    ['keys', new Map([[5, 'a'], ['05', 'b'], [-1, 'c'], ['', 'd'], ['__proto__', 'e'], ['\udcff', 'binary key'], ['9223372036854775807', 'max']]),
+    ['keys', new Map(/** @type {Array<[any, string]>} */ ([[5, 'a'], ['05', 'b'], [-1, 'c'], ['', 'd'], ['__proto__', 'e'], ['\udcff', 'binary key'], ['9223372036854775807', 'max']])),
       'return [5 => "a", "05" => "b", -1 => "c", "" => "d", "__proto__" => "e", "\\xff" => "binary key", PHP_INT_MAX => "max"];', true],
     ['plain JS values', { a: 1, list: [1.5, 'x', null, true], nested: { k: new Map([[1, 'one']]) }, big: 2n ** 62n, buf: Buffer.from([0xff]) },
       'return ["a" => 1, "list" => [1.5, "x", null, true], "nested" => ["k" => [1 => "one"]], "big" => 2 ** 62, "buf" => "\\xff"];', true],
@@ -142,6 +143,7 @@ for (const format of FORMATS) {
       const refsPhp = format === 'igbinary'
         ? '$s = ["a" => [1, 2], "n" => 5]; $s["b"] = &$s["a"]; $s["m"] = &$s["n"]; return $s;'
         : '$s = ["a" => [1, 2], "n" => 5]; $s["b"] = &$s["a"]; $s["m"] = 5; return $s;'; // msgpack keeps no reference to an int
+      /** @type {Array<[string, any, string]>} */
       const sessions = [['typical', typicalSession(), TYPICAL_PHP], ['references across keys', refs, refsPhp], ['empty', {}, 'return [];']];
       const checks = [];
       for (const [name, s, expect] of sessions) {

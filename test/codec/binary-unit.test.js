@@ -292,11 +292,11 @@ test('sessions through a ClassRegistry and the Decoder/Encoder classes', async (
   const { Decoder, Encoder } = await import('sessctl');
   class User {}
   const classes = new ClassRegistry().register('App\\Model\\User', User);
-  for (const h of ['igbinary', 'msgpack']) {
+  for (const h of /** @type {const} */ (['igbinary', 'msgpack'])) {
     const bytes = encodeSession({ user: new PhpObject('App\\Model\\User', new PhpArray([['id', 7], ['\0*\0roles', PhpArray.of('a')]])), n: 1 }, h);
     const s = new Decoder({ classes }).decodeSession(bytes, h);
     const user = s.get('user');
-    assert.ok(user instanceof User && user.id === 7 && user.roles.get(0) === 'a', h);
+    assert.ok(user instanceof User && /** @type {any} */ (user).id === 7 && /** @type {any} */ (user).roles.get(0) === 'a', h);
     assert.equal(new Encoder({ classes }).encodeSession(s, h).toString('hex'), bytes.toString('hex'), `${h}: the mapped instance is written back as it was read`);
   }
 });

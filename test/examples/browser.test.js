@@ -27,7 +27,10 @@ const HOST = 'shop.test';
 
 const need = { ...needPhp(), ...needChromium() };
 
-/** The example on one session directory: PHP and Node, reached directly or through TLS proxies. */
+/**
+ * The example on one session directory: PHP and Node, reached directly or through TLS proxies.
+ * @param {{ host?: string, tls?: { key: any, cert: any }, ini?: Record<string, string>, sessionOptions?: any }} options
+ */
 async function startExample({ host = '127.0.0.1', tls, ini, sessionOptions }) {
   const dir = mkdtempSync(join(tmpdir(), 'sessctl-browser-'));
   const errors = [];
@@ -37,9 +40,10 @@ async function startExample({ host = '127.0.0.1', tls, ini, sessionOptions }) {
   const backend = new FileSessionStore({ savePath: dir, lockTimeoutMs: 10000 });
   const app = createApp({ backend, phpUrl, sessionOptions: { logger: null, onError: (e, i) => errors.push([i.phase, e]), ...sessionOptions } });
   const server = http.createServer(app);
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const nodeDirect = `http://127.0.0.1:${server.address().port}`;
-  const nodeUrl = tls ? `https://${host}:${proxies[1].port}` : `http://${host}:${server.address().port}`;
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
+  const nodePort = /** @type {import('node:net').AddressInfo} */ (server.address()).port;
+  const nodeDirect = `http://127.0.0.1:${nodePort}`;
+  const nodeUrl = tls ? `https://${host}:${proxies[1].port}` : `http://${host}:${nodePort}`;
   const php = await startPhpServer(dir, { port: phpPort, ini, env: { NODE_URL: nodeUrl } });
   proxies[0]?.setUpstream(php.url);
   proxies[1]?.setUpstream(nodeDirect);

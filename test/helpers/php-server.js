@@ -24,6 +24,7 @@ export function freePort() {
  * Starts php -S (4 workers) on the example's PHP app; resolves once it answers.
  * `ini` overrides the example's php.ini settings, `env` reaches the PHP pages (NODE_URL).
  */
+/** @param {string} savePath @param {{ port?: number, ini?: Record<string, string>, env?: Record<string, string> }} [options] */
 export async function startPhpServer(savePath, { port, ini, env } = {}) {
   port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;

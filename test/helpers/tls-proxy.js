@@ -40,9 +40,9 @@ export async function startTlsProxy({ key, cert }) {
     });
     req.pipe(out);
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await /** @type {Promise<void>} */ (new Promise((resolve) => server.listen(0, '127.0.0.1', resolve)));
   return {
-    port: server.address().port,
+    port: /** @type {import('node:net').AddressInfo} */ (server.address()).port,
     setUpstream(url) {
       upstream = url;
     },

@@ -5,7 +5,7 @@
  */
 import { BackendError } from '../../errors.js';
 import type { PhpArray } from '../../codec/values.js';
-import type { SessionHandle } from '../../session/contract.js';
+import { saveThenClose, type SessionHandle } from '../../session/contract.js';
 import type { MemcachedConnection } from './connection.js';
 import { acquireLock, assertLockHeld, releaseLock, type LockPlace } from './lock.js';
 import { OP, STATUS, storeExtras } from './protocol.js';
@@ -84,6 +84,11 @@ export class MemcachedSessionHandle implements SessionHandle {
     }
     await this.#write(this.#place, this.#cas, bytes);
     this.#bytes = bytes;
+  }
+
+  /** save() then close(); the lock is released on every path. */
+  saveAndClose(data?: PhpArray): Promise<void> {
+    return saveThenClose(this, data);
   }
 
   async close(): Promise<void> {

@@ -12,6 +12,15 @@ import { readCookie } from '../../middleware/cookies.js';
 import { LaravelSessions, type LaravelSessionsOptions } from './sessions.js';
 import { LaravelSessionView } from './session.js';
 
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The Laravel session laravelSession() found for this request (null: no valid cookie). */
+    laravelSession?: LaravelSessionView | null;
+    /** Its id. */
+    laravelSessionId?: string;
+  }
+}
+
 export interface LaravelSessionOptions extends LaravelSessionsOptions {
   /** Open the session under the lock and save it at the end of the response. Default false. */
   write?: boolean;

@@ -24,9 +24,10 @@ const toPhp = (v: unknown): PhpValue => (v instanceof PhpArray || v === null || 
 export class SymfonySessionView {
   constructor(readonly data: PhpArray) {}
 
-  /** $session->get($name): the attribute bag. */
-  get(name: string): PhpValue | undefined {
-    return (this.data.get(ATTRIBUTES) as PhpArray | undefined)?.get(name);
+  /** $session->get($name): the attribute bag; `any` unless typed, like PhpArray.get (the shape comes from PHP). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  get<T = any>(name: string): T | undefined {
+    return (this.data.get(ATTRIBUTES) as PhpArray | undefined)?.get<T>(name);
   }
   has(name: string): boolean {
     return (this.data.get(ATTRIBUTES) as PhpArray | undefined)?.has(name) ?? false;

@@ -20,6 +20,7 @@ after(async () => {
 });
 let n = 0;
 
+/** @returns {Promise<any>} */
 async function make(url, lockMode, settings) {
   const table = `s${n++}`;
   const store = new SymfonyPdoSessionStore({ url: url(), table, lockMode, ...settings });

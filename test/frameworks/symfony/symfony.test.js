@@ -36,14 +36,14 @@ const storages = {
     const dir = fs.mkdtempSync(path.join(tmp, 'files-'));
     return { store: new FileSessionStore({ savePath: dir }), php: { handler: 'files', savePath: dir } };
   },
-  'pdo sqlite': async (lockMode = 'transactional') => {
+  'pdo sqlite': async (/** @type {import('sessctl/symfony-pdo').PdoLockMode} */ lockMode = 'transactional') => {
     const file = path.join(tmp, `db${n++}.sqlite`);
     fs.writeFileSync(file, '');
     const store = new SymfonyPdoSessionStore({ url: `sqlite:${file}`, lockMode });
     await store.createTable();
     return { store, php: { handler: 'pdo', dsn: `sqlite:${file}`, table: 'sessions', lockMode } };
   },
-  'pdo postgresql': async (lockMode = 'transactional') => {
+  'pdo postgresql': async (/** @type {import('sessctl/symfony-pdo').PdoLockMode} */ lockMode = 'transactional') => {
     const table = `sf${n++}`;
     const store = new SymfonyPdoSessionStore({ url: pg.url, table, lockMode });
     await store.createTable();
