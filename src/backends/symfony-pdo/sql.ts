@@ -87,12 +87,22 @@ class Sqlite implements SqlDatabase {
     // timeout 0: a busy database answers SQLITE_BUSY at once and we wait on timers, never
     // inside SQLite's busy handler, which would block the event loop.
     const db = new Database(this.#file, { timeout: 0, fileMustExist: true });
+    const file = this.#file;
     return {
       async query(sql, params = []) {
-        const st = db.prepare(sql);
-        if (st.reader) return st.all(...params.map(bindable));
-        st.run(...params.map(bindable));
-        return [];
+        // Any statement can meet another process's lock (PHP committing): SQLITE_BUSY is retried
+        // like BEGIN is — the statement did not run, so running it again is safe.
+        let rows: Row[] = [];
+        await retryBusy(
+          () => {
+            const st = db.prepare(sql);
+            if (st.reader) rows = st.all(...params.map(bindable));
+            else st.run(...params.map(bindable));
+          },
+          BUSY_WAIT_MS,
+          file,
+        );
+        return rows;
       },
       async begin(timeoutMs, target) {
         await retryBusy(() => db.exec('BEGIN IMMEDIATE TRANSACTION'), timeoutMs, target);
@@ -109,6 +119,9 @@ class Sqlite implements SqlDatabase {
 
   async close(): Promise<void> {}
 }
+
+/** How long a single statement waits out another process's lock on the database file. */
+const BUSY_WAIT_MS = 30_000;
 
 const bindable = (v: unknown) => (typeof v === 'boolean' ? Number(v) : v);
 
