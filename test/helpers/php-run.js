@@ -1,7 +1,7 @@
 // Running PHP with session ini settings, in the background or holding a session open until told
 // to go on (an explicit stdin hand-shake: tests never wait on PHP by sleeping).
 import { spawn } from 'node:child_process';
-import { PHP } from './env.js';
+import { PHP, phpUntilReleased } from './env.js';
 
 /** `-d key=value` for every setting (quoted when php.ini syntax would read it otherwise: `?`, `;`, `&`…). */
 export function iniArgs(ini) {
@@ -24,20 +24,9 @@ export function phpAsync(ini, code, args = []) {
  */
 export function phpHolding(ini, id, code = '') {
   const script = `session_id($argv[1]); if (!session_start()) exit(3); echo "HOLDING\\n"; fgets(STDIN); ${code} session_write_close();`;
-  const child = spawn(PHP, [...iniArgs(ini), '-r', script, '--', id], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('HOLDING')) resolve();
-    });
-    child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
-  });
-  ready.catch(() => {});
-  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
-  return { ready, done, release: () => child.stdin.end('go\n') };
+  const php = phpUntilReleased([...iniArgs(ini), '-r', script, '--', id]);
+  php.ready.catch(() => {});
+  return php;
 }
 
 /**

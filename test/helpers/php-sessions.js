@@ -1,7 +1,6 @@
 // Sessions written by real PHP for the content tests (--where, set/unset), on files or Redis,
 // and a PHP request holding one session open until told to finish (stdin hand-shake).
-import { spawn } from 'node:child_process';
-import { PHP, runPhp } from './env.js';
+import { phpUntilReleased, runPhp } from './env.js';
 
 /** The ini flags that point PHP at a save handler and path. */
 export function phpIni({ saveHandler = 'files', savePath, serializeHandler = 'php' }) {
@@ -32,20 +31,7 @@ export function phpReadSession(ini, id) {
  */
 export function phpHoldWith(args, id, code = '') {
   const script = `session_id($argv[1]); session_start(); echo "HOLDING\\n"; fgets(STDIN); ${code} session_write_close();`;
-  const child = spawn(PHP, [...args, '-r', script, id], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const ready = new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('HOLDING')) resolve(undefined);
-    });
-    child.on('exit', (c) => reject(new Error(`php exited (${c}) before holding the session: ${stderr}`)));
-  });
-  /** @type {Promise<{ code: number | null, stderr: string }>} */
-  const done = new Promise((resolve) => child.on('exit', (c) => resolve({ code: c, stderr })));
-  return { ready, done, release: () => child.stdin.end('go\n') };
+  return phpUntilReleased([...args, '-r', script, id]);
 }
 
 /** PHP with these session settings holds `id` until `release()` (see phpHoldWith). */
