@@ -62,11 +62,14 @@ describe('gc at depth 2 with a session held by PHP', needPhp(), () => {
     assert.ok(existsSync(paths[held]), 'held session kept');
     assert.ok(existsSync(link), 'symlink left alone');
     assert.equal(readFileSync(victim, 'utf8'), 'keep me');
-    holders.pop().kill('SIGKILL');
+    // PHP lets go of its lock when it has exited: wait for that, not for a while.
+    const holder = holders.pop();
+    const exited = holder.exitCode !== null || holder.signalCode !== null ? Promise.resolve() : new Promise((r) => holder.once('exit', r));
+    holder.kill('SIGKILL');
+    await exited;
   });
 
   test('once PHP has let go, the next run deletes it; the summary is one line without escapes', async () => {
-    await new Promise((r) => setTimeout(r, 200));
     ageFile(paths[held], 3600);
     const r = sessctl(['gc', ...common]);
     assert.equal(r.code, 0, r.stderr);

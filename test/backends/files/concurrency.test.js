@@ -25,10 +25,14 @@ const PHP_PROCS = 3;
 const NODE_WORKERS = 3;
 const N = 60; // increments per process / worker
 
-/** Resolves with null on success, or PHP's complaint when `tolerate` (the naive control). */
+/**
+ * `done` resolves with null on success, or PHP's complaint when `tolerate` (the naive control);
+ * `ready` once PHP waits at the start barrier (it prints "ready").
+ */
 function phpLoop(savePath, id, tag, n, goFile, tolerate) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PHP, [HELPER, JSON.stringify({ ini: { 'session.save_path': savePath }, action: 'loop', id, tag, n, sleepUs: 200, goFile })]);
+  const child = spawn(PHP, [HELPER, JSON.stringify({ ini: { 'session.save_path': savePath }, action: 'loop', id, tag, n, sleepUs: 200, goFile })]);
+  const ready = new Promise((resolve) => child.stdout.once('data', () => resolve(undefined)));
+  const done = new Promise((resolve, reject) => {
     running.add(child);
     let err = '';
     child.stderr.on('data', (d) => { err += d; });
@@ -40,6 +44,7 @@ function phpLoop(savePath, id, tag, n, goFile, tolerate) {
       else reject(new Error(`php ${tag} exited ${code}: ${err}`));
     });
   });
+  return { ready, done };
 }
 
 // Each increment: open (lock), read, +1, write, close (unlock) — or, naive: read, +1, write, no lock.
@@ -108,13 +113,13 @@ async function race(depth, naive) {
   let release;
   const go = new Promise((r) => { release = r; });
   const jobs = [];
-  for (let i = 0; i < PHP_PROCS; i++) jobs.push(phpLoop(savePath, id, `php${i}`, N, goFile, naive));
+  const phps = Array.from({ length: PHP_PROCS }, (_, i) => phpLoop(savePath, id, `php${i}`, N, goFile, naive));
+  jobs.push(...phps.map((p) => p.done));
   const workers = [];
   for (let i = 0; i < NODE_WORKERS; i++) workers.push(nodeWorker(savePath, id, `node${i}`, N, naive, go));
   jobs.push(...workers.map((w) => w.done));
-  // Every worker waits at the barrier; PHP starts in well under 200 ms. Then all go at once.
-  await Promise.all(workers.map((w) => w.ready));
-  await new Promise((r) => setTimeout(r, 200));
+  // Every PHP process and every worker says it waits at the barrier; then all go at once.
+  await Promise.all([...workers.map((w) => w.ready), ...phps.map((p) => p.ready)]);
   const started = Date.now();
   fs.writeFileSync(goFile, '');
   release();

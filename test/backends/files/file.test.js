@@ -137,8 +137,7 @@ test('destroy under the lock; a waiter whose file was destroyed gets a fresh ses
   const store = new FileSessionStore({ savePath: freshDir() });
   await store.update(ID, (d) => { d.set('old', 1); });
   const a = await store.open(ID);
-  const waiting = store.open(ID);
-  await new Promise((r) => setTimeout(r, 30));
+  const waiting = store.open(ID); // opens the file at once (sync I/O), then waits for the lock
   await a.destroy();
   const b = await waiting;
   assert.equal(b.isNew, true, 'the destroyed inode is not reused');

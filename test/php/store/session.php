@@ -36,7 +36,7 @@ if ($action === 'create') {
 } elseif ($action === 'loop') {
     $tag = $cfg['tag'];
     // Start barrier: wait for the test to create this file, so that all writers overlap.
-    if (isset($cfg['goFile'])) { while (!file_exists($cfg['goFile'])) usleep(1000); }
+    if (isset($cfg['goFile'])) { echo "ready\n"; while (!file_exists($cfg['goFile'])) usleep(1000); }
     for ($i = 0; $i < $cfg['n']; $i++) {
         session_id($cfg['id']);
         session_start();
