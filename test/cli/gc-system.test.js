@@ -3,10 +3,11 @@
 // sessions written by real PHP; each save path collected once with its longest lifetime.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needPhp, runPhp } from '../helpers/env.js';
-import { sessctl, tempDir, removeDir, makeDirsFor } from '../helpers/cli.js';
+import { BIN, sessctl, tempDir, removeDir, makeDirsFor } from '../helpers/cli.js';
 import { phpWriteSessions } from '../helpers/php-sessions.js';
 
 const root = tempDir('system');
@@ -86,4 +87,28 @@ test('flags that --system decides itself are refused', () => {
   const r = sessctl(['gc', '--system', '--save-path', '/tmp', '--maxlifetime', '1h']);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /--system finds the save paths and lifetimes itself: drop --save-path, --maxlifetime/);
+});
+
+test('as root, a save path another user owns is collected by a gc acting as that user', needPhp(), (t) => {
+  if (process.getuid?.() !== 0) return t.skip('needs root');
+  const nobody = spawnSync(process.execPath, [BIN, '--version'], { cwd: '/', uid: 65534, gid: 65534 });
+  if (nobody.status !== 0) return t.skip(`user nobody cannot run ${BIN} (the checkout is not readable to others)`);
+  const other = join(root, 'other-root');
+  const owned = join(other, 'pool-sessions');
+  mkdirSync(owned, { recursive: true });
+  chmodSync(root, 0o755);
+  chmodSync(other, 0o755);
+  put(`other-root/etc/php/${version}/fpm/pool.d/tenant.conf`, `[tenant]\nphp_admin_value[session.save_path] = ${owned}\nphp_admin_value[session.gc_maxlifetime] = 60\n`);
+  const [young, old] = sessionsAged(owned, 'o', [10, 600]);
+  for (const p of [owned, young, old]) chownSync(p, 65534, 65534);
+  const r = sessctl(['gc', '--system', '--system-root', other, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const [result] = JSON.parse(r.stdout).results;
+  assert.equal(result.report.deleted, 1);
+  assert.equal(result.actedAs.uid, 65534);
+  assert.equal(result.actedAs.switched, true);
+  assert.ok(existsSync(young) && !existsSync(old));
+  const dry = sessctl(['gc', '--system', '--system-root', other, '--dry-run']);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, new RegExp(`^gc ${owned} \\(maxlifetime 60s\\)`, 'm'), 'the child lists and sums up itself');
 });

@@ -1,4 +1,7 @@
-import { discoverSystemSessions, gcSystem, type SystemDiscovery } from '../../admin/system/index.js';
+import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
+import type { ActedAs } from '../../admin/identity.js';
+import { discoverSystemSessions, gcSystem, type SystemDiscovery, type SystemGcResult, type SystemTarget } from '../../admin/system/index.js';
 import type { GcOptions } from '../../session/admin.js';
 import { escapeText } from '../escape.js';
 import { colorsFor, type Colors } from '../output.js';
@@ -25,24 +28,81 @@ function describe(d: SystemDiscovery, c: Colors): string {
   return out.join('\n') + '\n';
 }
 
+interface SystemOptions {
+  systemRoot?: string;
+  php?: boolean;
+  dryRun?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  jobs?: string;
+  asRoot?: boolean;
+}
+
+type Result = SystemGcResult & { actedAs?: ActedAs };
+
+/**
+ * One save path collected by a `sessctl gc` child process, which (started as root) becomes the
+ * save path's owner before touching it, as every one-save-path command does: one process can
+ * drop root only once, and the save paths of several pools may belong to several users.
+ */
+function gcAsOwner(target: SystemTarget, opts: SystemOptions): Promise<Result> {
+  // A dry-run listing goes straight to our stdout; otherwise the child's JSON report comes back.
+  const listing = opts.dryRun === true && !opts.json;
+  const args = [process.argv[1]!, 'gc', '--save-handler', 'files', '--serialize-handler', 'php', '--save-path', target.savePath, '--maxlifetime', String(target.maxlifetime), '--no-php'];
+  if (opts.dryRun) args.push('--dry-run');
+  if (opts.jobs !== undefined) args.push('--jobs', opts.jobs);
+  if (opts.quiet) args.push('--quiet');
+  if (!listing) args.push('--json');
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', listing ? 'inherit' : 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.on('error', (err) => resolve({ target, error: `${target.savePath}: cannot run sessctl gc: ${err.message}` }));
+    child.on('close', (code) => {
+      if (listing) return resolve(code === 0 ? { target } : { target, error: `${target.savePath}: sessctl gc exited ${code}` });
+      try {
+        const { actedAs, ...report } = JSON.parse(out) as SystemGcResult['report'] & { actedAs?: ActedAs };
+        resolve({ target, report: report as NonNullable<SystemGcResult['report']>, actedAs });
+      } catch {
+        resolve({ target, error: `${target.savePath}: sessctl gc exited ${code}` });
+      }
+    });
+  });
+}
+
+/** Whether this target is collected by a child acting as its owner (root, not --as-root, owned by someone else). */
+function byOwner(target: SystemTarget, opts: SystemOptions): boolean {
+  if (opts.asRoot || process.geteuid?.() !== 0) return false;
+  try {
+    return statSync(target.path).uid !== 0;
+  } catch {
+    return false;
+  }
+}
+
 /** `sessctl gc --system`: phpsessionclean's discovery plus FPM pools, then gc per save path. */
 export async function runSystem(
-  opts: { systemRoot?: string; php?: boolean; dryRun?: boolean; json?: boolean; quiet?: boolean },
+  opts: SystemOptions,
   gcOptions: Omit<GcOptions, 'maxlifetime'>,
   onFile: (path: string, outcome: string, detail?: string) => void,
-): Promise<{ code: number; scanned: number; results: Awaited<ReturnType<typeof gcSystem>> }> {
+): Promise<{ code: number; scanned: number; results: Result[] }> {
   const discovery = await discoverSystemSessions({ root: opts.systemRoot, noPhp: opts.php === false });
   const c = await colorsFor(process.stdout);
   if (opts.dryRun && !opts.json && !opts.quiet) process.stdout.write(describe(discovery, c));
   for (const p of discovery.problems) process.stderr.write(`sessctl: ${escapeText(p)}\n`);
-  const results = await gcSystem(discovery, { ...gcOptions, onFile });
+  const results: Result[] = [];
+  for (const target of discovery.targets) {
+    if (gcOptions.signal?.aborted) break;
+    if (byOwner(target, opts)) results.push(await gcAsOwner(target, opts));
+    else results.push(...(await gcSystem({ ...discovery, targets: [target] }, { ...gcOptions, onFile })));
+  }
   let failed = discovery.problems.length > 0;
   for (const r of results) {
     if (r.error) {
       failed = true;
       process.stderr.write(`sessctl: ${escapeText(r.error)}\n`);
     } else if (r.report && r.report.errors > 0) failed = true;
-    if (r.report && !opts.json && !opts.quiet) process.stdout.write(summary(r.report, c) + '\n');
+    if (r.report && !opts.json && !opts.quiet) process.stdout.write(summary(r.report, c) + (r.actedAs?.switched ? c.dim(` (as ${escapeText(r.actedAs.user ?? `uid ${r.actedAs.uid}`)})`) : '') + '\n');
   }
   if (opts.json) process.stdout.write(json({ discovery, results }));
   else if (!opts.quiet && !opts.dryRun && discovery.skipped.length > 0) {
