@@ -22,16 +22,30 @@ after(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Starts PHP holding the session lock of `id` for holdMs; resolves once PHP has it. */
-function phpHold(id, holdMs) {
-  const child = spawn(PHP, [HELPER, JSON.stringify({ ini: { 'session.save_path': tmp }, action: 'hold', id, holdMs })]);
+/**
+ * Starts PHP holding the session lock of `id` until release(): `locked` resolves once PHP has
+ * it — explicit hand-shakes both ways, so no outcome depends on how fast PHP runs.
+ */
+function phpHold(id) {
+  const child = spawn(PHP, [HELPER, JSON.stringify({ ini: { 'session.save_path': tmp }, action: 'hold', id })]);
   children.add(child);
+  const release = () => child.stdin.end('go\n');
   const exited = new Promise((resolve) => child.on('exit', (code) => { children.delete(child); resolve(code); }));
   const locked = new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => { if (String(d).includes('locked')) resolve(); });
     child.on('exit', (code) => reject(new Error(`php hold exited ${code} before locking`)));
   });
-  return { child, locked, exited };
+  return { child, locked, exited, release };
+}
+
+/**
+ * Resolves once the kernel shows a process blocked in flock() on `file` (a `->` line in
+ * /proc/locks for its inode): the signal that PHP is waiting on our lock.
+ */
+async function flockWaiterOn(file) {
+  const ino = fs.statSync(file).ino;
+  const waiting = new RegExp(`^\\d+: -> FLOCK\\s.*:${ino} `, 'm');
+  while (!waiting.test(fs.readFileSync('/proc/locks', 'utf8'))) await new Promise((r) => setImmediate(r));
 }
 
 test('the flock addon loads from its prebuilt binary (no install script needed)', () => {
@@ -75,7 +89,7 @@ test('tryLockFd / lockFd between two open file descriptions of the same file', a
 
 test('we wait on a lock PHP holds, and time out with LockTimeoutError', needPhp(), async () => {
   const id = 'lockwaitphpholds0000000001';
-  const hold = phpHold(id, 1500);
+  const hold = phpHold(id);
   await hold.locked;
   const file = path.join(tmp, `sess_${id}`);
   const fd = fs.openSync(file, 'r+');
@@ -83,7 +97,9 @@ test('we wait on a lock PHP holds, and time out with LockTimeoutError', needPhp(
     await assert.rejects(lockFd(fd, { exclusive: true, timeoutMs: 100, target: file }), LockTimeoutError);
     let phpDone = false;
     hold.exited.then(() => { phpDone = true; });
-    await lockFd(fd, { exclusive: true, timeoutMs: 20000, target: file });
+    const locking = lockFd(fd, { exclusive: true, timeoutMs: 60000, target: file });
+    hold.release();
+    await locking;
     // flock is released by PHP's session_write_close just before it exits.
     await hold.exited;
     assert.equal(phpDone, true);
@@ -102,7 +118,7 @@ test('PHP waits on a lock we hold: it sees what we wrote under the lock', needPh
   children.add(child);
   let exited = false;
   const done = new Promise((resolve) => child.on('exit', (code) => { exited = true; children.delete(child); resolve(code); }));
-  await new Promise((r) => setTimeout(r, 400));
+  await flockWaiterOn(file);
   assert.equal(exited, false, 'PHP must still be blocked in session_start');
   const data = Buffer.from('total|i:41;');
   fs.writeSync(fd, data, 0, data.length, 0);
@@ -114,20 +130,22 @@ test('PHP waits on a lock we hold: it sees what we wrote under the lock', needPh
 
 test('6 store.open() calls waiting on PHP-held locks do not starve the thread pool: readFile completes while they wait', needPhp(), async () => {
   const holds = [];
-  for (let i = 0; i < 6; i++) holds.push(phpHold(`starvationcheck00000000000${i}`, 2500));
+  for (let i = 0; i < 6; i++) holds.push(phpHold(`starvationcheck00000000000${i}`));
   await Promise.all(holds.map((h) => h.locked));
   const events = [];
   const store = new FileSessionStore({ savePath: tmp, lockTimeoutMs: 20000 });
   const handles = [];
   try {
     const waits = holds.map((_, i) => store.open(`starvationcheck00000000000${i}`).then((h) => { handles.push(h); events.push(`lock${i}`); }));
-    await new Promise((r) => setTimeout(r, 50)); // all six are now waiting
+    // The six opens are queued (each waiter's first flock attempt is synchronous); PHP holds
+    // every lock until released below, so the readFile must not need any of them.
     const other = path.join(tmp, 'unrelated.txt');
     fs.writeFileSync(other, 'hello');
     const text = await fs.promises.readFile(other, 'utf8');
     events.push('readFile');
     assert.equal(text, 'hello');
     assert.deepEqual(events, ['readFile'], 'readFile finished before any PHP lock was released');
+    for (const h of holds) h.release();
     await Promise.all(waits);
     assert.equal(events.length, 7);
   } finally {
@@ -139,7 +157,7 @@ test('6 store.open() calls waiting on PHP-held locks do not starve the thread po
 test('control: a blocking flock parked in the thread pool DOES starve readFile (why we poll)', needPhp(), async () => {
   // Run in a child with the default pool of 4 so the outcome does not depend on this process.
   const holds = [];
-  for (let i = 0; i < 6; i++) holds.push(phpHold(`starvationctrl000000000000${i}`, 1500));
+  for (let i = 0; i < 6; i++) holds.push(phpHold(`starvationctrl000000000000${i}`));
   await Promise.all(holds.map((h) => h.locked));
   const files = holds.map((_, i) => path.join(tmp, `sess_starvationctrl000000000000${i}`));
   const other = path.join(tmp, 'unrelated2.txt');
@@ -148,15 +166,20 @@ test('control: a blocking flock parked in the thread pool DOES starve readFile (
     const fs = require('fs'); const ext = require('fs-ext-extra-prebuilt');
     const events = []; let n = 0;
     for (const f of ${JSON.stringify(files)}) { const fd = fs.openSync(f, 'r+'); ext.flock(fd, 'ex', () => { events.push('lock'); if (++n === 6) done(); }); }
-    setTimeout(() => fs.promises.readFile(${JSON.stringify(other)}).then(() => events.push('readFile')), 50);
+    // Queued behind the six blocking flocks on the pool's FIFO queue; "asked" tells the test to release PHP.
+    setImmediate(() => { fs.promises.readFile(${JSON.stringify(other)}).then(() => events.push('readFile')); console.log('asked'); });
     function done() { setTimeout(() => { console.log(JSON.stringify(events)); process.exit(0); }, 100); }`;
   const env = { ...process.env };
   delete env.UV_THREADPOOL_SIZE;
   const child = spawn(process.execPath, ['-e', script], { env, cwd: path.dirname(NO_ADDON) });
   children.add(child);
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+    if (out.startsWith('asked\n')) for (const h of holds) h.release();
+  });
   await new Promise((resolve) => child.on('exit', resolve));
+  out = out.slice('asked\n'.length);
   children.delete(child);
   await Promise.all(holds.map((h) => h.exited));
   const events = JSON.parse(out);

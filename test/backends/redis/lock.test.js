@@ -12,8 +12,15 @@ import { LockTimeoutError, BackendError } from 'sessctl';
 
 const { server: redis, store } = useRedisServer({ locking: true, lockWaitTimeUs: 2000, lockExpireSeconds: 10 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const redisCmd = (line) => rawCommand(redis.port, line);
+
+/**
+ * How many SET commands the server has run (PHP's lock attempts are SET … NX PX).
+ * @param {{ info(section: string): Promise<string> }} client
+ */
+async function setCalls(client) {
+  return Number(/cmdstat_set:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0);
+}
 
 function phpIni(ini = {}) {
   return {
@@ -73,8 +80,10 @@ test('our lock: hostname|pid|random with PX lock_expire; PHP waits for it, and a
   assert.equal(await raw.get(`PHPREDIS_SESSION:${id}`), null, 'PHP wrote without the lock');
 
   // A patient PHP waits until we release, then its update lands on top of ours.
+  const setsBefore = await setCalls(raw);
   const patient = phpAsync(`session_id($argv[1]); session_start(); $_SESSION['php'] = 'patient'; session_write_close(); echo json_encode($_SESSION);`, [id]);
-  await sleep(150); // gives PHP time to start waiting; the outcome asserted below is the same either way
+  // PHP is waiting once it has tried our lock key at least twice (SET NX fails, it retries).
+  while ((await setCalls(raw)) < setsBefore + 2) await new Promise((r) => setImmediate(r));
   h.data.set('node', 'first');
   await h.save();
   await h.close();

@@ -8,7 +8,8 @@
 //   "php": "<code>",          extra PHP run with $_SESSION in scope (create), e.g. objects
 //   "n": 100, "tag": "p1", "sleepUs": 0, "goFile": "/path"  (loop: increments counters n
 //                            times, starting once goFile exists)
-//   "holdMs": 500                          (hold: keeps the lock that long)
+//   "holdMs": 500                          (hold: keeps the lock that long; without it,
+//                                           until a line arrives on stdin)
 // }
 // Prints one JSON line. Any PHP warning is turned into a failure (exit 1).
 set_error_handler(function ($no, $str) { fwrite(STDERR, "PHP warning: $str\n"); exit(1); });
@@ -51,7 +52,8 @@ if ($action === 'create') {
     session_start();
     echo json_encode(['locked' => true]), "\n";
     fflush(STDOUT);
-    usleep($cfg['holdMs'] * 1000);
+    if (isset($cfg['holdMs'])) usleep($cfg['holdMs'] * 1000);
+    else fgets(STDIN);
     session_write_close();
 } else {
     fwrite(STDERR, "unknown action $action\n");
