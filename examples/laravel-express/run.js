@@ -71,14 +71,19 @@ function stop(code = 0) {
   if (stopping) return;
   stopping = true;
   server?.close();
+  server?.closeAllConnections();
+  const done = () => {
+    if (!process.env.LARAVEL_STORAGE) rmSync(storage, { recursive: true, force: true });
+    process.exit(code);
+  };
   php.removeAllListeners('exit');
+  if (php.exitCode !== null || php.signalCode !== null || php.pid === undefined) return done();
+  php.once('exit', done); // its files are removed once it can no longer write them
   try {
     process.kill(-php.pid, 'SIGTERM');
   } catch {
-    // already gone
+    done(); // already gone
   }
-  if (!process.env.LARAVEL_STORAGE) rmSync(storage, { recursive: true, force: true });
-  process.exit(code);
 }
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
