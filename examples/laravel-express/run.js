@@ -53,7 +53,7 @@ let said = '';
 php.stderr.on('data', (chunk) => {
   process.stderr.write(chunk);
   if (server || !(said += chunk).includes(`Development Server (${laravelUrl}) started`)) return;
-  const store = new LaravelFileSessionStore({ path: sessions, lifetime: 120 });
+  const store = new LaravelFileSessionStore({ path: sessions, lifetime: Number(process.env.SESSION_LIFETIME || 120) }); // config('session.lifetime')
   server = createApp({ store, key, laravelUrl, users }).listen(nodePort, host, () => {
     console.log(`Sessions in ${sessions}`);
     console.log(`Laravel side: ${laravelUrl}/   (log in as ann / secret)`);
