@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { needSymfony } from '../helpers/env.js';
+import { needSymfonySecurity } from '../helpers/env.js';
 import { freePort, Jar } from '../helpers/php-server.js';
 import { runExample } from '../helpers/example-run.js';
 
 const sessionId = (html) => /Session id: <code>([^<]+)<\/code>/.exec(html)?.[1];
 const flashes = (html) => [...html.matchAll(/<p class="flash">([^<]*)<\/p>/g)].map((m) => m[1]);
 
-test('examples/symfony-express: one login, one session, flash messages across Symfony and Node', needSymfony(), async () => {
+test('examples/symfony-express: one login, one session, flash messages across Symfony and Node', needSymfonySecurity(), async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sessctl-symfony-example-'));
   const [symfonyPort, nodePort] = [await freePort(), await freePort()];
   const symfony = `http://127.0.0.1:${symfonyPort}`;
