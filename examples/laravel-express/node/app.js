@@ -55,12 +55,22 @@ ${pending === undefined ? '' : `<p>Flash message waiting for the Laravel page: <
 </body></html>`);
   });
 
-  // Changes the session, under the lock, as a Laravel request would: session()->put() and
-  // session()->flash(). The form carries the session's CSRF token, checked as Laravel checks it.
-  app.post('/visit', write, (req, res) => {
+  // Refuses a request without a Laravel session or without its CSRF token (compared as
+  // VerifyCsrfToken does). Checked on the session as read first, so that a refused request
+  // never opens the session for writing (a write would store an empty session under a dead
+  // id), and again under the lock, on what is about to be saved.
+  const refused = (req, res) => {
     const s = req.laravelSession;
-    if (!s?.token) return void res.status(401).type('text').send('no Laravel session');
-    if (!sameToken(req.body?._token, s.token)) return void res.status(419).type('text').send('CSRF token mismatch');
+    const [status, why] = !s?.token ? [401, 'no Laravel session'] : sameToken(req.body?._token, s.token) ? [] : [419, 'CSRF token mismatch'];
+    if (status) res.status(status).type('text').send(why);
+    return status !== undefined;
+  };
+
+  // Changes the session, under the lock, as a Laravel request would: session()->put() and
+  // session()->flash().
+  app.post('/visit', read, (req, res, next) => void (refused(req, res) || next()), write, (req, res) => {
+    if (refused(req, res)) return;
+    const s = req.laravelSession;
     const visits = Number(s.get('node.visits') ?? 0) + 1;
     s.put('node.visits', visits);
     s.flash('status', `Node counted visit ${visits}.`);
