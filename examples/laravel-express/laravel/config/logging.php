@@ -1,0 +1,7 @@
+<?php
+return [
+    'default' => 'stderr',
+    'channels' => [
+        'stderr' => ['driver' => 'single', 'path' => 'php://stderr', 'level' => 'warning'],
+    ],
+];
