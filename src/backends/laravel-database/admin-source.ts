@@ -40,7 +40,7 @@ export class LaravelDatabaseAdminSource implements AdminSource {
       await this.#t.withConn((c) => c.query(`SELECT id FROM "${this.#t.table}" WHERE 1 = 0`));
     } catch (err) {
       if (err instanceof BackendError) throw err;
-      throw new BackendError(`${this.description}: cannot read the sessions table: ${(err as Error).message}`, 'EBACKEND', { cause: err });
+      throw new BackendError(`cannot read the sessions table ${this.#t.table}: ${(err as Error).message}`, 'EBACKEND', { cause: err });
     }
   }
 

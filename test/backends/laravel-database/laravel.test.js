@@ -110,7 +110,7 @@ for (const kind of KINDS) {
         const first = await request(null, [['put', 'cart', ['sku-1', 'sku-2']], ['login', 'web', 42]], { ip: '203.0.113.9', agent: 'Firefox/1' });
         assert.equal(first.error, undefined, first.message);
         const cookie = cookieOf(first.setCookie);
-        assert.deepEqual(await store.columns(first.id), { userId: 42, ipAddress: '203.0.113.9', userAgent: 'Firefox/1', lastActivity: (await store.columns(first.id)).lastActivity });
+        assert.deepEqual({ ...(await store.columns(first.id)), lastActivity: 0 }, { userId: 42, ipAddress: '203.0.113.9', userAgent: 'Firefox/1', lastActivity: 0 });
 
         const s = await sessions.read(cookie);
         assert.equal(s.userId(), 42);
@@ -118,13 +118,14 @@ for (const kind of KINDS) {
         assert.deepEqual(toPlain(s.get('cart')), ['sku-1', 'sku-2']);
         assert.deepEqual(toPlain(s.data, { json: true, prototype: 'object' }), first.all);
 
-        await sql(`UPDATE ${table} SET last_activity = ? WHERE id = ?`, [now() - 600, first.id]);
+        const idle = now() - 600;
+        await sql(`UPDATE ${table} SET last_activity = ? WHERE id = ?`, [idle, first.id]);
         await sessions.update(cookie, (v) => {
           v.put('from_node', { visits: 3 });
         });
         const after = await store.columns(first.id);
         assert.deepEqual({ ...after, lastActivity: undefined }, { userId: 42, ipAddress: '203.0.113.9', userAgent: 'Firefox/1', lastActivity: undefined });
-        assert.ok(after.lastActivity >= now() - 5, 'last_activity is set to now');
+        assert.ok(after.lastActivity > idle, 'last_activity is set to now');
 
         const second = await request(asSent(cookie), [['logout', 'web']], { ip: '198.51.100.7', agent: 'Chrome/2' });
         assert.equal(second.id, first.id);
@@ -260,7 +261,10 @@ for (const kind of KINDS) {
       const end = await store.read(id);
       const lost = 2 * N - end.get('php') - end.get('node');
       process.stderr.write(`laravel-database ${kind}: ${N} Laravel + ${N} Node increments, ${lost} lost (Laravel holds no lock from read to write)\n`);
-      assert.ok(end.get('php') <= N && end.get('node') <= N && end.get('php') > 0 && end.get('node') > 0);
+      // Either side may lose everything: a Laravel request that read early can wait out many Node
+      // updates on its write (SQLite: PHP's busy handler polls while Node takes the lock again at
+      // once) and then write what it read. Only the last writer's own increment is sure to stay.
+      assert.ok(end.get('php') <= N && end.get('node') <= N && end.get('php') + end.get('node') > 0);
     } finally {
       await store.close();
     }
