@@ -36,11 +36,19 @@ export class LaravelDatabaseAdminSource implements AdminSource {
   }
 
   async check(): Promise<void> {
+    const t = this.#t;
+    let conn;
     try {
-      await this.#t.withConn((c) => c.query(`SELECT id FROM "${this.#t.table}" WHERE 1 = 0`));
+      conn = await t.db.connect();
     } catch (err) {
-      if (err instanceof BackendError) throw err;
-      throw new BackendError(`cannot read the sessions table ${this.#t.table}: ${(err as Error).message}`, 'EBACKEND', { cause: err });
+      throw new BackendError(`cannot open the database: ${(err as Error).message}`, 'EBACKEND', { cause: err });
+    }
+    try {
+      await conn.query(`SELECT id, payload, last_activity FROM "${t.table}" WHERE 1 = 0`);
+    } catch (err) {
+      throw new BackendError(`cannot read the sessions table ${t.table}: ${(err as Error).message}`, 'EBACKEND', { cause: err });
+    } finally {
+      await conn.release();
     }
   }
 

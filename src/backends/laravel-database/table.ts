@@ -6,7 +6,7 @@
  * the lock below makes Node exclude Node, and makes Laravel's *writes* of a held session wait
  * (PostgreSQL: the row; SQLite: the whole database file), never its reads.
  */
-import { ConfigError, LockTimeoutError } from '../../errors.js';
+import { BackendError, ConfigError, LockTimeoutError, SessctlError } from '../../errors.js';
 import { assertLaravelSessionId } from '../shared/laravel.js';
 import { isPgLockTimeout, openDatabase, type Row, type SqlConnection, type SqlDatabase } from '../shared/sql.js';
 
@@ -66,10 +66,32 @@ export class LaravelSessionTable {
     return `${this.db.description} ${this.table}:${id}`;
   }
 
+  /** A database error as a BackendError naming the database and table (ours pass through). */
+  fail(err: unknown, what: string): Error {
+    if (err instanceof SessctlError) return err;
+    return new BackendError(`${this.db.description} table ${this.table}: ${what}: ${(err as Error)?.message ?? String(err)}`, 'EBACKEND', { cause: err });
+  }
+
+  /** A statement on a held connection, its failure a BackendError. */
+  async run(conn: SqlConnection, sql: string, params: unknown[], what: string): Promise<Row[]> {
+    try {
+      return await conn.query(sql, params);
+    } catch (err) {
+      throw this.fail(err, what);
+    }
+  }
+
   async withConn<T>(fn: (c: SqlConnection) => Promise<T>): Promise<T> {
-    const c = await this.db.connect();
+    let c: SqlConnection;
+    try {
+      c = await this.db.connect();
+    } catch (err) {
+      throw this.fail(err, 'cannot connect');
+    }
     try {
       return await fn(c);
+    } catch (err) {
+      throw this.fail(err, 'query failed');
     } finally {
       await c.release();
     }
@@ -117,7 +139,12 @@ export class LaravelSessionTable {
    */
   async lock(id: string, timeoutMs: number): Promise<LockedLaravelRow> {
     assertLaravelSessionId(id);
-    const conn = await this.db.connect();
+    let conn: SqlConnection;
+    try {
+      conn = await this.db.connect();
+    } catch (err) {
+      throw this.fail(err, 'cannot connect');
+    }
     const target = this.where(id);
     try {
       await conn.begin(timeoutMs, target);
@@ -132,14 +159,14 @@ export class LaravelSessionTable {
       }
     } catch (err) {
       await conn.release();
-      throw err;
+      throw this.fail(err, `cannot lock ${id}`);
     }
   }
 
   /** Commits (when asked) and gives the connection back; the lock ends either way. */
   async unlock(locked: LockedLaravelRow, commit: boolean): Promise<void> {
     try {
-      if (commit) await locked.conn.query('COMMIT');
+      if (commit) await this.run(locked.conn, 'COMMIT', [], `cannot commit ${locked.id}`);
     } finally {
       await locked.conn.release();
     }
@@ -155,23 +182,23 @@ export class LaravelSessionTable {
     const names = ['id', 'payload', 'last_activity', ...told.map((k) => COLUMN[k])];
     const values = [id, Buffer.from(stored).toString('base64'), lastActivity, ...told.map((k) => columns[k])];
     const set = names.slice(1).map((n) => `${n} = excluded.${n}`).join(', ');
-    await conn.query(`INSERT INTO "${this.table}" (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (id) DO UPDATE SET ${set}`, values);
+    await this.run(conn, `INSERT INTO "${this.table}" (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT (id) DO UPDATE SET ${set}`, values, `cannot write ${id}`);
   }
 
   /** Only `last_activity` (and the columns given): what a lazy write of unchanged data does. */
   async touch(conn: SqlConnection, id: string, lastActivity: number, columns: LaravelRowColumns = {}): Promise<void> {
     const told = (Object.keys(COLUMN) as (keyof LaravelRowColumns)[]).filter((k) => columns[k] !== undefined);
     const set = ['last_activity = ?', ...told.map((k) => `${COLUMN[k]} = ?`)].join(', ');
-    await conn.query(`UPDATE "${this.table}" SET ${set} WHERE id = ?`, [lastActivity, ...told.map((k) => columns[k]), id]);
+    await this.run(conn, `UPDATE "${this.table}" SET ${set} WHERE id = ?`, [lastActivity, ...told.map((k) => columns[k]), id], `cannot write ${id}`);
   }
 
   /** Replaces the payload only (an operator's rewrite does not make the session younger). */
   async setPayload(conn: SqlConnection, id: string, stored: Uint8Array): Promise<void> {
-    await conn.query(`UPDATE "${this.table}" SET payload = ? WHERE id = ?`, [Buffer.from(stored).toString('base64'), id]);
+    await this.run(conn, `UPDATE "${this.table}" SET payload = ? WHERE id = ?`, [Buffer.from(stored).toString('base64'), id], `cannot write ${id}`);
   }
 
   async delete(conn: SqlConnection, id: string): Promise<void> {
-    await conn.query(`DELETE FROM "${this.table}" WHERE id = ?`, [id]);
+    await this.run(conn, `DELETE FROM "${this.table}" WHERE id = ?`, [id], `cannot delete ${id}`);
   }
 
   /** Rows in id order, a page at a time (bounded memory); `size` is the decoded payload's length. */

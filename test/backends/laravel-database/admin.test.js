@@ -136,9 +136,15 @@ for (const kind of /** @type {const} */ (['sqlite', 'pgsql'])) {
     await store.close();
     const url = kind === 'pgsql' ? settings.savePath.replace('postgres@', 'postgres:hunter2@') : settings.savePath;
     const source = new LaravelDatabaseAdminSource({ ...settings, savePath: url, ini: { 'laravel.table': 'no_such_table' } });
+    const noTable = new LaravelDatabaseSessionStore({ url, table: 'no_such_table' });
+    const id = 'a'.repeat(40);
     try {
+      for (const op of [() => noTable.read(id), () => noTable.open(id), () => noTable.exists(id)]) {
+        await assert.rejects(op(), (/** @type {any} */ err) => err.code === 'EBACKEND' && err.message.includes('no_such_table') && !err.message.includes('hunter2'));
+      }
       await assert.rejects(source.check(), (/** @type {any} */ err) => err.code === 'EBACKEND' && /no_such_table/.test(err.message) && !/hunter2/.test(err.message + source.description));
     } finally {
+      await noTable.close();
       await source.close();
     }
   });
