@@ -61,10 +61,11 @@ test('layer direction: each area imports only what is below it', () => {
     'backends/files': ['errors', 'codec', 'session', 'backends/shared', 'backends/files'],
     'backends/laravel-files': ['errors', 'codec', 'session', 'backends/shared', 'backends/laravel-files'],
     'backends/redis': ['errors', 'codec', 'session', 'backends/redis'],
-    'backends/symfony-pdo': ['errors', 'codec', 'session', 'backends/symfony-pdo'],
+    'backends/symfony-pdo': ['errors', 'codec', 'session', 'backends/shared', 'backends/symfony-pdo'],
+    'backends/laravel-database': ['errors', 'codec', 'session', 'backends/shared', 'backends/laravel-database'],
     'backends/memory': ['errors', 'codec', 'session', 'backends/memory'],
     'backends/memcached': ['errors', 'codec', 'session', 'backends/memcached'],
-    'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files', 'backends/memcached'],
+    'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files', 'backends/memcached', 'backends/laravel-database'],
     admin: ['errors', 'codec', 'session', 'admin', 'backends-table'],
     middleware: ['errors', 'codec', 'session', 'middleware'],
     // a framework layer is a view over any backend (and the middleware for its own middleware)

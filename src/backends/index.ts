@@ -25,6 +25,10 @@ const BACKENDS: Record<string, () => Promise<AdminSourceFactory>> = {
     const { RedisAdminSource } = await import('./redis/admin-source.js');
     return (s) => new RedisAdminSource(s);
   },
+  'laravel-database': async () => {
+    const { LaravelDatabaseAdminSource } = await import('./laravel-database/admin-source.js');
+    return (s) => new LaravelDatabaseAdminSource(s);
+  },
   memcached: async () => {
     const { MemcachedAdminSource } = await import('./memcached/admin-source.js');
     return (s) => new MemcachedAdminSource(s);

@@ -19,7 +19,7 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
-import { isPgLockTimeout, openDatabase, type SqlConnection, type SqlDatabase } from './sql.js';
+import { isPgLockTimeout, openDatabase, type SqlConnection, type SqlDatabase } from '../shared/sql.js';
 
 export type PdoLockMode = 'transactional' | 'advisory' | 'none';
 

@@ -1,8 +1,8 @@
 /**
- * The two databases PdoSessionHandler is tested on here, behind one small interface: SQLite
- * through better-sqlite3 and PostgreSQL through pg (both optional peer dependencies, loaded on
- * first use). Each open session gets its own connection, because the locks PdoSessionHandler
- * takes (a transaction, an advisory lock) belong to a connection.
+ * The SQL databases the table backends (symfony-pdo, laravel-database) run on, behind one small
+ * interface: SQLite through better-sqlite3 and PostgreSQL through pg (both optional peer
+ * dependencies, loaded on first use). Each open session gets its own connection, because the
+ * locks taken on a session (a transaction, an advisory lock) belong to a connection.
  */
 import { createRequire } from 'node:module';
 import { BackendError, ConfigError, LockTimeoutError } from '../../errors.js';
@@ -14,8 +14,8 @@ export interface SqlConnection {
   /** `?` placeholders (rewritten to $1… for PostgreSQL). */
   query(sql: string, params?: unknown[]): Promise<Row[]>;
   /**
-   * Starts the transaction that is PdoSessionHandler's transactional lock (SQLite: BEGIN
-   * IMMEDIATE, the database's write lock; PostgreSQL: BEGIN, then row locks wait at most `timeoutMs`).
+   * Starts a locking transaction (SQLite: BEGIN IMMEDIATE, the database's write lock, waited
+   * for at most `timeoutMs`; PostgreSQL: BEGIN, then row locks wait at most `timeoutMs`).
    * @throws LockTimeoutError
    */
   begin(timeoutMs: number, target: string): Promise<void>;
@@ -33,7 +33,10 @@ export interface SqlDatabase {
   close(): Promise<void>;
 }
 
-/** A database URL as Symfony's DATABASE_URL / PdoSessionHandler take it, or a PDO `sqlite:` DSN. */
+/**
+ * A database URL as Symfony's DATABASE_URL / PdoSessionHandler take it, or a PDO `sqlite:` DSN.
+ * @throws ConfigError
+ */
 export function openDatabase(url: string): SqlDatabase {
   if (/^sqlite:(?!\/\/)/.test(url)) return new Sqlite(url.slice('sqlite:'.length));
   let u: URL;
@@ -57,7 +60,7 @@ function requirePeer<T>(name: string): T {
   try {
     return createRequire(import.meta.url)(name) as T;
   } catch (err) {
-    throw new BackendError(`the Symfony PDO backend needs the "${name}" package for this database (an optional peer dependency): run \`npm install ${name}\``, 'ENOCLIENT', { cause: err });
+    throw new BackendError(`this database needs the "${name}" package (an optional peer dependency of sessctl): run \`npm install ${name}\``, 'ENOCLIENT', { cause: err });
   }
 }
 
