@@ -25,6 +25,10 @@ const BACKENDS: Record<string, () => Promise<AdminSourceFactory>> = {
     const { RedisAdminSource } = await import('./redis/admin-source.js');
     return (s) => new RedisAdminSource(s);
   },
+  'symfony-redis': async () => {
+    const { SymfonyRedisAdminSource } = await import('./symfony-redis/admin-source.js');
+    return (s) => new SymfonyRedisAdminSource(s);
+  },
   memcached: async () => {
     const { MemcachedAdminSource } = await import('./memcached/admin-source.js');
     return (s) => new MemcachedAdminSource(s);

@@ -19,4 +19,4 @@ export {
   type RedisAuth,
 } from './save-path.js';
 export { pickServerIndex } from './server-pick.js';
-export { LOCK_SUFFIX, LOCK_RELEASE_SCRIPT, type LockSettings } from './lock.js';
+export { LOCK_SUFFIX, LOCK_RELEASE_SCRIPT, type LockSettings } from '../shared/redis-lock.js';
