@@ -1,6 +1,7 @@
 // The security token as Symfony's ContextListener stores it (serialize($token) under
 // `_security_<firewall>`), made by Symfony's own classes (Debian's php-symfony-security-core 5.4:
-// UsernamePasswordToken, RememberMeToken, PreAuthenticatedToken, SwitchUserToken, InMemoryUser)
+// UsernamePasswordToken, RememberMeToken, PreAuthenticatedToken, SwitchUserToken, InMemoryUser;
+// php-symfony-security-http's PostAuthenticationToken)
 // inside a Symfony Session (fixtures/symfony/session.php, files handler), read by
 // SymfonySessionView.securityToken(); and hostile or truncated token strings.
 import { test, after } from 'node:test';
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { DecodeError, PhpArray, serialize } from 'sessctl';
 import { FileSessionStore } from 'sessctl/files';
 import { SymfonySessionView } from 'sessctl/symfony';
-import { hasSymfonySecurity, needSymfonySecurity } from '../../helpers/env.js';
+import { hasSymfonySecurity, needSymfonySecurity, needSymfonySecurityHttp } from '../../helpers/env.js';
 import { phpLines } from '../../helpers/php-lines.js';
 
 const script = fileURLToPath(new URL('../../../fixtures/symfony/session.php', import.meta.url));
@@ -36,15 +37,18 @@ async function symfony(ops, id = null) {
 const view = async (id) => new SymfonySessionView(/** @type {PhpArray} */ (await store.read(id)));
 
 const IDENTIFIERS = ['alice', `o'brien "the boss"`, 'josé 😀 用户', 's:5:"admin";}', 'Ünïcødé@example.com', '\u00e9\u0000nul'];
-for (const tokenClass of ['UsernamePasswordToken', 'RememberMeToken', 'PreAuthenticatedToken', 'SwitchUserToken']) {
-  test(`${tokenClass} with an InMemoryUser: Node gets the class, the user identifier (quotes, unicode, NUL) and the roles`, needSymfonySecurity(), async () => {
+const HTTP_TOKEN_NS = 'Symfony\\Component\\Security\\Http\\Authenticator\\Token\\';
+for (const tokenClass of ['UsernamePasswordToken', 'RememberMeToken', 'PreAuthenticatedToken', 'SwitchUserToken', 'PostAuthenticationToken']) {
+  const ns = tokenClass === 'PostAuthenticationToken' ? HTTP_TOKEN_NS : TOKEN_NS;
+  const needs = tokenClass === 'PostAuthenticationToken' ? needSymfonySecurityHttp() : needSymfonySecurity();
+  test(`${tokenClass} with an InMemoryUser: Node gets the class, the user identifier (quotes, unicode, NUL) and the roles`, needs, async () => {
     for (const identifier of IDENTIFIERS) {
       const { id } = await symfony([['login', 'main', tokenClass, identifier, ['ROLE_USER', 'ROLE_EDITOR']]]);
       const back = await symfony([['token', 'main']], id);
-      assert.deepEqual(back.got, [TOKEN_NS + tokenClass, identifier, IN_MEMORY_USER], 'PHP reads its own token back');
+      assert.deepEqual(back.got, [ns + tokenClass, identifier, IN_MEMORY_USER], 'PHP reads its own token back');
       const token = (await view(id)).securityToken('main');
       assert.deepEqual(token, {
-        tokenClass: TOKEN_NS + tokenClass,
+        tokenClass: ns + tokenClass,
         userIdentifier: identifier,
         userClass: IN_MEMORY_USER,
         // RememberMeToken takes the user's roles; the others the roles given
