@@ -20,7 +20,7 @@ export interface RedisUrl extends RedisEndpoint {
 const hideUserInfo = (url: string) => redactSecrets(url).replace(/^([a-z]+:\/\/)[^/@]*@/i, '$1***@');
 
 function fail(url: string, why: string): never {
-  throw new ConfigError(`Redis URL ${JSON.stringify(hideUserInfo(url))}: ${why} (expected redis://[user:password@]host:port[/db], rediss://… or unix:///path.sock)`);
+  throw new ConfigError(`Redis URL ${JSON.stringify(hideUserInfo(url))}: ${why} (expected redis://host:port[/db] with an optional user:password@ before the host, rediss://… or unix:///path.sock)`);
 }
 
 function decode(url: string, part: string, what: string): string {
