@@ -74,7 +74,8 @@ function tokenParts(v: PhpValue | undefined, source: string, depth: number): Php
   }
   if (!fields) return undefined;
   const values = [...fields.values()];
-  if (values.length === 5 && values[4] instanceof PhpArray && values[2] === null) return values;
+  // [$user, $authenticated, null, $attributes, $roleNames]
+  if (values.length === 5 && typeof values[1] === 'boolean' && values[2] === null && values[3] instanceof PhpArray && values[4] instanceof PhpArray) return values;
   return values.length > 0 ? tokenParts(values[values.length - 1], source, depth + 1) : undefined;
 }
 
