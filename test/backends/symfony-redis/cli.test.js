@@ -45,3 +45,33 @@ test('a wrong password: a clear error, neither password printed', needRedis(), (
   assert.ok(!(r.stdout + r.stderr).includes('wrong-Pa55'));
   assert.ok(!(r.stdout + r.stderr).includes(PASSWORD));
 });
+
+test('migrate: a files save path → symfony-redis (--to-ini symfony.prefix), verified; Node reads them under Symfony\'s key with their remaining lifetime', needRedis(), async () => {
+  const { FileSessionStore } = await import('sessctl/files');
+  const { tempDir, removeDir } = await import('../../helpers/cli.js');
+  const dir = tempDir('sf-migrate');
+  try {
+    const files = new FileSessionStore({ savePath: dir, useStrictMode: false });
+    const moved = ['sfmigaaaa0000000000000000000001', 'sfmigbbbb0000000000000000000002'];
+    for (const id of moved) await files.update(id, (d) => void d.set('_sf2_attributes', new PhpArray([['who', id]])));
+    const r = sessctl(
+      ['migrate', '--save-path', dir, '--maxlifetime', '1440', '--no-php', '--to-save-handler', 'symfony-redis', '--to-save-path', `redis://:${PASSWORD}@127.0.0.1:${server.port}/1`, '--to-ini', 'symfony.prefix=mig_', '--verify', '--json'],
+      { env: { NO_COLOR: '1' } },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!(r.stdout + r.stderr).includes(PASSWORD));
+    const store = new SymfonyRedisSessionStore({ url: `redis://:${PASSWORD}@127.0.0.1:${server.port}/1`, prefix: 'mig_' });
+    try {
+      for (const id of moved) {
+        assert.equal((await store.read(id))?.get('_sf2_attributes').get('who'), id);
+        const loc = store.locate(id);
+        const ttl = Number(await loc.target.send(['TTL', loc.key], loc.key));
+        assert.ok(ttl > 1300 && ttl <= 1440, `TTL ${ttl}`);
+      }
+    } finally {
+      await store.close();
+    }
+  } finally {
+    removeDir(dir);
+  }
+});
