@@ -1,6 +1,6 @@
 // The CLI on Symfony's RedisSessionHandler keys: `--save-handler symfony-redis --save-path
 // redis://…` (`--ini symfony.prefix=…`), on a password-protected redis-server: the password is
-// used and never printed.
+// used and never printed; and migrate from a files save path into them.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { SymfonyRedisSessionStore } from 'sessctl/symfony-redis';
