@@ -29,6 +29,10 @@ const BACKENDS: Record<string, () => Promise<AdminSourceFactory>> = {
     const { LaravelDatabaseAdminSource } = await import('./laravel-database/admin-source.js');
     return (s) => new LaravelDatabaseAdminSource(s);
   },
+  'symfony-redis': async () => {
+    const { SymfonyRedisAdminSource } = await import('./symfony-redis/admin-source.js');
+    return (s) => new SymfonyRedisAdminSource(s);
+  },
   memcached: async () => {
     const { MemcachedAdminSource } = await import('./memcached/admin-source.js');
     return (s) => new MemcachedAdminSource(s);

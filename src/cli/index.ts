@@ -35,7 +35,7 @@ function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
   cmd
     .option('--save-path <path>', 'session.save_path ("/path", "N;/path" or "N;MODE;/path"; redis: "tcp://host:6379?prefix=…"; memcached: "host:11211,…")')
     .addOption(new Option('--serialize-handler <name>', 'session.serialize_handler (auto = detect per session)').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack', 'auto']))
-    .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster, memcached)')
+    .option('--save-handler <name>', 'session.save_handler (files, redis, rediscluster, memcached, laravel-files, symfony-redis, …)')
     .option('--ini <directive=value>', "a backend's own directive, e.g. memcached.sess_prefix=app. (repeatable)", (v: string, all: string[] = []) => [...all, v]);
   if (withMaxlifetime) cmd.option('--maxlifetime <seconds>', 'session.gc_maxlifetime, seconds or a duration like 24m');
   return cmd

@@ -8,8 +8,10 @@
 const SECRET_PARAM = /(^|[?&\s,;"'])((?:auth|password|pass|passwd|secret)(?:\[[^\]=&]*\])?|(?:auth|password)%5B[^=&]*%5D)=([^&\s,;"']*)/gi;
 /** `scheme://user:password@host` */
 const USERINFO = /(\b[a-z][a-z0-9+.-]*:\/\/[^/@:\s"']*:)([^@\s"']*)@/gi;
+/** `redis://password@host`: Redis URLs take a lone user-info as the password (Symfony, Laravel). */
+const REDIS_LONE_SECRET = /(\brediss?:\/\/)([^/@:\s"']+)@/gi;
 
 /** The text with every secret value replaced by `***` (the parameter names stay, so the message still says what was set). */
 export function redactSecrets(text: string): string {
-  return text.replace(SECRET_PARAM, (_m, lead: string, name: string, value: string) => `${lead}${name}=${value === '' ? '' : '***'}`).replace(USERINFO, '$1***@');
+  return text.replace(SECRET_PARAM, (_m, lead: string, name: string, value: string) => `${lead}${name}=${value === '' ? '' : '***'}`).replace(USERINFO, '$1***@').replace(REDIS_LONE_SECRET, '$1***@');
 }

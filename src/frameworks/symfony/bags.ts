@@ -5,7 +5,9 @@
  * removes, peek() does not) and the MetadataBag under `_sf2_meta` (`c` created, `u` last used,
  * `l` cookie lifetime), which {@link SymfonySessionView.touch} updates as a Symfony request would.
  */
-import { fromPlain, PhpArray, PhpObject, unserialize, type PhpValue } from '../../codec/index.js';
+import { DecodeError } from '../../errors.js';
+import { fromPlain, PhpArray, type PhpValue } from '../../codec/index.js';
+import { readSecurityToken, type SecurityTokenInfo } from './security-token.js';
 
 const ATTRIBUTES = '_sf2_attributes';
 const FLASHES = '_symfony_flashes';
@@ -88,41 +90,21 @@ export class SymfonySessionView {
   }
 
   /**
-   * The security token a firewall keeps (`_security_<firewall>`: serialize($token) as a string
-   * attribute): its class and the user identifier it holds, when the token's user is a string or
-   * an object with a username / email / identifier property. Null when there is none.
+   * The security token a firewall keeps (`_security_<firewall>`, serialize($token) as
+   * ContextListener stores it): its class, the user identifier and user class, its role names.
+   * Read as data: no PHP class is instantiated (see security-token.ts).
+   * @returns null when the session holds no token for that firewall.
+   * @throws DecodeError naming the attribute when the stored value is not a serialized token
+   *   object (truncated, garbage, too deeply nested).
    */
-  securityToken(firewall = 'main'): { tokenClass: string; userIdentifier: string | undefined } | null {
-    const raw = this.get(`_security_${firewall}`);
-    if (typeof raw !== 'string') return null;
-    const token = unserialize(Buffer.from(raw, 'latin1'));
-    if (!(token instanceof PhpObject)) return null;
-    return { tokenClass: token.className, userIdentifier: findUser(token) };
+  securityToken(firewall = 'main'): SecurityTokenInfo | null {
+    const name = `_security_${firewall}`;
+    const raw: unknown = this.get(name);
+    if (raw === undefined || raw === null) return null;
+    const source = `session attribute ${name}`;
+    // A string value is the token's bytes as valid UTF-8 (the codec gives bytes that are not as a Buffer).
+    if (typeof raw === 'string') return readSecurityToken(Buffer.from(raw, 'utf8'), source);
+    if (raw instanceof Uint8Array) return readSecurityToken(raw, source);
+    throw new DecodeError('not a serialized security token (not a string)', 0, source);
   }
-}
-
-/**
- * AbstractToken::__serialize() is [$user, $authenticated, null, $attributes, $roleNames]; a
- * subclass puts its own fields first and the parent's array last. The user is a string or a
- * user object (its username / email / identifier property).
- */
-function findUser(v: PhpValue | undefined, depth = 0): string | undefined {
-  if (depth > 4 || !(v instanceof PhpArray || v instanceof PhpObject)) return undefined;
-  const fields = v instanceof PhpObject ? v.props : v;
-  if (v instanceof PhpArray && v.size >= 5 && v.get(4) instanceof PhpArray) {
-    const user = v.get(0);
-    if (typeof user === 'string') return user;
-    if (user instanceof PhpObject) {
-      for (const key of ['username', 'email', 'userIdentifier', 'identifier']) {
-        const id = user.get(key);
-        if (typeof id === 'string') return id;
-      }
-    }
-    return undefined;
-  }
-  for (const value of [...fields.values()].reverse()) {
-    const u = findUser(value, depth + 1);
-    if (u !== undefined) return u;
-  }
-  return undefined;
 }

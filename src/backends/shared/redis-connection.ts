@@ -6,12 +6,33 @@
  * The official client's own reconnect loop is switched off (`reconnectStrategy: false`): a lost
  * connection fails the commands in flight at once, and the next call opens a fresh connection
  * (bounded by the connect timeout) instead of a call hanging while the client retries forever.
+ *
+ * Shared by the phpredis backend (`redis`) and Symfony's RedisSessionHandler backend (`symfony-redis`).
  */
 import type * as RedisLib from 'redis';
 import { BackendError } from '../../errors.js';
-import type { RedisAuth, RedisServerConfig } from './save-path.js';
 
 export type RedisArg = string | Buffer;
+
+/** AUTH credentials. */
+export interface RedisAuth {
+  /** ACL user (Redis 6+); absent for a password-only AUTH. */
+  user?: string;
+  pass: string;
+}
+
+/** Where one server is and how to log in (what a ServerConnection needs). */
+export interface RedisEndpoint {
+  /** How to connect: TCP, TLS or a unix socket. */
+  transport: 'tcp' | 'tls' | 'unix';
+  host?: string;
+  port?: number;
+  /** Unix socket path. */
+  socketPath?: string;
+  /** The database to SELECT; null = none (database 0). */
+  database: number | null;
+  auth?: RedisAuth;
+}
 /**
  * The `redis` client is an optional peer dependency: loaded on the first connection, so that
  * importing `sessctl/redis` costs nothing until it is used, and a missing package is one
@@ -26,7 +47,7 @@ async function loadRedis(): Promise<typeof RedisLib> {
       redisLib = await import('redis');
       bufferTypes = bufferReplies(redisLib);
     } catch (err) {
-      throw new BackendError('sessctl/redis needs the "redis" package (an optional peer dependency): run `npm install redis`', 'ENOCLIENT', { cause: err });
+      throw new BackendError('sessctl\'s Redis backends need the "redis" package (an optional peer dependency): run `npm install redis`', 'ENOCLIENT', { cause: err });
     }
   }
   return redisLib;
@@ -133,7 +154,7 @@ export class ServerConnection implements CommandTarget {
 
   constructor(
     label: string,
-    private readonly server: Pick<RedisServerConfig, 'transport' | 'host' | 'port' | 'socketPath' | 'database' | 'auth'>,
+    private readonly server: RedisEndpoint,
     private readonly timeouts: TimeoutOptions,
   ) {
     this.label = label;
