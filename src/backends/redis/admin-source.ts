@@ -10,7 +10,7 @@
  */
 import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import type { CommandTarget } from './connection.js';
+import type { CommandTarget } from '../shared/redis/connection.js';
 import { rewriteIfLocked, writeIfLocked } from './lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
 

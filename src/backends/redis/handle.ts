@@ -6,7 +6,7 @@
 import { BackendError } from '../../errors.js';
 import type { PhpArray } from '../../codec/values.js';
 import { saveThenClose, type SessionHandle } from '../../session/contract.js';
-import type { CommandTarget } from './connection.js';
+import type { CommandTarget } from '../shared/redis/connection.js';
 import { acquireLock, releaseLock, writeAndRelease, writeIfLocked } from './lock.js';
 import type { RedisSessionStore } from './store.js';
 

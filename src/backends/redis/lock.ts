@@ -15,7 +15,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { BackendError, LockTimeoutError } from '../../errors.js';
-import type { CommandTarget } from './connection.js';
+import type { CommandTarget } from '../shared/redis/connection.js';
 
 export const LOCK_SUFFIX = '_LOCK';
 

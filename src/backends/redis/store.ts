@@ -10,7 +10,7 @@ import { assertValidSessionId, isValidSessionId } from '../../session/session-id
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { chooseSessionId } from '../../session/start.js';
 import { decodeSession, encodeSession } from '../../codec/index.js';
-import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from './connection.js';
+import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from '../shared/redis/connection.js';
 import { RedisSessionHandle, type SessionLocation } from './handle.js';
 import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from './lock.js';
 import {

@@ -8,8 +8,24 @@
  * (bounded by the connect timeout) instead of a call hanging while the client retries forever.
  */
 import type * as RedisLib from 'redis';
-import { BackendError } from '../../errors.js';
-import type { RedisAuth, RedisServerConfig } from './save-path.js';
+import { BackendError } from '../../../errors.js';
+
+/** AUTH credentials: an ACL user (Redis 6+) and password, or a password alone. */
+export interface RedisAuth {
+  user?: string;
+  pass: string;
+}
+
+/** Where one Redis server is and how to log in: what a connection needs from any configuration syntax. */
+export interface RedisEndpoint {
+  transport: 'tcp' | 'tls' | 'unix';
+  host?: string;
+  port?: number;
+  socketPath?: string;
+  /** SELECT this database after connecting; null / absent = database 0. */
+  database?: number | null;
+  auth?: RedisAuth;
+}
 
 export type RedisArg = string | Buffer;
 /**
@@ -26,7 +42,7 @@ async function loadRedis(): Promise<typeof RedisLib> {
       redisLib = await import('redis');
       bufferTypes = bufferReplies(redisLib);
     } catch (err) {
-      throw new BackendError('sessctl/redis needs the "redis" package (an optional peer dependency): run `npm install redis`', 'ENOCLIENT', { cause: err });
+      throw new BackendError('the Redis backends (sessctl/redis, sessctl/laravel-redis) need the "redis" package (an optional peer dependency): run `npm install redis`', 'ENOCLIENT', { cause: err });
     }
   }
   return redisLib;
@@ -133,7 +149,7 @@ export class ServerConnection implements CommandTarget {
 
   constructor(
     label: string,
-    private readonly server: Pick<RedisServerConfig, 'transport' | 'host' | 'port' | 'socketPath' | 'database' | 'auth'>,
+    private readonly server: RedisEndpoint,
     private readonly timeouts: TimeoutOptions,
   ) {
     this.label = label;
