@@ -9,6 +9,7 @@ import { toPlain, LockTimeoutError } from 'sessctl';
 import { LaravelSessions, LaravelEncrypter, LaravelDecryptError, laravelPayloadCipher, loginKey } from 'sessctl/laravel';
 import { hasLaravel } from './env.js';
 import { phpLines } from './php-lines.js';
+import { sessctl } from './cli.js';
 
 const script = fileURLToPath(new URL('../../fixtures/laravel/session.php', import.meta.url));
 
@@ -21,6 +22,8 @@ const script = fileURLToPath(new URL('../../fixtures/laravel/session.php', impor
  *   server(): Record<string, unknown>,
  *   makeStore(cachePrefix: string, options: object): CacheStore,
  *   checkStored(store: CacheStore, id: string, encrypted: boolean): Promise<void>,
+ *   savePath(): string,
+ *   keyPrefix(cachePrefix: string): string,
  * }} d
  */
 export function laravelCacheInterop(d) {
@@ -47,10 +50,14 @@ export function laravelCacheInterop(d) {
     stores.push(store);
     const sessions = new LaravelSessions({ store, key: APP_KEY, cookieName: NAME });
     const conf = { driver: d.driver, cachePrefix, ...d.server() };
+    const cli = (/** @type {string[]} */ ...args) =>
+      sessctl([...args, '--save-handler', `laravel-${d.driver}`, '--save-path', d.savePath(), '--ini', `laravel.prefix=${d.keyPrefix(cachePrefix)}`, '--serialize-handler', 'php_serialize', '--no-php'], {
+        env: { SESSCTL_MAXLIFETIME: '7200' },
+      });
     /** @returns {Promise<any>} */
     const ask = (/** @type {object} */ q) => /** @type {any} */ (php).ask({ ...conf, ...q });
     const request = (/** @type {string | null} */ cookie, ops = /** @type {unknown[][]} */ ([])) => ask({ op: 'request', key: rawKey.toString('base64'), name: NAME, cookie, encrypt, ops });
-    return { store, sessions, request, ask };
+    return { store, sessions, request, ask, cli };
   }
   const cookieOf = (/** @type {string} */ setCookie) => setCookie.slice(setCookie.indexOf('=') + 1, setCookie.indexOf(';'));
   const asSent = (/** @type {string} */ value) => decodeURIComponent(value); // what PHP's $_COOKIE holds
@@ -124,6 +131,39 @@ export function laravelCacheInterop(d) {
     const end = await store.read(id);
     assert.equal(end?.get('v'), 'node');
     assert.equal(end?.get('n'), 1);
+  });
+
+  test(`laravel-${d.driver}: the CLI lists, inspects and destroys the sessions Laravel wrote (lock keys left out); gc has nothing to delete`, d.testOptions, async () => {
+    const { request, ask, cli } = app();
+    const a = await request(null, [['put', 'who', 'a'], ['login', 'web', 1]]);
+    const b = await request(null, [['put', 'who', 'b'], ['put', 'nested', { x: [1, 2] }]]);
+    assert.deepEqual(await ask({ op: 'hold', id: a.id }), { held: true }); // a lock key under the same prefix
+    try {
+      const list = cli('list', '--json');
+      assert.equal(list.code, 0, list.stderr);
+      const rows = JSON.parse(list.stdout);
+      assert.deepEqual(rows.map((/** @type {{ id: string }} */ r) => r.id).sort(), [a.id, b.id].sort());
+      for (const r of rows) assert.ok(r.expiresInSeconds > 7100 && r.expiresInSeconds <= 7200, String(r.expiresInSeconds));
+      const where = cli('list', '--json', '--where', `who == 'b'`);
+      assert.deepEqual(JSON.parse(where.stdout).map((/** @type {{ id: string }} */ r) => r.id), [b.id]);
+    } finally {
+      await ask({ op: 'release' });
+    }
+    const inspect = cli('inspect', b.id, '--json');
+    assert.equal(inspect.code, 0, inspect.stderr);
+    assert.deepEqual(JSON.parse(inspect.stdout), b.all);
+    const bad = cli('inspect', 'x'.repeat(39));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /40 letters and digits/);
+
+    const destroyed = cli('destroy', a.id);
+    assert.equal(destroyed.code, 0, destroyed.stderr);
+    assert.equal((await request(null, [])).all.who, undefined);
+    const gone = cli('inspect', a.id, '--json');
+    assert.notEqual(gone.code, 0);
+    const gc = cli('gc');
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.match(gc.stdout + gc.stderr, /nothing to delete/);
   });
 
   const N = 150;

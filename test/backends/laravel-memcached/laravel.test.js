@@ -14,6 +14,8 @@ laravelCacheInterop({
   available: hasLaravel,
   testOptions: needLaravelMemcached(),
   server: () => ({ memcachedPort: mc.servers[0].port }),
+  savePath: () => mc.savePath,
+  keyPrefix: (cachePrefix) => `${cachePrefix}:`,
   makeStore: (cachePrefix, options) => new LaravelMemcachedSessionStore({ servers: mc.savePath, prefix: `${cachePrefix}:`, ...options }),
   checkStored: async (store, id, encrypted) => {
     const { flags } = /** @type {{ flags: number }} */ (await store.readStored(id));

@@ -21,6 +21,8 @@ laravelCacheInterop({
   available,
   testOptions: needLaravelRedis(),
   server: () => ({ redisPort: server.port }),
+  savePath: () => `redis://127.0.0.1:${server.port}`,
+  keyPrefix: (cachePrefix) => `laravel_database_${cachePrefix}:`,
   // The skeleton's layout: database 0 (the `default` connection), OPT_PREFIX laravel_database_.
   makeStore: (cachePrefix, options) => new LaravelRedisSessionStore({ url: `redis://127.0.0.1:${server.port}/0`, prefix: `laravel_database_${cachePrefix}:`, ...options }),
   checkStored: async (store, id) => {
