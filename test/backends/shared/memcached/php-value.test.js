@@ -53,7 +53,9 @@ test('values of other PHP types, unknown compression and corrupt data are Decode
   runPhp(['-r', `$m = new Memcached(); $m->addServer('${host}', ${port}); $m->set('pv:${id(90)}', 42); $m->set('pv:${id(91)}', ['a' => 1]); $m->set('pv:${id(92)}', true);`]);
   const store = new LaravelMemcachedSessionStore({ servers: mc.savePath, prefix: 'pv:' });
   try {
-    for (const [n, type] of [[90, /int/], [91, /serialize\(\)d value/], [92, /bool/]]) {
+    /** @type {Array<[number, RegExp]>} */
+    const kinds = [[90, /int/], [91, /serialize\(\)d value/], [92, /bool/]];
+    for (const [n, type] of kinds) {
       const item = await store.readStored(id(n));
       assert.ok(item);
       assert.throws(() => phpMemcachedString(item.value, item.flags, 'here'), (e) => e instanceof DecodeError && type.test(e.message) && e.message.startsWith('here:'));
