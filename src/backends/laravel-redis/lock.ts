@@ -83,11 +83,19 @@ export async function ifOwned(
   value: Buffer = Buffer.alloc(0),
 ): Promise<number> {
   const reply = Number(await target.send(['EVAL', IF_OWNED_SCRIPT, '2', key, lockKey, owner, op, String(ttlSeconds), value], key));
-  if (reply === -1) {
-    throw new BackendError(
-      `${target.label} ${key.toString('latin1')}: refused: our session lock ${lockKey.toString('latin1')} expired or was taken by another request (nothing was changed; raise lockSeconds if Node holds sessions that long)`,
-      'ELOCKLOST',
-    );
-  }
+  if (reply === -1) throw lockLost(target, key, lockKey);
   return reply;
+}
+
+/** @throws BackendError ELOCKLOST unless `owner` holds the lock on `lockTarget`. */
+export async function assertOwned(lockTarget: CommandTarget, key: Buffer, lockKey: Buffer, owner: string): Promise<void> {
+  const held = (await lockTarget.send(['GET', lockKey], lockKey)) as Buffer | null;
+  if (held === null || held.toString('latin1') !== owner) throw lockLost(lockTarget, key, lockKey);
+}
+
+function lockLost(target: CommandTarget, key: Buffer, lockKey: Buffer): BackendError {
+  return new BackendError(
+    `${target.label} ${key.toString('latin1')}: refused: our session lock ${lockKey.toString('latin1')} expired or was taken by another request (nothing was changed; raise lockSeconds if Node holds sessions that long)`,
+    'ELOCKLOST',
+  );
 }

@@ -17,7 +17,7 @@ import { scanPrefix } from '../shared/redis/scan.js';
 import { parseRedisUrl, type RedisUrl } from '../shared/redis/url.js';
 import { isLaravelSessionId, laravelSessionLockName } from '../shared/laravel.js';
 import { LaravelCacheSessionStore, resolveCacheStoreSettings, type LaravelCacheIo, type LaravelCacheStoreOptions } from '../shared/laravel-cache.js';
-import { acquireCacheLock, ifOwned, newOwner, releaseCacheLock } from './lock.js';
+import { acquireCacheLock, assertOwned, ifOwned, newOwner, releaseCacheLock } from './lock.js';
 import { unwrapCacheString, wrapCacheString } from './value.js';
 
 /** The key prefix of an app named "Laravel" with the skeleton's config. */
@@ -36,6 +36,12 @@ export interface LaravelRedisStoreOptions extends LaravelCacheStoreOptions {
    * its `lock_connection` the same `default` connection).
    */
   lockPrefix?: string;
+  /**
+   * The block lock's connection when it is not the sessions' one: the block store's
+   * `lock_connection` (the skeleton's `default`; apps whose config/cache.php predates
+   * `lock_connection` lock on the `cache` connection, REDIS_CACHE_DB 1). Default `url`.
+   */
+  lockUrl?: string;
   /** How long a lock Node takes lives if Node never releases it (Laravel's default for `->block()` is 10). */
   lockSeconds?: number;
   /** Pause between lock attempts; default 50 ms, as Laravel's block(). */
@@ -60,20 +66,21 @@ function positiveInt(v: number | undefined, fallback: number, name: string, min:
 export class RedisIo implements LaravelCacheIo<string> {
   readonly description: string;
   readonly target: CommandTarget;
+  /** Where the block lock lives: `target` itself, or the lock connection's server. */
+  readonly lockTarget: CommandTarget;
   readonly prefix: Buffer;
   readonly lockPrefix: Buffer;
   readonly lockSeconds: number;
   readonly lockPollMs: number;
 
-  constructor(url: RedisUrl, options: LaravelRedisStoreOptions) {
+  constructor(url: RedisUrl, lockUrl: RedisUrl | null, options: LaravelRedisStoreOptions) {
     this.prefix = prefixOption(options.prefix, LARAVEL_REDIS_PREFIX, 'prefix');
     this.lockPrefix = prefixOption(options.lockPrefix, this.prefix.toString('latin1'), 'lockPrefix');
     this.lockSeconds = positiveInt(options.lockSeconds, 10, 'lockSeconds', 1);
     this.lockPollMs = positiveInt(options.lockPollMs, 50, 'lockPollMs', 1);
-    this.target = new ServerConnection(url.label, url, {
-      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS,
-      commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS,
-    });
+    const timeouts = { connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_TIMEOUT_MS, commandTimeoutMs: options.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS };
+    this.target = new ServerConnection(url.label, url, timeouts);
+    this.lockTarget = lockUrl ? new ServerConnection(lockUrl.label, lockUrl, timeouts) : this.target;
     this.description = `Laravel redis driver ${url.label} (prefix ${this.prefix.toString('latin1')})`;
   }
 
@@ -99,12 +106,12 @@ export class RedisIo implements LaravelCacheIo<string> {
 
   async lock(id: string, timeoutMs: number): Promise<string> {
     const owner = newOwner();
-    await acquireCacheLock(this.target, this.lockKey(id), owner, { seconds: this.lockSeconds, timeoutMs, pollMs: this.lockPollMs });
+    await acquireCacheLock(this.lockTarget, this.lockKey(id), owner, { seconds: this.lockSeconds, timeoutMs, pollMs: this.lockPollMs });
     return owner;
   }
 
   async unlock(id: string, owner: string): Promise<void> {
-    await releaseCacheLock(this.target, this.lockKey(id), owner);
+    await releaseCacheLock(this.lockTarget, this.lockKey(id), owner);
   }
 
   async put(id: string, payload: Buffer, ttlSeconds: number, owner: string | null): Promise<void> {
@@ -112,24 +119,40 @@ export class RedisIo implements LaravelCacheIo<string> {
     const value = wrapCacheString(payload);
     const ttl = Math.max(1, ttlSeconds);
     if (owner === null) await this.target.send(['SETEX', key, String(ttl), value], key);
-    else await ifOwned(this.target, key, this.lockKey(id), owner, 'set', ttl, value);
+    else await this.#ifOwned(id, owner, 'set', ttl, value);
   }
 
   async touch(id: string, ttlSeconds: number, owner: string | null): Promise<boolean> {
     const key = this.key(id);
     if (owner === null) return Number(await this.target.send(['EXPIRE', key, String(ttlSeconds)], key)) === 1;
-    return (await ifOwned(this.target, key, this.lockKey(id), owner, 'expire', ttlSeconds)) === 1;
+    return (await this.#ifOwned(id, owner, 'expire', ttlSeconds)) === 1;
   }
 
   /** Replaces the value keeping its TTL (an admin rewrite does not extend the session's life). */
   async rewrite(id: string, payload: Buffer, owner: string): Promise<void> {
-    await ifOwned(this.target, this.key(id), this.lockKey(id), owner, 'keep', 0, wrapCacheString(payload));
+    await this.#ifOwned(id, owner, 'keep', 0, wrapCacheString(payload));
   }
 
   async forget(id: string, owner: string | null): Promise<boolean> {
     const key = this.key(id);
     if (owner === null) return Number(await this.target.send(['DEL', key], key)) === 1;
-    return (await ifOwned(this.target, key, this.lockKey(id), owner, 'del')) === 1;
+    return (await this.#ifOwned(id, owner, 'del')) === 1;
+  }
+
+  /**
+   * One change made only while we own the lock: one script when the lock lives beside the
+   * session; across two connections a check and then the change (a lock expiring in between
+   * is not caught — lockSeconds is the margin).
+   */
+  async #ifOwned(id: string, owner: string, op: 'set' | 'expire' | 'keep' | 'del', ttl = 0, value?: Buffer): Promise<number> {
+    const key = this.key(id);
+    const lockKey = this.lockKey(id);
+    if (this.lockTarget === this.target) return ifOwned(this.target, key, lockKey, owner, op, ttl, value);
+    await assertOwned(this.lockTarget, key, lockKey, owner);
+    if (op === 'set') return (await this.target.send(['SETEX', key, String(ttl), value!], key), 1);
+    if (op === 'keep') return (await this.target.send(['SET', key, value!, 'KEEPTTL'], key), 1);
+    if (op === 'expire') return Number(await this.target.send(['EXPIRE', key, String(ttl)], key));
+    return Number(await this.target.send(['DEL', key], key));
   }
 
   /** Keys under the prefix whose rest is a Laravel id (lock keys `…session:<id>` are not). */
@@ -148,8 +171,9 @@ export class RedisIo implements LaravelCacheIo<string> {
     for await (const page of this.keys()) for (const k of page) yield k.id;
   }
 
-  close(): Promise<void> {
-    return this.target.close();
+  async close(): Promise<void> {
+    await this.target.close();
+    if (this.lockTarget !== this.target) await this.lockTarget.close();
   }
 }
 
@@ -159,10 +183,11 @@ export class LaravelRedisSessionStore extends LaravelCacheSessionStore<string> {
   /** @throws ConfigError for a bad URL or setting. Connects on first use. */
   constructor(options: LaravelRedisStoreOptions = {}) {
     const who = 'LaravelRedisSessionStore';
-    const { url, prefix, lockPrefix, lockSeconds, lockPollMs, connectTimeoutMs, commandTimeoutMs, ...rest } = options;
+    const { url, lockUrl, prefix, lockPrefix, lockSeconds, lockPollMs, connectTimeoutMs, commandTimeoutMs, ...rest } = options;
     const parsed = parseRedisUrl(url ?? DEFAULT_URL, `${who} url`);
+    const lock = lockUrl === undefined ? null : parseRedisUrl(lockUrl, `${who} lockUrl`);
     const settings = resolveCacheStoreSettings(rest, who);
-    super(new RedisIo(parsed, options), settings, rest);
+    super(new RedisIo(parsed, lock && lock.label !== parsed.label ? lock : null, options), settings, rest);
     this.url = parsed;
   }
 
