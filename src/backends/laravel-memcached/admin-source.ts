@@ -57,8 +57,13 @@ export class LaravelMemcachedAdminSource implements AdminSource {
     const item = await this.#io.getStored(id);
     if (item === null) return null;
     const t = ttl === undefined ? await this.#io.ttl(id) : ttl;
-    const bytes = this.#open(id, phpMemcachedString(item.value, item.flags, this.#io.where(id)));
-    const e: SessionEntry = { id, location: `${this.#io.where(id)}${t === -1 ? ' (no expiry)' : ''}`, size: bytes.length, mtimeMs: mtimeFromTtl(t === null || t < 0 ? null : t, this.#maxlifetime, Date.now()) };
+    const e: SessionEntry = { id, location: `${this.#io.where(id)}${t === -1 ? ' (no expiry)' : ''}`, size: item.value.length, mtimeMs: mtimeFromTtl(t === null || t < 0 ? null : t, this.#maxlifetime, Date.now()) };
+    if (item.value.length > this.#io.maxBytes || (item.value.length >= 4 && item.flags & 0x10 && item.value.readUInt32LE(0) > this.#io.maxBytes)) {
+      if (withData) e.tooBig = true;
+      return e;
+    }
+    const bytes = this.#open(id, phpMemcachedString(item.value, item.flags, this.#io.where(id), this.#io.maxBytes));
+    e.size = bytes.length;
     if (withData) e.bytes = bytes;
     return e;
   }

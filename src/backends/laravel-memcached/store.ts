@@ -78,10 +78,13 @@ export class MemcachedIo implements LaravelCacheIo<MemcachedLockToken> {
   readonly lockPrefix: Buffer;
   readonly lockSeconds: number;
   readonly lockPollMs: number;
+  /** No item is decompressed beyond this (the store's maxBytes). */
+  readonly maxBytes: number;
   readonly conns: MemcachedConnection[];
   readonly #picker: ServerPicker;
 
-  constructor(options: LaravelMemcachedStoreOptions) {
+  constructor(options: LaravelMemcachedStoreOptions, maxBytes: number) {
+    this.maxBytes = maxBytes;
     this.savePath = parseMemcachedSavePath(options.servers ?? DEFAULT_SERVERS);
     this.prefix = keyPrefix(options.prefix, LARAVEL_MEMCACHED_PREFIX, 'prefix');
     this.lockPrefix = keyPrefix(options.lockPrefix, this.prefix.toString('latin1'), 'lockPrefix');
@@ -122,9 +125,13 @@ export class MemcachedIo implements LaravelCacheIo<MemcachedLockToken> {
     return { value: Buffer.from(r.value), flags: r.extras.length >= 4 ? r.extras.readUInt32BE(0) : 0 };
   }
 
+  async has(id: string): Promise<boolean> {
+    return (await this.getStored(id)) !== null;
+  }
+
   async get(id: string): Promise<Buffer | null> {
     const item = await this.getStored(id);
-    return item === null ? null : phpMemcachedString(item.value, item.flags, this.where(id));
+    return item === null ? null : phpMemcachedString(item.value, item.flags, this.where(id), this.maxBytes);
   }
 
   async lock(id: string, timeoutMs: number): Promise<MemcachedLockToken> {
@@ -215,7 +222,7 @@ export class LaravelMemcachedSessionStore extends LaravelCacheSessionStore<Memca
   constructor(options: LaravelMemcachedStoreOptions = {}) {
     const { servers, prefix, lockPrefix, lockSeconds, lockPollMs, connectTimeoutMs, commandTimeoutMs, ...rest } = options;
     const settings = resolveCacheStoreSettings(rest, 'LaravelMemcachedSessionStore');
-    super(new MemcachedIo(options), settings, rest);
+    super(new MemcachedIo(options, settings.maxBytes), settings, rest);
   }
 
   /** @internal */

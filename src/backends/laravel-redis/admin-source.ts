@@ -22,11 +22,13 @@ export class LaravelRedisAdminSource implements AdminSource {
   readonly #maxlifetime: number;
   readonly #cipher: PayloadCipher | undefined;
   readonly #io: RedisIo;
+  readonly #maxBytes: number;
 
   /** @throws ConfigError for a bad URL or prefix. */
   constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes'>, options: LaravelCacheAdminOptions = {}) {
     this.#maxlifetime = settings.maxlifetime;
     this.#cipher = options.payloadCipher;
+    this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
     this.store = new LaravelRedisSessionStore({
       url: settings.savePath || undefined,
       prefix: settings.ini?.['laravel.prefix'] ?? LARAVEL_REDIS_PREFIX,
@@ -56,8 +58,13 @@ export class LaravelRedisAdminSource implements AdminSource {
 
   #entry(id: string, ttl: unknown, stored: Buffer, now: number): SessionEntry {
     const t = Number(ttl);
-    const bytes = this.#open(id, stored);
-    return { id, location: `${this.#io.where(id)}${t === -1 ? ' (no TTL)' : ''}`, size: bytes.length, mtimeMs: mtimeFromTtl(t < 0 ? null : t, this.#maxlifetime, now), bytes };
+    const e: SessionEntry = { id, location: `${this.#io.where(id)}${t === -1 ? ' (no TTL)' : ''}`, size: stored.length, mtimeMs: mtimeFromTtl(t < 0 ? null : t, this.#maxlifetime, now) };
+    if (stored.length > this.#maxBytes) e.tooBig = true;
+    else {
+      e.bytes = this.#open(id, stored);
+      e.size = e.bytes.length;
+    }
+    return e;
   }
 
   async *entries(options: EntriesOptions = {}): AsyncIterable<SessionEntry> {
@@ -70,7 +77,10 @@ export class LaravelRedisAdminSource implements AdminSource {
           if (r instanceof Error) throw r;
           if (r[1] === null) continue; // expired since the SCAN
           const e = this.#entry(id, r[0], r[1] as Buffer, Date.now());
-          if (!options.withData) delete e.bytes;
+          if (!options.withData) {
+            delete e.bytes;
+            delete e.tooBig;
+          }
           yield e;
         } catch (err) {
           if (!options.onError) throw err;

@@ -99,6 +99,11 @@ export class RedisIo implements LaravelCacheIo<string> {
     return (await this.target.send(['GET', key], key, true)) as Buffer | null;
   }
 
+  async has(id: string): Promise<boolean> {
+    const key = this.key(id);
+    return Number(await this.target.send(['EXISTS', key], key, true)) === 1;
+  }
+
   async get(id: string): Promise<Buffer | null> {
     const stored = await this.getStored(id);
     return stored === null ? null : unwrapCacheString(stored, this.where(id));

@@ -30,6 +30,8 @@ export interface LaravelCacheIo<L> {
   readonly description: string;
   /** Where a session lives (server and key), for messages. */
   where(id: string): string;
+  /** Whether anything is stored under the session's key (nothing is decoded). */
+  has(id: string): Promise<boolean>;
   /** The payload as CacheBasedSessionHandler::read() gets it; null when missing. @throws DecodeError, BackendError */
   get(id: string): Promise<Buffer | null>;
   /** @throws LockTimeoutError, BackendError */
@@ -96,7 +98,7 @@ export class LaravelCacheSessionStore<L> implements SessionBackend {
 
   async exists(id: string): Promise<boolean> {
     if (!this.isValidId(id)) return false;
-    return (await this.io.get(id)) !== null;
+    return this.io.has(id);
   }
 
   /** @internal the payload → attributes. @throws DecodeError (naming where), SessctlError ETOOBIG */

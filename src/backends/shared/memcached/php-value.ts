@@ -15,7 +15,7 @@
  * compressed once it reaches 2000 bytes. Node writes type 0 uncompressed, which PHP reads as is.
  */
 import { inflateSync } from 'node:zlib';
-import { DecodeError } from '../../../errors.js';
+import { BackendError, DecodeError } from '../../../errors.js';
 
 const TYPE_MASK = 0x0f;
 const COMPRESSED = 0x10;
@@ -27,14 +27,16 @@ const TYPES = ['string', 'int', 'float', 'bool', 'serialize()d value', 'igbinary
 /**
  * The PHP string held by an item (decompressed).
  * @throws DecodeError naming `where` for another PHP type, an unknown compression, or data that
- *   does not decompress to the announced length.
+ *   does not decompress to the announced length; BackendError ETOOBIG when it announces more than
+ *   `maxBytes` (nothing is allocated for it).
  */
-export function phpMemcachedString(value: Buffer, flags: number, where: string): Buffer {
+export function phpMemcachedString(value: Buffer, flags: number, where: string, maxBytes = 256 * 1024 * 1024): Buffer {
   const type = flags & TYPE_MASK;
   if (type !== 0) throw new DecodeError(`php-memcached stored a ${TYPES[type] ?? `value of type ${type}`} here, not a string (flags 0x${flags.toString(16)})`, 0, where);
   if (!(flags & COMPRESSED)) return value;
   if (value.length < 4) throw new DecodeError('compressed value shorter than its length header', 0, where);
   const length = value.readUInt32LE(0);
+  if (length > maxBytes) throw new BackendError(`${where}: decompresses to ${length} bytes, above the ${maxBytes}-byte limit (maxBytes)`, 'ETOOBIG');
   const data = value.subarray(4);
   let out: Buffer;
   if (flags & FASTLZ) out = fastlzDecompress(data, length, where);

@@ -74,4 +74,6 @@ test('values of other PHP types, unknown compression and corrupt data are Decode
   // announced length differs from the output
   assert.throws(() => phpMemcachedString(Buffer.concat([header, Buffer.from([0x02, 0x61, 0x62, 0x63])]), 0x50, 'w'), /announced|longer/);
   assert.deepEqual(fastlzDecompress(Buffer.from([0x02, 0x61, 0x62, 0x63]), 3), Buffer.from('abc'));
+  // a header announcing 4 GiB is refused before anything is allocated
+  assert.throws(() => phpMemcachedString(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x61]), 0x50, 'w', 1 << 20), { code: 'ETOOBIG' });
 });
