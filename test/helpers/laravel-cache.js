@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { toPlain, LockTimeoutError } from 'sessctl';
-import { LaravelSessions, LaravelEncrypter, LaravelDecryptError, laravelPayloadCipher, loginKey } from 'sessctl/laravel';
+import express from 'express';
+import { LaravelSessions, LaravelEncrypter, LaravelDecryptError, laravelPayloadCipher, laravelSession, loginKey } from 'sessctl/laravel';
 import { hasLaravel } from './env.js';
 import { phpLines } from './php-lines.js';
 import { sessctl } from './cli.js';
@@ -164,6 +165,35 @@ export function laravelCacheInterop(d) {
     const gc = cli('gc');
     assert.equal(gc.code, 0, gc.stderr);
     assert.match(gc.stdout + gc.stderr, /nothing to delete/);
+  });
+
+  test(`laravel-${d.driver}: laravelSession({ write: true }) in Express: concurrent requests and blocking Laravel requests on one session lose no update`, d.testOptions, async () => {
+    const { store, request, ask } = app();
+    const login = await request(null, [['login', 'web', 42], ['put', 'php', 0]]);
+    const web = express();
+    web.post('/visit', laravelSession({ store, key: APP_KEY, write: true }), (req, res) => {
+      const s = /** @type {import('sessctl/laravel').LaravelRequest} */ (req).laravelSession;
+      if (!s) return void res.status(401).end();
+      s.put('node.visits', Number(s.get('node.visits') ?? 0) + 1);
+      res.end(String(s.userId()));
+    });
+    /** @type {import('node:http').Server} */
+    const server = await new Promise((resolve) => {
+      const srv = web.listen(0, '127.0.0.1', () => resolve(srv));
+    });
+    try {
+      const base = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
+      const cookie = login.setCookie.split(';')[0];
+      const laravel = ask({ op: 'increments', id: login.id, n: 40, key: 'php', block: true });
+      const replies = await Promise.all(Array.from({ length: 40 }, () => fetch(`${base}/visit`, { method: 'POST', headers: { cookie } }).then((r) => r.text())));
+      assert.deepEqual(new Set(replies), new Set(['42']));
+      assert.deepEqual(await laravel, { undecodable: 0 });
+      const end = await store.read(login.id);
+      assert.equal(end?.get('php'), 40);
+      assert.deepEqual(toPlain(end?.get('node'), { json: true, prototype: 'object' }), { visits: 40 });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   const N = 150;
