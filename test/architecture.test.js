@@ -64,9 +64,11 @@ test('layer direction: each area imports only what is below it', () => {
     'backends/symfony-redis': ['errors', 'codec', 'session', 'backends/shared', 'backends/symfony-redis'],
     'backends/symfony-pdo': ['errors', 'codec', 'session', 'backends/shared', 'backends/symfony-pdo'],
     'backends/laravel-database': ['errors', 'codec', 'session', 'backends/shared', 'backends/laravel-database'],
+    'backends/laravel-redis': ['errors', 'codec', 'session', 'backends/shared', 'backends/laravel-redis'],
+    'backends/laravel-memcached': ['errors', 'codec', 'session', 'backends/shared', 'backends/laravel-memcached'],
     'backends/memory': ['errors', 'codec', 'session', 'backends/memory'],
-    'backends/memcached': ['errors', 'codec', 'session', 'backends/memcached'],
-    'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files', 'backends/memcached', 'backends/laravel-database', 'backends/symfony-redis'],
+    'backends/memcached': ['errors', 'codec', 'session', 'backends/shared', 'backends/memcached'],
+    'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files', 'backends/memcached', 'backends/laravel-database', 'backends/symfony-redis', 'backends/laravel-redis', 'backends/laravel-memcached'],
     admin: ['errors', 'codec', 'session', 'admin', 'backends-table'],
     middleware: ['errors', 'codec', 'session', 'middleware'],
     // a framework layer is a view over any backend (and the middleware for its own middleware)
@@ -103,10 +105,10 @@ test('the root entry reaches no backend and no redis module, statically or lazil
   assert.deepEqual([...packages].filter((p) => !p.startsWith('node:')), []);
 });
 
-test('only the Redis connection code (backends/shared) imports the redis client, and only lazily', () => {
+test('only the shared Redis connection imports the redis client, and only lazily', () => {
   for (const [f, { statics, dynamics }] of graph) {
     if (statics.includes('redis')) assert.fail(`${relative(DIST, f)} imports redis statically`);
-    if (dynamics.includes('redis')) assert.equal(relative(DIST, f), join('backends', 'shared', 'redis-connection.js'));
+    if (dynamics.includes('redis')) assert.equal(relative(DIST, f), join('backends', 'shared', 'redis', 'connection.js'));
   }
 });
 

@@ -21,6 +21,14 @@ const BACKENDS: Record<string, () => Promise<AdminSourceFactory>> = {
     const { LaravelFileAdminSource } = await import('./laravel-files/admin-source.js');
     return (s) => new LaravelFileAdminSource(s);
   },
+  'laravel-redis': async () => {
+    const { LaravelRedisAdminSource } = await import('./laravel-redis/admin-source.js');
+    return (s) => new LaravelRedisAdminSource(s);
+  },
+  'laravel-memcached': async () => {
+    const { LaravelMemcachedAdminSource } = await import('./laravel-memcached/admin-source.js');
+    return (s) => new LaravelMemcachedAdminSource(s);
+  },
   rediscluster: async () => {
     const { RedisAdminSource } = await import('./redis/admin-source.js');
     return (s) => new RedisAdminSource(s);

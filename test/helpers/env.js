@@ -57,6 +57,8 @@ export const needChromium = () => need(has(CHROMIUM, ['--version']), `chromium (
 export const hasLaravel = hasPhp && has(PHP, ['-r', 'exit(@include_once "Illuminate/Session/autoload.php" ? 0 : 1);']);
 export const hasSymfony = hasPhp && has(PHP, ['-r', 'exit(@include_once "Symfony/Component/HttpFoundation/autoload.php" ? 0 : 1);']);
 export const needLaravel = () => need(hasLaravel, 'Laravel (php-laravel-framework)');
+export const needLaravelRedis = () => need(hasLaravel && hasRedisServer && hasPhpRedis, 'Laravel (php-laravel-framework), redis-server and php-redis');
+export const needLaravelMemcached = () => need(hasLaravel && hasMemcachedServer && hasPhpMemcached, 'Laravel (php-laravel-framework), memcached and php-memcached');
 export const needSymfony = () => need(hasSymfony, 'Symfony HttpFoundation (php-symfony-http-foundation)');
 export const hasSymfonySecurity = hasSymfony && has(PHP, ['-r', 'exit(@include_once "Symfony/Component/Security/Core/autoload.php" ? 0 : 1);']);
 export const needSymfonySecurity = () => need(hasSymfonySecurity, 'Symfony Security Core (php-symfony-security-core)');

@@ -13,7 +13,7 @@ import { ConfigError } from '../../errors.js';
 import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import type { SessionPlace } from './handle.js';
 import { memcachedExpiry } from './lock.js';
-import { OP, STATUS, storeExtras } from './protocol.js';
+import { OP, STATUS, storeExtras } from '../shared/memcached/protocol.js';
 import { MemcachedSessionStore, type MemcachedSessionInfo, type MemcachedStoreOptions } from './store.js';
 
 function iniFlag(v: string | undefined): boolean | undefined {

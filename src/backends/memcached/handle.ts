@@ -6,9 +6,9 @@
 import { BackendError } from '../../errors.js';
 import type { PhpArray } from '../../codec/values.js';
 import { saveThenClose, type SessionHandle } from '../../session/contract.js';
-import type { MemcachedConnection } from './connection.js';
+import type { MemcachedConnection } from '../shared/memcached/connection.js';
 import { acquireLock, assertLockHeld, releaseLock, type LockPlace } from './lock.js';
-import { OP, STATUS, storeExtras } from './protocol.js';
+import { OP, STATUS, storeExtras } from '../shared/memcached/protocol.js';
 import type { MemcachedSessionStore } from './store.js';
 
 /** Where a session lives (server + key) and where its lock lives (possibly another server). */

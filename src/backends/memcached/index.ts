@@ -6,6 +6,6 @@
  */
 export { MemcachedSessionStore, MEMCACHED_SESSION_PREFIX, type MemcachedStoreOptions, type MemcachedSessionInfo } from './store.js';
 export { MemcachedSessionHandle } from './handle.js';
-export { parseMemcachedSavePath, type MemcachedSavePath, type MemcachedServer } from './save-path.js';
-export { ServerPicker, oneAtATime, type Distribution } from './server-pick.js';
+export { parseMemcachedSavePath, type MemcachedSavePath, type MemcachedServer } from '../shared/memcached/save-path.js';
+export { ServerPicker, oneAtATime, type Distribution } from '../shared/memcached/server-pick.js';
 export { LOCK_KEY_PREFIX, type LockSettings } from './lock.js';

@@ -15,8 +15,8 @@
  * longer ours (PHP writes blindly).
  */
 import { BackendError, LockTimeoutError } from '../../errors.js';
-import type { MemcachedConnection } from './connection.js';
-import { OP, STATUS, statusText, storeExtras } from './protocol.js';
+import type { MemcachedConnection } from '../shared/memcached/connection.js';
+import { OP, STATUS, statusText, storeExtras } from '../shared/memcached/protocol.js';
 
 export const LOCK_KEY_PREFIX = 'lock.';
 const LOCK_VALUE = Buffer.from('1');

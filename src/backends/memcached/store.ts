@@ -11,13 +11,13 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { chooseSessionId } from '../../session/start.js';
-import { metadump, remainingTtl } from './ascii.js';
-import { MemcachedConnection, type TimeoutOptions } from './connection.js';
+import { metadump, remainingTtl } from '../shared/memcached/ascii.js';
+import { MemcachedConnection, type TimeoutOptions } from '../shared/memcached/connection.js';
 import { MemcachedSessionHandle, type SessionPlace } from './handle.js';
 import { acquireLock, LOCK_KEY_PREFIX, memcachedExpiry, releaseLock, type LockSettings } from './lock.js';
-import { OP, STATUS, statusText, storeExtras, touchExtras, type Response } from './protocol.js';
-import { parseMemcachedSavePath, type MemcachedSavePath } from './save-path.js';
-import { ServerPicker, type Distribution } from './server-pick.js';
+import { OP, STATUS, statusText, storeExtras, touchExtras, type Response } from '../shared/memcached/protocol.js';
+import { parseMemcachedSavePath, type MemcachedSavePath } from '../shared/memcached/save-path.js';
+import { ServerPicker, type Distribution } from '../shared/memcached/server-pick.js';
 
 export interface MemcachedStoreOptions extends SessionSettings {
   /** php-memcached `session.save_path` (or its parsed form). Default `127.0.0.1:11211`. */

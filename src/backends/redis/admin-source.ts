@@ -10,8 +10,8 @@
  */
 import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import type { CommandTarget } from '../shared/redis-connection.js';
-import { rewriteIfLocked, writeIfLocked } from '../shared/redis-lock.js';
+import type { CommandTarget } from '../shared/redis/connection.js';
+import { rewriteIfLocked, writeIfLocked } from '../shared/redis/lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
 
 export class RedisAdminSource implements AdminSource {

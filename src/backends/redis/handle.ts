@@ -6,8 +6,8 @@
 import { BackendError } from '../../errors.js';
 import type { PhpArray } from '../../codec/values.js';
 import { saveThenClose, type SessionHandle } from '../../session/contract.js';
-import type { CommandTarget } from '../shared/redis-connection.js';
-import { acquireLock, releaseLock, writeAndRelease, writeIfLocked } from '../shared/redis-lock.js';
+import type { CommandTarget } from '../shared/redis/connection.js';
+import { acquireLock, releaseLock, writeAndRelease, writeIfLocked } from '../shared/redis/lock.js';
 import type { RedisSessionStore } from './store.js';
 
 /** Where a session lives and the lock we hold on it (secret null = locking off or released). */

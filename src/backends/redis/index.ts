@@ -3,7 +3,7 @@
  * `rediscluster`), with phpredis's key layout, TTLs, server choice and lock.
  * save-path.ts (php.ini syntax), server-pick.ts (which server holds an id), store.ts / handle.ts
  * (the SessionBackend); the lock and the connection (client, timeouts, errors) are in
- * ../shared/redis-lock.ts and ../shared/redis-connection.ts, shared with symfony-redis.
+ * ../shared/redis/lock.ts and ../shared/redis/connection.ts, shared with symfony-redis.
  */
 export { RedisSessionStore, type RedisStoreOptions, type RedisSessionInfo } from './store.js';
 export { RedisSessionHandle } from './handle.js';
@@ -20,4 +20,4 @@ export {
   type RedisAuth,
 } from './save-path.js';
 export { pickServerIndex } from './server-pick.js';
-export { LOCK_SUFFIX, LOCK_RELEASE_SCRIPT, type LockSettings } from '../shared/redis-lock.js';
+export { LOCK_SUFFIX, LOCK_RELEASE_SCRIPT, type LockSettings } from '../shared/redis/lock.js';

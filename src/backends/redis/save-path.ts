@@ -17,8 +17,8 @@ export const REDIS_SESSION_PREFIX = 'PHPREDIS_SESSION:';
 export const REDIS_CLUSTER_SESSION_PREFIX = 'PHPREDIS_CLUSTER_SESSION:';
 const DEFAULT_PORT = 6379;
 
-export type { RedisAuth } from '../shared/redis-connection.js';
-import type { RedisAuth } from '../shared/redis-connection.js';
+export type { RedisAuth } from '../shared/redis/connection.js';
+import type { RedisAuth } from '../shared/redis/connection.js';
 
 /** One server of a `redis` save_path. */
 export interface RedisServerConfig {

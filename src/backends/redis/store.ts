@@ -10,9 +10,9 @@ import { assertValidSessionId, isValidSessionId } from '../../session/session-id
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { chooseSessionId } from '../../session/start.js';
 import { decodeSession, encodeSession } from '../../codec/index.js';
-import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from '../shared/redis-connection.js';
+import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from '../shared/redis/connection.js';
 import { RedisSessionHandle, type SessionLocation } from './handle.js';
-import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis-lock.js';
+import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis/lock.js';
 import {
   describeServer,
   parseRedisClusterSavePath,

@@ -21,13 +21,23 @@ export function assertLaravelSessionId(id: string): void {
 
 /** Str::random(40): 40 characters from the 62 alphanumerics, uniformly (rejection sampling). */
 export function generateLaravelSessionId(): string {
+  return laravelRandomString(40);
+}
+
+/** Str::random($length): what Laravel's cache locks use as their owner (16 characters). */
+export function laravelRandomString(length: number): string {
   let out = '';
-  while (out.length < 40) {
-    for (const b of randomBytes(48)) {
-      if (b < 248 && out.length < 40) out += ALNUM[b % 62];
+  while (out.length < length) {
+    for (const b of randomBytes(length + 8)) {
+      if (b < 248 && out.length < length) out += ALNUM[b % 62];
     }
   }
   return out;
+}
+
+/** Laravel's cache lock of a session (StartSession's `->block()`): `session:<id>` in the block store. */
+export function laravelSessionLockName(id: string): string {
+  return `session:${id}`;
 }
 
 /**

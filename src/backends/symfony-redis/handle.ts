@@ -8,7 +8,7 @@
 import { BackendError } from '../../errors.js';
 import type { PhpArray } from '../../codec/values.js';
 import { saveThenClose, type SessionHandle } from '../../session/contract.js';
-import { acquireLock, newLockSecret, releaseLock, writeAndRelease, writeIfLocked } from '../shared/redis-lock.js';
+import { acquireLock, newLockSecret, releaseLock, writeAndRelease, writeIfLocked } from '../shared/redis/lock.js';
 import type { SymfonyRedisLocation, SymfonyRedisSessionStore } from './store.js';
 
 /** UNLINK only while we still hold the lock: KEYS = session key, lock key; ARGV = secret. */

@@ -5,4 +5,4 @@
  */
 export { SymfonyRedisSessionStore, SYMFONY_REDIS_PREFIX, type SymfonyRedisStoreOptions, type SymfonyRedisLocation } from './store.js';
 export { SymfonyRedisSessionHandle } from './handle.js';
-export { parseRedisUrl, type RedisUrl } from '../shared/redis-url.js';
+export { parseRedisUrl, type RedisUrl } from '../shared/redis/url.js';

@@ -23,9 +23,9 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
-import { ServerConnection, type CommandTarget } from '../shared/redis-connection.js';
-import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis-lock.js';
-import { parseRedisUrl, type RedisUrl } from '../shared/redis-url.js';
+import { ServerConnection, type CommandTarget } from '../shared/redis/connection.js';
+import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis/lock.js';
+import { parseRedisUrl, type RedisUrl } from '../shared/redis/url.js';
 import { SymfonyRedisSessionHandle } from './handle.js';
 
 /** RedisSessionHandler's default key prefix. */

@@ -11,7 +11,7 @@
  * Written for sessctl rather than taken from npm: see docs/memcached.md ("The client").
  */
 import { connect, type Socket } from 'node:net';
-import { BackendError } from '../../errors.js';
+import { BackendError } from '../../../errors.js';
 import { bodyLength, decodeResponse, encodeRequest, HEADER, OP, RESPONSE_MAGIC, type Request, type Response } from './protocol.js';
 import type { MemcachedServer } from './save-path.js';
 

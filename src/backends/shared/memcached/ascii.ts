@@ -8,7 +8,7 @@
  *   rewrite keeps a session's life instead of extending it.
  */
 import { once } from 'node:events';
-import { BackendError } from '../../errors.js';
+import { BackendError } from '../../../errors.js';
 import { connectTo, type TimeoutOptions } from './connection.js';
 import type { MemcachedServer } from './save-path.js';
 

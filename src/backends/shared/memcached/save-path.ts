@@ -6,7 +6,7 @@
  * Split on `,`; one whitespace after a comma is skipped; no port (or 0) means 11211; a name
  * starting with `/` is a unix socket. `PERSISTENT=` (php-memcached 2) is refused, as PHP does.
  */
-import { ConfigError } from '../../errors.js';
+import { ConfigError } from '../../../errors.js';
 
 export const MEMCACHED_DEFAULT_PORT = 11211;
 

@@ -14,8 +14,8 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { BackendError, LockTimeoutError } from '../../errors.js';
-import type { CommandTarget } from './redis-connection.js';
+import { BackendError, LockTimeoutError } from '../../../errors.js';
+import type { CommandTarget } from './connection.js';
 
 export const LOCK_SUFFIX = '_LOCK';
 

@@ -7,32 +7,30 @@
  * connection fails the commands in flight at once, and the next call opens a fresh connection
  * (bounded by the connect timeout) instead of a call hanging while the client retries forever.
  *
- * Shared by the phpredis backend (`redis`) and Symfony's RedisSessionHandler backend (`symfony-redis`).
+ * Shared by the phpredis backend (`redis`), `laravel-redis` and `symfony-redis`.
  */
 import type * as RedisLib from 'redis';
-import { BackendError } from '../../errors.js';
+import { BackendError } from '../../../errors.js';
 
-export type RedisArg = string | Buffer;
-
-/** AUTH credentials. */
+/** AUTH credentials: an ACL user (Redis 6+) and password, or a password alone. */
 export interface RedisAuth {
-  /** ACL user (Redis 6+); absent for a password-only AUTH. */
   user?: string;
   pass: string;
 }
 
-/** Where one server is and how to log in (what a ServerConnection needs). */
+/** Where one Redis server is and how to log in: what a connection needs from any configuration syntax. */
 export interface RedisEndpoint {
-  /** How to connect: TCP, TLS or a unix socket. */
   transport: 'tcp' | 'tls' | 'unix';
   host?: string;
   port?: number;
-  /** Unix socket path. */
   socketPath?: string;
-  /** The database to SELECT; null = none (database 0). */
-  database: number | null;
+  /** SELECT this database after connecting; null / absent = database 0. */
+  database?: number | null;
   auth?: RedisAuth;
 }
+
+export type RedisArg = string | Buffer;
+
 /**
  * The `redis` client is an optional peer dependency: loaded on the first connection, so that
  * importing `sessctl/redis` costs nothing until it is used, and a missing package is one
@@ -47,7 +45,7 @@ async function loadRedis(): Promise<typeof RedisLib> {
       redisLib = await import('redis');
       bufferTypes = bufferReplies(redisLib);
     } catch (err) {
-      throw new BackendError('sessctl\'s Redis backends need the "redis" package (an optional peer dependency): run `npm install redis`', 'ENOCLIENT', { cause: err });
+      throw new BackendError('sessctl\'s Redis backends (sessctl/redis, sessctl/laravel-redis, sessctl/symfony-redis) need the "redis" package (an optional peer dependency): run `npm install redis`', 'ENOCLIENT', { cause: err });
     }
   }
   return redisLib;
