@@ -21,6 +21,10 @@ const BACKENDS: Record<string, () => Promise<AdminSourceFactory>> = {
     const { LaravelFileAdminSource } = await import('./laravel-files/admin-source.js');
     return (s) => new LaravelFileAdminSource(s);
   },
+  'symfony-pdo': async () => {
+    const { SymfonyPdoAdminSource } = await import('./symfony-pdo/admin-source.js');
+    return (s) => new SymfonyPdoAdminSource(s);
+  },
   rediscluster: async () => {
     const { RedisAdminSource } = await import('./redis/admin-source.js');
     return (s) => new RedisAdminSource(s);
