@@ -22,7 +22,7 @@ const app = tempDir('laravel-app');
 const sessions = join(app, 'storage', 'framework', 'sessions');
 /** @type {ReturnType<typeof phpLines> | undefined} */
 let php;
-/** @type {Record<string, { id: string, setCookie: string }>} */
+/** @type {Record<string, { id: string, setCookie: string, error?: string, message?: string }>} */
 const s = {};
 
 const laravel = (/** @type {unknown[][]} */ ops) =>
