@@ -58,6 +58,8 @@ export const hasLaravel = hasPhp && has(PHP, ['-r', 'exit(@include_once "Illumin
 export const hasSymfony = hasPhp && has(PHP, ['-r', 'exit(@include_once "Symfony/Component/HttpFoundation/autoload.php" ? 0 : 1);']);
 export const needLaravel = () => need(hasLaravel, 'Laravel (php-laravel-framework)');
 export const needSymfony = () => need(hasSymfony, 'Symfony HttpFoundation (php-symfony-http-foundation)');
+export const hasSymfonySecurity = hasPhp && has(PHP, ['-r', 'exit(@include_once "Symfony/Component/Security/Core/autoload.php" ? 0 : 1);']);
+export const needSymfonySecurity = () => need(hasSymfony && hasSymfonySecurity, 'Symfony HttpFoundation and Security Core (php-symfony-http-foundation, php-symfony-security-core)');
 export const hasPdoSqlite = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("pdo_sqlite") ? 0 : 1);']);
 export const hasPdoPgsql = hasPhp && has(PHP, ['-r', 'exit(extension_loaded("pdo_pgsql") ? 0 : 1);']);
 export const needPdo = (driver, serverOk = true) => need((driver === 'sqlite' ? hasPdoSqlite : hasPdoPgsql) && serverOk, `php-${driver === 'sqlite' ? 'sqlite3' : 'pgsql'}${driver === 'pgsql' ? ' and postgresql' : ''}`);
