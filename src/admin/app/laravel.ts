@@ -81,7 +81,9 @@ export function readLaravelApp(appDir: string, env: Env): AppConfig {
   const connection = str('SESSION_CONNECTION', null);
   const store = str('SESSION_STORE', null);
   const cachePrefix = str('CACHE_PREFIX', `${laravelSlug(appName)}_cache`) ?? '';
-  const withColon = (p: string) => (p === '' ? '' : `${p}:`);
+  // RedisStore / MemcachedStore::setPrefix and PhpRedisConnector test the prefix with PHP's empty(): '0' is none.
+  const phpEmpty = (p: string) => p === '' || p === '0';
+  const withColon = (p: string) => (phpEmpty(p) ? '' : `${p}:`);
   const driverSource = from('SESSION_DRIVER', "Laravel's default");
 
   switch (driver) {
@@ -97,7 +99,7 @@ export function readLaravelApp(appDir: string, env: Env): AppConfig {
       // phpredis' connection prefix, then the cache store's prefix and ':' (RedisStore::setPrefix).
       const redisPrefix = str('REDIS_PREFIX', `${laravelSlug(appName)}_database_`) ?? '';
       summary.store = store ?? 'redis';
-      return finish({ 'laravel.prefix': redisPrefix + withColon(cachePrefix) });
+      return finish({ 'laravel.prefix': (phpEmpty(redisPrefix) ? '' : redisPrefix) + withColon(cachePrefix) });
     }
     case 'memcached': {
       settings.saveHandler = 'laravel-memcached';
