@@ -9,10 +9,11 @@
  * files handler. When both URLs are set, `--session-handler` chooses (the app's framework.yaml,
  * which sessctl does not read, is what decides for Symfony).
  *
- * Native files: FrameworkBundle's own default save_path is `%kernel.cache_dir%/sessions`
- * (`var/cache/<env>/sessions`), the directory Symfony's docs configure is
- * `var/sessions/<env>`, and the 5.x recipe (`handler_id: null`) uses php.ini's. sessctl takes the
- * first of the two directories that exists, else php.ini's save_path.
+ * Native files: FrameworkBundle 5.4's own defaults are handler_id `session.handler.native_file`
+ * with save_path `%kernel.cache_dir%/sessions` (`var/cache/<env>/sessions`); the directory
+ * Symfony's docs configure is `var/sessions/<env>`; `handler_id: null` (the 5.x recipe) drops
+ * save_path and leaves both to php.ini. sessctl takes the first of the two directories that
+ * exists, else php.ini's save_path.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
