@@ -98,6 +98,13 @@ test('a tampered cookie, or one for another app key: exit 1, a clear message, no
   assert.match(other.stderr, /not a payload this APP_KEY encrypted/);
 });
 
+test('a rotated key: the cookie encrypted with the old key is read through APP_PREVIOUS_KEYS', needLaravel(), () => {
+  const env = { APP_KEY: `base64:${randomBytes(32).toString('base64')}`, APP_PREVIOUS_KEYS: KEY };
+  const r = sessctl(['--framework', 'laravel', '--app', app, 'inspect', '--cookie', cookieOf(s.bob.setCookie), '--json', '--no-php'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).auth.user, 7);
+});
+
 test("--where 'auth.user == 42': the web guard's user, string or number; a real auth key keeps its meaning", needLaravel(), () => {
   assert.deepEqual(ids(cli('list', '--where', 'auth.user == 42', '--ndjson')), [s.ann.id, s.annPhone.id, s.confirmed.id].sort());
   assert.deepEqual(ids(cli('list', '--where', 'auth.admin == 42', '--ndjson')), [s.admin42.id]);
