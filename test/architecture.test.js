@@ -68,8 +68,9 @@ test('layer direction: each area imports only what is below it', () => {
     'backends/laravel-memcached': ['errors', 'codec', 'session', 'backends/shared', 'backends/laravel-memcached'],
     'backends/memory': ['errors', 'codec', 'session', 'backends/memory'],
     'backends/memcached': ['errors', 'codec', 'session', 'backends/shared', 'backends/memcached'],
-    'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files', 'backends/memcached', 'backends/laravel-database', 'backends/symfony-redis', 'backends/laravel-redis', 'backends/laravel-memcached'],
-    admin: ['errors', 'codec', 'session', 'admin', 'backends-table'],
+    'backends-table': ['errors', 'session', 'backends/files', 'backends/redis', 'backends/memory', 'backends/laravel-files', 'backends/memcached', 'backends/laravel-database', 'backends/symfony-redis', 'backends/laravel-redis', 'backends/laravel-memcached', 'backends/symfony-pdo'],
+    // admin reads framework apps: the Laravel cookie, the Symfony security token (never the middleware)
+    admin: ['errors', 'codec', 'session', 'admin', 'backends-table', 'frameworks'],
     middleware: ['errors', 'codec', 'session', 'middleware'],
     // a framework layer is a view over any backend (and the middleware for its own middleware)
     frameworks: ['errors', 'codec', 'session', 'middleware', 'frameworks'],

@@ -4,7 +4,8 @@ import { loadCodec } from './codec-bridge.js';
 import { ageOf, decodeWith, nowSeconds } from './common.js';
 import type { AdminSettings } from './settings.js';
 import { compileWhere } from './where/index.js';
-import { matchesAge } from './list.js';
+import { frameworkView, matchesAge } from './list.js';
+import type { Framework } from './app/types.js';
 
 export type DestroyResultOutcome = 'destroyed' | 'would-destroy' | 'missing' | 'kept' | 'failed';
 
@@ -36,6 +37,8 @@ export interface DestroyRequest {
   where?: string;
   /** The serialize handler to decode with (for `where`). */
   settings?: Pick<AdminSettings, 'serializeHandler'>;
+  /** The framework the sessions belong to: `where` then also sees the derived `auth`. */
+  framework?: Framework;
   /** The explicit consent that a filter selects sessions to destroy. */
   allMatching?: boolean;
   dryRun?: boolean;
@@ -63,7 +66,7 @@ export async function destroySessions(source: AdminSource, request: DestroyReque
   if (request.where !== undefined) {
     if (!request.settings) throw new ConfigError('destroy with where needs settings (the serialize handler to decode with)');
     const codec = await loadCodec();
-    const matches = compileWhere(request.where, codec);
+    const matches = compileWhere(request.where, codec, await frameworkView(request.framework, codec));
     const settings = { ...request.settings, saveHandler: '', savePath: '', maxlifetime: 0 };
     // Never destroy what cannot be read: an undecodable session does not match.
     contentMatches = (e) => {

@@ -34,3 +34,4 @@ export { setSessionValue, type SetRequest, type SetResult, type SetOutcome } fro
 export { compileWhere, parseWhere, evaluateWhere, WhereSyntaxError, type WhereNode } from './where/index.js';
 export { migrateSessions, type MigrateOptions, type MigrateReport, type MigrateResult, type MigrateOutcome } from './migrate.js';
 export type { AdminSource, SessionEntry, DestroyOutcome, PutOutcome, RewriteOutcome, GcOptions, GcReport, GcOutcome } from '../session/admin.js';
+export { readApp, parseDotenv, laravelSlug, FRAMEWORKS, SYMFONY_SESSION_HANDLERS, type ReadAppOptions, type AppConfig, type Framework, type SymfonySessionHandler, type DotenvOptions, type DotenvFlavour } from './app/index.js';

@@ -5,6 +5,16 @@ import type { AdminSettings } from './settings.js';
 import type { AdminSource } from '../session/admin.js';
 import { ageOf, decodeWith, nowSeconds } from './common.js';
 import { compileWhere } from './where/index.js';
+import type { PhpArray } from '../codec/values.js';
+import type { AdminCodec } from './codec-bridge.js';
+import type { Framework } from './app/types.js';
+
+/** The plain-view builder that adds a framework's `auth` (loaded only when a framework is set). */
+export async function frameworkView(framework: Framework | undefined, codec: Pick<AdminCodec, 'toPlain'>): Promise<((data: PhpArray, plain: unknown) => unknown) | undefined> {
+  if (!framework) return undefined;
+  const { authAugmenter } = await import('./app/auth.js');
+  return authAugmenter(framework, codec.toPlain);
+}
 
 /** One row of `sessctl list`. */
 export interface SessionInfo {
@@ -51,6 +61,8 @@ export interface ListFilters {
    */
   where?: string;
   onUndecodable?: (info: SessionInfo) => void;
+  /** The framework the sessions belong to: `--where` then also sees the derived `auth` (see app/auth.ts). */
+  framework?: Framework;
   onError?: (location: string, err: Error) => void;
 }
 
@@ -71,7 +83,7 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
   const now = filters.now ?? nowSeconds();
   const decode = !filters.noDecode || filters.where !== undefined;
   const codec = decode ? await loadCodec() : null;
-  const matches = filters.where !== undefined ? compileWhere(filters.where, codec!) : null;
+  const matches = filters.where !== undefined ? compileWhere(filters.where, codec!, await frameworkView(filters.framework, codec!)) : null;
   const limit = filters.limit ?? Infinity;
   const rows = async function* () {
     for await (const entry of source.entries({ withData: decode, onError: filters.onError })) {

@@ -5,6 +5,7 @@ import { ConfigError } from '../errors.js';
 import { checkSidSettings, type SidBitsPerCharacter } from '../session/session-id.js';
 import { parseDuration } from './duration.js';
 import { parseIniInteger } from './ini-integer.js';
+import type { AppConfig } from './app/types.js';
 
 export type { AdminSerializeHandler };
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
@@ -27,7 +28,7 @@ export type SettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'max
 
 /** Where a resolved value came from, in the order they are consulted. */
 export interface SettingSource {
-  kind: 'flag' | 'env' | 'php.ini' | 'php' | 'default';
+  kind: 'flag' | 'app' | 'env' | 'php.ini' | 'php' | 'default';
   /** Human detail: the flag, the variable, `file:line`, the php binary. */
   detail: string;
 }
@@ -35,6 +36,8 @@ export interface SettingSource {
 export interface ResolvedSettings {
   values: ResolvedSettingValues;
   sources: Record<SettingName, SettingSource>;
+  /** The framework app the settings came from (`--framework … --app`), when one was given. */
+  app?: AppConfig;
 }
 
 export interface ResolveOptions {
@@ -47,6 +50,8 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   /** A backend's own directives (`memcached.sess_prefix`, …), passed on as they are. */
   ini?: Readonly<Record<string, string>>;
+  /** A framework app's settings (see app/index.ts readApp): after the flags, before everything else. */
+  app?: AppConfig;
 }
 
 const INI_KEYS: Record<SettingName, string> = {
@@ -92,7 +97,7 @@ const NAMES = Object.keys(INI_KEYS) as SettingName[];
 
 /**
  * Resolves the session settings the way PHP would see them, each value from the first of:
- * the command-line flag, the environment (`SESSCTL_SAVE_PATH`, `SESSCTL_SERIALIZE_HANDLER`,
+ * the command-line flag, a framework app's configuration (`options.app`), the environment (`SESSCTL_SAVE_PATH`, `SESSCTL_SERIALIZE_HANDLER`,
  * `SESSCTL_MAXLIFETIME`, `SESSCTL_SAVE_HANDLER`, `SESSCTL_GC_PROBABILITY`, `SESSCTL_GC_DIVISOR`,
  * `SESSCTL_SID_LENGTH`, `SESSCTL_SID_BITS_PER_CHARACTER`), the `--php-ini` file and its scan dir,
  * the `php` binary's own `ini_get_all("session")` (only run when something is still missing),
@@ -110,6 +115,16 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
     if (v !== undefined) {
       raw[n] = String(v);
       sources[n] = { kind: 'flag', detail: FLAGS[n] ?? n };
+    }
+  }
+  const app = options.app;
+  if (app) {
+    for (const n of missing()) {
+      const v = (app.settings as Partial<Record<SettingName, string>>)[n];
+      if (v !== undefined) {
+        raw[n] = v;
+        sources[n] = { kind: 'app', detail: (app.sources as Partial<Record<SettingName, string>>)[n] ?? app.app };
+      }
     }
   }
   for (const n of missing()) {
@@ -148,9 +163,13 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
     sources[n] = { kind: 'default', detail: "PHP's default" };
   }
   const values = validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>, env);
-  const ini = await backendDirectives(values.saveHandler, options, env, php);
+  // The app's backend settings, then the --ini flags over them.
+  const withApp = app?.ini ? { ...options, ini: { ...app.ini, ...options.ini } } : options;
+  const ini = await backendDirectives(values.saveHandler, withApp, env, php);
   if (ini) values.ini = ini;
-  return { values, sources: sources as Record<SettingName, SettingSource> };
+  const out: ResolvedSettings = { values, sources: sources as Record<SettingName, SettingSource> };
+  if (app) out.app = app;
+  return out;
 }
 
 /** Save handlers whose extension has its own session directives (`memcached.sess_*`). */

@@ -29,6 +29,10 @@ const BACKENDS: Record<string, () => Promise<AdminSourceFactory>> = {
     const { LaravelMemcachedAdminSource } = await import('./laravel-memcached/admin-source.js');
     return (s) => new LaravelMemcachedAdminSource(s);
   },
+  'symfony-pdo': async () => {
+    const { SymfonyPdoAdminSource } = await import('./symfony-pdo/admin-source.js');
+    return (s) => new SymfonyPdoAdminSource(s);
+  },
   rediscluster: async () => {
     const { RedisAdminSource } = await import('./redis/admin-source.js');
     return (s) => new RedisAdminSource(s);

@@ -29,6 +29,10 @@ export interface CommonOptions {
   debug?: boolean;
   /** Stay root instead of becoming the save path's owner. */
   asRoot?: boolean;
+  /** `--framework laravel|symfony --app PATH [--session-handler pdo|redis|native]`. */
+  framework?: string;
+  app?: string;
+  sessionHandler?: string;
 }
 
 function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
@@ -45,6 +49,14 @@ function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
     .option('--debug', 'show stack traces on errors');
 }
 
+/** The app a command works on: its `.env` gives the settings (flags still win). See docs/cli.md "Framework apps". */
+function addFrameworkOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--framework <name>', "read a framework app's session settings from its .env").choices(['laravel', 'symfony']))
+    .option('--app <path>', 'the app directory for --framework (default: the current directory)')
+    .addOption(new Option('--session-handler <kind>', 'Symfony: the storage when DATABASE_URL and REDIS_URL are both set').choices(['pdo', 'redis', 'native']));
+}
+
 function example(cmd: Command, ...lines: string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
 }
@@ -56,7 +68,8 @@ type Runner = (opts: any, args: string[]) => Promise<number | void>;
 function lazy(load: () => Promise<{ run: Runner }>) {
   return async (...actionArgs: unknown[]) => {
     const cmd = actionArgs[actionArgs.length - 1] as Command;
-    const opts = cmd.opts() as CommonOptions & Record<string, unknown>;
+    // The framework options may come before the command name (`sessctl --framework laravel --app . list`).
+    const opts = cmd.optsWithGlobals() as CommonOptions & Record<string, unknown>;
     const positional = actionArgs.slice(0, -2).flat() as string[];
     const { run } = await load();
     const code = await run(opts, positional);
@@ -71,7 +84,14 @@ export function buildProgram(): Command {
     .version('0.1.0', '-V, --version')
     .configureOutput({ outputError: (str, write) => write(`sessctl: ${str.replace(/^error: /, '')}`) })
     .exitOverride();
-  example(program, 'sessctl list --save-path "2;/var/lib/php/sessions" --older-than 1h', 'sessctl gc --quiet', 'sessctl <command> --help');
+  addFrameworkOptions(program);
+  example(
+    program,
+    'sessctl list --save-path "2;/var/lib/php/sessions" --older-than 1h',
+    'sessctl gc --quiet',
+    "sessctl --framework laravel --app /srv/app destroy --where 'auth.user == 42' --all-matching",
+    'sessctl <command> --help',
+  );
 
   const add = (name: string, description: string, withMaxlifetime: boolean) => {
     const cmd = program.command(name).description(description).exitOverride();
@@ -97,12 +117,14 @@ export function buildProgram(): Command {
 
   example(
     add('inspect', 'show one session decoded, as a tree', true)
-      .argument('<id>', 'session id')
+      .argument('[id]', 'session id (or give --cookie)')
+      .option('--cookie <value>', "the session cookie as the browser holds it (Laravel: decrypted with APP_KEY; else the id itself)")
       .option('--full', 'show long strings whole')
       .option('--json', 'print the plain JSON view')
       .option('--raw', 'print the stored bytes as they are'),
     'sessctl inspect 3v1kq8d2h6c1mbq0n7l5s9r4tf --save-path /var/lib/php/sessions',
     'sessctl inspect 3v1kq8d2h6c1mbq0n7l5s9r4tf --json | jq .user',
+    "sessctl --framework laravel --app /srv/app inspect --cookie 'eyJpdiI6…%3D'",
   ).action(lazy(() => import('./commands/inspect.js')));
 
   example(

@@ -3,3 +3,4 @@
  * (better-sqlite3) and PostgreSQL (pg), both optional peer dependencies.
  */
 export { SymfonyPdoSessionStore, SymfonyPdoSessionHandle, advisoryKey, type SymfonyPdoStoreOptions, type PdoLockMode } from './store.js';
+export { SymfonyPdoAdminSource } from './admin-source.js';

@@ -2,6 +2,9 @@ import { checkSource } from '../../admin/common.js';
 import { actAsOwner, type ActedAs } from '../../admin/identity.js';
 import { resolveSettings, type ResolvedSettings, type SettingName } from '../../admin/settings.js';
 import { ConfigError } from '../../errors.js';
+import type { AppConfig } from '../../admin/app/types.js';
+import { redactSecrets } from '../../session/redact.js';
+import { escapeText } from '../escape.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
 import { reportWalkProblem } from '../walk-errors.js';
@@ -9,9 +12,18 @@ import { parseDuration } from '../../admin/duration.js';
 import type { CommonOptions } from '../index.js';
 import { formatJson } from '../output.js';
 
-/** Resolves settings from the command's flags (flag > env > php.ini > php > defaults). */
-export function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
+/** Resolves settings from the command's flags (flag > framework app > env > php.ini > php > defaults). */
+export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
+  let app: AppConfig | undefined;
+  if (opts.framework !== undefined) {
+    const { readApp } = await import('../../admin/app/index.js');
+    app = readApp({ framework: opts.framework, app: opts.app, sessionHandler: opts.sessionHandler });
+    for (const w of app.warnings) process.stderr.write(`sessctl: warning: ${escapeText(redactSecrets(w))}\n`);
+  } else if (opts.app !== undefined || opts.sessionHandler !== undefined) {
+    throw new ConfigError(`${opts.app !== undefined ? '--app' : '--session-handler'} needs --framework laravel|symfony`);
+  }
   return resolveSettings({
+    app,
     flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime, ...extra },
     phpIni: opts.phpIni,
     php: opts.php === false ? false : undefined,

@@ -34,6 +34,7 @@ export async function run(opts: DestroyOptions, ids: string[]): Promise<number> 
     olderThan,
     newerThan,
     where: opts.where,
+    framework: resolved.app?.framework,
     settings: resolved.values,
     allMatching: opts.allMatching,
     dryRun: opts.dryRun,

@@ -26,7 +26,7 @@ export async function run(opts: GcCliOptions): Promise<number> {
   }
   if (opts.systemRoot !== undefined && !opts.system) throw new ConfigError('--system-root only applies with --system');
   if (opts.system) {
-    const given = (['savePath', 'saveHandler', 'serializeHandler', 'maxlifetime', 'phpIni'] as const).filter((k) => opts[k] !== undefined);
+    const given = (['savePath', 'saveHandler', 'serializeHandler', 'maxlifetime', 'phpIni', 'framework', 'app'] as const).filter((k) => opts[k] !== undefined);
     if (given.length > 0) throw new ConfigError(`--system finds the save paths and lifetimes itself: drop ${given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}`);
   }
   const progress = new ProgressLine(canShowProgress(opts.quiet));

@@ -2,19 +2,25 @@ import { inspectSession } from '../../admin/inspect.js';
 import { escapeText } from '../escape.js';
 import { loadCodec } from '../../admin/codec-bridge.js';
 import { otherHandlerHint } from '../../admin/common.js';
-import { DecodeError } from '../../errors.js';
+import { ConfigError, DecodeError, InvalidSessionIdError } from '../../errors.js';
+import type { AppConfig } from '../../admin/app/types.js';
 import { formatBytes, formatDuration, formatTime, hexdumpAround } from '../format.js';
 import { colorsFor } from '../output.js';
 import { renderTree } from '../tree.js';
 import type { CommonOptions } from '../index.js';
 import { json, sourceFrom } from './common.js';
 
-/** `sessctl inspect <id>`: tree, --json (plain view) or --raw (the bytes). */
-export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean }, args: string[]): Promise<number> {
-  const id = args[0]!;
+/** `sessctl inspect <id>` or `--cookie VALUE`: tree, --json (plain view) or --raw (the bytes). */
+export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean; cookie?: string }, args: string[]): Promise<number> {
+  if ((args[0] === undefined) === (opts.cookie === undefined)) throw new ConfigError('give a session id or --cookie VALUE (one of them)');
   const { resolved, source } = await sourceFrom(opts);
-  const r = await inspectSession(source, resolved.values, id);
-  await source.close();
+  let r;
+  try {
+    const id = opts.cookie === undefined ? args[0]! : await sessionIdFromCookie(opts.cookie, resolved.app);
+    r = await inspectSession(source, resolved.values, id);
+  } finally {
+    await source.close();
+  }
   if (opts.raw) {
     process.stdout.write(r.bytes);
     return 0;
@@ -29,9 +35,13 @@ export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean 
     if (offset !== undefined && !hint) process.stderr.write(hexdumpAround(r.bytes, offset));
     return 1;
   }
+  const framework = resolved.app?.framework;
+  const auth = framework ? await import('../../admin/app/auth.js') : undefined;
+  const codec = await loadCodec();
+  const who = auth && framework ? auth.sessionAuth(framework, r.data, codec.toPlain) : null;
   if (opts.json) {
-    const codec = await loadCodec();
-    process.stdout.write(json(codec.toPlain(r.data, { json: true })));
+    const plain = codec.toPlain(r.data, { json: true });
+    process.stdout.write(json(auth ? auth.withAuth(plain, who) : plain));
     return 0;
   }
   const c = await colorsFor(process.stdout);
@@ -42,6 +52,26 @@ export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean 
       expires +
       '\n',
   );
+  if (framework) {
+    const names = who ? Object.entries(who).filter(([k]) => k !== 'user') : [];
+    process.stdout.write(c.dim(names.length ? `logged in: ${names.map(([k, v]) => `${escapeText(typeof v === 'string' ? v : JSON.stringify(v))} (${escapeText(k)})`).join(', ')}` : 'logged in: nobody') + '\n');
+  }
   process.stdout.write(renderTree(r.data, { colors: c, full: opts.full }));
   return 0;
+}
+
+/**
+ * The session id a cookie value carries: a Laravel app's cookie is decrypted and verified with
+ * its APP_KEY; otherwise (Symfony, plain PHP) the value is the id, URL-decoded.
+ * @throws LaravelDecryptError (nothing of the cookie is shown); InvalidSessionIdError.
+ */
+async function sessionIdFromCookie(value: string, app: AppConfig | undefined): Promise<string> {
+  if (app?.cookieToId) return app.cookieToId(value);
+  let id = value.trim();
+  try {
+    id = decodeURIComponent(id);
+  } catch {
+    throw new InvalidSessionIdError('(cookie)', 'the cookie value is not validly URL-encoded');
+  }
+  return id;
 }

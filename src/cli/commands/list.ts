@@ -36,6 +36,7 @@ export async function run(opts: ListOptions): Promise<number> {
   let undecodable = 0;
   const rows = listSessions(source, resolved.values, {
     where: opts.where,
+    framework: resolved.app?.framework,
     onUndecodable: () => undecodable++,
     olderThan: durationOpt(opts.olderThan, '--older-than'),
     newerThan: durationOpt(opts.newerThan, '--newer-than'),
