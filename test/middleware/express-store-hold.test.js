@@ -6,6 +6,7 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { EventEmitter, once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -505,6 +506,87 @@ async function raceWithPhp(backend, ini, id) {
   assert.equal(store.heldLocks, 0);
 }
 
+/**
+ * A second Node process serving the same increment app on the same storage; stopped by closing its stdin.
+ * @param {'files' | 'redis'} kind
+ * @param {string} where the save path
+ */
+function otherNodeProcess(kind, where) {
+  const code = `
+const [expressUrl, sessionUrl, mwUrl, backendUrl, kind, where] = process.argv.slice(1);
+const express = (await import(expressUrl)).default;
+const session = (await import(sessionUrl)).default;
+const { createPhpSessionStore, phpSessionCookieBridge } = await import(mwUrl);
+const b = await import(backendUrl);
+const backend = kind === 'files'
+  ? new b.FileSessionStore({ savePath: where, lockTimeoutMs: 30000 })
+  : new b.RedisSessionStore({ savePath: where, locking: true, lockWaitTimeUs: 1000, lockRetries: -1, lockExpireSeconds: 10 });
+const store = new (createPhpSessionStore(session))({ backend, logger: null, lockTimeoutMs: 30000 });
+const app = express();
+app.use(phpSessionCookieBridge({ secret: ${JSON.stringify(SECRET)} }));
+app.use(session({ name: 'PHPSESSID', secret: ${JSON.stringify(SECRET)}, store, genid: () => store.genid(), resave: false, saveUninitialized: false }));
+app.get('/inc', (req, res) => { req.session.n = (req.session.n ?? 0) + 1; res.end(String(req.session.n)); });
+const server = app.listen(0, '127.0.0.1', () => process.stdout.write('PORT ' + server.address().port + '\\n'));
+process.stdin.on('end', async () => { server.closeAllConnections(); server.close(); await backend.close?.(); process.exit(0); });
+process.stdin.resume();`;
+  const urls = ['express', 'express-session', 'sessctl/middleware', kind === 'files' ? 'sessctl/files' : 'sessctl/redis'].map((m) => import.meta.resolve(m));
+  const child = spawn(process.execPath, ['--input-type=module', '-e', code, '--', ...urls, kind, where], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  /** @type {Promise<string>} */
+  const base = new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    });
+    child.on('exit', (c) => reject(new Error(`the second Node process exited (${c}): ${stderr}`)));
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  return { base, stop: () => (child.stdin.end(), exited) };
+}
+
+/**
+ * N express-session increments through this process and N through another Node process, 5
+ * clients each, on one session at once: exactly 2N.
+ * @param {any} backend
+ * @param {'files' | 'redis'} kind
+ * @param {string} where
+ * @param {string} id
+ */
+async function raceTwoNodeProcesses(backend, kind, where, id) {
+  const N = 40;
+  const other = otherNodeProcess(kind, where);
+  try {
+    const store = new PhpSessionStore({ backend, logger: null, lockTimeoutMs: 30000 });
+    const bases = [await listen(esApp(store, incRoutes)), await other.base];
+    await backend.update(id, (/** @type {PhpArray} */ d) => void d.set('n', 0));
+    await Promise.all(
+      bases.flatMap((base) =>
+        Array.from({ length: 5 }, async () => {
+          for (let i = 0; i < N / 5; i++) assert.match(await text(`${base}/inc`, cookie(id)), /^\d+$/);
+        }),
+      ),
+    );
+    assert.equal((await backend.read(id))?.get('n'), 2 * N);
+    assert.equal(store.heldLocks, 0);
+  } finally {
+    await other.stop();
+  }
+}
+
+describe('two Node processes on one session', () => {
+  test('files: 40 + 40 express-session increments from two processes: 80', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sessctl-hold-2p-'));
+    try {
+      await raceTwoNodeProcesses(new FileSessionStore({ savePath: dir, lockTimeoutMs: 30000 }), 'files', dir, 'twoproc0123456789abcdefghijklmn');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('racing real PHP on files', needPhp(), () => {
   test('PHP ×40 and express-session ×40 on one session file: 80', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sessctl-hold-php-'));
@@ -532,5 +614,8 @@ describe('racing real PHP on Redis (phpredis locking)', needRedis(), () => {
       'redis.session.lock_wait_time': '1000',
     };
     await raceWithPhp(redisStore(), ini, 'raceredis0123456789abcdefghijkl');
+  });
+  test('40 + 40 express-session increments from two Node processes on one Redis session: 80', async () => {
+    await raceTwoNodeProcesses(redisStore(), 'redis', redis.url, 'twoprocredis0123456789abcdefghi');
   });
 });
