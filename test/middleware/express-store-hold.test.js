@@ -406,6 +406,63 @@ describe('every way a request ends releases the lock', () => {
     }
   });
 
+  test('a write that fails through the held handle: the lock is still released, the error reaches express-session', async () => {
+    const backend = new MemoryBackend();
+    const open = backend.open.bind(backend);
+    backend.open = async (id, o) => {
+      const h = await open(id, o);
+      h.save = async () => {
+        throw new Error('disk full');
+      };
+      return h;
+    };
+    /** @type {string[]} */
+    const errors = [];
+    const store = new PhpSessionStore({ backend, logger: null });
+    const failed = signal();
+    const base = await listen(
+      esApp(store, (app) => {
+        incRoutes(app);
+        app.use((/** @type {Error} */ err, /** @type {any} */ _req, /** @type {any} */ _res, /** @type {any} */ _next) => {
+          errors.push(err.message);
+          failed.fire();
+        });
+      }),
+    );
+    plant(backend, 'failwrite1', 1);
+    await text(`${base}/inc`, cookie('failwrite1'));
+    await failed.fired;
+    assert.deepEqual(errors, ['disk full']);
+    assert.equal(backend.sessions.get('failwrite1')?.data.get('n'), 1);
+    assert.equal(backend.isLocked('failwrite1'), false);
+    assert.equal(store.heldLocks, 0);
+  });
+
+  test('the lock not had within lockTimeoutMs: get fails, express-session passes the LockTimeoutError on', async () => {
+    const backend = new MemoryBackend();
+    const store = new PhpSessionStore({ backend, logger: null, lockTimeoutMs: 30 });
+    /** @type {string[]} */
+    const codes = [];
+    const base = await listen(
+      esApp(store, (app) => {
+        incRoutes(app);
+        app.use((/** @type {any} */ err, /** @type {any} */ _req, /** @type {import('express').Response} */ res, /** @type {any} */ _next) => {
+          codes.push(err.code);
+          res.status(503).end('busy');
+        });
+      }),
+    );
+    plant(backend, 'lockedout1', 1);
+    const other = await backend.open('lockedout1');
+    const res = await fetch(`${base}/inc`, cookie('lockedout1'));
+    assert.equal(res.status, 503);
+    await res.text();
+    assert.deepEqual(codes, ['ELOCKTIMEOUT']);
+    await other.close();
+    assert.equal(store.heldLocks, 0);
+    assert.equal(await text(`${base}/inc`, cookie('lockedout1')), '2');
+  });
+
   test('a corrupt session: released by open, reported, a fresh session', async () => {
     const backend = new MemoryBackend();
     backend.corrupt.add('corrupted1');
