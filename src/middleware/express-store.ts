@@ -144,7 +144,7 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
 
     responseHook() {
       return (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
-        this.#holds.bindResponse(req, res);
+        RequestHolds.bindResponse(req, res);
         next();
       };
     }
@@ -168,12 +168,7 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
           (got) => {
             if (!got?.handle) return callback(null, got?.sess ?? null);
             // express-session calls createSession(req, sess) inside this callback: that claims it.
-            const h = this.#holds.add(sid, got.handle, got.sess);
-            try {
-              callback(null, got.sess);
-            } finally {
-              this.#holds.unclaimed(h);
-            }
+            this.#holds.offer(sid, got.handle, got.sess, () => callback(null, got.sess));
           },
           (err: unknown) => callback(err),
         );

@@ -24,9 +24,12 @@ export interface Hold {
   readonly sid: string;
   readonly handle: SessionHandle;
   state: HoldState;
+  /** get()'s answer, until a request claims it. */
+  answer: object | null;
   /** The request holding it (once claimed). */
   owner: object | null;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** When it was claimed (Date.now()), for maxHoldMs. */
+  since: number;
 }
 
 interface RequestState {
@@ -44,15 +47,19 @@ export function saveAndRelease(handle: SessionHandle): Promise<void> {
   return handle.saveAndClose ? handle.saveAndClose() : saveThenClose(handle);
 }
 
+// Per-request state lives on the request object under these keys (a property is cheaper than
+// a WeakMap lookup on every request, and goes away with the request all the same).
+const RESPONSE = Symbol('sessctl.response');
+
 export class RequestHolds {
   readonly #options: HoldOptions;
+  readonly #state = Symbol('sessctl.storeHold');
   /** The hold this store has on each session (at most one: a second open waits for the lock). */
   readonly #bySid = new Map<string, Hold>();
-  /** get()'s answer → its hold, until createSession() claims it. */
-  readonly #pending = new WeakMap<object, Hold>();
-  readonly #requests = new WeakMap<object, RequestState>();
-  /** Responses recorded by responseHook(), for servers without `req.res`. */
-  readonly #responses = new WeakMap<object, ServerResponse>();
+  /** The hold whose answer get() is handing to its callback right now. */
+  #offered: Hold | null = null;
+  /** One timer per store enforces maxHoldMs, running while locks are held. */
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: HoldOptions) {
     this.#options = options;
@@ -63,55 +70,58 @@ export class RequestHolds {
     return this.#bySid.size;
   }
 
-  bindResponse(req: object, res: ServerResponse): void {
-    this.#responses.set(req, res);
+  /** responseHook(): the response of `req`, for servers without `req.res`. */
+  static bindResponse(req: object, res: ServerResponse): void {
+    (req as Record<symbol, unknown>)[RESPONSE] = res;
   }
 
-  /** Records the handle behind `answer`, the session object get() is about to hand out. */
-  add(sid: string, handle: SessionHandle, answer: object): Hold {
-    const hold: Hold = { sid, handle, state: 'pending', owner: null, timer: undefined };
+  /**
+   * Hands `answer` (read through `handle`) to `callback`, in which express-session calls
+   * createSession(req, answer) and so claims the lock for that request; a hold nobody
+   * claimed is released as soon as the callback returns.
+   */
+  offer(sid: string, handle: SessionHandle, answer: object, callback: () => void): void {
+    const hold: Hold = { sid, handle, state: 'pending', answer, owner: null, since: 0 };
     this.#bySid.set(sid, hold);
-    this.#pending.set(answer, hold);
-    return hold;
+    const outer = this.#offered;
+    this.#offered = hold;
+    try {
+      callback();
+    } finally {
+      this.#offered = outer;
+      if (hold.state === 'pending') void this.release(hold);
+    }
   }
 
   /**
    * createSession(req, answer): the request that asked for `answer` now holds its lock, if its
-   * response can be watched. Otherwise the hold stays pending and is released by unclaimed().
+   * response can be watched. Otherwise the hold stays pending and offer() releases it.
    */
   claim(answer: object, req: object): void {
-    const hold = this.#pending.get(answer);
-    if (!hold || hold.state !== 'pending') return;
-    this.#pending.delete(answer);
-    const res = this.#responses.get(req) ?? (req as { res?: ServerResponse }).res;
+    const hold = this.#offered;
+    if (!hold || hold.answer !== answer || hold.state !== 'pending') return;
+    const r = req as Record<symbol, unknown> & { res?: ServerResponse };
+    const res = (r[RESPONSE] as ServerResponse | undefined) ?? r.res;
     if (!res || typeof res.end !== 'function' || typeof res.once !== 'function' || res.writableEnded || res.destroyed) return;
-    let state = this.#requests.get(req);
+    let state = r[this.#state] as RequestState | undefined;
     if (!state) {
       state = this.#watch(res);
-      this.#requests.set(req, state);
+      r[this.#state] = state;
     }
-    if (state.hold && state.hold.state === 'held') void this.release(state.hold); // cannot happen: one session per request
+    if (state.hold?.state === 'held') void this.release(state.hold); // one held session per request: a later one replaces it
+    hold.answer = null;
     hold.state = 'held';
     hold.owner = req;
     state.hold = hold;
     if (this.#options.maxHoldMs > 0) {
-      hold.timer = setTimeout(() => {
-        if (hold.state !== 'held') return;
-        this.#options.warn(`session ${hold.sid}: the request held its lock longer than ${this.#options.maxHoldMs} ms (maxLockHoldMs); released without writing`);
-        void this.release(hold);
-      }, this.#options.maxHoldMs);
-      hold.timer.unref();
+      hold.since = Date.now();
+      this.#arm();
     }
-  }
-
-  /** After get()'s callback returned: a hold no request claimed is released at once. */
-  unclaimed(hold: Hold): void {
-    if (hold.state === 'pending') void this.release(hold);
   }
 
   /** The hold `req` has now, if any. */
   heldBy(req: object): Hold | null {
-    const hold = this.#requests.get(req)?.hold ?? null;
+    const hold = ((req as Record<symbol, unknown>)[this.#state] as RequestState | undefined)?.hold ?? null;
     return hold?.state === 'held' ? hold : null;
   }
 
@@ -126,7 +136,6 @@ export class RequestHolds {
     if (!hold || hold.state !== 'held') return undefined;
     if (owner !== 'any' && hold.owner !== owner) return undefined;
     hold.state = 'busy';
-    clearTimeout(hold.timer);
     return hold;
   }
 
@@ -153,10 +162,28 @@ export class RequestHolds {
 
   #forget(hold: Hold): void {
     hold.state = 'released';
-    clearTimeout(hold.timer);
     if (this.#bySid.get(hold.sid) === hold) this.#bySid.delete(hold.sid);
-    const state = hold.owner ? this.#requests.get(hold.owner) : undefined;
+    const state = hold.owner ? ((hold.owner as Record<symbol, unknown>)[this.#state] as RequestState | undefined) : undefined;
     if (state?.hold === hold) state.hold = null;
+  }
+
+  /** Starts the maxHoldMs sweep (a lock is released between maxHoldMs and 1.5 × maxHoldMs, at most 1 s late). */
+  #arm(): void {
+    if (this.#sweeper) return;
+    const max = this.#options.maxHoldMs;
+    this.#sweeper = setInterval(() => {
+      const now = Date.now();
+      for (const hold of this.#bySid.values()) {
+        if (hold.state !== 'held' || now - hold.since < max) continue;
+        this.#options.warn(`session ${hold.sid}: the request held its lock longer than ${max} ms (maxLockHoldMs); released without writing`);
+        void this.release(hold);
+      }
+      if (this.#bySid.size === 0) {
+        clearInterval(this.#sweeper);
+        this.#sweeper = undefined;
+      }
+    }, Math.max(1, Math.min(1000, Math.ceil(max / 2))));
+    this.#sweeper.unref();
   }
 
   /**
