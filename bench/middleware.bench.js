@@ -4,7 +4,7 @@
 // process and its children, from /proc), p50/p99 latency, and lost updates (the counters read
 // back afterwards against the answers the clients got). Stacks run one after another.
 //   BENCH_SECONDS (default 8) per window, BENCH_CLIENTS (default 50), BENCH_STACKS (labels
-//   to run, comma-separated substrings; default all).
+//   to run: substrings separated by |; default all).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -127,7 +127,7 @@ const stacks = [
   ['express-session + PhpSessionStore, files, 2-step', 'node', 'store-files-2step'],
   ['express-session + PhpSessionStore, Redis', 'node', 'store-redis'],
   ['express-session + PhpSessionStore, Redis, 2-step', 'node', 'store-redis-2step'],
-].filter(([label]) => !process.env.BENCH_STACKS || process.env.BENCH_STACKS.split(',').some((w) => label.includes(w)));
+].filter(([label]) => !process.env.BENCH_STACKS || process.env.BENCH_STACKS.split('|').some((w) => label.includes(w)));
 const rows = [];
 try {
   for (const [label, kind, stack] of stacks) {
