@@ -292,6 +292,40 @@ describe('every way a request ends releases the lock', () => {
     assert.equal(store.heldLocks, 0);
   });
 
+  test('a client that goes away while its request waits for the lock: nothing is held for it', async () => {
+    const backend = new MemoryBackend();
+    const { finished } = instrument(backend);
+    const asked = signal();
+    const open = backend.open.bind(backend);
+    backend.open = (id, o) => {
+      const p = open(id, o);
+      asked.fire();
+      return p;
+    };
+    const closed = signal();
+    const store = new PhpSessionStore({ backend, logger: null });
+    const app = express();
+    app.use((_req, res, next) => {
+      res.once('close', () => closed.fire());
+      next();
+    });
+    const base = await listen(app.use(esApp(store, incRoutes)));
+    plant(backend, 'waitedgone', 1);
+    const other = await open('waitedgone');
+    const ac = new AbortController();
+    const gone = fetch(`${base}/inc`, { ...cookie('waitedgone'), signal: ac.signal }).catch(() => 'aborted');
+    await asked.fired;
+    ac.abort();
+    await closed.fired;
+    assert.equal(await gone, 'aborted');
+    const saved = finished('update');
+    await other.close(); // the waiting get now has the lock, for a response already closed
+    await saved; // express-session still ran the request; its save took the two-step path
+    assert.equal(backend.sessions.get('waitedgone')?.data.get('n'), 2);
+    assert.equal(backend.isLocked('waitedgone'), false);
+    assert.equal(store.heldLocks, 0);
+  });
+
   test('maxLockHoldMs: a request holding too long is released with a warning; its save comes later, merged', async () => {
     const backend = new MemoryBackend();
     const { finished } = instrument(backend);
