@@ -49,6 +49,22 @@ if (stack === 'bare') {
     req.session.n = (req.session.n ?? 0) + 1;
     res.end(String(req.session.n));
   });
+} else if (stack.startsWith('store-')) {
+  // express-session + our Store: store-files, store-redis (one locked round trip), and the
+  // two-step path (holdLock: false) as store-files-2step, store-redis-2step.
+  const session = (await import('express-session')).default;
+  const { createPhpSessionStore, phpSessionCookieBridge } = await import('sessctl/middleware');
+  const backend = stack.startsWith('store-files')
+    ? new (await import('sessctl/files')).FileSessionStore({ savePath: dir })
+    : new (await import('sessctl/redis')).RedisSessionStore({ savePath: redisUrl, locking: true });
+  const PhpSessionStore = createPhpSessionStore(session);
+  const store = new PhpSessionStore({ backend, logger: null, holdLock: !stack.endsWith('-2step') });
+  app.use(phpSessionCookieBridge({ secret: 'bench', isValidId: (id) => backend.isValidId(id) }));
+  app.use(session({ name: 'PHPSESSID', secret: 'bench', store, genid: () => store.genid(), resave: false, saveUninitialized: true }));
+  app.get('/inc', (req, res) => {
+    req.session.n = (req.session.n ?? 0) + 1;
+    res.end(String(req.session.n));
+  });
 } else {
   throw new Error(`unknown stack ${stack}`);
 }

@@ -3,7 +3,8 @@
 // own session, then all on 5 shared sessions; req/s, server CPU ms per request (the server
 // process and its children, from /proc), p50/p99 latency, and lost updates (the counters read
 // back afterwards against the answers the clients got). Stacks run one after another.
-//   BENCH_SECONDS (default 8) per window, BENCH_CLIENTS (default 50).
+//   BENCH_SECONDS (default 8) per window, BENCH_CLIENTS (default 50), BENCH_STACKS (labels
+//   to run: substrings separated by |; default all).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -122,7 +123,11 @@ const stacks = [
   ['phpSession + RedisSessionStore, locking', 'node', 'redis'],
   ['express-session + connect-redis (no lock)', 'node', 'connect-redis'],
   ['PHP + phpredis, locking', 'php', 'redis'],
-];
+  ['express-session + PhpSessionStore, files', 'node', 'store-files'],
+  ['express-session + PhpSessionStore, files, 2-step', 'node', 'store-files-2step'],
+  ['express-session + PhpSessionStore, Redis', 'node', 'store-redis'],
+  ['express-session + PhpSessionStore, Redis, 2-step', 'node', 'store-redis-2step'],
+].filter(([label]) => !process.env.BENCH_STACKS || process.env.BENCH_STACKS.split('|').some((w) => label.includes(w)));
 const rows = [];
 try {
   for (const [label, kind, stack] of stacks) {
@@ -145,19 +150,25 @@ try {
     child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     console.log(
-      `${label.padEnd(42)} own: ${own.rps.toFixed(0).padStart(5)} req/s, ${own.cpuPerReq.toFixed(2)} CPU ms/req, p99 ${own.p99.toFixed(1)} ms, lost ${own.lost} | ` +
+      `${label.padEnd(50)} own: ${own.rps.toFixed(0).padStart(5)} req/s, ${own.cpuPerReq.toFixed(2)} CPU ms/req, p99 ${own.p99.toFixed(1)} ms, lost ${own.lost} | ` +
         `5 shared: ${shared.rps.toFixed(0).padStart(5)} req/s, p99 ${shared.p99.toFixed(1)} ms, lost ${shared.lost}/${shared.answered} (${((100 * shared.lost) / shared.answered).toFixed(0)} %)`,
     );
   }
 } finally {
   await redis.stop();
 }
-const bare = rows[0].own.rps;
-const by = (l) => rows.find((r) => r.label.startsWith(l));
-console.log('\nratios:');
-console.log(`  phpSession + files / bare Express (own sessions):         ${(by('phpSession + File').own.rps / bare).toFixed(2)}× (target ≥ 0.6×)`);
-console.log(`  phpSession + Redis locking / connect-redis (own):          ${(by('phpSession + Redis').own.rps / by('express-session + connect').own.rps).toFixed(2)}× (target ≥ 1.0×)`);
-for (const l of ['phpSession + File', 'phpSession + Redis']) {
+const by = (l) => rows.find((r) => r.label === l) ?? rows.find((r) => r.label.startsWith(l));
+const ratio = (what, a, b, target = '') => {
+  if (by(a) && by(b)) console.log(`  ${what.padEnd(58)}${(by(a).own.rps / by(b).own.rps).toFixed(2)}×${target}`);
+};
+console.log('\nratios (req/s, own sessions):');
+ratio('phpSession + files / bare Express', 'phpSession + File', 'bare Express', ' (target ≥ 0.6×)');
+ratio('phpSession + Redis locking / connect-redis', 'phpSession + Redis', 'express-session + connect', ' (target ≥ 1.0×)');
+ratio('PhpSessionStore files / phpSession files', 'express-session + PhpSessionStore, files', 'phpSession + File');
+ratio('PhpSessionStore files 2-step / phpSession files', 'express-session + PhpSessionStore, files, 2-step', 'phpSession + File');
+ratio('PhpSessionStore Redis / phpSession Redis', 'express-session + PhpSessionStore, Redis', 'phpSession + Redis');
+ratio('PhpSessionStore Redis 2-step / phpSession Redis', 'express-session + PhpSessionStore, Redis, 2-step', 'phpSession + Redis');
+for (const l of ['phpSession + File', 'phpSession + Redis', 'express-session + PhpSessionStore, files', 'express-session + PhpSessionStore, Redis']) {
   const r = by(l);
-  console.log(`  ${l}: p99 5 shared / p99 own:${' '.repeat(30 - l.length)}${(r.shared.p99 / r.own.p99).toFixed(1)}× (target ≤ 3×)`);
+  if (r) console.log(`  ${l}: p99 5 shared / p99 own:${' '.repeat(Math.max(1, 42 - l.length))}${(r.shared.p99 / r.own.p99).toFixed(1)}× (target ≤ 3×)`);
 }

@@ -8,12 +8,18 @@
  * (PHP has no such key); it is rebuilt from the store's `cookie` option on every read. Set
  * `cookieKey` to keep it in `$_SESSION` under that key instead.
  *
+ * One locked round trip per request: get() opens the session under the backend's lock and
+ * the set/touch/destroy express-session makes at the end of that request writes through the
+ * same handle (see store-hold.ts for when the lock is released without a write).
+ *
  * express-session is not a dependency: pass its module in, as connect-redis does.
  */
-import { InvalidSessionIdError } from '../errors.js';
+import { ConfigError, InvalidSessionIdError } from '../errors.js';
 import { DecodeError } from '../errors.js';
 import { PhpEnum, PhpSerializable, type PhpArray, type PhpValue } from '../codec/values.js';
-import type { SessionBackend } from '../session/contract.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SessionBackend, SessionHandle } from '../session/contract.js';
+import { RequestHolds, saveAndRelease } from './store-hold.js';
 import { fromAppPlain, toAppPlain, type PlainValue } from './session.js';
 import type { SessionIdOptions } from '../session/session-id.js';
 import { generateSessionId } from '../session/new-session-id.js';
@@ -53,6 +59,17 @@ export interface PhpSessionStoreOptions {
   gcDivisor?: number;
   /** Called with the report of every finished collection. */
   onGc?: (report: GcReport) => void;
+  /**
+   * Hold the backend's lock from `get()` to the end of the request, writing through it (one
+   * locked round trip, no lost update). Default true; false = read without the lock, then a
+   * separate locked merge at `set()` (two round trips, PHP's writes in between can be
+   * overwritten).
+   */
+  holdLock?: boolean;
+  /** The longest a request may hold the lock; then it is released without writing, with a warning. Default 30000; 0 = no limit. */
+  maxLockHoldMs?: number;
+  /** How long `get()` waits for the lock (PHP or another request holding it). Default: the backend's. */
+  lockTimeoutMs?: number;
 }
 
 /** An express-session session as this store hands it out / receives it. */
@@ -65,6 +82,14 @@ export interface PhpSessionStoreMethods {
   readonly backend: SessionBackend;
   /** A PHP-valid id; use as express-session's `genid` (its default ids contain `_`, which PHP refuses). */
   genid(): string;
+  /**
+   * Middleware to mount before express-session when the server is not Express (Connect,
+   * node:http): it lets the store see the response, which it needs to hold the lock for the
+   * request. Express gives `req.res` and needs none.
+   */
+  responseHook(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+  /** How many session locks this store holds now. */
+  readonly heldLocks: number;
   get(sid: string, callback?: Callback<ExpressSessionData | null>): Promise<ExpressSessionData | null>;
   set(sid: string, session: object, callback?: (err?: unknown) => void): Promise<void>;
   destroy(sid: string, callback?: (err?: unknown) => void): Promise<void>;
@@ -99,28 +124,123 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
     readonly backend: SessionBackend;
     readonly #options: PhpSessionStoreOptions;
     readonly #gc: { gcProbability: number; gcDivisor: number };
+    readonly #holds: RequestHolds;
 
-    /** @throws TypeError without a backend; ConfigError for a gc setting out of range. */
+    /** @throws TypeError without a backend; ConfigError for a gc setting out of range or a bad maxLockHoldMs. */
     constructor(options: PhpSessionStoreOptions) {
       super();
       if (typeof options?.backend?.open !== 'function') throw new TypeError('PhpSessionStore: options.backend (a SessionBackend) is required');
       this.backend = options.backend;
       this.#options = options;
       this.#gc = resolveGcOptions(options, options.backend, 'PhpSessionStore');
+      const maxHoldMs = options.maxLockHoldMs ?? 30_000;
+      if (!Number.isFinite(maxHoldMs) || maxHoldMs < 0) throw new ConfigError(`PhpSessionStore: maxLockHoldMs must be a number ≥ 0, got ${String(maxHoldMs)}`);
+      this.#holds = new RequestHolds({ maxHoldMs, warn: (m) => this.#warn(m) });
     }
 
     genid(): string {
       return generateSessionId(this.#options.sid);
     }
 
+    responseHook() {
+      return (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => {
+        RequestHolds.bindResponse(req, res);
+        next();
+      };
+    }
+
+    get heldLocks(): number {
+      return this.#holds.size;
+    }
+
     get(sid: string, callback?: Callback<ExpressSessionData | null>) {
-      const read = this.#get(sid);
+      // Only express-session's own get (a callback, then createSession with the request) can
+      // be held; a bare promise caller gets the unlocked read.
+      const hold = callback !== undefined && this.#options.holdLock !== false;
+      const opened = hold ? this.#open(sid) : this.#get(sid).then((sess) => (sess ? { sess, handle: null } : null));
       if (gcDrawn(this.#gc.gcProbability, this.#gc.gcDivisor)) {
         // After the read has answered: the request goes on while the collection runs.
         const start = () => void setImmediate(() => collectInBackground(this.backend, { gc: this.#options.onGc, problem: (err) => this.#warn(`collecting expired sessions failed: ${err.message}`) }));
-        read.then(start, start);
+        opened.then(start, start);
       }
-      return settle(read, callback);
+      if (callback) {
+        opened.then(
+          (got) => {
+            if (!got?.handle) return callback(null, got?.sess ?? null);
+            // express-session calls createSession(req, sess) inside this callback: that claims it.
+            this.#holds.offer(sid, got.handle, got.sess, () => callback(null, got.sess));
+          },
+          (err: unknown) => callback(err),
+        );
+      }
+      const answer = opened.then((got) => got?.sess ?? null);
+      answer.catch(() => {}); // reported through the callback; a caller awaiting it sees it too
+      return answer;
+    }
+
+    /** Opens `sid` under the backend's lock; null (nothing left locked or created) when there is no session. */
+    async #open(sid: string): Promise<{ sess: ExpressSessionData; handle: SessionHandle } | null> {
+      if (typeof sid !== 'string' || !this.backend.isValidId(sid)) return null;
+      let handle: SessionHandle;
+      try {
+        handle = await this.backend.open(sid, this.#options.lockTimeoutMs !== undefined ? { lockTimeoutMs: this.#options.lockTimeoutMs } : {});
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        this.#corrupt(err, sid);
+        return null;
+      }
+      if (handle.isNew) {
+        // Nothing was stored: remove what open() made (the files backend creates the file, as
+        // PHP does) so an unknown id leaves no trace and is not found next time.
+        await handle.destroy().catch(() => handle.close());
+        return null;
+      }
+      try {
+        return { sess: this.#toExpress(handle.data), handle };
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
+    }
+
+    /** express-session's Store.createSession, plus: the request that asked get() for `sess` now holds its lock. */
+    createSession(req: object, sess: object): object {
+      const base = (Base.prototype as { createSession?: (req: object, sess: object) => object }).createSession;
+      const session = base ? base.call(this, req, sess) : sess;
+      this.#holds.claim(sess, req);
+      const hold = this.#holds.heldBy(req);
+      if (hold && session && typeof session === 'object') this.#reloadFromHold(session, req);
+      return session;
+    }
+
+    /**
+     * req.session.reload() reads the session again through get(): for the session this very
+     * request holds, that would wait for its own lock. The stored session is what the held
+     * handle read (nobody could write since), so reload rebuilds from it.
+     */
+    #reloadFromHold(session: object, req: object): void {
+      const proto = Object.getPrototypeOf(session) as { reload?: (fn: (err?: unknown) => void) => unknown } | null;
+      const reload = proto?.reload;
+      if (typeof reload !== 'function') return;
+      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      const store = this;
+      Object.defineProperty(session, 'reload', {
+        configurable: true,
+        enumerable: false,
+        writable: true,
+        value: function (this: { id?: unknown }, fn: (err?: unknown) => void) {
+          const hold = store.#holds.heldBy(req);
+          if (!hold || hold.sid !== this.id) return reload.call(this, fn);
+          try {
+            store.createSession(req, store.#toExpress(hold.handle.data));
+          } catch (err) {
+            process.nextTick(fn, err);
+            return this;
+          }
+          process.nextTick(fn);
+          return this;
+        },
+      });
     }
 
     #warn(message: string): void {
@@ -134,11 +254,15 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
         data = await this.backend.read(sid);
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
-        this.#options.onCorrupt?.(err, sid);
-        this.#warn(`session ${sid} is corrupt, treated as missing and left in place: ${err.message}`);
+        this.#corrupt(err, sid);
         return null;
       }
       return data ? this.#toExpress(data) : null;
+    }
+
+    #corrupt(err: DecodeError, sid: string): void {
+      this.#options.onCorrupt?.(err, sid);
+      this.#warn(`session ${sid} is corrupt, treated as missing and left in place: ${err.message}`);
     }
 
     #toExpress(data: PhpArray): ExpressSessionData {
@@ -175,58 +299,44 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
     }
 
     set(sid: string, session: object, callback?: (err?: unknown) => void) {
-      return settle(this.#set(sid, session), callback);
+      // Taken synchronously: express-session calls this inside its res.end.
+      const hold = this.#holds.take(sid, ownerOf(session) ?? {});
+      const done = hold
+        ? this.#holds.writeThrough(hold, (handle) => {
+            mergeInto(handle.data, session, this.#options.cookieKey);
+            return saveAndRelease(handle);
+          })
+        : this.#set(sid, session);
+      return settle(done, callback);
     }
 
     async #set(sid: string, sess: object): Promise<void> {
       this.#assertId(sid);
-      const cookieKey = this.#options.cookieKey;
-      const own = new Set(Object.keys(sess));
-      const src = sess as Record<string, unknown>;
-      // Merged under the backend's lock, key by key, into what is stored NOW (PHP may have
-      // written since express-session read it).
-      await this.backend.update(sid, (data) => {
-        for (const key of own) {
-          const value = src[key];
-          if (key === 'cookie') {
-            if (cookieKey !== undefined && value !== undefined) data.set(cookieKey, fromAppPlain(value));
-            continue;
-          }
-          if (value === undefined || typeof value === 'function') continue;
-          const next = fromAppPlain(value);
-          const prev = data.get(key);
-          if (prev !== undefined && unchanged(prev, next)) continue; // keep PHP's exact value
-          data.set(key, next);
-        }
-        for (const k of [...data.keys()]) {
-          const key = String(k);
-          if (key === cookieKey) continue;
-          if (own.has(key) && src[key] !== undefined && typeof src[key] !== 'function') continue;
-          if (!own.has(key) && key in sess) continue; // hidden by express-session's Session API (id, save…)
-          if (!own.has(key) && !hasPlainForm(data.get(k)!)) continue; // express-session never saw it
-          data.delete(k);
-        }
-      });
+      // Merged under the backend's lock into what is stored NOW (PHP may have written since
+      // express-session read it without the lock).
+      await this.backend.update(sid, (data) => mergeInto(data, sess, this.#options.cookieKey));
     }
 
-    touch(sid: string, _session: object, callback?: (err?: unknown) => void) {
-      return settle(
-        (async () => {
-          this.#assertId(sid);
-          await this.backend.touch(sid);
-        })(),
-        callback,
-      );
+    touch(sid: string, session: object, callback?: (err?: unknown) => void) {
+      const hold = this.#holds.take(sid, ownerOf(session) ?? {});
+      const done = hold
+        ? this.#holds.writeThrough(hold, saveAndRelease) // unchanged data: lazy write refreshes the timestamp / TTL only
+        : (async () => {
+            this.#assertId(sid);
+            await this.backend.touch(sid);
+          })();
+      return settle(done, callback);
     }
 
     destroy(sid: string, callback?: (err?: unknown) => void) {
-      return settle(
-        (async () => {
-          if (typeof sid !== 'string' || !this.backend.isValidId(sid)) return; // nothing can be stored under it
-          await this.backend.destroy(sid);
-        })(),
-        callback,
-      );
+      const hold = typeof sid === 'string' ? this.#holds.take(sid, 'any') : undefined;
+      const done = hold
+        ? this.#holds.writeThrough(hold, (handle) => handle.destroy())
+        : (async () => {
+            if (typeof sid !== 'string' || !this.backend.isValidId(sid)) return; // nothing can be stored under it
+            await this.backend.destroy(sid);
+          })();
+      return settle(done, callback);
     }
 
     all(callback?: Callback<Record<string, ExpressSessionData>>) {
@@ -272,6 +382,42 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
     }
   }
   return PhpSessionStore as unknown as PhpSessionStoreClass<S>;
+}
+
+/** The request of an express-session Session (its hidden `req` property), if it is one. */
+function ownerOf(session: object): object | undefined {
+  const req = (session as { req?: unknown } | null)?.req;
+  return req !== null && typeof req === 'object' ? req : undefined;
+}
+
+/**
+ * express-session's session merged key by key into `data`: changed keys set, keys it deleted
+ * deleted; a value whose plain form did not change keeps PHP's exact value; keys it cannot
+ * see (hidden by its Session API, or without a plain form) are kept.
+ */
+function mergeInto(data: PhpArray, sess: object, cookieKey: string | undefined): void {
+  const own = new Set(Object.keys(sess));
+  const src = sess as Record<string, unknown>;
+  for (const key of own) {
+    const value = src[key];
+    if (key === 'cookie') {
+      if (cookieKey !== undefined && value !== undefined) data.set(cookieKey, fromAppPlain(value));
+      continue;
+    }
+    if (value === undefined || typeof value === 'function') continue;
+    const next = fromAppPlain(value);
+    const prev = data.get(key);
+    if (prev !== undefined && unchanged(prev, next)) continue; // keep PHP's exact value
+    data.set(key, next);
+  }
+  for (const k of [...data.keys()]) {
+    const key = String(k);
+    if (key === cookieKey) continue;
+    if (own.has(key) && src[key] !== undefined && typeof src[key] !== 'function') continue;
+    if (!own.has(key) && key in sess) continue; // hidden by express-session's Session API (id, save…)
+    if (!own.has(key) && !hasPlainForm(data.get(k)!)) continue; // express-session never saw it
+    data.delete(k);
+  }
 }
 
 function unchanged(prev: PhpValue, next: PhpValue): boolean {

@@ -8,5 +8,7 @@ declare module 'express-session' {
     user?: any;
     visits?: number;
     cart?: Record<string, number>;
+    late?: string;
+    m?: number;
   }
 }
