@@ -8,6 +8,7 @@ import { DecodeError, LockTimeoutError, SessctlError } from '../errors.js';
 import type { SessionHandle } from '../session/contract.js';
 import { chooseSessionId } from '../session/start.js';
 import { readCookie, sendCacheLimiter, sessionCookie, setCookieHeader } from './cookies.js';
+import { writeBeforeEnd } from './end-hook.js';
 import { gcAfterResponse } from './gc.js';
 import { resolveOptions, type PhpSessionErrorInfo, type PhpSessionOptions, type ResolvedOptions } from './options.js';
 import { PhpSession } from './session.js';
@@ -198,38 +199,23 @@ async function openForRequest(req: IncomingMessage, res: ServerResponse, options
  * limit passes.
  */
 function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSession, options: ResolvedOptions) {
-  let ending = false;
-  const originalEnd = res.end;
   const release = (write: boolean, phase: PhpSessionErrorInfo['phase']) =>
     session.release(write).catch((err: unknown) => report(options, err, { phase, id: session.id, req }));
 
-  res.end = function end(this: ServerResponse, ...args: unknown[]) {
-    if (ending) return (originalEnd as (...a: unknown[]) => ServerResponse).apply(this, args);
-    ending = true;
-    clearTimeout(timer);
-    const wasActive = session.status === 'active';
-    session.release(true).then(
-      () => (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, args),
-      (err: unknown) => {
-        report(options, err, { phase: 'save', id: session.id, req });
-        if (wasActive && !res.headersSent) {
-          // Do not tell the client "done" when its session change was not stored.
-          res.statusCode = 500;
-          res.removeHeader('Content-Length');
-          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-          const cb = args.find((a) => typeof a === 'function');
-          (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, cb ? ['Session could not be saved', cb] : ['Session could not be saved']);
-        } else {
-          (originalEnd as (...a: unknown[]) => ServerResponse).apply(res, args);
-        }
-      },
-    );
-    return this;
-  } as typeof res.end;
+  const ending = writeBeforeEnd(
+    res,
+    () => {
+      clearTimeout(timer);
+      // A session already written (session_write_close) or destroyed has nothing to write: no 500 then.
+      if (session.status === 'active') return session.release(true);
+      return session.release(true).catch((err: unknown) => report(options, err, { phase: 'save', id: session.id, req }));
+    },
+    (err) => report(options, err, { phase: 'save', id: session.id, req }),
+  );
 
   res.once('close', () => {
     clearTimeout(timer);
-    if (ending || session.status !== 'active') return;
+    if (ending() || session.status !== 'active') return;
     // The client went away before the response ended: release without writing, since the
     // handler may be half-way through its changes.
     report(options, new SessctlError('client disconnected before the response ended; session not written', 'EABORTED'), {
@@ -243,7 +229,7 @@ function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSes
   const timer =
     options.maxLockHoldMs > 0
       ? setTimeout(() => {
-          if (ending || session.status !== 'active') return;
+          if (ending() || session.status !== 'active') return;
           report(
             options,
             new SessctlError(`request held the session lock longer than ${options.maxLockHoldMs} ms; released without writing`, 'ELOCKHELD'),

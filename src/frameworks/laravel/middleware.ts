@@ -3,12 +3,13 @@
  * its encrypted cookie points at, as Laravel would see it (`req.laravelSession`, a
  * LaravelSessionView, or null when the cookie is missing, does not verify, or has no session).
  * Read-only unless `write: true`: then the session is opened under the store's lock for the
- * request and saved when the response finishes (flash data is aged only with `ageFlash: true`,
+ * request and saved before the response is let out (flash data is aged only with `ageFlash: true`,
  * since a Node API call is usually not the "next request" a flash message waits for).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionHandle } from '../../session/contract.js';
 import { readCookie } from '../../middleware/cookies.js';
+import { writeBeforeEnd } from '../../middleware/end-hook.js';
 import { LaravelSessions, type LaravelSessionsOptions } from './sessions.js';
 import { LaravelSessionView } from './session.js';
 
@@ -26,6 +27,11 @@ export interface LaravelSessionOptions extends LaravelSessionsOptions {
   write?: boolean;
   /** With `write`: age flash data as Laravel's Store::save() does. Default false. */
   ageFlash?: boolean;
+  /**
+   * With `write`: told when the session could not be saved at the end of the request (the
+   * client then gets a 500 when nothing was sent yet). Default: a console warning.
+   */
+  onError?: (err: unknown) => void;
 }
 
 export type LaravelRequest = IncomingMessage & { laravelSession?: LaravelSessionView | null; laravelSessionId?: string };
@@ -52,22 +58,21 @@ export function laravelSession(options: LaravelSessionOptions) {
       }
       const handle: SessionHandle = await sessions.store.open(id);
       req.laravelSession = new LaravelSessionView(handle.data);
-      let done = false;
-      const finish = async () => {
-        if (done) return;
-        done = true;
-        try {
-          if (options.ageFlash) req.laravelSession?.ageFlashData();
-          await handle.save();
-        } finally {
-          await handle.close();
-        }
-      };
-      res.once('finish', () => void finish().catch(() => {}));
+      // Written before the response is let out, so the client's next request sees it.
+      const ending = writeBeforeEnd(
+        res,
+        async () => {
+          try {
+            if (options.ageFlash) req.laravelSession?.ageFlashData();
+            await handle.save();
+          } finally {
+            await handle.close();
+          }
+        },
+        (err) => (options.onError ?? ((e: unknown) => console.warn(`sessctl laravelSession: the session was not saved: ${(e as Error)?.message ?? String(e)}`)))(err),
+      );
       res.once('close', () => {
-        if (done) return; // finish() saves and closes
-        done = true;
-        void handle.close(); // the client went away: nothing is written
+        if (!ending()) void handle.close(); // the client went away: nothing is written
       });
       next();
     } catch (err) {
