@@ -29,17 +29,22 @@ export interface PhpCookieOptions {
 export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
   const text = Array.isArray(header) ? header.join('; ') : header;
-  for (const part of text.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() !== name) continue;
-    let value = part.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    try {
-      return decodeURIComponent(value);
-    } catch {
-      return value;
+  // Scans pair by pair without splitting the whole header: this runs on every request.
+  for (let start = 0; start < text.length; ) {
+    let end = text.indexOf(';', start);
+    if (end < 0) end = text.length;
+    const eq = text.indexOf('=', start);
+    if (eq >= 0 && eq < end && text.slice(start, eq).trim() === name) {
+      let value = text.slice(eq + 1, end).trim();
+      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+      if (!value.includes('%')) return value;
+      try {
+        return decodeURIComponent(value);
+      } catch {
+        return value;
+      }
     }
+    start = end + 1;
   }
   return undefined;
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DecodeError, LockTimeoutError, SessctlError } from '../errors.js';
 import type { SessionHandle } from '../session/contract.js';
-import { chooseSessionId } from '../session/start.js';
+import { openClientSession } from '../session/start.js';
 import { readCookie, sendCacheLimiter, sessionCookie, setCookieHeader } from './cookies.js';
 import { writeBeforeEnd } from './end-hook.js';
 import { gcAfterResponse } from './gc.js';
@@ -163,22 +163,17 @@ function startSession(req: IncomingMessage, res: ServerResponse, options: Resolv
 
 async function openForRequest(req: IncomingMessage, res: ServerResponse, options: ResolvedOptions): Promise<PhpSession> {
   const { backend } = options;
-  let { id, isNew }: { id: string | undefined; isNew: boolean } = await chooseSessionId(backend, clientId(req, options), options.useStrictMode);
-  let handle: SessionHandle | undefined;
-  for (let attempt = 0; !handle; attempt++) {
-    if (id === undefined) {
-      id = await backend.createId();
-      isNew = true;
-    }
-    try {
-      handle = await backend.open(id, { lockTimeoutMs: options.lockTimeoutMs, readAndClose: options.readAndClose });
-    } catch (err) {
-      if (!(err instanceof DecodeError) || attempt > 0) throw err;
-      // PHP deletes an undecodable session; we keep it for inspection and start afresh.
-      report(options, err, { phase: 'corrupt', id, req });
-      id = undefined;
-    }
+  const openOptions = { lockTimeoutMs: options.lockTimeoutMs, readAndClose: options.readAndClose };
+  let handle: SessionHandle | null = null;
+  try {
+    handle = await openClientSession(backend, clientId(req, options), options.useStrictMode, openOptions);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    // PHP deletes an undecodable session; we keep it for inspection and start afresh.
+    report(options, err, { phase: 'corrupt', id: clientId(req, options), req });
   }
+  const isNew = handle === null;
+  if (!handle) handle = await backend.open(await backend.createId(), openOptions);
   const session = new PhpSession(handle, res, options, isNew || handle.isNew);
   if (options.readAndClose) await handle.close();
   if (!res.headersSent) {

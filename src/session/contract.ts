@@ -28,6 +28,13 @@ export interface SessionBackend {
    */
   open(id: string, options?: OpenOptions): Promise<SessionHandle>;
   /**
+   * Strict mode's check and open() in one step: opens `id` (locked, as open() does) only when
+   * a session is stored under it, else null — nothing is created. Optional: a backend that
+   * can do it without an extra round trip (files: one open; Redis: the lock and GET) has it,
+   * and callers ask exists() first otherwise (see openClientSession).
+   */
+  openExisting?(id: string, options?: OpenOptions): Promise<SessionHandle | null>;
+  /**
    * session_start(): opens `id` when it is usable — valid, and with strict mode an existing
    * session — else a fresh id (see chooseSessionId). `handle.isNew` tells which.
    */

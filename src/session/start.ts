@@ -24,12 +24,32 @@ export async function chooseSessionId(
   return { id: await backend.createId(), isNew: true };
 }
 
-/** session_start() for a backend: {@link chooseSessionId} with its strict mode, then its open(). */
+/**
+ * session_start() for a backend: the client's id when usable (see openClientSession), else
+ * a fresh one; `handle.isNew` tells which.
+ */
 export async function startSession<H>(
-  backend: Pick<SessionBackend, 'isValidId' | 'exists' | 'createId' | 'settings'> & { open(id: string, options?: OpenOptions): Promise<H> },
+  backend: Pick<SessionBackend, 'isValidId' | 'exists' | 'createId' | 'settings'> & { open(id: string, options?: OpenOptions): Promise<H>; openExisting?(id: string, options?: OpenOptions): Promise<H | null> },
   candidate: string | null | undefined,
   options: OpenOptions = {},
 ): Promise<H> {
-  const chosen = await chooseSessionId(backend, candidate, backend.settings.useStrictMode);
-  return backend.open(chosen.id, options);
+  return (await openClientSession(backend, candidate, backend.settings.useStrictMode, options)) ?? backend.open(await backend.createId(), options);
+}
+
+/**
+ * session_start()'s first step for the id a client sent: its session opened (locked) when
+ * that id is usable — valid, and with strict mode stored — else null (the caller then makes
+ * a new id). Uses the backend's openExisting() when it has one: one round trip, not two.
+ * @throws whatever the backend's open/openExisting/exists throw (DecodeError for a corrupt session).
+ */
+export async function openClientSession<H>(
+  backend: Pick<SessionBackend, 'isValidId' | 'exists'> & { open(id: string, options?: OpenOptions): Promise<H>; openExisting?(id: string, options?: OpenOptions): Promise<H | null> },
+  candidate: string | null | undefined,
+  useStrictMode: boolean,
+  options: OpenOptions = {},
+): Promise<H | null> {
+  if (typeof candidate !== 'string' || !backend.isValidId(candidate)) return null;
+  if (!useStrictMode) return backend.open(candidate, options);
+  if (backend.openExisting) return backend.openExisting(candidate, options);
+  return (await backend.exists(candidate)) ? backend.open(candidate, options) : null;
 }

@@ -164,6 +164,23 @@ export function contractSuite(name, make, testOptions = {}) {
     await bad.close();
   }));
 
+  test(`${name}: openExisting (where the backend has it) opens only stored sessions, creates nothing, and locks like open`, testOptions, withStore({}, async ({ store }) => {
+    if (!store.openExisting) return;
+    const unknown = freshId();
+    assert.equal(await store.openExisting(unknown), null);
+    assert.equal(await store.exists(unknown), false, 'nothing was created for an unknown id');
+    assert.equal(await store.openExisting('../../etc/passwd'), null);
+    await store.update(unknown, (d) => void d.set('n', 1));
+    const h = /** @type {import('sessctl').SessionHandle} */ (await store.openExisting(unknown));
+    assert.equal(h.isNew, false);
+    assert.equal(h.data.get('n'), 1);
+    await assert.rejects(store.open(unknown, { lockTimeoutMs: 50 }), (e) => /** @type {any} */ (e).name === 'LockTimeoutError', 'held under the lock');
+    h.data.set('n', 2);
+    await h.save();
+    await h.close();
+    assert.equal((await store.read(unknown))?.get('n'), 2);
+  }));
+
   test(`${name}: strict mode off adopts a valid unknown id`, testOptions, withStore({ useStrictMode: false }, async ({ store }) => {
     const unknown = freshId();
     const h = await store.start(unknown);

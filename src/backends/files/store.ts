@@ -12,7 +12,7 @@ import { saveThenClose, updateSession, type CollectGarbageOptions, type OpenOpti
 import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
-import { chooseSessionId } from '../../session/start.js';
+import { startSession } from '../../session/start.js';
 import { errnoCode, lockFile, release, touchLocked, unlinkLocked, writeLocked, type LockedFile, type LockRequest } from './file-io.js';
 import type { IoMode } from './io.js';
 import { assertLockingAvailable } from './lock.js';
@@ -137,6 +137,28 @@ export class FileSessionStore implements SessionBackend {
    */
   async open(id: string, options: OpenOptions = {}): Promise<FileSessionHandle> {
     const locked = (await this.lock(id, { exclusive: true, write: true, create: { mode: this.fileMode }, timeoutMs: options.lockTimeoutMs }))!;
+    return this.#handle(id, locked, options);
+  }
+
+  /**
+   * Strict mode's check and open() in one step (what the middleware does per request): opens
+   * `id` under the lock only when its file exists, else null and nothing is created. A
+   * symlink or a non-regular file there is no session either (exists() says the same).
+   * @throws like open().
+   */
+  async openExisting(id: string, options: OpenOptions = {}): Promise<FileSessionHandle | null> {
+    if (!this.isValidId(id)) return null;
+    let locked: LockedFile | null;
+    try {
+      locked = await this.lock(id, { exclusive: true, write: true, timeoutMs: options.lockTimeoutMs });
+    } catch (err) {
+      if (err instanceof SessionFileError && (err.code === 'ESYMLINK' || err.code === 'ENOTFILE')) return null;
+      throw err;
+    }
+    return locked && this.#handle(id, locked, options);
+  }
+
+  async #handle(id: string, locked: LockedFile, options: OpenOptions): Promise<FileSessionHandle> {
     let data: PhpArray;
     try {
       data = this.decode(locked.bytes, locked.loc.path);
@@ -149,10 +171,9 @@ export class FileSessionStore implements SessionBackend {
     return handle;
   }
 
-  /** session_start() with PHP's id rules (see chooseSessionId); `handle.isNew` says whether the id is new. */
+  /** session_start() with PHP's id rules (see startSession); `handle.isNew` says whether the id is new. */
   async start(id?: string | null, options: OpenOptions = {}): Promise<FileSessionHandle> {
-    const chosen = await chooseSessionId(this, id, this.settings.useStrictMode);
-    return this.open(chosen.id, options);
+    return startSession(this, id, options);
   }
 
   /** The raw stored bytes under a shared lock, null when there is no such session (nothing is created). */

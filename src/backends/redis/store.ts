@@ -8,7 +8,7 @@ import { updateSession, type OpenOptions, type SessionBackend, type SessionUpdat
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
-import { chooseSessionId } from '../../session/start.js';
+import { startSession } from '../../session/start.js';
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from '../shared/redis/connection.js';
 import { RedisSessionHandle, type SessionLocation } from './handle.js';
@@ -179,10 +179,9 @@ export class RedisSessionStore implements SessionBackend {
     return createUnusedId({ length: this.settings.sidLength, bitsPerCharacter: this.settings.sidBitsPerCharacter }, (id) => this.exists(id));
   }
 
-  /** session_start() with PHP's id rules (see chooseSessionId); strict mode asks EXISTS. */
+  /** session_start() with PHP's id rules (see startSession): strict mode's check is the locked GET itself. */
   async start(id?: string | null, options?: OpenOptions): Promise<RedisSessionHandle> {
-    const chosen = await chooseSessionId(this, id, this.settings.useStrictMode);
-    return this.open(chosen.id, options);
+    return startSession(this, id, options);
   }
 
   /** Answers PING on every server (the admin commands' first check). @throws BackendError */
@@ -207,6 +206,20 @@ export class RedisSessionStore implements SessionBackend {
    *   stored bytes are left alone — PHP would delete them), BackendError.
    */
   async open(id: string, options?: OpenOptions): Promise<RedisSessionHandle> {
+    return (await this.#open(id, options, false))!;
+  }
+
+  /**
+   * Strict mode's check and open() in one step: the lock and GET in one round trip (no
+   * EXISTS first); null, with the lock released, when no session is stored under `id`.
+   * @throws like open().
+   */
+  async openExisting(id: string, options?: OpenOptions): Promise<RedisSessionHandle | null> {
+    if (!this.isValidId(id)) return null;
+    return this.#open(id, options, true);
+  }
+
+  async #open(id: string, options: OpenOptions | undefined, onlyExisting: boolean): Promise<RedisSessionHandle | null> {
     const loc = this.locate(id);
     const secret = this.locking ? newLockSecret() : null;
     const get = ['GET', loc.key];
@@ -215,6 +228,10 @@ export class RedisSessionStore implements SessionBackend {
     let data: PhpArray;
     try {
       if (secret === null) bytes = (await loc.target.send(get, loc.key, true)) as Buffer | null;
+      if (bytes === null && onlyExisting) {
+        if (secret !== null) await releaseLock(loc.target, loc.lockKey, secret);
+        return null;
+      }
       if (bytes && bytes.length > this.settings.maxBytes) {
         throw new BackendError(`${loc.target.label} ${loc.key.toString('latin1')}: is ${bytes.length} bytes, above the ${this.settings.maxBytes}-byte limit (maxBytes)`, 'ETOOBIG');
       }
