@@ -167,6 +167,8 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
   const withApp = app?.ini ? { ...options, ini: { ...app.ini, ...options.ini } } : options;
   const ini = await backendDirectives(values.saveHandler, withApp, env, php);
   if (ini) values.ini = ini;
+  // The key stays inside the cipher's functions: nothing printable holds it.
+  if (app?.payloadCipher) values.payloadCipher = app.payloadCipher();
   const out: ResolvedSettings = { values, sources: sources as Record<SettingName, SettingSource> };
   if (app) out.app = app;
   return out;

@@ -24,9 +24,9 @@ export class LaravelMemcachedAdminSource implements AdminSource {
   readonly #io: MemcachedIo;
 
   /** @throws ConfigError for a bad server list or prefix. */
-  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes'>, options: LaravelCacheAdminOptions = {}) {
+  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes' | 'payloadCipher'>, options: LaravelCacheAdminOptions = {}) {
     this.#maxlifetime = settings.maxlifetime;
-    this.#cipher = options.payloadCipher;
+    this.#cipher = options.payloadCipher ?? settings.payloadCipher;
     this.store = new LaravelMemcachedSessionStore({
       servers: settings.savePath || undefined,
       prefix: settings.ini?.['laravel.prefix'] ?? LARAVEL_MEMCACHED_PREFIX,

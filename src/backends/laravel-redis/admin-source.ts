@@ -25,9 +25,9 @@ export class LaravelRedisAdminSource implements AdminSource {
   readonly #maxBytes: number;
 
   /** @throws ConfigError for a bad URL or prefix. */
-  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes'>, options: LaravelCacheAdminOptions = {}) {
+  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes' | 'payloadCipher'>, options: LaravelCacheAdminOptions = {}) {
     this.#maxlifetime = settings.maxlifetime;
-    this.#cipher = options.payloadCipher;
+    this.#cipher = options.payloadCipher ?? settings.payloadCipher;
     this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
     this.store = new LaravelRedisSessionStore({
       url: settings.savePath || undefined,

@@ -17,10 +17,10 @@ export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<Se
   let app: AppConfig | undefined;
   if (opts.framework !== undefined) {
     const { readApp } = await import('../../admin/app/index.js');
-    app = readApp({ framework: opts.framework, app: opts.app, sessionHandler: opts.sessionHandler });
+    app = readApp({ framework: opts.framework, app: opts.app, sessionHandler: opts.sessionHandler, encrypt: opts.sessionEncrypt });
     for (const w of app.warnings) process.stderr.write(`sessctl: warning: ${escapeText(redactSecrets(w))}\n`);
-  } else if (opts.app !== undefined || opts.sessionHandler !== undefined) {
-    throw new ConfigError(`${opts.app !== undefined ? '--app' : '--session-handler'} needs --framework laravel|symfony`);
+  } else if (opts.app !== undefined || opts.sessionHandler !== undefined || opts.sessionEncrypt !== undefined) {
+    throw new ConfigError(`${opts.app !== undefined ? '--app' : opts.sessionHandler !== undefined ? '--session-handler' : '--session-encrypt'} needs --framework laravel|symfony`);
   }
   return resolveSettings({
     app,

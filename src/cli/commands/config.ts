@@ -11,7 +11,8 @@ export async function run(opts: CommonOptions): Promise<number> {
   const resolved = await settingsFrom(opts);
   const { sources } = resolved;
   // The save path may hold a password (phpredis auth=…): shown redacted, in text and JSON alike.
-  const values = { ...resolved.values, savePath: redactSecrets(resolved.values.savePath) };
+  const { payloadCipher: _cipher, ...rest } = resolved.values;
+  const values = { ...rest, savePath: redactSecrets(resolved.values.savePath) };
   // What the app says about itself: names and non-secret values only (APP_KEY is "set", never shown).
   const app = resolved.app ? Object.fromEntries(Object.entries(resolved.app.summary).map(([k, v]) => [k, redactSecrets(v)])) : undefined;
   if (opts.json) {
