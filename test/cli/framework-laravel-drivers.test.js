@@ -287,6 +287,32 @@ for (const [name, setup] of Object.entries(SETUPS)) {
         }
       });
 
+      if (setup.saveHandler === 'laravel-files') {
+        test('encrypt => true: migrate into the database driver keeps the sessions encrypted, and Laravel reads them there', needPdo('sqlite'), async () => {
+          const file = join(app, 'moved.sqlite');
+          writeFileSync(file, '');
+          const db = { db: { driver: 'sqlite', database: file }, table: 'sessions', lifetime: 60 };
+          const made = /** @type {any} */ (await php(dbScript).ask({ op: 'migrate', ...db }));
+          assert.equal(made.error, undefined, made.message);
+          const live = ids(cli('list', '--ndjson'));
+          const r = cli('migrate', '--to-save-handler', 'laravel-database', '--to-save-path', `sqlite:${file}`, '--to-ini', 'laravel.table=sessions', '--json');
+          assert.equal(r.code, 0, r.stderr);
+          assert.equal(JSON.parse(r.stdout).moved, live.length);
+          assert.ok(live.includes(s.bob.id));
+          const store = new LaravelDatabaseSessionStore({ url: `sqlite:${file}`, table: 'sessions' });
+          try {
+            const rows = /** @type {any} */ (await store.sessions.withConn((c) => c.query('SELECT payload FROM sessions WHERE id = ?', [s.bob.id])));
+            assert.doesNotMatch(JSON.stringify(rows), /login_web_/); // stored encrypted
+          } finally {
+            await store.close();
+          }
+          const seen = /** @type {any} */ (await php(dbScript).ask({ op: 'request', key: rawKey.toString('base64'), name: COOKIE, cookie: decodeURIComponent(cookieOf(s.bob.setCookie)), encrypt: true, ...db, ops: [] }));
+          assert.equal(seen.error, undefined, seen.message);
+          assert.equal(seen.id, s.bob.id);
+          assert.equal(seen.all[/** @type {string} */ (loggedIn(seen))], 7);
+        });
+      }
+
       test('--no-session-encrypt: the stored payloads are shown as what they are (undecodable), not guessed at', () => {
         const r = sessctl(['--framework', 'laravel', '--app', app, '--no-session-encrypt', 'inspect', s.bob.id, '--json', '--no-php']);
         assert.notEqual(r.code, 0);

@@ -90,6 +90,17 @@ export class LaravelFileAdminSource implements AdminSource {
     return this.#locked(s);
   }
 
+  async withLocked<T>(id: string, lockTimeoutMs: number, fn: (entry: SessionEntry | null) => Promise<T>): Promise<T> {
+    this.validateId(id);
+    const s = await lockSession(this.#dir, id, { exclusive: true, timeoutMs: lockTimeoutMs, maxBytes: this.#maxBytes });
+    if (!s) return fn(null);
+    try {
+      return await fn(this.#locked(s));
+    } finally {
+      release(s.fd, s.path);
+    }
+  }
+
   async destroy(id: string, options: { lockTimeoutMs: number; onlyIf?: (entry: SessionEntry) => boolean }): Promise<DestroyOutcome> {
     this.validateId(id);
     const s = await lockSession(this.#dir, id, { exclusive: true, timeoutMs: options.lockTimeoutMs, maxBytes: this.#maxBytes });
