@@ -1,6 +1,6 @@
 // `sessctl --framework laravel --app DIR` on every Laravel session driver that keeps sessions on
 // a server: redis, memcached, database (SQLite by DB_CONNECTION + DB_DATABASE, PostgreSQL by DB_*
-// and by DATABASE_URL), and `encrypt => true` (SESSION_ENCRYPT) on file and database. Each app
+// and by DATABASE_URL), and `encrypt => true` (SESSION_ENCRYPT) on every driver. Each app
 // directory holds only a `.env`; the servers are started here; the sessions and cookies are
 // written by Laravel's own Store / EncryptedStore and EncryptCookies (fixtures/laravel/*.php).
 // For each: config (no secrets), list, inspect by id and by cookie, --where auth.user, gc as the
@@ -139,6 +139,28 @@ const SETUPS = {
       const env = ['SESSION_DRIVER=database', 'DB_CONNECTION=pgsql', `DATABASE_URL=postgres://postgres:${PG_PASSWORD}@127.0.0.1:${port}/postgres`];
       return databaseApp(`postgresql://postgres@127.0.0.1:${port}/postgres`, { driver: 'pgsql', host: '127.0.0.1', port, database: 'postgres', username: 'postgres' }, env);
     },
+  },
+  'redis, SESSION_ENCRYPT=true': {
+    need: needLaravelRedis,
+    encrypt: true,
+    gc: 'expiry',
+    saveHandler: 'laravel-redis',
+    make: async () => ({
+      env: ['SESSION_DRIVER=redis', 'SESSION_ENCRYPT=true', 'CACHE_PREFIX=sealed', `REDIS_URL=redis://127.0.0.1:${servers.redis.port}`],
+      script: cacheScript,
+      php: { driver: 'redis', redisPort: servers.redis.port, cachePrefix: 'sealed', redisPrefix: 'acme_shop_database_', lifetime: 60 },
+    }),
+  },
+  'memcached, SESSION_ENCRYPT=true': {
+    need: needLaravelMemcached,
+    encrypt: true,
+    gc: 'expiry',
+    saveHandler: 'laravel-memcached',
+    make: async () => ({
+      env: ['SESSION_DRIVER=memcached', 'SESSION_ENCRYPT=true', 'CACHE_PREFIX=sealed', `MEMCACHED_PORT=${servers.memcached.port}`],
+      script: cacheScript,
+      php: { driver: 'memcached', memcachedPort: servers.memcached.port, cachePrefix: 'sealed', lifetime: 60 },
+    }),
   },
   'file, SESSION_ENCRYPT=true': {
     need: needLaravel,
