@@ -359,6 +359,9 @@ test('--session-encrypt is for Laravel apps only, and needs --framework', () => 
   const nokey = sessctl(['--framework', 'laravel', '--app', app, '--session-encrypt', 'list', '--no-php']);
   assert.equal(nokey.code, 2);
   assert.match(nokey.stderr, /APP_KEY is not set/);
+  const shown = sessctl(['--framework', 'laravel', '--app', app, '--session-encrypt', 'config', '--json', '--no-php']);
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(JSON.parse(shown.stdout).app.encrypt, 'on (--session-encrypt): APP_KEY is not set, the sessions cannot be read');
   const flag = sessctl(['--framework', 'laravel', '--app', app, '--session-encrypt', 'config', '--json', '--no-php'], { env: { APP_KEY: KEY } });
   assert.equal(flag.code, 0, flag.stderr);
   assert.equal(JSON.parse(flag.stdout).app.encrypt, 'on (--session-encrypt)');

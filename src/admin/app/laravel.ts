@@ -131,8 +131,11 @@ export function readLaravelApp(appDir: string, env: Env, encryptFlag?: boolean):
     summary.appKey = key ? 'set (not shown)' : 'not set';
     const previous = str('APP_PREVIOUS_KEYS', null);
     if (previous) summary.previousKeys = `${previous.split(',').filter((k) => k.trim() !== '').length} (not shown)`;
-    const encrypt = encryptFlag ?? e.get('SESSION_ENCRYPT') === true;
-    summary.encrypt = encryptFlag !== undefined ? `${encryptFlag ? 'on' : 'off'} (--${encryptFlag ? '' : 'no-'}session-encrypt)` : `${encrypt ? 'on' : 'off'} (${from('SESSION_ENCRYPT', 'SESSION_ENCRYPT unset: off')})`;
+    // SessionManager tests config('session.encrypt') for PHP truthiness: `1`, `yes` turn it on too.
+    const raw = e.get('SESSION_ENCRYPT');
+    const encrypt = encryptFlag ?? (raw === true || (typeof raw === 'string' && raw !== '' && raw !== '0'));
+    const why = encryptFlag !== undefined ? `--${encryptFlag ? '' : 'no-'}session-encrypt` : from('SESSION_ENCRYPT', 'SESSION_ENCRYPT unset');
+    summary.encrypt = `${encrypt ? 'on' : 'off'} (${why})${encrypt && !key ? ': APP_KEY is not set, the sessions cannot be read' : ''}`;
     const config: AppConfig = { framework: 'laravel', app, settings, sources, cookieName, summary, warnings };
     if (ini) config.ini = ini;
     if (encrypt) {

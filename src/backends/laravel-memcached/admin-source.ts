@@ -1,7 +1,7 @@
 /**
  * The operator's view of a Laravel app's `memcached` sessions (`--save-handler
  * laravel-memcached --save-path host:port[,…]`, ini `laravel.prefix`). Sessions are listed the
- * way the memcached backend lists them (`lru_crawler metadump all`, memcached ≥ 1.4.31); the
+ * way the memcached backend lists them (`lru_crawler metadump hash`, or `all` before it existed); the
  * bytes the commands see are serialize($attributes), decompressed (and, with a payloadCipher,
  * decrypted), sealed again on every write. Changes happen under Laravel's session block lock.
  */

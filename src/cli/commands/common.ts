@@ -13,7 +13,7 @@ import type { CommonOptions } from '../index.js';
 import { formatJson } from '../output.js';
 
 /** Resolves settings from the command's flags (flag > framework app > env > php.ini > php > defaults). */
-export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
+export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}, { payloadCipher = true } = {}): Promise<ResolvedSettings> {
   let app: AppConfig | undefined;
   if (opts.framework !== undefined) {
     const { readApp } = await import('../../admin/app/index.js');
@@ -28,6 +28,7 @@ export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<Se
     phpIni: opts.phpIni,
     php: opts.php === false ? false : undefined,
     ini: iniFlags(opts.ini),
+    payloadCipher,
   });
 }
 

@@ -8,11 +8,11 @@ import { json, settingsFrom } from './common.js';
 
 /** `sessctl config`: each resolved value and where it came from. */
 export async function run(opts: CommonOptions): Promise<number> {
-  const resolved = await settingsFrom(opts);
+  // Showing the settings needs no key: an encrypting app without APP_KEY is reported, not refused.
+  const resolved = await settingsFrom(opts, {}, { payloadCipher: false });
   const { sources } = resolved;
   // The save path may hold a password (phpredis auth=…): shown redacted, in text and JSON alike.
-  const { payloadCipher: _cipher, ...rest } = resolved.values;
-  const values = { ...rest, savePath: redactSecrets(resolved.values.savePath) };
+  const values = { ...resolved.values, savePath: redactSecrets(resolved.values.savePath) };
   // What the app says about itself: names and non-secret values only (APP_KEY is "set", never shown).
   const app = resolved.app ? Object.fromEntries(Object.entries(resolved.app.summary).map(([k, v]) => [k, redactSecrets(v)])) : undefined;
   if (opts.json) {
