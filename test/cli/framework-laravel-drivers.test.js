@@ -307,6 +307,13 @@ for (const [name, setup] of Object.entries(SETUPS)) {
           assert.doesNotMatch(r.stderr, /\n\s+at /); // no stack trace
           for (const k of [KEY, OTHER_KEY]) assert.ok(!(r.stdout + r.stderr).includes(k.slice(7)), r.stderr);
         }
+        // What needs no decryption works with any key: listing ids, and gc (it judges ages only).
+        const listed = other('list', '--no-decode', '--ndjson');
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.ok(ids(listed).includes(s.bob.id));
+        const gc = other('gc', '--dry-run', '--json');
+        assert.equal(gc.code, 0, gc.stderr);
+        assert.equal(JSON.parse(gc.stdout).errors, 0);
       });
 
       if (setup.saveHandler === 'laravel-files') {

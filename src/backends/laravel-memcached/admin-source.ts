@@ -62,7 +62,9 @@ export class LaravelMemcachedAdminSource implements AdminSource {
       if (withData) e.tooBig = true;
       return e;
     }
-    const bytes = this.#open(id, phpMemcachedString(item.value, item.flags, this.#io.where(id), this.#io.maxBytes));
+    const payload = phpMemcachedString(item.value, item.flags, this.#io.where(id), this.#io.maxBytes);
+    // Without data nothing is decrypted: listing sizes needs no key.
+    const bytes = withData ? this.#open(id, payload) : payload;
     e.size = bytes.length;
     if (withData) e.bytes = bytes;
     return e;
