@@ -52,6 +52,8 @@ export interface ResolveOptions {
   ini?: Readonly<Record<string, string>>;
   /** A framework app's settings (see app/index.ts readApp): after the flags, before everything else. */
   app?: AppConfig;
+  /** false: leave out the app's payload cipher (for showing the settings, where a missing APP_KEY is no error). */
+  payloadCipher?: boolean;
 }
 
 const INI_KEYS: Record<SettingName, string> = {
@@ -167,6 +169,8 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
   const withApp = app?.ini ? { ...options, ini: { ...app.ini, ...options.ini } } : options;
   const ini = await backendDirectives(values.saveHandler, withApp, env, php);
   if (ini) values.ini = ini;
+  // The key stays inside the cipher's functions: nothing printable holds it.
+  if (app?.payloadCipher && options.payloadCipher !== false) values.payloadCipher = app.payloadCipher();
   const out: ResolvedSettings = { values, sources: sources as Record<SettingName, SettingSource> };
   if (app) out.app = app;
   return out;

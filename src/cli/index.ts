@@ -33,6 +33,8 @@ export interface CommonOptions {
   framework?: string;
   app?: string;
   sessionHandler?: string;
+  /** `--session-encrypt` / `--no-session-encrypt` (Laravel's `'encrypt'`); undefined = SESSION_ENCRYPT. */
+  sessionEncrypt?: boolean;
 }
 
 function addSettings(cmd: Command, withMaxlifetime: boolean): Command {
@@ -54,7 +56,9 @@ function addFrameworkOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--framework <name>', "read a framework app's session settings from its .env").choices(['laravel', 'symfony']))
     .option('--app <path>', 'the app directory for --framework (default: the current directory)')
-    .addOption(new Option('--session-handler <kind>', 'Symfony: the storage when DATABASE_URL and REDIS_URL are both set').choices(['pdo', 'redis', 'native']));
+    .addOption(new Option('--session-handler <kind>', 'Symfony: the storage when DATABASE_URL and REDIS_URL are both set').choices(['pdo', 'redis', 'native']))
+    .option('--session-encrypt', "Laravel: the app stores sessions encrypted with APP_KEY ('encrypt' => true; default: SESSION_ENCRYPT from .env)")
+    .option('--no-session-encrypt', 'Laravel: the stored sessions are not encrypted, whatever SESSION_ENCRYPT says');
 }
 
 function example(cmd: Command, ...lines: string[]): Command {

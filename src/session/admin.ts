@@ -21,6 +21,23 @@ export interface AdminSourceSettings {
   maxBytes?: number;
   /** The backend's own php.ini directives (`memcached.sess_prefix`, …), by name. */
   ini?: Readonly<Record<string, string>>;
+  /**
+   * How stored payloads are sealed, for stores that encrypt them (a Laravel app with
+   * `'encrypt' => true`): the admin source then shows the opened bytes and seals what it writes.
+   * Holds the key only inside its functions, so it prints as nothing; `sessctl config` leaves it out.
+   */
+  payloadCipher?: PayloadCipher;
+}
+
+/**
+ * The stored form of a session's serialized bytes, when a store encrypts them. Backends take it
+ * as a pair of functions, so they never see a key.
+ */
+export interface PayloadCipher {
+  /** Stored form of the serialized session. */
+  seal(serialized: Uint8Array): Uint8Array;
+  /** Serialized session from the stored form. @throws when it does not verify (`where` names the session). */
+  open(stored: Uint8Array, where: string): Uint8Array;
 }
 
 /** One stored session as the admin commands see it, whatever the backend. */

@@ -182,3 +182,25 @@ test('Symfony: both URLs without --session-handler is a question, not a guess; m
   assert.throws(() => readApp({ framework: 'laravel', app: dir, env: {}, sessionHandler: 'pdo' }), /SESSION_DRIVER/);
   rmSync(dir, { recursive: true, force: true });
 });
+
+test("Laravel SESSION_ENCRYPT: on when PHP finds config('session.encrypt') truthy; the flag wins; the cipher opens what Laravel's EncryptedStore seals", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sessctl-encrypt-'));
+  try {
+    const key = `base64:${Buffer.alloc(32, 7).toString('base64')}`;
+    writeFileSync(join(dir, '.env'), `APP_KEY=${key}\n`);
+    const on = (/** @type {string | undefined} */ value, /** @type {boolean | undefined} */ encrypt = undefined) => readApp({ framework: 'laravel', app: dir, env: value === undefined ? {} : { SESSION_ENCRYPT: value }, encrypt }).payloadCipher !== undefined;
+    for (const v of ['true', '(true)', '1', 'yes']) assert.equal(on(v), true, v);
+    for (const v of [undefined, 'false', '0', '', 'null', 'empty']) assert.equal(on(v), false, String(v));
+    assert.equal(on('true', false), false);
+    assert.equal(on(undefined, true), true);
+    const app = readApp({ framework: 'laravel', app: dir, env: { SESSION_ENCRYPT: 'true' } });
+    assert.ok(!JSON.stringify(app).includes(key.slice(7)));
+    const cipher = /** @type {NonNullable<typeof app.payloadCipher>} */ (app.payloadCipher)();
+    const sealed = cipher.seal(Buffer.from('a:1:{s:1:"n";i:1;}'));
+    assert.match(Buffer.from(sealed).toString(), /^eyJ/); // Encrypter's base64 JSON
+    assert.equal(Buffer.from(cipher.open(sealed, 'here')).toString(), 'a:1:{s:1:"n";i:1;}');
+    assert.throws(() => readApp({ framework: 'laravel', app: dir, env: { SESSION_ENCRYPT: 'true', APP_KEY: '' } }).payloadCipher?.(), /APP_KEY is not set/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

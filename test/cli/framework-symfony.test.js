@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SymfonyPdoSessionStore } from 'sessctl/symfony-pdo';
-import { hasPdoPgsql, hasSymfony, hasSymfonySecurity, needPdo, needSymfonySecurity, runPhp } from '../helpers/env.js';
+import { hasPdoPgsql, hasPhpRedis, hasRedisServer, hasSymfony, hasSymfonySecurity, needPdo, needRedis, needSymfonySecurity, runPhp } from '../helpers/env.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { phpLines } from '../helpers/php-lines.js';
 import { hasPostgres, startPostgres } from '../helpers/postgres.js';
 import { sessctl, tempDir, removeDir } from '../helpers/cli.js';
@@ -16,6 +17,8 @@ import { sessctl, tempDir, removeDir } from '../helpers/cli.js';
 const script = fileURLToPath(new URL('../../fixtures/symfony/session.php', import.meta.url));
 /** @type {{ url?: string, dsn?: string, stop?: () => Promise<void> }} */
 const pg = {};
+/** @type {{ port?: number, stop?: () => Promise<void> }} */
+const redis = {};
 /** @type {Record<string, ReturnType<typeof phpLines>>} */
 const phps = {};
 const dirs = /** @type {string[]} */ ([]);
@@ -31,10 +34,12 @@ function token(/** @type {string} */ user) {
 
 before(async () => {
   if (hasPostgres && hasPdoPgsql) Object.assign(pg, await startPostgres());
+  if (hasRedisServer && hasPhpRedis && hasSymfonySecurity) Object.assign(redis, await startRedis());
 });
 after(async () => {
   for (const p of Object.values(phps)) await p.close();
   await pg.stop?.();
+  await redis.stop?.();
   for (const d of dirs) removeDir(d);
 });
 
@@ -70,6 +75,21 @@ const SETUPS = {
       const store = new SymfonyPdoSessionStore({ url: /** @type {string} */ (pg.url) });
       await store.createTable();
       return { php: { handler: 'pdo', dsn: pg.dsn, user: 'postgres', table: 'sessions' }, where: async (/** @type {string} */ id) => (await store.read(id)) !== null, store };
+    },
+  },
+  redis: {
+    need: () => ({ ...needSymfonySecurity(), ...needRedis() }),
+    make: async (/** @type {string} */ app) => {
+      // RedisSessionHandler with its default prefix (sf_s) on the connection REDIS_URL names.
+      fs.writeFileSync(path.join(app, '.env'), `REDIS_URL=redis://127.0.0.1:${redis.port}\n`);
+      const php = { handler: 'redis', port: redis.port, gcMaxlifetime: 1440 };
+      const sf = (phps.redis ??= phpLines(script));
+      // What Symfony finds under an id: a session it does not know starts empty.
+      const where = async (/** @type {string} */ id) => {
+        const r = /** @type {any} */ (await sf.ask({ op: 'request', ...php, id, ops: [] }));
+        return Object.keys(r.attributes).length > 0;
+      };
+      return { php, where, expiresItself: true };
     },
   },
 };
@@ -125,11 +145,20 @@ for (const [name, setup] of Object.entries(SETUPS)) {
       assert.equal(await ctx.where(ctx.guest), true);
     });
 
+    test('gc: files and PDO by age; Redis expires the keys itself, so there is nothing to delete', () => {
+      const r = cli('gc', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const report = JSON.parse(r.stdout);
+      assert.equal(report.deleted, 0); // nothing here is older than gc_maxlifetime
+      if (ctx.expiresItself) assert.match(report.notes.join('\n'), /nothing to delete .*Redis expires the keys/);
+      assert.deepEqual(ids(cli('list', '--ndjson')), [ctx.bob, ctx.guest].sort());
+    });
+
     test('config names where each setting came from', () => {
       const r = cli('config', '--json');
       assert.equal(r.code, 0, r.stderr);
       const { values, sources, app } = JSON.parse(r.stdout);
-      assert.equal(values.saveHandler, name === 'native files' ? 'files' : 'symfony-pdo');
+      assert.equal(values.saveHandler, { 'native files': 'files', redis: 'symfony-redis' }[name] ?? 'symfony-pdo');
       assert.equal(sources.saveHandler.kind, 'app');
       assert.equal(app.framework, 'symfony');
     });

@@ -18,6 +18,8 @@ export interface ReadAppOptions {
   app?: string;
   /** Symfony: pdo, redis or native when the app could use several. */
   sessionHandler?: string;
+  /** Laravel: whether stored payloads are encrypted (`'encrypt' => true`); default SESSION_ENCRYPT from the app's `.env`. */
+  encrypt?: boolean;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -31,5 +33,6 @@ export function readApp(options: ReadAppOptions): AppConfig {
     if (framework !== 'symfony') throw new ConfigError('--session-handler chooses between a Symfony app\'s storages; a Laravel app says it in SESSION_DRIVER');
     if (!SYMFONY_SESSION_HANDLERS.includes(options.sessionHandler as SymfonySessionHandler)) throw new ConfigError(`--session-handler: ${JSON.stringify(options.sessionHandler)} is not one of ${SYMFONY_SESSION_HANDLERS.join(', ')}`);
   }
-  return framework === 'laravel' ? readLaravelApp(app, env) : readSymfonyApp(app, env, options.sessionHandler as SymfonySessionHandler | undefined);
+  if (options.encrypt !== undefined && framework !== 'laravel') throw new ConfigError('--session-encrypt is for Laravel apps (their `encrypt => true`); Symfony does not encrypt stored sessions');
+  return framework === 'laravel' ? readLaravelApp(app, env, options.encrypt) : readSymfonyApp(app, env, options.sessionHandler as SymfonySessionHandler | undefined);
 }

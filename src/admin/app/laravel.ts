@@ -4,7 +4,8 @@
  * are not run; an app that changed them beyond their env() calls needs flags).
  *
  * Read: SESSION_DRIVER (file), SESSION_LIFETIME (120 minutes), SESSION_COOKIE
- * (slug(APP_NAME, '_') . '_session'), SESSION_CONNECTION, SESSION_STORE, APP_NAME (laravel),
+ * (slug(APP_NAME, '_') . '_session'), SESSION_ENCRYPT (false; Laravel ≥ 9 reads it, Laravel 8's
+ * config/session.php hard-codes `'encrypt' => false`: `--session-encrypt` says it), SESSION_CONNECTION, SESSION_STORE, APP_NAME (laravel),
  * APP_KEY, APP_PREVIOUS_KEYS, APP_ENV (from the process: `.env.<APP_ENV>` is read instead of
  * `.env` when it exists), CACHE_PREFIX (slug(APP_NAME, '_') . '_cache'), REDIS_URL, REDIS_HOST,
  * REDIS_PORT, REDIS_USERNAME, REDIS_PASSWORD, REDIS_DB (0), REDIS_CACHE_DB (1), REDIS_PREFIX
@@ -15,6 +16,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { laravelEnvValue, parseDotenv } from './dotenv.js';
+import { LaravelEncrypter } from '../../frameworks/laravel/encrypter.js';
+import { laravelPayloadCipher } from '../../frameworks/laravel/payload.js';
 import type { AppConfig } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -49,7 +52,7 @@ export function laravelEnv(app: string, env: Env): { get(name: string): string |
  * Reads a Laravel app directory.
  * @throws ConfigError for a driver that keeps no sessions on the server or one sessctl cannot reach.
  */
-export function readLaravelApp(appDir: string, env: Env): AppConfig {
+export function readLaravelApp(appDir: string, env: Env, encryptFlag?: boolean): AppConfig {
   const app = resolve(appDir);
   if (!existsSync(app)) throw new ConfigError(`--app ${app}: no such directory`);
   const e = laravelEnv(app, env);
@@ -128,8 +131,19 @@ export function readLaravelApp(appDir: string, env: Env): AppConfig {
     summary.appKey = key ? 'set (not shown)' : 'not set';
     const previous = str('APP_PREVIOUS_KEYS', null);
     if (previous) summary.previousKeys = `${previous.split(',').filter((k) => k.trim() !== '').length} (not shown)`;
+    // SessionManager tests config('session.encrypt') for PHP truthiness: `1`, `yes` turn it on too.
+    const raw = e.get('SESSION_ENCRYPT');
+    const encrypt = encryptFlag ?? (raw === true || (typeof raw === 'string' && raw !== '' && raw !== '0'));
+    const why = encryptFlag !== undefined ? `--${encryptFlag ? '' : 'no-'}session-encrypt` : from('SESSION_ENCRYPT', 'SESSION_ENCRYPT unset');
+    summary.encrypt = `${encrypt ? 'on' : 'off'} (${why})${encrypt && !key ? ': APP_KEY is not set, the sessions cannot be read' : ''}`;
     const config: AppConfig = { framework: 'laravel', app, settings, sources, cookieName, summary, warnings };
     if (ini) config.ini = ini;
+    if (encrypt) {
+      config.payloadCipher = () => {
+        if (!key) throw new ConfigError(`${envFile}: APP_KEY is not set: the sessions of an app with encrypt => true cannot be read without it`);
+        return laravelPayloadCipher(new LaravelEncrypter({ key, previousKeys: previous ?? undefined }));
+      };
+    }
     config.cookieToId = async (value: string) => {
       if (!key) throw new ConfigError(`${envFile}: APP_KEY is not set: a Laravel session cookie cannot be decrypted without it`);
       const { decryptLaravelCookie } = await import('../../frameworks/laravel/cookie.js');

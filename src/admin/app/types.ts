@@ -3,6 +3,8 @@
 /** The settings an app configures, by sessctl's setting names (strings as PHP would see them). */
 export type AppSettingName = 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime';
 
+import type { PayloadCipher } from '../../session/admin.js';
+
 export type Framework = 'laravel' | 'symfony';
 export const FRAMEWORKS: readonly Framework[] = ['laravel', 'symfony'];
 
@@ -35,4 +37,11 @@ export interface AppConfig {
    * @throws LaravelDecryptError when it does not verify; ConfigError without APP_KEY.
    */
   cookieToId?: (value: string) => Promise<string>;
+  /**
+   * Laravel with `'encrypt' => true` (SESSION_ENCRYPT, or `--session-encrypt`): the cipher of the
+   * stored payloads, made from APP_KEY and APP_PREVIOUS_KEYS when asked for (a function, so the
+   * key never sits in a printable object).
+   * @throws ConfigError without APP_KEY, or for a key of the wrong length.
+   */
+  payloadCipher?: () => PayloadCipher;
 }

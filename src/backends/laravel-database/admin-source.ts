@@ -26,7 +26,7 @@ export class LaravelDatabaseAdminSource implements AdminSource {
   constructor(settings: AdminSourceSettings, options: LaravelDatabaseAdminOptions = {}) {
     this.#t = new LaravelSessionTable(settings.savePath, settings.ini?.['laravel.table'] ?? 'sessions', 'laravel-database');
     this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
-    this.#cipher = options.payloadCipher;
+    this.#cipher = options.payloadCipher ?? settings.payloadCipher;
     this.#maxlifetime = settings.maxlifetime;
     this.description = `${this.#t.db.description} table ${this.#t.table} (Laravel database driver)`;
   }

@@ -2,11 +2,13 @@
  * The operator's view of a Laravel `file` session directory. gc follows FileSessionHandler::gc
  * (a file goes when its mtime is at or before now − lifetime), but only for files named like a
  * Laravel id, only when no request holds them, and only if not touched since they were judged.
+ * With a payloadCipher (`encrypt => true`) the bytes the commands see are the decrypted
+ * serialize($attributes), sealed again on every write; gc needs no key (it judges mtimes only).
  */
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidSessionIdError, SessionFileError } from '../../errors.js';
-import { newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { newGcReport, type AdminSource, type PayloadCipher, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { isLaravelSessionId } from '../shared/laravel.js';
 import { errnoCode, lockSession, release, setMtime, unlinkHeld, writeLocked, type OpenedSession } from './file.js';
 
@@ -17,10 +19,12 @@ export class LaravelFileAdminSource implements AdminSource {
   readonly description: string;
   readonly #dir: string;
   readonly #maxBytes: number;
+  readonly #cipher: PayloadCipher | undefined;
 
   constructor(settings: AdminSourceSettings) {
     this.#dir = settings.savePath;
     this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
+    this.#cipher = settings.payloadCipher;
     this.description = `${settings.savePath} (Laravel file driver)`;
   }
 
@@ -43,13 +47,18 @@ export class LaravelFileAdminSource implements AdminSource {
     const e: SessionEntry = { id, location, size: st.size, mtimeMs: st.mtimeMs };
     if (withData) {
       if (st.size > this.#maxBytes) e.tooBig = true;
-      else e.bytes = readFileSync(location);
+      else e.bytes = this.#open(readFileSync(location), location);
     }
     return e;
   }
 
+  /** Stored bytes → serialize($attributes). An empty file (a session Laravel has not saved yet) stays empty. @throws when they do not decrypt */
+  #open(bytes: Uint8Array, location: string): Uint8Array {
+    return this.#cipher && bytes.length > 0 ? this.#cipher.open(bytes, location) : bytes;
+  }
+
   #locked(s: Locked): SessionEntry & { bytes: Uint8Array } {
-    return { id: s.path.slice(this.#dir.length + 1), location: s.path, size: s.stat.size, mtimeMs: s.stat.mtimeMs, bytes: s.bytes };
+    return { id: s.path.slice(this.#dir.length + 1), location: s.path, size: s.stat.size, mtimeMs: s.stat.mtimeMs, bytes: this.#open(s.bytes, s.path) };
   }
 
   async *entries(options: EntriesOptions = {}): AsyncIterable<SessionEntry> {
@@ -81,6 +90,17 @@ export class LaravelFileAdminSource implements AdminSource {
     return this.#locked(s);
   }
 
+  async withLocked<T>(id: string, lockTimeoutMs: number, fn: (entry: SessionEntry | null) => Promise<T>): Promise<T> {
+    this.validateId(id);
+    const s = await lockSession(this.#dir, id, { exclusive: true, timeoutMs: lockTimeoutMs, maxBytes: this.#maxBytes });
+    if (!s) return fn(null);
+    try {
+      return await fn(this.#locked(s));
+    } finally {
+      release(s.fd, s.path);
+    }
+  }
+
   async destroy(id: string, options: { lockTimeoutMs: number; onlyIf?: (entry: SessionEntry) => boolean }): Promise<DestroyOutcome> {
     this.validateId(id);
     const s = await lockSession(this.#dir, id, { exclusive: true, timeoutMs: options.lockTimeoutMs, maxBytes: this.#maxBytes });
@@ -98,9 +118,10 @@ export class LaravelFileAdminSource implements AdminSource {
     const s = await lockSession(this.#dir, id, { exclusive: true, timeoutMs: options.lockTimeoutMs, maxBytes: this.#maxBytes });
     if (!s) return 'missing';
     try {
-      const next = fn(this.#locked(s));
-      if (next === null || Buffer.from(next).equals(s.bytes)) return 'unchanged';
-      writeLocked(s.fd, s.path, next);
+      const entry = this.#locked(s);
+      const next = fn(entry);
+      if (next === null || Buffer.from(next).equals(Buffer.from(entry.bytes))) return 'unchanged';
+      writeLocked(s.fd, s.path, this.#cipher ? this.#cipher.seal(next) : next);
       setMtime(s.fd, s.stat.mtime); // a rewrite does not make the session younger
       return 'rewritten';
     } finally {

@@ -1,7 +1,7 @@
 /**
  * The operator's view of a Laravel app's `memcached` sessions (`--save-handler
  * laravel-memcached --save-path host:port[,…]`, ini `laravel.prefix`). Sessions are listed the
- * way the memcached backend lists them (`lru_crawler metadump all`, memcached ≥ 1.4.31); the
+ * way the memcached backend lists them (`lru_crawler metadump hash`, or `all` before it existed); the
  * bytes the commands see are serialize($attributes), decompressed (and, with a payloadCipher,
  * decrypted), sealed again on every write. Changes happen under Laravel's session block lock.
  */
@@ -24,9 +24,9 @@ export class LaravelMemcachedAdminSource implements AdminSource {
   readonly #io: MemcachedIo;
 
   /** @throws ConfigError for a bad server list or prefix. */
-  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes'>, options: LaravelCacheAdminOptions = {}) {
+  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes' | 'payloadCipher'>, options: LaravelCacheAdminOptions = {}) {
     this.#maxlifetime = settings.maxlifetime;
-    this.#cipher = options.payloadCipher;
+    this.#cipher = options.payloadCipher ?? settings.payloadCipher;
     this.store = new LaravelMemcachedSessionStore({
       servers: settings.savePath || undefined,
       prefix: settings.ini?.['laravel.prefix'] ?? LARAVEL_MEMCACHED_PREFIX,
@@ -62,7 +62,9 @@ export class LaravelMemcachedAdminSource implements AdminSource {
       if (withData) e.tooBig = true;
       return e;
     }
-    const bytes = this.#open(id, phpMemcachedString(item.value, item.flags, this.#io.where(id), this.#io.maxBytes));
+    const payload = phpMemcachedString(item.value, item.flags, this.#io.where(id), this.#io.maxBytes);
+    // Without data nothing is decrypted: listing sizes needs no key.
+    const bytes = withData ? this.#open(id, payload) : payload;
     e.size = bytes.length;
     if (withData) e.bytes = bytes;
     return e;
@@ -143,7 +145,7 @@ export class LaravelMemcachedAdminSource implements AdminSource {
       for await (const s of io.listed(options.signal)) yield { ttlSeconds: s.exp === -1 ? null : 1, server: s.server, key: `${io.prefix.toString('latin1')}${s.id}` };
     }
     return gcByExpiry(this.description, options, sessions(), {
-      nothingToDo: 'laravel-memcached: nothing to delete — Laravel writes each session with an expiry of SESSION_LIFETIME and memcached drops it (the cache driver\'s gc does nothing).',
+      nothingToDo: 'laravel-memcached: nothing to delete — Laravel writes each session with an expiry of SESSION_LIFETIME and memcached expires it itself (the cache driver\'s gc does nothing).',
       neverExpire: (n) => `${n} session item(s) have NO expiry (not written by Laravel; check them, then \`sessctl destroy\` them):`,
     });
   }

@@ -192,7 +192,7 @@ export class MemcachedIo implements LaravelCacheIo<MemcachedLockToken> {
     return remainingTtl(conn.server, conn.timeouts, key);
   }
 
-  /** Every session key of every server (`lru_crawler metadump all`, read whole first), with its expiry. */
+  /** Every session key of every server (`lru_crawler metadump hash`, read whole first), with its expiry. */
   async *listed(signal?: AbortSignal): AsyncGenerator<{ id: string; server: string; exp: number; size: number }> {
     for (const conn of this.conns) {
       const found: Array<{ id: string; server: string; exp: number; size: number }> = [];

@@ -25,9 +25,9 @@ export class LaravelRedisAdminSource implements AdminSource {
   readonly #maxBytes: number;
 
   /** @throws ConfigError for a bad URL or prefix. */
-  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes'>, options: LaravelCacheAdminOptions = {}) {
+  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes' | 'payloadCipher'>, options: LaravelCacheAdminOptions = {}) {
     this.#maxlifetime = settings.maxlifetime;
-    this.#cipher = options.payloadCipher;
+    this.#cipher = options.payloadCipher ?? settings.payloadCipher;
     this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
     this.store = new LaravelRedisSessionStore({
       url: settings.savePath || undefined,
@@ -56,13 +56,17 @@ export class LaravelRedisAdminSource implements AdminSource {
     return Buffer.from(this.#cipher ? this.#cipher.seal(plain) : plain);
   }
 
-  #entry(id: string, ttl: unknown, stored: Buffer, now: number): SessionEntry {
+  /** Without `withData` nothing is decrypted, so listing sizes and gc need no key. */
+  #entry(id: string, ttl: unknown, stored: Buffer, now: number, withData = true): SessionEntry {
     const t = Number(ttl);
     const e: SessionEntry = { id, location: `${this.#io.where(id)}${t === -1 ? ' (no TTL)' : ''}`, size: stored.length, mtimeMs: mtimeFromTtl(t < 0 ? null : t, this.#maxlifetime, now) };
-    if (stored.length > this.#maxBytes) e.tooBig = true;
-    else {
+    if (stored.length > this.#maxBytes) {
+      if (withData) e.tooBig = true;
+    } else if (withData) {
       e.bytes = this.#open(id, stored);
       e.size = e.bytes.length;
+    } else if (!this.#cipher) {
+      e.size = unwrapCacheString(stored, this.#io.where(id)).length;
     }
     return e;
   }
@@ -76,12 +80,7 @@ export class LaravelRedisAdminSource implements AdminSource {
         try {
           if (r instanceof Error) throw r;
           if (r[1] === null) continue; // expired since the SCAN
-          const e = this.#entry(id, r[0], r[1] as Buffer, Date.now());
-          if (!options.withData) {
-            delete e.bytes;
-            delete e.tooBig;
-          }
-          yield e;
+          yield this.#entry(id, r[0], r[1] as Buffer, Date.now(), options.withData ?? false);
         } catch (err) {
           if (!options.onError) throw err;
           options.onError(this.#io.where(id), err as Error);

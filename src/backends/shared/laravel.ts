@@ -41,15 +41,10 @@ export function laravelSessionLockName(id: string): string {
 }
 
 /**
- * How an `encrypt => true` Laravel app seals its payloads (EncryptedStore): the backends take
- * it as a pair of functions, so they need no key; `sessctl/laravel` makes one from APP_KEY.
+ * How an `encrypt => true` Laravel app seals its payloads (EncryptedStore); `sessctl/laravel`
+ * makes one from APP_KEY.
  */
-export interface PayloadCipher {
-  /** Stored form of the serialized attributes. */
-  seal(serialized: Uint8Array): Uint8Array;
-  /** Serialized attributes from the stored form. @throws when it does not verify (`where` names the session). */
-  open(stored: Uint8Array, where: string): Uint8Array;
-}
+export type { PayloadCipher } from '../../session/admin.js';
 
 /** The serialize handler of every Laravel store (serialize($attributes)). @throws ConfigError for another */
 export function laravelHandler(requested: string | undefined, who: string): 'php_serialize' {

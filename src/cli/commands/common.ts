@@ -13,14 +13,14 @@ import type { CommonOptions } from '../index.js';
 import { formatJson } from '../output.js';
 
 /** Resolves settings from the command's flags (flag > framework app > env > php.ini > php > defaults). */
-export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
+export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}, { payloadCipher = true } = {}): Promise<ResolvedSettings> {
   let app: AppConfig | undefined;
   if (opts.framework !== undefined) {
     const { readApp } = await import('../../admin/app/index.js');
-    app = readApp({ framework: opts.framework, app: opts.app, sessionHandler: opts.sessionHandler });
+    app = readApp({ framework: opts.framework, app: opts.app, sessionHandler: opts.sessionHandler, encrypt: opts.sessionEncrypt });
     for (const w of app.warnings) process.stderr.write(`sessctl: warning: ${escapeText(redactSecrets(w))}\n`);
-  } else if (opts.app !== undefined || opts.sessionHandler !== undefined) {
-    throw new ConfigError(`${opts.app !== undefined ? '--app' : '--session-handler'} needs --framework laravel|symfony`);
+  } else if (opts.app !== undefined || opts.sessionHandler !== undefined || opts.sessionEncrypt !== undefined) {
+    throw new ConfigError(`${opts.app !== undefined ? '--app' : opts.sessionHandler !== undefined ? '--session-handler' : '--session-encrypt'} needs --framework laravel|symfony`);
   }
   return resolveSettings({
     app,
@@ -28,6 +28,7 @@ export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<Se
     phpIni: opts.phpIni,
     php: opts.php === false ? false : undefined,
     ini: iniFlags(opts.ini),
+    payloadCipher,
   });
 }
 

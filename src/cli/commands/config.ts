@@ -8,7 +8,8 @@ import { json, settingsFrom } from './common.js';
 
 /** `sessctl config`: each resolved value and where it came from. */
 export async function run(opts: CommonOptions): Promise<number> {
-  const resolved = await settingsFrom(opts);
+  // Showing the settings needs no key: an encrypting app without APP_KEY is reported, not refused.
+  const resolved = await settingsFrom(opts, {}, { payloadCipher: false });
   const { sources } = resolved;
   // The save path may hold a password (phpredis auth=…): shown redacted, in text and JSON alike.
   const values = { ...resolved.values, savePath: redactSecrets(resolved.values.savePath) };

@@ -38,6 +38,8 @@ export async function run(opts: MigrateFlags): Promise<number> {
     maxlifetime: durationOpt(opts.toMaxlifetime, '--to-maxlifetime') ?? from.maxlifetime,
     ini: iniFlags(opts.toIni),
   };
+  // An app that encrypts its sessions keeps them encrypted when they move to another of its Laravel stores.
+  if (from.payloadCipher && opts.toSaveHandler.startsWith('laravel-')) toSettings.payloadCipher = from.payloadCipher;
   const target = await openAdminSource(toSettings);
   const progress = new ProgressLine(canShowProgress(opts.quiet));
   const controller = new AbortController();

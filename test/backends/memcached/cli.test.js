@@ -131,3 +131,15 @@ test('php-memcached directives come from --ini, from --php-ini, or from the php 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('listing sees every session while reads move items between LRU segments (metadump walks the hash table)', needMemcached(), async () => {
+  const store = mc.store();
+  const mine = Array.from({ length: 6 }, (_, i) => `mlrureads${i}000000000000000000000`.slice(0, 32));
+  for (const id of mine) await store.update(id, (d) => void d.set('n', id));
+  for (let round = 0; round < 60; round++) {
+    await store.read(mine[round % mine.length]); // a read bumps the item in its LRU
+    const seen = [];
+    for await (const id of store.ids()) if (mine.includes(id)) seen.push(id);
+    assert.equal(seen.length, mine.length, `round ${round}: ${seen.length} of ${mine.length} listed`);
+  }
+});
