@@ -27,6 +27,7 @@ import { ServerConnection, type CommandTarget } from '../shared/redis/connection
 import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis/lock.js';
 import { parseRedisUrl, type RedisUrl } from '../shared/redis/url.js';
 import { SymfonyRedisSessionHandle } from './handle.js';
+import type { RedisLocation } from '../shared/redis/handle.js';
 
 /** RedisSessionHandler's default key prefix. */
 export const SYMFONY_REDIS_PREFIX = 'sf_s';
@@ -49,12 +50,7 @@ export interface SymfonyRedisStoreOptions extends SessionSettings {
 }
 
 /** Where a session lives. */
-export interface SymfonyRedisLocation {
-  id: string;
-  target: CommandTarget;
-  key: Buffer;
-  lockKey: Buffer;
-}
+export type SymfonyRedisLocation = RedisLocation;
 
 const SCAN_COUNT = '500';
 /** igbinary_serialize([]): Symfony destroys a session that encodes to it, as to ''. */
