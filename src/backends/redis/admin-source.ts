@@ -8,7 +8,7 @@
  * gc_maxlifetime. A key without a TTL (never written by phpredis) is listed as expired,
  * its location says "no TTL", and `gc` reports it (it would never go away by itself).
  */
-import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { changedBytes, gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import type { CommandTarget } from '../shared/redis/connection.js';
 import { rewriteIfLocked, writeIfLocked } from '../shared/redis/lock.js';
@@ -90,10 +90,8 @@ export class RedisAdminSource implements AdminSource {
     return this.store.withLock(id, options.lockTimeoutMs, async (loc, secret) => {
       const entry = await this.read(id);
       if (!entry?.bytes) return 'missing';
-      const out = fn(entry as SessionEntry & { bytes: Uint8Array });
-      if (out === null) return 'unchanged';
-      const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-      if (buf.equals(entry.bytes)) return 'unchanged';
+      const buf = changedBytes(entry as SessionEntry & { bytes: Uint8Array }, fn);
+      if (buf === null) return 'unchanged';
       await rewriteIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, buf);
       return 'rewritten';
     });
