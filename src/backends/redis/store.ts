@@ -140,10 +140,6 @@ export class RedisSessionStore implements SessionBackend {
       options?.lockTimeoutMs !== undefined ? Math.max(0, Math.ceil((options.lockTimeoutMs * 1000) / this.lockWaitTimeUs)) : this.lockRetries;
     return { expireSeconds: this.lockExpireSeconds, retries, waitTimeUs: this.lockWaitTimeUs };
   }
-  /** @internal */
-  newSecret(): string {
-    return newLockSecret();
-  }
   /** @internal PHP's bytes for `data` with this store's serialize handler. @throws EncodeError */
   encode(data: PhpArray): Buffer {
     return encodeSession(data, this.settings.serializeHandler, this.settings.encodeOptions);
