@@ -10,7 +10,6 @@
  */
 import { changedBytes, gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import type { CommandTarget } from '../shared/redis/connection.js';
 import { rewriteIfLocked, writeIfLocked } from '../shared/redis/lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
 
@@ -92,7 +91,7 @@ export class RedisAdminSource implements AdminSource {
       if (!entry?.bytes) return 'missing';
       const buf = changedBytes(entry as SessionEntry & { bytes: Uint8Array }, fn);
       if (buf === null) return 'unchanged';
-      await rewriteIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, buf);
+      await rewriteIfLocked(loc, secret, buf);
       return 'rewritten';
     });
   }
@@ -106,7 +105,7 @@ export class RedisAdminSource implements AdminSource {
     return this.store.withLock(id, options.lockTimeoutMs, async (loc, secret) => {
       if (!options.overwrite && Number(await loc.target.send(['EXISTS', loc.key], loc.key)) === 1) return 'exists';
       const ttl = Math.max(1, Math.ceil((options.expiresAtMs - Date.now()) / 1000));
-      await writeIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      await writeIfLocked(loc, secret, ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return 'written';
     });
   }

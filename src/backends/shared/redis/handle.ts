@@ -9,15 +9,11 @@
 import { BackendError } from '../../../errors.js';
 import type { PhpArray } from '../../../codec/values.js';
 import { saveThenClose, type SessionHandle } from '../../../session/contract.js';
-import type { CommandTarget } from './connection.js';
-import { acquireLock, newLockSecret, releaseLock, writeAndRelease, writeIfLocked, type LockSettings } from './lock.js';
+import { acquireLock, newLockSecret, releaseLock, writeAndRelease, writeIfLocked, type LockedKey, type LockSettings } from './lock.js';
 
 /** Where a session lives: the server, the key (prefix + id) and its lock key. */
-export interface RedisLocation {
+export interface RedisLocation extends LockedKey {
   id: string;
-  target: CommandTarget;
-  key: Buffer;
-  lockKey: Buffer;
 }
 
 /** What a handle needs of its store. */
@@ -57,7 +53,7 @@ export abstract class LockedRedisHandle<S extends RedisHandleStore> implements S
 
   /** Writes `bytes` at `loc`, checked against our lock when `secret` is one. */
   protected async writeAt(loc: RedisLocation, secret: string | null, bytes: Buffer): Promise<void> {
-    if (secret !== null) await writeIfLocked(loc.target, loc.key, loc.lockKey, secret, this.ttl(), bytes);
+    if (secret !== null) await writeIfLocked(loc, secret, this.ttl(), bytes);
     else await loc.target.send(['SETEX', loc.key, String(this.ttl()), bytes], loc.key);
   }
 
@@ -133,11 +129,10 @@ export abstract class LockedRedisHandle<S extends RedisHandleStore> implements S
     }
     // The one script only writes; a delete goes the long way.
     if (this.isEmptyWrite(bytes)) return saveThenClose(this);
-    const { target, key, lockKey } = this.#loc;
     const touchOnly = this.store.settings.lazyWrite && bytes.equals(this.#bytes);
     this.#closed = true;
     this.#secret = null;
-    await writeAndRelease(target, key, lockKey, secret, this.ttl(), bytes, touchOnly);
+    await writeAndRelease(this.#loc, secret, this.ttl(), bytes, touchOnly);
     this.#bytes = bytes;
   }
 
