@@ -2,13 +2,13 @@
 // One command for the whole example: `npm run build && node examples/symfony-express/run.js`.
 // Starts the Symfony app (PHP's built-in server, 4 workers) and the Express app on the same
 // session files, prints both URLs once both answer, and stops both on Ctrl-C.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileSessionStore } from 'sessctl/files';
 import { createApp } from './node/app.js';
+import { runWithPhp } from '../shared/run-with-php.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const host = process.env.HOST || '127.0.0.1';
@@ -29,57 +29,20 @@ const ini = {
 };
 const front = join(here, 'symfony', 'public', 'index.php');
 const args = [...Object.entries(ini).flatMap(([k, v]) => ['-d', `${k}=${v}`]), '-S', `${host}:${symfonyPort}`, '-t', dirname(front), front];
-const php = spawn(process.env.PHP_BINARY || 'php', args, {
-  env: { ...process.env, SESSION_DIR: savePath, NODE_URL: nodeUrl, PHP_CLI_SERVER_WORKERS: '4' },
-  stdio: ['ignore', 'inherit', 'pipe'],
-  detached: true, // its own process group: stop() ends the master and its workers together
-});
-php.on('error', (err) => {
-  console.error(`could not start php: ${err.message}`);
-  stop(1);
-});
-php.on('exit', (code) => {
-  console.error(`php exited with ${code}`);
-  stop(1);
-});
-
-let server;
-// php -S says on stderr when it listens: only then is the Symfony side worth a link.
-let said = '';
-php.stderr.on('data', (chunk) => {
-  process.stderr.write(chunk);
-  if (server || !(said += chunk).includes(`Development Server (${symfonyUrl}) started`)) return;
-  const backend = new FileSessionStore({ savePath, serializeHandler: 'php' });
-  server = createApp({ backend, symfonyUrl }).listen(nodePort, host, () => {
-    console.log(`Sessions in ${savePath}`);
-    console.log(`Symfony side: ${symfonyUrl}/   (log in as ann / secret)`);
-    console.log(`Node side:    ${nodeUrl}/   (sees the user, counts visits, reads flashes)`);
-    console.log('Ctrl-C stops both.');
-  });
-  server.on('error', (err) => {
-    console.error(`could not start the Node side: ${err.message}`);
-    stop(1);
-  });
-});
-
-let stopping = false;
-function stop(code = 0) {
-  if (stopping) return;
-  stopping = true;
-  server?.close();
-  server?.closeAllConnections();
-  const done = () => {
+runWithPhp({
+  phpArgs: args,
+  env: { SESSION_DIR: savePath, NODE_URL: nodeUrl },
+  phpUrl: symfonyUrl,
+  startNode: () => {
+    const backend = new FileSessionStore({ savePath, serializeHandler: 'php' });
+    return createApp({ backend, symfonyUrl }).listen(nodePort, host, () => {
+      console.log(`Sessions in ${savePath}`);
+      console.log(`Symfony side: ${symfonyUrl}/   (log in as ann / secret)`);
+      console.log(`Node side:    ${nodeUrl}/   (sees the user, counts visits, reads flashes)`);
+      console.log('Ctrl-C stops both.');
+    });
+  },
+  cleanup: () => {
     if (!process.env.SESSION_DIR) rmSync(savePath, { recursive: true, force: true });
-    process.exit(code);
-  };
-  php.removeAllListeners('exit');
-  if (php.exitCode !== null || php.signalCode !== null || php.pid === undefined) return done();
-  php.once('exit', done); // its files are removed once it can no longer write them
-  try {
-    process.kill(-php.pid, 'SIGTERM');
-  } catch {
-    done(); // already gone
-  }
-}
-process.on('SIGINT', () => stop(0));
-process.on('SIGTERM', () => stop(0));
+  },
+});

@@ -236,3 +236,20 @@ export function newGcReport(savePath: string, options: Pick<GcOptions, 'maxlifet
     durationMs: 0,
   };
 }
+
+/**
+ * rewrite()'s decision, the same on every backend: what `fn` makes of the entry's bytes, or null
+ * when there is nothing to write (`fn` declined, or gave the same bytes back).
+ */
+export function changedBytes(entry: SessionEntry & { bytes: Uint8Array }, fn: (entry: SessionEntry & { bytes: Uint8Array }) => Uint8Array | null): Buffer | null {
+  const out = fn(entry);
+  if (out === null) return null;
+  const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  return buf.equals(entry.bytes) ? null : buf;
+}
+
+/** One failed session in a gc run: counted, and kept as a sample (the first 100, so a report stays small however many fail). */
+export function recordGcError(report: GcReport, location: string, err: Error): void {
+  report.errors++;
+  if (report.errorSamples.length < 100) report.errorSamples.push({ path: location, message: err.message });
+}

@@ -1,6 +1,7 @@
 // A throw-away PostgreSQL server for one test file: initdb into a temp dir (as the `postgres`
 // user when we are root: initdb refuses root), pg_ctl start on a free loopback port with trust
 // auth, stopped and removed by stop().
+import { before, after } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,4 +49,24 @@ export async function startPostgres() {
       },
     };
   }
+}
+
+/**
+ * What a SQL test file runs against: a temp dir for its SQLite files and, where PostgreSQL is
+ * installed, one server for the whole file (started in before(), so `pg.url` is set only once
+ * tests run; stopped, and the dir removed, in after()).
+ * @param {string} prefix the temp dir's name prefix
+ */
+export function sqlTestDatabases(prefix) {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  /** @type {{ url?: string, stop?: () => Promise<void> }} */
+  const pg = {};
+  before(async () => {
+    if (hasPostgres) Object.assign(pg, await startPostgres());
+  });
+  after(async () => {
+    await pg.stop?.();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+  return { tmp, pg };
 }

@@ -87,3 +87,21 @@ export function useRedisServer(storeDefaults = {}) {
   };
   return { server, store };
 }
+
+/**
+ * The contract suite's fixture for a store whose sessions are plain Redis keys (phpredis's or
+ * Symfony's layout): `raw` reads the stored bytes, `plant` SETs bytes under the session's key
+ * behind the store's back.
+ * @template {{ readBytes(id: string): Promise<Buffer | null>, locate(id: string): { key: Buffer, target: { send(args: Array<string | Buffer>, key?: Buffer): Promise<unknown> } } }} S
+ * @param {S} store
+ */
+export function redisContractFixture(store) {
+  return {
+    store,
+    raw: (/** @type {string} */ id) => store.readBytes(id),
+    plant: async (/** @type {string} */ id, /** @type {Uint8Array} */ bytes) => {
+      const loc = store.locate(id);
+      await loc.target.send(['SET', loc.key, Buffer.from(bytes)], loc.key);
+    },
+  };
+}

@@ -5,7 +5,7 @@
  * a time under the row lock, skipping rows a Node handle holds and rows written since they were judged.
  */
 import { BackendError, InvalidSessionIdError, LockTimeoutError } from '../../errors.js';
-import { newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { isLaravelSessionId, type PayloadCipher } from '../shared/laravel.js';
 import { LaravelSessionTable, type LaravelSessionRow, type LockedLaravelRow } from './table.js';
 
@@ -157,7 +157,7 @@ export class LaravelDatabaseAdminSource implements AdminSource {
       report.expired++;
       const where = this.#location(id);
       if (!isLaravelSessionId(id)) {
-        this.#gcError(report, where, new InvalidSessionIdError(id, 'not a Laravel session id: left alone'));
+        recordGcError(report, where, new InvalidSessionIdError(id, 'not a Laravel session id: left alone'));
         continue;
       }
       try {
@@ -180,7 +180,7 @@ export class LaravelDatabaseAdminSource implements AdminSource {
           report.skippedLocked++;
           options.onFile?.(where, 'locked');
         } else {
-          this.#gcError(report, where, err as Error);
+          recordGcError(report, where, err as Error);
           options.onFile?.(where, 'error', (err as Error).message);
         }
       }
@@ -189,11 +189,6 @@ export class LaravelDatabaseAdminSource implements AdminSource {
     report.durationMs = Date.now() - started;
     options.onProgress?.(report);
     return report;
-  }
-
-  #gcError(report: GcReport, location: string, err: Error): void {
-    report.errors++;
-    if (report.errorSamples.length < 100) report.errorSamples.push({ path: location, message: err.message });
   }
 
   async close(): Promise<void> {

@@ -9,10 +9,12 @@
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { ConfigError, SessctlError } from '../../errors.js';
-import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import { updateSession, type OpenOptions, type SessionBackend, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
+import type { SqlConnection } from '../shared/sql.js';
+import { LockedRowHandle } from '../shared/sql-handle.js';
 import { assertLaravelSessionId, generateLaravelSessionId, isLaravelSessionId, laravelHandler, lifetimeSeconds, type PayloadCipher } from '../shared/laravel.js';
 import { LaravelSessionTable, type LaravelRowColumns, type LaravelSessionRow, type LockedLaravelRow } from './table.js';
 
@@ -146,24 +148,17 @@ export class LaravelDatabaseSessionStore implements SessionBackend {
   }
 
   /** DatabaseSessionHandler::destroy(), under the lock. */
-  async destroy(id: string): Promise<boolean> {
-    const locked = await this.sessions.lock(id, this.settings.lockTimeoutMs);
-    if (!locked.row) {
-      await this.sessions.unlock(locked, false);
-      return false;
-    }
-    let done = false;
-    try {
-      await this.sessions.delete(locked.conn, id);
-      done = true;
-    } finally {
-      await this.sessions.unlock(locked, done);
-    }
-    return true;
+  destroy(id: string): Promise<boolean> {
+    return this.#changeExisting(id, (conn) => this.sessions.delete(conn, id));
   }
 
   /** Sets last_activity to now. */
-  async touch(id: string): Promise<boolean> {
+  touch(id: string): Promise<boolean> {
+    return this.#changeExisting(id, (conn) => this.sessions.touch(conn, id, now()));
+  }
+
+  /** Runs `change` on the locked row; false (nothing changed) when there is none. Committed only when `change` succeeded. */
+  async #changeExisting(id: string, change: (conn: SqlConnection) => Promise<void>): Promise<boolean> {
     const locked = await this.sessions.lock(id, this.settings.lockTimeoutMs);
     if (!locked.row) {
       await this.sessions.unlock(locked, false);
@@ -171,7 +166,7 @@ export class LaravelDatabaseSessionStore implements SessionBackend {
     }
     let done = false;
     try {
-      await this.sessions.touch(locked.conn, id, now());
+      await change(locked.conn);
       done = true;
     } finally {
       await this.sessions.unlock(locked, done);
@@ -189,37 +184,32 @@ export class LaravelDatabaseSessionStore implements SessionBackend {
   }
 }
 
-export class LaravelDatabaseSessionHandle implements SessionHandle {
+export class LaravelDatabaseSessionHandle extends LockedRowHandle<LockedLaravelRow> {
   readonly #store: LaravelDatabaseSessionStore;
-  #locked: LockedLaravelRow | null;
-  #id: string;
-  #isNew: boolean;
   /** serialize($attributes) as stored at open (null: no live row). */
   #plain: Uint8Array | null;
   #columns: LaravelRowColumns = {};
-  #saved = false;
-  data: PhpArray;
 
   /** @internal */
   constructor(store: LaravelDatabaseSessionStore, locked: LockedLaravelRow, isNew: boolean, plain: Uint8Array | null, data: PhpArray) {
+    super(locked, isNew, data);
     this.#store = store;
-    this.#locked = locked;
-    this.#id = locked.id;
-    this.#isNew = isNew;
     this.#plain = plain;
-    this.data = data;
   }
 
-  get id(): string {
-    return this.#id;
+  protected where(id: string): string {
+    return this.#store.sessions.where(id);
   }
-  get isNew(): boolean {
-    return this.#isNew;
+  protected deleteRow(conn: SqlConnection, id: string): Promise<void> {
+    return this.#store.sessions.delete(conn, id);
+  }
+  protected unlock(locked: LockedLaravelRow, commit: boolean): Promise<void> {
+    return this.#store.sessions.unlock(locked, commit);
   }
 
   /** The row's user_id, ip_address and user_agent as read at open (all null for a new row). */
   get row(): Required<LaravelRowColumns> {
-    const r = this.#locked?.row;
+    const r = this.lockedRow?.row;
     return { userId: r?.userId ?? null, ipAddress: r?.ipAddress ?? null, userAgent: r?.userAgent ?? null };
   }
 
@@ -236,46 +226,22 @@ export class LaravelDatabaseSessionHandle implements SessionHandle {
     this.#columns = { ...this.#columns, ...columns };
   }
 
-  #requireOpen(): LockedLaravelRow {
-    if (!this.#locked) throw new SessctlError(`${this.#store.sessions.where(this.#id)}: the session handle is closed (its lock was released)`, 'ECLOSED');
-    return this.#locked;
-  }
-
   /**
    * Writes payload and last_activity (Laravel's write); unchanged data with lazy write only sets
    * last_activity. Committed at close().
    */
   async save(data?: PhpArray): Promise<void> {
-    const locked = this.#requireOpen();
+    const locked = this.requireOpen();
     if (data !== undefined) this.data = data;
     const s = this.#store;
     const plain = s.encode(this.data);
     if (s.settings.lazyWrite && this.#plain !== null && Buffer.from(plain).equals(Buffer.from(this.#plain))) {
-      await s.sessions.touch(locked.conn, this.#id, now(), this.#columns);
+      await s.sessions.touch(locked.conn, this.id, now(), this.#columns);
     } else {
-      await s.sessions.write(locked.conn, this.#id, s.seal(plain), now(), this.#columns);
+      await s.sessions.write(locked.conn, this.id, s.seal(plain), now(), this.#columns);
     }
     this.#plain = plain;
-    this.#saved = true;
-  }
-
-  /** save() then close(); the lock is released on every path. */
-  saveAndClose(data?: PhpArray): Promise<void> {
-    return saveThenClose(this, data);
-  }
-
-  /** Commits what save() wrote (rolls back when nothing was saved) and releases the lock. */
-  async close(): Promise<void> {
-    const locked = this.#locked;
-    this.#locked = null;
-    if (locked) await this.#store.sessions.unlock(locked, this.#saved);
-  }
-
-  async destroy(): Promise<void> {
-    const locked = this.#requireOpen();
-    await this.#store.sessions.delete(locked.conn, this.#id);
-    this.#saved = true;
-    await this.close();
+    this.markSaved();
   }
 
   /**
@@ -284,16 +250,13 @@ export class LaravelDatabaseSessionHandle implements SessionHandle {
    * deleted or left exactly as it was, as Laravel leaves it.
    */
   async regenerateId(deleteOld = false): Promise<string> {
-    const locked = this.#requireOpen();
+    const locked = this.requireOpen();
     const s = this.#store;
     const plain = s.encode(this.data);
     const next = await s.createId();
     await s.sessions.write(locked.conn, next, s.seal(plain), now(), { ...this.row, ...this.#columns });
-    if (deleteOld) await s.sessions.delete(locked.conn, this.#id);
-    this.#saved = true;
-    this.#id = next;
-    locked.id = next;
-    this.#isNew = true;
+    if (deleteOld) await s.sessions.delete(locked.conn, this.id);
+    this.movedTo(locked, next);
     this.#plain = plain;
     return next;
   }

@@ -8,7 +8,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidSessionIdError, SessionFileError } from '../../errors.js';
-import { newGcReport, type AdminSource, type PayloadCipher, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { newGcReport, recordGcError, type AdminSource, type PayloadCipher, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { isLaravelSessionId } from '../shared/laravel.js';
 import { errnoCode, lockSession, release, setMtime, unlinkHeld, writeLocked, type OpenedSession } from './file.js';
 
@@ -134,7 +134,7 @@ export class LaravelFileAdminSource implements AdminSource {
     const report = newGcReport(this.description, options);
     const now = options.now ?? Math.floor(started / 1000);
     const old = (mtimeMs: number) => Math.floor(mtimeMs / 1000) <= now - options.maxlifetime;
-    for await (const e of this.entries({ signal: options.signal, onError: (loc, err) => this.#gcError(report, loc, err) })) {
+    for await (const e of this.entries({ signal: options.signal, onError: (loc, err) => recordGcError(report, loc, err) })) {
       report.scanned++;
       if (!old(e.mtimeMs)) continue;
       report.expired++;
@@ -145,7 +145,7 @@ export class LaravelFileAdminSource implements AdminSource {
         if ((err as { code?: string }).code === 'ELOCKTIMEOUT') {
           report.skippedLocked++;
           options.onFile?.(e.location, 'locked');
-        } else this.#gcError(report, e.location, err as Error);
+        } else recordGcError(report, e.location, err as Error);
         continue;
       }
       if (!s) {
@@ -173,11 +173,6 @@ export class LaravelFileAdminSource implements AdminSource {
     report.durationMs = Date.now() - started;
     options.onProgress?.(report);
     return report;
-  }
-
-  #gcError(report: GcReport, location: string, err: Error): void {
-    report.errors++;
-    if (report.errorSamples.length < 100) report.errorSamples.push({ path: location, message: err.message });
   }
 
   async close(): Promise<void> {}

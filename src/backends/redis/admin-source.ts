@@ -8,9 +8,8 @@
  * gc_maxlifetime. A key without a TTL (never written by phpredis) is listed as expired,
  * its location says "no TTL", and `gc` reports it (it would never go away by itself).
  */
-import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { changedBytes, gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import type { CommandTarget } from '../shared/redis/connection.js';
 import { rewriteIfLocked, writeIfLocked } from '../shared/redis/lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
 
@@ -90,11 +89,9 @@ export class RedisAdminSource implements AdminSource {
     return this.store.withLock(id, options.lockTimeoutMs, async (loc, secret) => {
       const entry = await this.read(id);
       if (!entry?.bytes) return 'missing';
-      const out = fn(entry as SessionEntry & { bytes: Uint8Array });
-      if (out === null) return 'unchanged';
-      const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-      if (buf.equals(entry.bytes)) return 'unchanged';
-      await rewriteIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, buf);
+      const buf = changedBytes(entry as SessionEntry & { bytes: Uint8Array }, fn);
+      if (buf === null) return 'unchanged';
+      await rewriteIfLocked(loc, secret, buf);
       return 'rewritten';
     });
   }
@@ -108,7 +105,7 @@ export class RedisAdminSource implements AdminSource {
     return this.store.withLock(id, options.lockTimeoutMs, async (loc, secret) => {
       if (!options.overwrite && Number(await loc.target.send(['EXISTS', loc.key], loc.key)) === 1) return 'exists';
       const ttl = Math.max(1, Math.ceil((options.expiresAtMs - Date.now()) / 1000));
-      await writeIfLocked(loc.target as CommandTarget, loc.key, loc.lockKey, secret, ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      await writeIfLocked(loc, secret, ttl, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return 'written';
     });
   }

@@ -12,7 +12,8 @@ import { startSession } from '../../session/start.js';
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { ClusterConnection, ServerConnection, type CommandTarget, type TimeoutOptions } from '../shared/redis/connection.js';
 import { RedisSessionHandle, type SessionLocation } from './handle.js';
-import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis/lock.js';
+import { acquireLock, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis/lock.js';
+import { scanSessionKeys } from '../shared/redis/scan.js';
 import {
   describeServer,
   parseRedisClusterSavePath,
@@ -56,7 +57,6 @@ export interface RedisSessionInfo {
 
 const DEFAULT_SAVE_PATH = 'tcp://127.0.0.1:6379';
 const DEFAULT_TIMEOUT_MS = 5000;
-const SCAN_COUNT = '500';
 
 interface Keyspace {
   target: CommandTarget;
@@ -66,16 +66,6 @@ interface Keyspace {
 function checkInt(name: string, v: number, min: number): number {
   if (!Number.isInteger(v) || v < min) throw new ConfigError(`${name} must be an integer ≥ ${min}, got ${v}`);
   return v;
-}
-
-/** Escapes a byte string for a SCAN MATCH glob (`*?[]\` are special). */
-function globEscape(bytes: Buffer): Buffer {
-  const out: number[] = [];
-  for (const b of bytes) {
-    if (b === 0x2a || b === 0x3f || b === 0x5b || b === 0x5d || b === 0x5c) out.push(0x5c);
-    out.push(b);
-  }
-  return Buffer.from(out);
 }
 
 export class RedisSessionStore implements SessionBackend {
@@ -149,10 +139,6 @@ export class RedisSessionStore implements SessionBackend {
     const retries =
       options?.lockTimeoutMs !== undefined ? Math.max(0, Math.ceil((options.lockTimeoutMs * 1000) / this.lockWaitTimeUs)) : this.lockRetries;
     return { expireSeconds: this.lockExpireSeconds, retries, waitTimeUs: this.lockWaitTimeUs };
-  }
-  /** @internal */
-  newSecret(): string {
-    return newLockSecret();
   }
   /** @internal PHP's bytes for `data` with this store's serialize handler. @throws EncodeError */
   encode(data: PhpArray): Buffer {
@@ -329,21 +315,7 @@ export class RedisSessionStore implements SessionBackend {
    */
   async *#keyPages(signal?: AbortSignal): AsyncGenerator<Array<{ id: string; key: Buffer; target: CommandTarget }>> {
     for (const { target, prefix } of await this.#scanSpaces()) {
-      const match = Buffer.concat([globEscape(prefix), Buffer.from('*')]);
-      let cursor = '0';
-      do {
-        signal?.throwIfAborted();
-        const reply = (await target.send(['SCAN', cursor, 'MATCH', match, 'COUNT', SCAN_COUNT], undefined, true)) as [Buffer, Buffer[]];
-        cursor = reply[0].toString('latin1');
-        const page: Array<{ id: string; key: Buffer; target: CommandTarget }> = [];
-        for (const key of reply[1]) {
-          if (!key.subarray(0, prefix.length).equals(prefix)) continue;
-          const id = key.subarray(prefix.length).toString('latin1');
-          if (id.endsWith(LOCK_SUFFIX) || !isValidSessionId(id)) continue;
-          page.push({ id, key, target });
-        }
-        if (page.length > 0) yield page;
-      } while (cursor !== '0');
+      for await (const page of scanSessionKeys(target, prefix, signal)) yield page.map(({ id, key }) => ({ id, key, target }));
     }
   }
 

@@ -7,7 +7,7 @@
  * lock, and a row a request holds is left for the next run.
  */
 import { BackendError, ConfigError, LockTimeoutError } from '../../errors.js';
-import { newGcReport, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { SymfonyPdoSessionStore, type LockedRow, type PdoLockMode, type PdoRow } from './store.js';
 
@@ -187,8 +187,7 @@ export class SymfonyPdoAdminSource implements AdminSource {
           report.skippedLocked++;
           options.onFile?.(e.location, 'locked');
         } else {
-          report.errors++;
-          if (report.errorSamples.length < 100) report.errorSamples.push({ path: e.location, message: (err as Error).message });
+          recordGcError(report, e.location, err as Error);
           options.onFile?.(e.location, 'error', (err as Error).message);
         }
       }

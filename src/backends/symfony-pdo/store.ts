@@ -14,11 +14,12 @@
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
 import { ConfigError, LockTimeoutError, SessctlError } from '../../errors.js';
-import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
+import { updateSession, type OpenOptions, type SessionBackend, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
+import { LockedRowHandle } from '../shared/sql-handle.js';
 import { isPgLockTimeout, openDatabase, type SqlConnection, type SqlDatabase } from '../shared/sql.js';
 
 export type PdoLockMode = 'transactional' | 'advisory' | 'none';
@@ -254,85 +255,53 @@ export class SymfonyPdoSessionStore implements SessionBackend {
   }
 }
 
-export class SymfonyPdoSessionHandle implements SessionHandle {
+export class SymfonyPdoSessionHandle extends LockedRowHandle<LockedRow> {
   readonly #store: SymfonyPdoSessionStore;
-  #locked: LockedRow | null;
-  #id: string;
-  #isNew: boolean;
   #bytes: Uint8Array;
-  #saved = false;
-  data: PhpArray;
 
   /** @internal */
   constructor(store: SymfonyPdoSessionStore, locked: LockedRow, isNew: boolean, bytes: Uint8Array, data: PhpArray) {
+    super(locked, isNew, data);
     this.#store = store;
-    this.#locked = locked;
-    this.#id = locked.id;
-    this.#isNew = isNew;
     this.#bytes = bytes;
-    this.data = data;
   }
 
-  get id(): string {
-    return this.#id;
+  protected where(id: string): string {
+    return `${this.#store.table}:${id}`;
   }
-  get isNew(): boolean {
-    return this.#isNew;
+  protected deleteRow(conn: SqlConnection, id: string): Promise<void> {
+    return this.#store.deleteRow(conn, id);
   }
-
-  #requireOpen(): LockedRow {
-    if (!this.#locked) throw new SessctlError(`${this.#store.table}:${this.#id}: the session handle is closed (its lock was released)`, 'ECLOSED');
-    return this.#locked;
+  protected unlock(locked: LockedRow, commit: boolean): Promise<void> {
+    return this.#store.unlock(locked, commit);
   }
 
   /** doWrite() / updateTimestamp() / destroy() as Symfony chooses between them; committed at close(). */
   async save(data?: PhpArray): Promise<void> {
-    const locked = this.#requireOpen();
+    const locked = this.requireOpen();
     if (data !== undefined) this.data = data;
     const bytes = this.#store.encode(this.data);
     const s = this.#store;
-    if (bytes.length === 0) await s.deleteRow(locked.conn, this.#id);
+    if (bytes.length === 0) await s.deleteRow(locked.conn, this.id);
     else if (s.settings.lazyWrite && Buffer.from(bytes).equals(Buffer.from(this.#bytes))) {
       const now = Math.floor(Date.now() / 1000);
-      await locked.conn.query(`UPDATE ${s.table} SET sess_lifetime = ?, sess_time = ? WHERE sess_id = ?`, [now + s.settings.gcMaxlifetime, now, this.#id]);
-    } else await s.writeRow(locked.conn, this.#id, bytes);
+      await locked.conn.query(`UPDATE ${s.table} SET sess_lifetime = ?, sess_time = ? WHERE sess_id = ?`, [now + s.settings.gcMaxlifetime, now, this.id]);
+    } else await s.writeRow(locked.conn, this.id, bytes);
     this.#bytes = bytes;
-    this.#saved = true;
-  }
-
-  /** Commits what save() wrote (rolls back when nothing was saved) and releases the lock. */
-  /** save() then close(); the lock is released on every path. */
-  saveAndClose(data?: PhpArray): Promise<void> {
-    return saveThenClose(this, data);
-  }
-
-  async close(): Promise<void> {
-    const locked = this.#locked;
-    this.#locked = null;
-    if (locked) await this.#store.unlock(locked, this.#saved);
-  }
-
-  async destroy(): Promise<void> {
-    const locked = this.#requireOpen();
-    await this.#store.deleteRow(locked.conn, this.#id);
-    this.#saved = true;
-    await this.close();
+    this.markSaved();
   }
 
   /** session_regenerate_id(): the new row is written on the same connection (inside the same lock). */
   async regenerateId(deleteOld = false): Promise<string> {
-    const locked = this.#requireOpen();
+    const locked = this.requireOpen();
     const s = this.#store;
     const bytes = s.encode(this.data);
     const next = await s.createId();
     if (s.lockMode === 'advisory') await locked.conn.advisoryLock(advisoryKey(next), s.settings.lockTimeoutMs, `${s.table}:${next}`);
     await s.writeRow(locked.conn, next, bytes);
-    if (deleteOld) await s.deleteRow(locked.conn, this.#id);
-    else await s.writeRow(locked.conn, this.#id, bytes);
-    this.#saved = true;
-    this.#id = next;
-    locked.id = next;
-    this.#isNew = true;
+    if (deleteOld) await s.deleteRow(locked.conn, this.id);
+    else await s.writeRow(locked.conn, this.id, bytes);
+    this.movedTo(locked, next);
     this.#bytes = bytes;
     return next;
   }

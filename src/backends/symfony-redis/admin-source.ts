@@ -7,7 +7,7 @@
  * Symfony's requests (Symfony takes no lock).
  */
 import { BackendError } from '../../errors.js';
-import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { changedBytes, gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { SymfonyRedisSessionStore, SYMFONY_REDIS_PREFIX, type SymfonyRedisLocation } from './store.js';
 
@@ -116,10 +116,8 @@ export class SymfonyRedisAdminSource implements AdminSource {
     return this.store.withLock(id, options.lockTimeoutMs, async (loc) => {
       const entry = await this.read(id);
       if (!entry?.bytes) return 'missing';
-      const out = fn(entry as SessionEntry & { bytes: Uint8Array });
-      if (out === null) return 'unchanged';
-      const buf = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
-      if (buf.equals(entry.bytes)) return 'unchanged';
+      const buf = changedBytes(entry as SessionEntry & { bytes: Uint8Array }, fn);
+      if (buf === null) return 'unchanged';
       const done = await loc.target.send(['EVAL', REWRITE_SCRIPT, '1', loc.key, buf], loc.key);
       return Number(done) === 1 ? 'rewritten' : 'missing';
     });

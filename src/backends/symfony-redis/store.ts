@@ -24,9 +24,11 @@ import { assertValidSessionId, isValidSessionId } from '../../session/session-id
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
 import { ServerConnection, type CommandTarget } from '../shared/redis/connection.js';
-import { acquireLock, LOCK_SUFFIX, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis/lock.js';
+import { acquireLock, lockKeyOf, newLockSecret, releaseLock, type LockSettings } from '../shared/redis/lock.js';
+import { scanSessionKeys } from '../shared/redis/scan.js';
 import { parseRedisUrl, type RedisUrl } from '../shared/redis/url.js';
 import { SymfonyRedisSessionHandle } from './handle.js';
+import type { RedisLocation } from '../shared/redis/handle.js';
 
 /** RedisSessionHandler's default key prefix. */
 export const SYMFONY_REDIS_PREFIX = 'sf_s';
@@ -49,30 +51,14 @@ export interface SymfonyRedisStoreOptions extends SessionSettings {
 }
 
 /** Where a session lives. */
-export interface SymfonyRedisLocation {
-  id: string;
-  target: CommandTarget;
-  key: Buffer;
-  lockKey: Buffer;
-}
+export type SymfonyRedisLocation = RedisLocation;
 
-const SCAN_COUNT = '500';
 /** igbinary_serialize([]): Symfony destroys a session that encodes to it, as to ''. */
 const IGBINARY_EMPTY = Buffer.from([0, 0, 0, 2, 0x14, 0]);
 
 function checkInt(name: string, v: number, min: number): number {
   if (!Number.isInteger(v) || v < min) throw new ConfigError(`SymfonyRedisSessionStore: ${name} must be an integer ≥ ${min}, got ${String(v)}`);
   return v;
-}
-
-/** Escapes a byte string for a SCAN MATCH glob (`*?[]\` are special). */
-function globEscape(bytes: Buffer): Buffer {
-  const out: number[] = [];
-  for (const b of bytes) {
-    if (b === 0x2a || b === 0x3f || b === 0x5b || b === 0x5d || b === 0x5c) out.push(0x5c);
-    out.push(b);
-  }
-  return Buffer.from(out);
 }
 
 export class SymfonyRedisSessionStore implements SessionBackend {
@@ -264,21 +250,9 @@ export class SymfonyRedisSessionStore implements SessionBackend {
 
   /** Session keys page by page (SCAN MATCH prefix*), `_LOCK` keys and ids PHP would refuse left out. @throws BackendError */
   async *keyPages(signal?: AbortSignal): AsyncGenerator<SymfonyRedisLocation[]> {
-    const match = Buffer.concat([globEscape(this.prefix), Buffer.from('*')]);
-    let cursor = '0';
-    do {
-      signal?.throwIfAborted();
-      const reply = (await this.#target.send(['SCAN', cursor, 'MATCH', match, 'COUNT', SCAN_COUNT], undefined, true)) as [Buffer, Buffer[]];
-      cursor = reply[0].toString('latin1');
-      const page: SymfonyRedisLocation[] = [];
-      for (const key of reply[1]) {
-        if (!key.subarray(0, this.prefix.length).equals(this.prefix)) continue;
-        const id = key.subarray(this.prefix.length).toString('latin1');
-        if (id.endsWith(LOCK_SUFFIX) || !isValidSessionId(id)) continue;
-        page.push({ id, key, target: this.#target, lockKey: lockKeyOf(key) });
-      }
-      if (page.length > 0) yield page;
-    } while (cursor !== '0');
+    for await (const page of scanSessionKeys(this.#target, this.prefix, signal)) {
+      yield page.map(({ id, key }) => ({ id, key, target: this.#target, lockKey: lockKeyOf(key) }));
+    }
   }
 
   /** Every session id (SCAN over the prefix). @throws BackendError */

@@ -1,10 +1,9 @@
 // The laravel-database admin source, reached as the operator commands reach it (openAdminSource by
 // save handler name): list, read, destroy, rewrite, put and gc under the row lock, encrypted payloads,
 // and no password in what it says. SQLite in a temp file and a PostgreSQL server started here.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { decodeSession, LockTimeoutError } from 'sessctl';
@@ -12,18 +11,9 @@ import { openAdminSource, listSessions } from 'sessctl/admin';
 import { LaravelDatabaseSessionStore, LaravelDatabaseAdminSource } from 'sessctl/laravel-database';
 import { LaravelEncrypter, laravelPayloadCipher } from 'sessctl/laravel';
 import { needPdo } from '../../helpers/env.js';
-import { hasPostgres, startPostgres } from '../../helpers/postgres.js';
+import { hasPostgres, sqlTestDatabases } from '../../helpers/postgres.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-laravel-db-admin-'));
-/** @type {{ url?: string, stop?: () => Promise<void> }} */
-const pg = {};
-before(async () => {
-  if (hasPostgres) Object.assign(pg, await startPostgres());
-});
-after(async () => {
-  await pg.stop?.();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const { tmp, pg } = sqlTestDatabases('sessctl-laravel-db-admin-');
 
 let n = 0;
 async function setup(kind, { payloadCipher = undefined } = {}) {

@@ -1,24 +1,13 @@
 // The shared session contract on Laravel's sessions table: SQLite in a temp file and a
 // PostgreSQL server started here.
-import { before, after } from 'node:test';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { LaravelDatabaseSessionStore } from 'sessctl/laravel-database';
 import { contractSuite } from '../../session/contract.js';
-import { hasPostgres, startPostgres } from '../../helpers/postgres.js';
+import { hasPostgres, sqlTestDatabases } from '../../helpers/postgres.js';
 import { needPdo } from '../../helpers/env.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-contract-laravel-db-'));
-/** @type {{ url?: string, stop?: () => Promise<void> }} */
-const pg = {};
-before(async () => {
-  if (hasPostgres) Object.assign(pg, await startPostgres());
-});
-after(async () => {
-  await pg.stop?.();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const { tmp, pg } = sqlTestDatabases('sessctl-contract-laravel-db-');
 let n = 0;
 
 /** @returns {Promise<any>} */

@@ -10,9 +10,10 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { toPlain } from 'sessctl';
 import { LaravelFileSessionStore, LaravelFileAdminSource } from 'sessctl/laravel-files';
-import { LaravelSessions, LaravelEncrypter, LaravelDecryptError, laravelPayloadCipher, loginKey } from 'sessctl/laravel';
+import { LaravelSessions, LaravelEncrypter, laravelPayloadCipher } from 'sessctl/laravel';
 import { hasLaravel, needLaravel } from '../../helpers/env.js';
 import { phpLines } from '../../helpers/php-lines.js';
+import { asSent, checkNodeChangeSeenByLaravel, checkNodeIssuedCookie, cookieOf } from '../../helpers/laravel-cookie.js';
 
 const script = fileURLToPath(new URL('../../../fixtures/laravel/session.php', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-laravel-'));
@@ -39,8 +40,6 @@ function app({ encrypt = false } = {}) {
   const request = (cookie, ops = []) => php.ask({ op: 'request', key: rawKey.toString('base64'), name: NAME, cookie, driver: 'file', path: dir, encrypt, ops });
   return { dir, store, sessions, request };
 }
-const cookieOf = (setCookie) => setCookie.slice(setCookie.indexOf('=') + 1, setCookie.indexOf(';'));
-const asSent = (value) => decodeURIComponent(value); // what PHP's $_COOKIE holds
 
 for (const encrypt of [false, true]) {
   test(`${encrypt ? 'encrypt => true: ' : ''}Laravel writes; Node reads it from the cookie alone; Node changes it; Laravel reads the change`, needLaravel(), async () => {
@@ -59,34 +58,13 @@ for (const encrypt of [false, true]) {
     assert.equal(s.get('status'), 'Saved!');
     assert.deepEqual(toPlain(s.data, { json: true, prototype: 'object' }), first.all);
 
-    await sessions.update(cookie, (v) => {
-      v.put('from_node.visits', 3);
-      v.logout();
-      v.login(7, 'admin');
-    });
-    const second = await request(asSent(cookie), []);
-    assert.equal(second.id, first.id);
-    assert.deepEqual(second.all.from_node, { visits: 3 });
-    assert.equal(second.all[loginKey('web')], undefined);
-    assert.equal(second.all[loginKey('admin')], 7);
+    const second = await checkNodeChangeSeenByLaravel({ sessions, request }, cookie, first.id);
     assert.equal(second.all.status, undefined, 'Laravel dropped the flash after one more request');
   });
 }
 
 test('Node issues a session and its cookie; Laravel adopts both; a tampered cookie gets a fresh session from Laravel and an error from Node', needLaravel(), async () => {
-  const { store, sessions, request } = app();
-  const id = await store.createId();
-  await store.update(id, (d) => void d.set('_token', 'node-made-token'));
-  const cookie = sessions.cookieFor(id);
-  const seen = await request(asSent(cookie), [['increment', 'n']]);
-  assert.equal(seen.id, id);
-  assert.equal(seen.token, 'node-made-token');
-  assert.equal((await store.read(id)).get('n'), 1);
-
-  const tampered = cookie.slice(0, 20) + (cookie[20] === 'a' ? 'b' : 'a') + cookie.slice(21);
-  await assert.rejects(sessions.read(tampered), LaravelDecryptError);
-  const fresh = await request(asSent(tampered), []);
-  assert.notEqual(fresh.id, id);
+  await checkNodeIssuedCookie(app());
 });
 
 test('locking: a Node handle holds LOCK_EX, so Laravel\'s shared-lock read waits for it and then sees Node\'s write', needLaravel(), async () => {

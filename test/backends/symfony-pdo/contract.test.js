@@ -1,23 +1,13 @@
 // The shared session contract on Symfony's PdoSessionHandler table: SQLite (transactional) and a
 // PostgreSQL server started here (transactional and advisory).
-import { before, after } from 'node:test';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { SymfonyPdoSessionStore } from 'sessctl/symfony-pdo';
 import { contractSuite } from '../../session/contract.js';
-import { hasPostgres, startPostgres } from '../../helpers/postgres.js';
+import { hasPostgres, sqlTestDatabases } from '../../helpers/postgres.js';
 import { needPdo } from '../../helpers/env.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-contract-pdo-'));
-const pg = {};
-before(async () => {
-  if (hasPostgres) Object.assign(pg, await startPostgres());
-});
-after(async () => {
-  await pg.stop?.();
-  fs.rmSync(tmp, { recursive: true, force: true });
-});
+const { tmp, pg } = sqlTestDatabases('sessctl-contract-pdo-');
 let n = 0;
 
 /** @returns {Promise<any>} */

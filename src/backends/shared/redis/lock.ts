@@ -194,20 +194,20 @@ function lockLost(target: CommandTarget, sessionKey: Buffer, what: string): Back
   );
 }
 
+/** A session key and its lock key, on the server that holds both. */
+export interface LockedKey {
+  target: CommandTarget;
+  key: Buffer;
+  lockKey: Buffer;
+}
+
 /**
  * SETEX the session, but only while `secret` still holds the lock (atomic).
  * @throws BackendError code ELOCKLOST when the lock is gone (nothing written), or on failure.
  */
-export async function writeIfLocked(
-  target: CommandTarget,
-  sessionKey: Buffer,
-  lockKey: Buffer,
-  secret: string,
-  ttlSeconds: number,
-  data: Buffer,
-): Promise<void> {
-  const reply = await target.send(['EVAL', WRITE_IF_LOCKED_SCRIPT, '2', sessionKey, lockKey, secret, String(ttlSeconds), data], sessionKey);
-  if (Number(reply) !== 1) throw lockLost(target, sessionKey, 'write');
+export async function writeIfLocked({ target, key, lockKey }: LockedKey, secret: string, ttlSeconds: number, data: Buffer): Promise<void> {
+  const reply = await target.send(['EVAL', WRITE_IF_LOCKED_SCRIPT, '2', key, lockKey, secret, String(ttlSeconds), data], key);
+  if (Number(reply) !== 1) throw lockLost(target, key, 'write');
 }
 
 /**
@@ -215,37 +215,23 @@ export async function writeIfLocked(
  * one atomic script.
  * @throws BackendError code ELOCKLOST when the lock is gone (nothing written, nothing released).
  */
-export async function writeAndRelease(
-  target: CommandTarget,
-  sessionKey: Buffer,
-  lockKey: Buffer,
-  secret: string,
-  ttlSeconds: number,
-  data: Buffer,
-  touchOnly: boolean,
-): Promise<void> {
+export async function writeAndRelease({ target, key, lockKey }: LockedKey, secret: string, ttlSeconds: number, data: Buffer, touchOnly: boolean): Promise<void> {
   let reply: unknown;
   try {
-    reply = await target.send(
-      ['EVAL', WRITE_AND_RELEASE_SCRIPT, '2', sessionKey, lockKey, secret, String(ttlSeconds), touchOnly ? '' : data, touchOnly ? '1' : '0'],
-      sessionKey,
-    );
+    reply = await target.send(['EVAL', WRITE_AND_RELEASE_SCRIPT, '2', key, lockKey, secret, String(ttlSeconds), touchOnly ? '' : data, touchOnly ? '1' : '0'], key);
   } catch (err) {
     await releaseLock(target, lockKey, secret).catch(() => {});
     throw err;
   }
-  if (Number(reply) !== 1) {
-    localLockEnded(target, lockKey);
-    throw lockLost(target, sessionKey, 'write');
-  }
   localLockEnded(target, lockKey);
+  if (Number(reply) !== 1) throw lockLost(target, key, 'write');
 }
 
 /**
  * Replaces the value, keeping the key's TTL, only while `secret` still holds the lock.
  * @throws BackendError code ELOCKLOST when the lock is gone (nothing written), or on failure.
  */
-export async function rewriteIfLocked(target: CommandTarget, sessionKey: Buffer, lockKey: Buffer, secret: string, data: Buffer): Promise<void> {
-  const reply = await target.send(['EVAL', REWRITE_IF_LOCKED_SCRIPT, '2', sessionKey, lockKey, secret, data], sessionKey);
-  if (Number(reply) !== 1) throw lockLost(target, sessionKey, 'rewrite');
+export async function rewriteIfLocked({ target, key, lockKey }: LockedKey, secret: string, data: Buffer): Promise<void> {
+  const reply = await target.send(['EVAL', REWRITE_IF_LOCKED_SCRIPT, '2', key, lockKey, secret, data], key);
+  if (Number(reply) !== 1) throw lockLost(target, key, 'rewrite');
 }

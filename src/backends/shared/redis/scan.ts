@@ -1,5 +1,7 @@
 /** Listing keys under a prefix with SCAN (bounded memory, never KEYS). */
+import { isValidSessionId } from '../../../session/session-id.js';
 import type { CommandTarget } from './connection.js';
+import { LOCK_SUFFIX } from './lock.js';
 
 const SCAN_COUNT = '500';
 
@@ -24,4 +26,20 @@ export async function* scanPrefix(target: CommandTarget, prefix: Buffer, signal?
     const page = reply[1].filter((k) => k.subarray(0, prefix.length).equals(prefix));
     if (page.length > 0) yield page;
   } while (cursor !== '0');
+}
+
+/**
+ * The session keys under `prefix`, page by page, with each key's id: lock keys (`…_LOCK`) and
+ * ids PHP's session module would refuse are left out, so a listing never offers a key no
+ * session_start() could have written. Empty pages are not yielded. @throws BackendError
+ */
+export async function* scanSessionKeys(target: CommandTarget, prefix: Buffer, signal?: AbortSignal): AsyncGenerator<Array<{ id: string; key: Buffer }>> {
+  for await (const keys of scanPrefix(target, prefix, signal)) {
+    const page: Array<{ id: string; key: Buffer }> = [];
+    for (const key of keys) {
+      const id = key.subarray(prefix.length).toString('latin1');
+      if (!id.endsWith(LOCK_SUFFIX) && isValidSessionId(id)) page.push({ id, key });
+    }
+    if (page.length > 0) yield page;
+  }
 }
