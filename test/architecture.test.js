@@ -57,6 +57,7 @@ test('layer direction: each area imports only what is below it', () => {
     errors: [],
     codec: ['errors', 'codec'],
     session: ['errors', 'codec', 'session'],
+    // what two backends share: flock and file-io (files, laravel-files), redis/, memcached/, sql, laravel
     'backends/shared': ['errors', 'codec', 'session', 'backends/shared'],
     'backends/files': ['errors', 'codec', 'session', 'backends/shared', 'backends/files'],
     'backends/laravel-files': ['errors', 'codec', 'session', 'backends/shared', 'backends/laravel-files'],
@@ -87,6 +88,17 @@ test('layer direction: each area imports only what is below it', () => {
     }
   }
   assert.deepEqual(wrong, []);
+});
+
+test('one file-I/O module: files and laravel-files both use backends/shared/file-io; laravel-files has no fs access of its own', () => {
+  const FILE_IO = join(DIST, 'backends', 'shared', 'file-io') + '/';
+  const users = new Set();
+  for (const [f, { statics, dynamics }] of graph) {
+    if (statics.some((d) => d.startsWith(FILE_IO))) users.add(area(f));
+    if (area(f) !== 'backends/laravel-files') continue;
+    for (const dep of [...statics, ...dynamics]) assert.ok(!/^(node:)?fs(\/|$)/.test(dep), `${relative(DIST, f)} imports ${dep}: go through backends/shared/file-io`);
+  }
+  assert.ok(users.has('backends/files') && users.has('backends/laravel-files'), [...users].join(', '));
 });
 
 test('the root entry reaches no backend and no redis module, statically or lazily', () => {

@@ -1,13 +1,13 @@
 /**
  * The `files` save handler as the admin commands see it (the AdminSource contract), with
- * every file access through file-io.ts: the same O_NOFOLLOW, pinned directories, size cap,
+ * every file access through the shared file-io module: the same O_NOFOLLOW, pinned directories, size cap,
  * owner rule and "still the locked inode" checks as the store.
  */
 import { closeSync, fstatSync, type Stats } from 'node:fs';
 import { SessionFileError } from '../../errors.js';
 import type { AdminSource, AdminSourceSettings, DestroyOutcome, PutOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import { checkSessionFile, errnoCode, lockFile, openFile, PinnedDir, readKnownSize, release, restoreTimes, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from './file-io.js';
+import { errnoCode, lockFile, PinnedDir, readEntryAt, release, rewriteLocked, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
 import { locateSessionFile } from './paths.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -86,20 +86,12 @@ export class FileAdminSource implements AdminSource {
 
   /** Opens (never follows), checks and optionally reads one file; null when it is gone. */
   #readAt(dir: PinnedDir, loc: FileLocation, id: string, withData: boolean): SessionEntry | null {
-    const opened = openFile(dir, loc, { write: false }, this.sp.depth);
-    if (!opened) return null;
-    try {
-      const st = fstatSync(opened.fd);
-      checkSessionFile(loc.path, st);
-      const entry: SessionEntry = { id, location: loc.path, size: st.size, mtimeMs: st.mtimeMs };
-      if (withData) {
-        if (st.size > this.maxBytes) entry.tooBig = true;
-        else entry.bytes = readKnownSize(opened.fd, st.size);
-      }
-      return entry;
-    } finally {
-      closeSync(opened.fd);
-    }
+    const found = readEntryAt(dir, loc, { withData, maxBytes: this.maxBytes });
+    if (!found) return null;
+    const entry: SessionEntry = { id, location: loc.path, size: found.st.size, mtimeMs: found.st.mtimeMs };
+    if (found.tooBig) entry.tooBig = true;
+    else if (found.bytes) entry.bytes = found.bytes;
+    return entry;
   }
 
   async read(id: string): Promise<SessionEntry | null> {
@@ -113,7 +105,7 @@ export class FileAdminSource implements AdminSource {
   }
 
   #lock(id: string, exclusive: boolean, timeoutMs: number, noRead = false): Promise<LockedFile | null> {
-    return lockFile(locateSessionFile(this.sp, id), { exclusive, write: exclusive, timeoutMs, maxBytes: this.maxBytes, depth: this.sp.depth, noRead });
+    return lockFile(locateSessionFile(this.sp, id), { exclusive, write: exclusive, timeoutMs, maxBytes: this.maxBytes, noRead });
   }
 
   #entry(id: string, f: LockedFile, withBytes: boolean): SessionEntry {
@@ -146,11 +138,8 @@ export class FileAdminSource implements AdminSource {
     try {
       const next = fn({ ...this.#entry(id, f, false), bytes: f.bytes });
       if (next === null || Buffer.from(next.buffer, next.byteOffset, next.byteLength).equals(f.bytes)) return 'unchanged';
-      const before = fstatSync(f.fd, { bigint: true });
-      await writeLocked(f, next, f.bytes);
-      // Keep the mtime exactly (to the nanosecond where the file system has it): a rewrite is no visit.
-      restoreTimes(f.fd, before);
-      return 'rewritten';
+      // The mtime is kept exactly (to the nanosecond where the file system has it): a rewrite is no visit.
+      return (await rewriteLocked(f, next)) ? 'rewritten' : 'missing';
     } finally {
       await release(f);
     }
@@ -172,7 +161,7 @@ export class FileAdminSource implements AdminSource {
    */
   async put(id: string, bytes: Uint8Array, options: { expiresAtMs: number; lockTimeoutMs: number; overwrite?: boolean }): Promise<PutOutcome> {
     const loc = locateSessionFile(this.sp, id);
-    const f = (await lockFile(loc, { exclusive: true, write: true, create: { mode: this.sp.mode }, timeoutMs: options.lockTimeoutMs, maxBytes: this.maxBytes, depth: this.sp.depth }))!;
+    const f = (await lockFile(loc, { exclusive: true, write: true, create: { mode: this.sp.mode }, timeoutMs: options.lockTimeoutMs, maxBytes: this.maxBytes }))!;
     try {
       if (!f.created && f.st.size > 0 && !options.overwrite) return 'exists';
       await writeLocked(f, bytes, f.bytes);

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, lstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { newGcReport, type GcOptions, type GcOutcome, type GcReport } from '../../session/admin.js';
-import { errnoCode, openFile, stillNames, unlinkIfSame, type FileLocation } from './file-io.js';
+import { errnoCode, openFile, stillNames, unlinkIfSame, type FileLocation } from '../shared/file-io/index.js';
 import { assertLockingAvailable, tryLockFd } from './lock.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -76,7 +76,7 @@ export function gcShard(task: GcShardTask, events: GcShardEvents): Counts {
 
     let fd: number;
     try {
-      const opened = openFile(dir, loc, { write: false }, task.sp.depth);
+      const opened = openFile(dir, loc, { write: false });
       if (!opened) {
         counts.vanished++;
         note(path, 'vanished');

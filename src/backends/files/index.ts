@@ -1,7 +1,7 @@
 /**
  * `sessctl/files`: PHP's `files` session save handler, with PHP's own flock locking.
  * save-path.ts (session.save_path), paths.ts (where a session lives, the walk), lock.ts
- * (flock), file-io.ts (every file access), store.ts (FileSessionStore / FileSessionHandle),
+ * (flock; every file access goes through ../shared/file-io/), store.ts (FileSessionStore / FileSessionHandle),
  * mkdirs.ts (the depth-N tree), admin-source.ts and gc.ts (the operator commands).
  */
 export { FileSessionStore, FileSessionHandle, type FileStoreOptions } from './store.js';

@@ -10,7 +10,7 @@ import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync
 import { join } from 'node:path';
 import { ConfigError, SessionFileError } from '../../errors.js';
 import { SID_ALPHABET, type SidBitsPerCharacter } from '../../session/session-id.js';
-import { errnoCode, PinnedDir } from './file-io.js';
+import { errnoCode, PinnedDir } from '../shared/file-io/index.js';
 import type { SavePath } from './save-path.js';
 
 export interface CreateSessionDirsOptions {

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { SessionFileError } from '../../errors.js';
 import type { SavePath } from './save-path.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
-import type { FileLocation } from './file-io.js';
-import { walkSessionTree } from './walk.js';
+import type { FileLocation } from '../shared/file-io/index.js';
+import { SESSION_FILE_PREFIX, walkSessionTree } from './walk.js';
 
-export const SESSION_FILE_PREFIX = 'sess_';
+export { SESSION_FILE_PREFIX };
 
 /**
  * The file of session `id`: one directory per leading id character, then `sess_<id>`.
@@ -31,7 +31,13 @@ export function locateSessionFile(sp: SavePath, id: string): FileLocation {
   const dirs: string[] = [];
   for (let i = 0; i < sp.depth; i++) dirs.push(id[i]!);
   const name = SESSION_FILE_PREFIX + id;
-  return { root: sp.path, dirs, name, path: join(sp.path, ...dirs, name) };
+  return { root: sp.path, dirs, name, path: join(sp.path, ...dirs, name), dirMissing: dirMissing(sp.depth) };
+}
+
+function dirMissing(depth: number): string {
+  return depth > 0
+    ? `its directory does not exist (save path depth ${depth}: create the tree with \`sessctl mkdirs\` or PHP's mod_files.sh)`
+    : 'the save path directory does not exist';
 }
 
 /** `'sess_abc'` → `'abc'`; null when the name is not a session file of a valid id. */

@@ -1,7 +1,7 @@
 /**
  * PHP's `files` session save handler for Node: the same files, the same flock(2) lock,
  * writes in place like PHP, so PHP and Node can serve the same sessions at the same time.
- * Every file access goes through file-io.ts.
+ * Every file access goes through the shared file-io module (../shared/file-io/).
  */
 import { constants as fsc } from 'node:fs';
 import { decodeSession, encodeSession } from '../../codec/index.js';
@@ -13,12 +13,10 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
-import { errnoCode, lockFile, release, touchLocked, unlinkLocked, writeLocked, type LockedFile, type LockRequest } from './file-io.js';
-import type { IoMode } from './io.js';
+import { isRegularFileAt, lockFile, release, touchLocked, unlinkLocked, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
 import { assertLockingAvailable } from './lock.js';
 import { locateSessionFile, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
-import { lstatSync } from 'node:fs';
 import { SessionFileError } from '../../errors.js';
 
 export interface FileStoreOptions extends SessionSettings {
@@ -94,22 +92,15 @@ export class FileSessionStore implements SessionBackend {
    */
   async exists(id: string): Promise<boolean> {
     if (!this.isValidId(id)) return false;
-    const path = this.pathOf(id);
-    try {
-      return lstatSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
-    } catch (err) {
-      if (errnoCode(err) === 'ENOTDIR') return false;
-      throw new SessionFileError(path, `cannot stat: ${(err as Error).message}`, 'ESESSIONFILE', { cause: err });
-    }
+    return isRegularFileAt(locateSessionFile(this.savePath, id));
   }
 
   /** @internal the locking step every operation shares. */
-  lock(id: string, req: Omit<LockRequest, 'maxBytes' | 'depth' | 'timeoutMs'> & { timeoutMs?: number }): Promise<LockedFile | null> {
+  lock(id: string, req: Omit<LockRequest, 'maxBytes' | 'timeoutMs'> & { timeoutMs?: number }): Promise<LockedFile | null> {
     return lockFile(locateSessionFile(this.savePath, id), {
       ...req,
       timeoutMs: req.timeoutMs ?? this.settings.lockTimeoutMs,
       maxBytes: this.settings.maxBytes,
-      depth: this.savePath.depth,
       io: this.io,
     });
   }
@@ -298,7 +289,7 @@ export class FileSessionHandle implements SessionHandle {
 
   /**
    * Encodes the data with the store's serialize handler and writes it in place (same inode,
-   * so PHP's lock stays meaningful; see file-io's writeInPlace for the order). With lazy write
+   * so PHP's lock stays meaningful; see the shared file-io's writeInPlaceSteps for the order). With lazy write
    * and unchanged bytes only the mtime is set (futimes), like PHP.
    * @throws EncodeError when the handler cannot hold the data (nothing is written).
    * @throws SessionFileError (EWRITE) when the write fails; the previous bytes are put back.

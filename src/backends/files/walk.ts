@@ -1,144 +1,36 @@
 /**
- * The one save_path walker: the file store's walkSessionFiles (strict, valid ids), the
- * admin commands' listings (the same) and gc (every `sess_*` at the right depth, as PHP's
- * own gc) all use it. Loads nothing heavy (no node:crypto, no flock addon).
+ * PHP's save_path tree as the shared walk sees it: `sess_<id>` files at depth N. The file
+ * store's walkSessionFiles (strict, valid ids), the admin commands' listings (the same) and
+ * gc (every `sess_*` at the right depth, as PHP's own gc) all use it. Loads nothing heavy (no
+ * node:crypto, no flock addon).
  */
-import { closeSync, constants as C, opendirSync, lstatSync, openSync, type Dir, type Dirent } from 'node:fs';
-import { join } from 'node:path';
 import { isValidSessionId } from '../../session/session-id.js';
-import { PinnedDir, PINNED_DIRS } from './file-io.js';
+import { walkTree, type FoundFile, type TreeWalkOptions } from '../shared/file-io/walk.js';
 
-/** A `sess_*` file found by {@link walkSessionTree}. */
-export interface FoundFile {
-  /** The file name without `sess_`. */
-  id: string;
-  path: string;
-  /** The directory it was found in, pinned: valid only until the walk moves on. */
-  dir: PinnedDir;
-  /** The file's name in `dir`. */
-  name: string;
-}
+export { nameShard, type FoundFile } from '../shared/file-io/walk.js';
 
-export interface TreeWalkOptions {
-  /** Directory levels below the root where session files live (save_path's N). */
-  depth: number;
+export interface SessionTreeWalkOptions extends Omit<TreeWalkOptions, 'idOf' | 'oneCharDirs'> {
   /** Only files whose directory matches the id's leading characters (where PHP would look). */
   strictPlacement?: boolean;
   /** Only names that are valid ids for this depth (`[A-Za-z0-9,-]`, longer than depth). */
   validIdsOnly?: boolean;
-  /**
-   * Unreadable directories are reported here (`stage`: opening it or reading it) and
-   * skipped; the walk goes on. Whatever it throws ends the walk.
-   */
-  onError?: (path: string, err: NodeJS.ErrnoException, stage: 'open' | 'read') => void;
-  /** Checked before each directory entry: the walk throws the signal's reason once aborted. */
-  signal?: AbortSignal;
-  /**
-   * Take only the share `index` of `count` of the top-level entries (by a hash of their
-   * name, so that parallel walkers split the tree without talking to each other).
-   */
-  shard?: { index: number; count: number };
 }
 
-/** FNV-1a of a name: a stable, cheap way to deal top-level entries to walkers. */
-export function nameShard(name: string, count: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % count;
-}
+/** PHP's mod_files names a session's file `sess_<id>`. */
+export const SESSION_FILE_PREFIX = 'sess_';
 
-/**
- * Walks a save_path tree synchronously with opendir/readdir, one directory handle per
- * level open at a time, so memory stays bounded however many files there are. Yields the
- * regular `sess_*` files at exactly `depth` levels below the root. Symlinks are never
- * followed (directory symlinks are not entered, file symlinks are not yielded).
- * Sync on purpose: it measured faster than fast-glob and async opendir on big trees
- * (see bench/gc.bench.js), and callers interleave their own syscalls per file.
- */
-export function* walkSessionTree(root: string, options: TreeWalkOptions): Generator<FoundFile> {
-  yield* walkLevel(null, root, 0, '', options);
-}
-
-const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY;
-
-/**
- * Opens a directory of the tree: below the root through the parent's pinned descriptor with
- * O_NOFOLLOW, so a directory swapped for a symlink after readdir is refused, never entered.
- */
-function openLevel(parent: PinnedDir | null, dir: string, name: string): { handle: Dir; fd: number | null } {
-  if (!PINNED_DIRS) return { handle: opendirSync(dir, { bufferSize: 256 }), fd: null };
-  const fd = openSync(parent ? parent.entry(name) : dir, parent ? DIR_FLAGS | C.O_NOFOLLOW : DIR_FLAGS);
-  try {
-    return { handle: opendirSync(`/proc/self/fd/${fd}`, { bufferSize: 256 }), fd };
-  } catch (err) {
-    closeSync(fd);
-    throw err;
-  }
-}
-
-function* walkLevel(parent: PinnedDir | null, dir: string, level: number, prefix: string, options: TreeWalkOptions): Generator<FoundFile> {
-  let handle: Dir;
-  let fd: number | null;
-  try {
-    ({ handle, fd } = openLevel(parent, dir, dir.slice(dir.lastIndexOf('/') + 1)));
-  } catch (err) {
-    options.onError?.(dir, err as NodeJS.ErrnoException, 'open');
-    return;
-  }
-  // The save path itself is trusted as configured (a symlink there is the admin's choice), so
-  // names directly in it are reached by plain path — cheaper than through /proc; only the
-  // directories below it are pinned.
-  const pinned = PinnedDir.adopt(parent === null ? null : fd, dir);
-  // join() once per directory, not per file: normalising every path was a visible share of gc's CPU.
-  const base = join(dir, '_').slice(0, -1);
-  try {
-    let entry: Dirent | null;
-    while ((entry = readNext(handle, dir, options)) !== null) {
-      options.signal?.throwIfAborted();
-      const name = entry.name;
-      if (level === 0 && options.shard && options.shard.count > 1 && nameShard(name, options.shard.count) !== options.shard.index) continue;
-      if (level < options.depth) {
-        if (name.length !== 1 && options.strictPlacement) continue;
-        if (!entryIs(entry, pinned, 'isDirectory')) continue;
-        yield* walkLevel(pinned, join(dir, name), level + 1, prefix + name, options);
-        continue;
-      }
-      if (!name.startsWith('sess_')) continue;
-      if (!entryIs(entry, pinned, 'isFile')) continue;
-      const id = name.slice(5);
-      if (options.validIdsOnly && !isValidSessionId(id, options.depth)) continue;
-      if (options.strictPlacement && !id.startsWith(prefix)) continue;
-      yield { id, path: base + name, dir: pinned, name };
-    }
-  } finally {
-    try {
-      handle.closeSync();
-    } catch {
-      /* already closed */
-    }
-    if (fd !== null) closeSync(fd);
-  }
-}
-
-function readNext(handle: Dir, dir: string, options: TreeWalkOptions): Dirent | null {
-  try {
-    return handle.readSync();
-  } catch (err) {
-    options.onError?.(dir, err as NodeJS.ErrnoException, 'read');
-    return null;
-  }
-}
-
-/**
- * Whether the entry is a directory / a regular file. d_type can be DT_UNKNOWN on some file
- * systems: then lstat (never stat: symlinks are never followed).
- */
-function entryIs(entry: Dirent, dir: PinnedDir, kind: 'isDirectory' | 'isFile'): boolean {
-  if (entry[kind]()) return true;
-  if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink()) return false;
-  try {
-    return lstatSync(dir.entry(entry.name))[kind]();
-  } catch {
-    return false;
-  }
+/** Every regular `sess_*` file at exactly `depth` levels below `root` (see walkTree), `id` without `sess_`. */
+export function walkSessionTree(root: string, options: SessionTreeWalkOptions): Generator<FoundFile> {
+  const { strictPlacement, validIdsOnly, depth } = options;
+  return walkTree(root, {
+    ...options,
+    oneCharDirs: strictPlacement,
+    idOf: (name, placement) => {
+      if (!name.startsWith(SESSION_FILE_PREFIX)) return null;
+      const id = name.slice(SESSION_FILE_PREFIX.length);
+      if (validIdsOnly && !isValidSessionId(id, depth)) return null;
+      if (strictPlacement && !id.startsWith(placement)) return null;
+      return id;
+    },
+  });
 }

@@ -2,17 +2,19 @@
  * The operator's view of a Laravel `file` session directory. gc follows FileSessionHandler::gc
  * (a file goes when its mtime is at or before now − lifetime), but only for files named like a
  * Laravel id, only when no request holds them, and only if not touched since they were judged.
+ * Listing, reading and locking go through the shared file-io module, like PHP's files: a
+ * symlink or a non-regular file named like an id is skipped by the listings and refused
+ * (ESYMLINK, ENOTFILE) by inspect and destroy; Laravel's own gc would follow it.
  * With a payloadCipher (`encrypt => true`) the bytes the commands see are the decrypted
  * serialize($attributes), sealed again on every write; gc needs no key (it judges mtimes only).
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { InvalidSessionIdError, SessionFileError } from '../../errors.js';
-import { newGcReport, recordGcError, type AdminSource, type PayloadCipher, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { InvalidSessionIdError } from '../../errors.js';
+import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type PayloadCipher, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { lockFile, PinnedDir, readEntryAt, release, rewriteLocked, unlinkLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
 import { isLaravelSessionId } from '../shared/laravel.js';
-import { errnoCode, lockSession, release, setMtime, unlinkHeld, writeLocked, type OpenedSession } from './file.js';
+import { dirError, foundLocation, locateLaravelFile, walkLaravelFiles } from './paths.js';
 
-type Locked = OpenedSession;
+type Locked = LockedFile;
 
 export class LaravelFileAdminSource implements AdminSource {
   readonly saveHandler = 'laravel-files';
@@ -34,21 +36,19 @@ export class LaravelFileAdminSource implements AdminSource {
 
   async check(): Promise<void> {
     try {
-      readdirSync(this.#dir);
+      PinnedDir.probeRoot(this.#dir);
     } catch (err) {
-      throw new SessionFileError(this.#dir, `cannot read the session directory: ${errnoCode(err) ?? ''} ${(err as Error).message}`.trim(), 'ESESSIONDIR', { cause: err });
+      throw dirError(this.#dir, err);
     }
   }
 
-  #entry(id: string, withData: boolean): SessionEntry | null {
-    const location = join(this.#dir, id);
-    const st = lstatSync(location, { throwIfNoEntry: false });
-    if (!st?.isFile()) return null;
-    const e: SessionEntry = { id, location, size: st.size, mtimeMs: st.mtimeMs };
-    if (withData) {
-      if (st.size > this.#maxBytes) e.tooBig = true;
-      else e.bytes = this.#open(readFileSync(location), location);
-    }
+  /** Opens (never follows), checks and optionally reads one file; null when it is gone. */
+  #readAt(dir: PinnedDir, loc: FileLocation, id: string, withData: boolean): SessionEntry | null {
+    const found = readEntryAt(dir, loc, { withData, maxBytes: this.#maxBytes });
+    if (!found) return null;
+    const e: SessionEntry = { id, location: loc.path, size: found.st.size, mtimeMs: found.st.mtimeMs };
+    if (found.tooBig) e.tooBig = true;
+    else if (found.bytes) e.bytes = this.#open(found.bytes, loc.path);
     return e;
   }
 
@@ -58,74 +58,82 @@ export class LaravelFileAdminSource implements AdminSource {
   }
 
   #locked(s: Locked): SessionEntry & { bytes: Uint8Array } {
-    return { id: s.path.slice(this.#dir.length + 1), location: s.path, size: s.stat.size, mtimeMs: s.stat.mtimeMs, bytes: this.#open(s.bytes, s.path) };
+    return { id: s.loc.name, location: s.loc.path, size: s.st.size, mtimeMs: s.st.mtimeMs, bytes: this.#open(s.bytes, s.loc.path) };
+  }
+
+  /** LOCK_EX (read-write) or LOCK_SH, as Laravel's writes and reads take them. */
+  #lock(id: string, exclusive: boolean, timeoutMs: number, extra: { noRead?: boolean; maxBytes?: number } = {}): Promise<Locked | null> {
+    return lockFile(locateLaravelFile(this.#dir, id), { exclusive, write: exclusive, timeoutMs, maxBytes: extra.maxBytes ?? this.#maxBytes, noRead: extra.noRead });
   }
 
   async *entries(options: EntriesOptions = {}): AsyncIterable<SessionEntry> {
     await this.check();
-    for (const name of readdirSync(this.#dir)) {
-      options.signal?.throwIfAborted();
-      if (!isLaravelSessionId(name)) continue;
+    for (const found of walkLaravelFiles(this.#dir, { signal: options.signal, onError: options.onError })) {
+      let e: SessionEntry | null;
       try {
-        const e = this.#entry(name, options.withData ?? false);
-        if (e) yield e;
+        e = this.#readAt(found.dir, foundLocation(found), found.id, options.withData ?? false);
       } catch (err) {
-        if (errnoCode(err) === 'ENOENT') continue;
         if (!options.onError) throw err;
-        options.onError(join(this.#dir, name), err as Error);
+        options.onError(found.path, err as Error);
+        continue;
       }
+      if (e) yield e;
     }
   }
 
   async read(id: string): Promise<SessionEntry | null> {
-    this.validateId(id);
-    return this.#entry(id, true);
+    const loc = locateLaravelFile(this.#dir, id);
+    const dir = PinnedDir.open(loc.root, loc.dirs);
+    try {
+      return this.#readAt(dir, loc, id, true);
+    } finally {
+      dir.close();
+    }
   }
 
   async lockedRead(id: string, lockTimeoutMs: number): Promise<SessionEntry | null> {
     this.validateId(id);
-    const s = await lockSession(this.#dir, id, { exclusive: false, timeoutMs: lockTimeoutMs, maxBytes: this.#maxBytes });
+    const s = await this.#lock(id, false, lockTimeoutMs);
     if (!s) return null;
-    release(s.fd, s.path);
+    await release(s);
     return this.#locked(s);
   }
 
   async withLocked<T>(id: string, lockTimeoutMs: number, fn: (entry: SessionEntry | null) => Promise<T>): Promise<T> {
     this.validateId(id);
-    const s = await lockSession(this.#dir, id, { exclusive: true, timeoutMs: lockTimeoutMs, maxBytes: this.#maxBytes });
+    const s = await this.#lock(id, true, lockTimeoutMs);
     if (!s) return fn(null);
     try {
       return await fn(this.#locked(s));
     } finally {
-      release(s.fd, s.path);
+      await release(s);
     }
   }
 
   async destroy(id: string, options: { lockTimeoutMs: number; onlyIf?: (entry: SessionEntry) => boolean }): Promise<DestroyOutcome> {
     this.validateId(id);
-    const s = await lockSession(this.#dir, id, { exclusive: true, timeoutMs: options.lockTimeoutMs, maxBytes: this.#maxBytes });
+    const s = await this.#lock(id, true, options.lockTimeoutMs, { noRead: !options.onlyIf });
     if (!s) return 'missing';
     try {
       if (options.onlyIf && !options.onlyIf(this.#locked(s))) return 'kept';
-      return unlinkHeld(s) ? 'destroyed' : 'missing';
+      return (await unlinkLocked(s)) ? 'destroyed' : 'missing';
     } finally {
-      release(s.fd, s.path);
+      await release(s);
     }
   }
 
   async rewrite(id: string, fn: (entry: SessionEntry & { bytes: Uint8Array }) => Uint8Array | null, options: { lockTimeoutMs: number }): Promise<RewriteOutcome> {
     this.validateId(id);
-    const s = await lockSession(this.#dir, id, { exclusive: true, timeoutMs: options.lockTimeoutMs, maxBytes: this.#maxBytes });
+    const s = await this.#lock(id, true, options.lockTimeoutMs);
     if (!s) return 'missing';
     try {
       const entry = this.#locked(s);
       const next = fn(entry);
       if (next === null || Buffer.from(next).equals(Buffer.from(entry.bytes))) return 'unchanged';
-      writeLocked(s.fd, s.path, this.#cipher ? this.#cipher.seal(next) : next);
-      setMtime(s.fd, s.stat.mtime); // a rewrite does not make the session younger
-      return 'rewritten';
+      // A rewrite does not make the session younger: its times are put back.
+      return (await rewriteLocked(s, this.#cipher ? this.#cipher.seal(next) : next)) ? 'rewritten' : 'missing';
     } finally {
-      release(s.fd, s.path);
+      await release(s);
     }
   }
 
@@ -140,7 +148,7 @@ export class LaravelFileAdminSource implements AdminSource {
       report.expired++;
       let s: Locked | null;
       try {
-        s = await lockSession(this.#dir, e.id, { exclusive: true, timeoutMs: 0, maxBytes: Infinity });
+        s = await this.#lock(e.id, true, 0, { noRead: true, maxBytes: Infinity });
       } catch (err) {
         if ((err as { code?: string }).code === 'ELOCKTIMEOUT') {
           report.skippedLocked++;
@@ -154,19 +162,19 @@ export class LaravelFileAdminSource implements AdminSource {
         continue;
       }
       try {
-        if (!old(s.stat.mtimeMs)) {
+        if (!old(s.st.mtimeMs)) {
           report.skippedTouched++;
           options.onFile?.(e.location, 'touched');
-        } else if (options.dryRun || unlinkHeld(s)) {
+        } else if (options.dryRun || (await unlinkLocked(s))) {
           report.deleted++;
-          report.bytesFreed += s.stat.size;
+          report.bytesFreed += s.st.size;
           options.onFile?.(e.location, options.dryRun ? 'would-delete' : 'deleted');
         } else {
           report.vanished++;
           options.onFile?.(e.location, 'vanished');
         }
       } finally {
-        release(s.fd, s.path);
+        await release(s);
       }
       if (report.expired % 1000 === 0) options.onProgress?.(report);
     }

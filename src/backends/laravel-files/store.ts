@@ -2,19 +2,34 @@
  * Laravel's `file` session driver (Illuminate\Session\FileSessionHandler) for Node: one file
  * `<storage/framework/sessions>/<id>` holding serialize($attributes) (or, with `encrypt => true`,
  * Laravel's encrypted payload of it), read as Laravel reads it (a session idle longer than the
- * lifetime reads as empty) and locked as file.ts says.
+ * lifetime reads as empty) and locked as Laravel locks it.
+ *
+ * Laravel's FileSessionHandler reads a session under flock(LOCK_SH) (Filesystem::sharedGet) and
+ * writes it with file_put_contents(…, LOCK_EX): open without truncating, flock(LOCK_EX),
+ * truncate, write. Nothing is held between the read at the start of a request and the write at
+ * its end. We take the same locks on the same file, so a Laravel read never sees half of a Node
+ * write and the other way round; a Node handle holds LOCK_EX from open() to close(), so
+ * Laravel's reads and writes of that session wait for it. Every file access goes through the
+ * shared file-io module, with the checks PHP's files handler gets: O_NOFOLLOW|O_NONBLOCK
+ * (Laravel follows symlinks; a root cron job must not), regular files only, the owner rule,
+ * maxBytes, the name still naming the locked inode before an unlink. A file root creates gets
+ * the directory's owner, so the web server user can still write it.
  */
-import { lstatSync, readdirSync } from 'node:fs';
 import { decodeSession, encodeSession } from '../../codec/index.js';
 import { PhpArray } from '../../codec/values.js';
-import { ConfigError, SessctlError, SessionFileError } from '../../errors.js';
+import { ConfigError, SessctlError } from '../../errors.js';
 import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, type SessionHandle, type SessionUpdater } from '../../session/contract.js';
 import { createUnusedId } from '../../session/new-session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
+import { isRegularFileAt, lockFile, release, touchLocked, unlinkLocked, writeLocked, type LockedFile } from '../shared/file-io/index.js';
 import { assertLockingAvailable } from '../shared/flock.js';
 import { generateLaravelSessionId, isLaravelSessionId, laravelHandler, lifetimeSeconds, type PayloadCipher } from '../shared/laravel.js';
-import { errnoCode, lockSession, release, sessionPath, setMtime, unlinkHeld, writeLocked, type OpenedSession } from './file.js';
+import { locateLaravelFile, walkLaravelFiles } from './paths.js';
+
+/** file_put_contents creates with 0666 (the umask applies), as Laravel's files are made. */
+const FILE_MODE = 0o666;
+const EMPTY = Buffer.alloc(0);
 
 export interface LaravelFileStoreOptions extends Omit<SessionSettings, 'sidLength' | 'sidBitsPerCharacter'> {
   /** config('session.files'): the app's `storage/framework/sessions`. */
@@ -51,7 +66,7 @@ export class LaravelFileSessionStore implements SessionBackend {
 
   /** @throws InvalidSessionIdError */
   pathOf(id: string): string {
-    return sessionPath(this.path, id);
+    return locateLaravelFile(this.path, id).path;
   }
 
   /** Str::random(40), checked against existing files. */
@@ -61,7 +76,7 @@ export class LaravelFileSessionStore implements SessionBackend {
 
   async exists(id: string): Promise<boolean> {
     if (!this.isValidId(id)) return false;
-    return lstatSync(this.pathOf(id), { throwIfNoEntry: false })?.isFile() ?? false;
+    return isRegularFileAt(locateLaravelFile(this.path, id));
   }
 
   /** Laravel reads a file idle for longer than the lifetime as an empty session. */
@@ -82,25 +97,36 @@ export class LaravelFileSessionStore implements SessionBackend {
     return this.payloadCipher ? this.payloadCipher.seal(plain) : plain;
   }
 
-  /** @internal */
-  lock(id: string, exclusive: boolean, timeoutMs = this.settings.lockTimeoutMs, create = false): Promise<OpenedSession | null> {
-    return lockSession(this.path, id, { exclusive, timeoutMs, create, maxBytes: this.settings.maxBytes });
+  /** @internal LOCK_EX (opened read-write) or LOCK_SH (read-only); `create` makes a missing file. */
+  lock(id: string, exclusive: boolean, options: { timeoutMs?: number; create?: boolean; noRead?: boolean } = {}): Promise<LockedFile | null> {
+    return lockFile(locateLaravelFile(this.path, id), {
+      exclusive,
+      write: exclusive,
+      create: options.create ? { mode: FILE_MODE, dirOwner: true } : undefined,
+      timeoutMs: options.timeoutMs ?? this.settings.lockTimeoutMs,
+      maxBytes: this.settings.maxBytes,
+      noRead: options.noRead,
+    });
   }
 
   /**
    * Opens a session under LOCK_EX (Laravel's reads and writes of it wait until close()).
-   * @throws InvalidSessionIdError, LockTimeoutError, DecodeError, SessctlError (ETOOBIG).
+   * @throws InvalidSessionIdError, LockTimeoutError, DecodeError, SessionFileError (a symlink,
+   *   not a regular file, another uid's file, ETOOBIG above maxBytes).
    */
   async open(id: string, options: OpenOptions = {}): Promise<LaravelFileSessionHandle> {
-    const s = (await this.lock(id, true, options.lockTimeoutMs, true))!;
+    const f = (await this.lock(id, true, { timeoutMs: options.lockTimeoutMs, create: true }))!;
     let handle: LaravelFileSessionHandle;
     try {
-      const live = !s.created && !this.expired(s.stat.mtimeMs);
-      const bytes = live ? s.bytes : Buffer.alloc(0);
-      handle = new LaravelFileSessionHandle(this, id, s, !live || s.bytes.length === 0, bytes, this.decode(bytes, s.path));
+      const live = !f.created && !this.expired(f.st.mtimeMs);
+      const bytes = live ? f.bytes : EMPTY;
+      handle = new LaravelFileSessionHandle(this, id, f, !live || f.bytes.length === 0, bytes, this.decode(bytes, f.loc.path));
     } catch (err) {
-      if (s.created) unlinkHeld(s);
-      release(s.fd, s.path);
+      try {
+        if (f.created) await unlinkLocked(f);
+      } finally {
+        await release(f);
+      }
       throw err;
     }
     if (options.readAndClose) await handle.close();
@@ -113,11 +139,11 @@ export class LaravelFileSessionStore implements SessionBackend {
 
   /** Reads under LOCK_SH, as Laravel's sharedGet does; null when missing or expired. */
   async read(id: string): Promise<PhpArray | null> {
-    const s = await this.lock(id, false);
-    if (!s) return null;
-    release(s.fd, s.path);
-    if (this.expired(s.stat.mtimeMs)) return null;
-    return this.decode(s.bytes, s.path);
+    const f = await this.lock(id, false);
+    if (!f) return null;
+    await release(f);
+    if (this.expired(f.st.mtimeMs)) return null;
+    return this.decode(f.bytes, f.loc.path);
   }
 
   update(id: string, fn: SessionUpdater): Promise<PhpArray> {
@@ -125,35 +151,33 @@ export class LaravelFileSessionStore implements SessionBackend {
   }
 
   async destroy(id: string): Promise<boolean> {
-    const s = await this.lock(id, true);
-    if (!s) return false;
+    const f = await this.lock(id, true, { noRead: true });
+    if (!f) return false;
     try {
-      return unlinkHeld(s);
+      return await unlinkLocked(f);
     } finally {
-      release(s.fd, s.path);
+      await release(f);
     }
   }
 
   async touch(id: string): Promise<boolean> {
-    const s = await this.lock(id, true);
-    if (!s) return false;
+    const f = await this.lock(id, true, { noRead: true });
+    if (!f) return false;
     try {
-      setMtime(s.fd);
+      await touchLocked(f);
       return true;
     } finally {
-      release(s.fd, s.path);
+      await release(f);
     }
   }
 
-  /** Every file named like a Laravel id (Laravel keeps a `.gitignore` there too). */
+  /** Every regular file named like a Laravel id (streamed; symlinks and FIFOs are no sessions). */
   async *ids(): AsyncGenerator<string> {
-    let names: string[];
-    try {
-      names = readdirSync(this.path);
-    } catch (err) {
-      throw new SessionFileError(this.path, `cannot read directory: ${errnoCode(err) ?? ''} ${(err as Error).message}`.trim(), 'ESESSIONDIR', { cause: err });
+    let n = 0;
+    for (const found of walkLaravelFiles(this.path)) {
+      yield found.id;
+      if (++n % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
-    for (const name of names) if (isLaravelSessionId(name)) yield name;
   }
 
   async close(): Promise<void> {}
@@ -162,19 +186,23 @@ export class LaravelFileSessionStore implements SessionBackend {
 export class LaravelFileSessionHandle implements SessionHandle {
   readonly #store: LaravelFileSessionStore;
   #id: string;
-  #held: OpenedSession | null;
+  #held: LockedFile | null;
   #isNew: boolean;
+  /** What the session holds for Laravel (empty when expired): lazy write compares with it. */
   #bytes: Uint8Array;
+  /** What the file holds: a write in place goes over these bytes. */
+  #disk: Uint8Array;
   #saved = false;
   data: PhpArray;
 
   /** @internal */
-  constructor(store: LaravelFileSessionStore, id: string, held: OpenedSession, isNew: boolean, bytes: Uint8Array, data: PhpArray) {
+  constructor(store: LaravelFileSessionStore, id: string, held: LockedFile, isNew: boolean, bytes: Uint8Array, data: PhpArray) {
     this.#store = store;
     this.#id = id;
     this.#held = held;
     this.#isNew = isNew;
     this.#bytes = bytes;
+    this.#disk = held.bytes;
     this.data = data;
   }
 
@@ -188,7 +216,7 @@ export class LaravelFileSessionHandle implements SessionHandle {
     return this.#store.pathOf(this.#id);
   }
 
-  #requireOpen(): OpenedSession {
+  #requireOpen(): LockedFile {
     if (!this.#held) throw new SessctlError(`${this.path}: the session handle is closed (its lock was released)`, 'ECLOSED');
     return this.#held;
   }
@@ -200,27 +228,32 @@ export class LaravelFileSessionHandle implements SessionHandle {
     const bytes = this.#store.encode(this.data);
     this.#saved = true;
     if (this.#store.settings.lazyWrite && !this.#store.payloadCipher && Buffer.from(bytes).equals(this.#bytes)) {
-      setMtime(held.fd);
+      await touchLocked(held);
       return;
     }
-    writeLocked(held.fd, held.path, bytes);
-    this.#bytes = bytes;
+    await this.#write(held, bytes);
   }
 
-  /** Releases the lock; a file this handle created and never saved is removed (Laravel writes a session only at the end of a request). */
+  async #write(file: LockedFile, bytes: Uint8Array): Promise<void> {
+    await writeLocked(file, bytes, this.#disk);
+    this.#bytes = bytes;
+    this.#disk = bytes;
+  }
+
   /** save() then close(); the lock is released on every path. */
   saveAndClose(data?: PhpArray): Promise<void> {
     return saveThenClose(this, data);
   }
 
+  /** Releases the lock; a file this handle created and never saved is removed (Laravel writes a session only at the end of a request). */
   async close(): Promise<void> {
     const held = this.#held;
     this.#held = null;
     if (!held) return;
     try {
-      if (held.created && !this.#saved) unlinkHeld(held);
+      if (held.created && !this.#saved) await unlinkLocked(held);
     } finally {
-      release(held.fd, held.path);
+      await release(held);
     }
   }
 
@@ -228,9 +261,9 @@ export class LaravelFileSessionHandle implements SessionHandle {
     const held = this.#requireOpen();
     this.#held = null;
     try {
-      unlinkHeld(held);
+      await unlinkLocked(held);
     } finally {
-      release(held.fd, held.path);
+      await release(held);
     }
   }
 
@@ -238,25 +271,36 @@ export class LaravelFileSessionHandle implements SessionHandle {
   async regenerateId(deleteOld = false): Promise<string> {
     const old = this.#requireOpen();
     const bytes = this.#store.encode(this.data);
-    let fresh: OpenedSession | null = null;
+    let fresh: LockedFile | null = null;
     let next = '';
     for (let attempt = 0; !fresh?.created; attempt++) {
-      if (fresh) release(fresh.fd, fresh.path);
+      // Someone made a session with this id between createId() and now: never take it over.
+      if (fresh) await release(fresh);
       if (attempt > 3) throw new SessctlError('could not create a fresh session id (collisions)', 'EIDCOLLISION');
       next = await this.#store.createId();
-      fresh = await this.#store.lock(next, true, undefined, true);
+      fresh = await this.#store.lock(next, true, { create: true });
     }
     try {
-      writeLocked(fresh.fd, fresh.path, bytes);
-      if (deleteOld) unlinkHeld(old);
-      else writeLocked(old.fd, old.path, bytes);
+      await writeLocked(fresh, bytes, fresh.bytes);
+    } catch (err) {
+      try {
+        await unlinkLocked(fresh);
+      } finally {
+        await release(fresh);
+      }
+      throw err;
+    }
+    try {
+      if (deleteOld) await unlinkLocked(old);
+      else await this.#write(old, bytes);
     } finally {
-      release(old.fd, old.path);
+      await release(old);
     }
     this.#id = next;
     this.#held = fresh;
     this.#isNew = true;
     this.#bytes = bytes;
+    this.#disk = bytes;
     this.#saved = true;
     return next;
   }

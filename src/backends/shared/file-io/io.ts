@@ -1,6 +1,6 @@
 /**
  * The file protocol is written once, as generators that yield the system calls they need
- * (file-io.ts); this module runs them either synchronously on the calling thread — the
+ * (file.ts, locked.ts); this module runs them either synchronously on the calling thread — the
  * default: a session file is a few KB and a sync call is several times cheaper than a libuv
  * thread-pool round trip, which is also what PHP does — or asynchronously through the
  * thread pool, for slow or network file systems where one call may block for long. The same

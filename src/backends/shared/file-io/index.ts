@@ -1,0 +1,33 @@
+/**
+ * The file-I/O module of the file backends (`files`, `laravel-files`): pinned directories,
+ * the checked open, the steps of the protocol run sync or async, the locked sequence, the walk.
+ * See file.ts for the guarantees.
+ */
+export { errnoCode, PinnedDir, PINNED_DIRS } from './pinned-dir.js';
+export {
+  checkOwner,
+  checkSessionFile,
+  checkSize,
+  giveToDirOwner,
+  isRegularFileAt,
+  openError,
+  openFile,
+  openFileSteps,
+  readEntryAt,
+  readKnownSize,
+  readKnownSizeSteps,
+  restoreTimes,
+  stillNames,
+  stillNamesSteps,
+  touchSteps,
+  unlinkIfSame,
+  unlinkIfSameSteps,
+  writeInPlaceSteps,
+  type FileEntry,
+  type FileLocation,
+  type OpenedFile,
+  type OpenHow,
+} from './file.js';
+export { lockFile, release, rewriteLocked, touchLocked, unlinkLocked, writeLocked, type LockedFile, type LockRequest } from './locked.js';
+export { runAsync, runner, runSync, type IoMode, type Steps, type Syscall } from './io.js';
+export { nameShard, walkTree, type FoundFile, type TreeWalkOptions } from './walk.js';

@@ -1,0 +1,152 @@
+/**
+ * A session file held open under its flock: the sequence every locked operation of every
+ * file backend shares (open, flock, fstat, checks, read), and what is done with the file while
+ * the lock is held (write in place, touch, unlink if still the locked inode, release).
+ */
+import { fstatSync, type Stats } from 'node:fs';
+import { LockTimeoutError, SessionFileError } from '../../../errors.js';
+// flock.ts loads the flock addon only when a lock is first taken.
+import { lockFd, lockReleased } from '../flock.js';
+import { checkSessionFile, checkSize, giveToDirOwner, openFileSteps, restoreTimes, readKnownSizeSteps, stillNamesSteps, touchSteps, unlinkIfSameSteps, writeInPlaceSteps, type FileLocation, type OpenedFile } from './file.js';
+import { runner, type IoMode, type Steps } from './io.js';
+import { PinnedDir } from './pinned-dir.js';
+
+export interface LockRequest {
+  /** Exclusive (writers) or shared (readers) flock. */
+  exclusive: boolean;
+  /** Open read-write (to write or truncate later). */
+  write: boolean;
+  /**
+   * Create the file when missing, with this mode (the umask applies); with `dirOwner`, root
+   * gives a file it made to the session directory's owner (see giveToDirOwner). Without
+   * `create` a missing file gives null.
+   */
+  create?: { mode: number; dirOwner?: boolean };
+  timeoutMs: number;
+  maxBytes: number;
+  /** Don't read the bytes (destroy, touch). */
+  noRead?: boolean;
+  signal?: AbortSignal;
+  /** `sync` (default) or `async` (libuv's thread pool, for slow or network file systems). */
+  io?: IoMode;
+}
+
+/** A session file held open under its flock. */
+export interface LockedFile {
+  loc: FileLocation;
+  fd: number;
+  /** fstat under the lock. */
+  st: Stats;
+  created: boolean;
+  /** The whole content as read under the lock (empty with `noRead`). */
+  bytes: Buffer;
+  /** How this file's I/O runs (the mode it was opened with). */
+  run: <T>(steps: Steps<T>) => Promise<T>;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * Opens and locks a session file, PHP's sequence: open, flock, fstat, read the known size.
+ * If the file was deleted or replaced while we waited for its lock (PHP's destroy, gc), it
+ * starts over on the new file instead of writing into an unlinked inode. Null when the file
+ * does not exist and `create` is not asked for.
+ * @throws LockTimeoutError; SessionFileError for a symlink, a non-regular file, a file owned
+ *   by another uid, a missing directory, permissions, or a file above `maxBytes` (not read).
+ */
+export async function lockFile(loc: FileLocation, req: LockRequest): Promise<LockedFile | null> {
+  const run = runner(req.io);
+  const deadline = Date.now() + req.timeoutMs;
+  for (;;) {
+    const dir = PinnedDir.open(loc.root, loc.dirs, loc.path);
+    let opened: OpenedFile | null;
+    try {
+      opened = await run(openFileSteps(dir, loc, req));
+      if (!opened) return null;
+      const { fd, created } = opened;
+      try {
+        if (created && req.create?.dirOwner) giveToDirOwner(fd, loc);
+        const left = Math.max(0, deadline - Date.now());
+        try {
+          await lockFd(fd, { exclusive: req.exclusive, timeoutMs: left, target: loc.path, signal: req.signal });
+        } catch (err) {
+          // Report the configured timeout, not what was left of it after a retry.
+          throw err instanceof LockTimeoutError ? new LockTimeoutError(loc.path, req.timeoutMs) : err;
+        }
+        const st: Stats = await run(fstatSteps(fd));
+        checkSessionFile(loc.path, st);
+        // Deleted or renamed over while we waited: the inode has no name left (nlink 0). With
+        // other hard links, ask the directory whether this name is still ours (one lstat more).
+        if (st.nlink === 0 || (st.nlink > 1 && !(await run(stillNamesSteps(dir, loc, st))))) {
+          await release({ fd, loc, run });
+          if (Date.now() > deadline) throw new SessionFileError(loc.path, 'kept being replaced while we waited for its lock', 'ERACE');
+          continue;
+        }
+        checkSize(loc.path, st.size, req.maxBytes);
+        const bytes = req.noRead || st.size === 0 ? EMPTY : await run(readKnownSizeSteps(fd, st.size));
+        return { loc, fd, st, created, bytes, run };
+      } catch (err) {
+        await release({ fd, loc, run });
+        throw err;
+      }
+    } finally {
+      dir.close();
+    }
+  }
+}
+
+function* fstatSteps(fd: number): Steps<Stats> {
+  return yield { op: 'fstat', fd };
+}
+
+function* closeSteps(fd: number): Steps<void> {
+  yield { op: 'close', fd };
+}
+
+/** Closes a locked file (which releases its flock) and lets the next waiter of this process in. */
+export async function release(file: Pick<LockedFile, 'fd' | 'loc' | 'run'>): Promise<void> {
+  try {
+    await file.run(closeSteps(file.fd));
+  } finally {
+    lockReleased(file.loc.path);
+  }
+}
+
+/** Deletes a locked file if its name still names the locked inode (through pinned directories). */
+export async function unlinkLocked(file: LockedFile): Promise<boolean> {
+  const dir = PinnedDir.open(file.loc.root, file.loc.dirs);
+  try {
+    return await file.run(unlinkIfSameSteps(dir, file.loc, file.st));
+  } finally {
+    dir.close();
+  }
+}
+
+/** Writes in place (see writeInPlaceSteps) with the file's I/O mode. */
+export function writeLocked(file: LockedFile, next: Uint8Array, prev: Uint8Array): Promise<void> {
+  return file.run(writeInPlaceSteps(file.fd, file.loc.path, next, prev));
+}
+
+/** Sets the mtime of a locked file (see touchSteps). */
+export function touchLocked(file: LockedFile, at?: { atime: Date; mtime: Date }): Promise<void> {
+  return file.run(touchSteps(file.fd, at));
+}
+
+/**
+ * Replaces the content of a locked file by `next` (an admin rewrite: convert, set), in place,
+ * after checking that its name still names the locked inode (a gc that takes no lock — PHP's,
+ * Laravel's — may have deleted it meanwhile), and puts its times back to the nanosecond: a
+ * rewrite is no visit. False (nothing written) when the name is gone or names another file.
+ */
+export async function rewriteLocked(file: LockedFile, next: Uint8Array): Promise<boolean> {
+  const dir = PinnedDir.open(file.loc.root, file.loc.dirs);
+  try {
+    if (!(await file.run(stillNamesSteps(dir, file.loc, file.st)))) return false;
+  } finally {
+    dir.close();
+  }
+  const before = fstatSync(file.fd, { bigint: true });
+  await writeLocked(file, next, file.bytes);
+  restoreTimes(file.fd, before);
+  return true;
+}

@@ -1,0 +1,118 @@
+/**
+ * Directories below a session directory, held open so that names resolve inside the very
+ * directory we checked: each level is opened with O_DIRECTORY|O_NOFOLLOW through its parent's
+ * descriptor (`/proc/self/fd/N/name`, Linux's openat), so swapping a directory for a symlink
+ * mid-operation cannot redirect a read, write or delete elsewhere.
+ */
+import { closeSync, constants as C, existsSync, lstatSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { SessionFileError } from '../../../errors.js';
+
+const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+
+/** Whether names can be resolved through a pinned directory descriptor (Linux's procfs). */
+export const PINNED_DIRS = process.platform === 'linux' && existsSync('/proc/self/fd');
+
+export function errnoCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+/**
+ * A directory of the tree held open, so that names below it resolve inside that very
+ * directory even if its path is swapped for a symlink meanwhile.
+ */
+export class PinnedDir {
+  readonly #fd: number | null;
+  readonly #prefix: string;
+  /** The logical path of the directory (for messages). */
+  readonly path: string;
+
+  private constructor(fd: number | null, prefix: string, path: string) {
+    this.#fd = fd;
+    this.#prefix = prefix;
+    this.path = path;
+  }
+
+  /**
+   * Opens `root/dirs…` one level at a time, refusing a symlink at every level below root.
+   * @throws SessionFileError (ESYMLINK, ENOENT, ENOTDIR, EACCES) naming the level.
+   */
+  static open(root: string, dirs: readonly string[], forFile?: string): PinnedDir {
+    if (dirs.length === 0) return new PinnedDir(null, root, root);
+    let path = root;
+    let fd: number | null = null;
+    try {
+      for (const d of dirs) {
+        const next = fd === null ? join(root, d) : `/proc/self/fd/${fd}/${d}`;
+        path = join(path, d);
+        if (PINNED_DIRS) {
+          let nfd: number;
+          try {
+            nfd = openSync(next, DIR_FLAGS);
+          } catch (err) {
+            throw dirError(path, err, forFile);
+          }
+          if (fd !== null) closeSync(fd);
+          fd = nfd;
+        } else {
+          // No procfs: check each level is a real directory (best effort, not race-free).
+          const st = lstatSync(path, { throwIfNoEntry: false });
+          if (!st) throw dirError(path, Object.assign(new Error('no such directory'), { code: 'ENOENT' }), forFile);
+          if (!st.isDirectory()) throw dirError(path, Object.assign(new Error('not a directory'), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' }), forFile);
+        }
+      }
+    } catch (err) {
+      if (fd !== null) closeSync(fd);
+      throw err;
+    }
+    return fd === null ? new PinnedDir(null, path, path) : new PinnedDir(fd, `/proc/self/fd/${fd}`, path);
+  }
+
+  /**
+   * Opens the session directory itself (symlinks there are the admin's choice and followed).
+   * @throws the raw errno error (ENOENT, ENOTDIR, EACCES).
+   */
+  static openRoot(path: string): number {
+    return openSync(path, C.O_RDONLY | C.O_DIRECTORY);
+  }
+
+  /**
+   * Checks that the session directory can be opened and read (it is closed again).
+   * @throws the raw errno error (ENOENT, ENOTDIR, EACCES).
+   */
+  static probeRoot(path: string): void {
+    closeSync(PinnedDir.openRoot(path));
+  }
+
+  /** Pins a directory already open (the walker's). */
+  static adopt(fd: number | null, path: string): PinnedDir {
+    return new PinnedDir(null, fd !== null && PINNED_DIRS ? `/proc/self/fd/${fd}` : path, path);
+  }
+
+  /** The path through which `name` in this directory is reached without following anything above it. */
+  entry(name: string): string {
+    return `${this.#prefix}/${name}`;
+  }
+
+  close(): void {
+    if (this.#fd !== null) closeSync(this.#fd);
+  }
+}
+
+function dirError(path: string, err: unknown, forFile?: string): SessionFileError {
+  const e = dirErrorFor(path, err);
+  if (forFile) e.message += ` (needed for ${forFile})`;
+  return e;
+}
+
+function dirErrorFor(path: string, err: unknown): SessionFileError {
+  let code = errnoCode(err);
+  // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR on Linux: say what it really is.
+  if (code === 'ENOTDIR' && lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) code = 'ELOOP';
+  if (code === 'ELOOP' || code === 'ENOTDIR') {
+    return new SessionFileError(path, code === 'ELOOP' ? 'is a symbolic link; refused (no symlink is followed below the save path)' : 'is not a directory', code === 'ELOOP' ? 'ESYMLINK' : 'ENOTDIR', { cause: err });
+  }
+  if (code === 'ENOENT') return new SessionFileError(path, 'directory does not exist (create the tree with `sessctl mkdirs`)', 'ENOENT', { cause: err });
+  if (code === 'EACCES' || code === 'EPERM') return new SessionFileError(path, `permission denied (${code}); run as the user PHP runs as`, 'EACCES', { cause: err });
+  return new SessionFileError(path, `cannot open directory: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });
+}
