@@ -141,13 +141,21 @@ try {
         stack === 'files'
           ? ['-d', `session.save_path=${dir}`]
           : ['-d', 'session.save_handler=redis', '-d', `session.save_path=${redis.url}`, '-d', 'redis.session.locking_enabled=1', '-d', 'redis.session.lock_retries=-1', '-d', 'redis.session.lock_wait_time=2000'];
-      child = spawn('php', [...ini, '-d', 'session.use_strict_mode=1', '-S', `127.0.0.1:${port}`, join(HERE, 'middleware-counter.php')], { stdio: 'ignore', env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' } });
+      child = spawn('php', [...ini, '-d', 'session.use_strict_mode=1', '-S', `127.0.0.1:${port}`, join(HERE, 'middleware-counter.php')], {
+        stdio: 'ignore',
+        env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' },
+        detached: true, // its own process group: the workers are stopped with the master
+      });
       await waitListening(port);
     }
     const own = await window(port, child.pid, false);
     const shared = await window(port, child.pid, true);
     rows.push({ label, own, shared });
-    child.kill('SIGKILL');
+    try {
+      process.kill(-child.pid, 'SIGKILL'); // PHP's server workers outlive a killed master
+    } catch {
+      child.kill('SIGKILL'); // not a group leader (the Node stacks)
+    }
     rmSync(dir, { recursive: true, force: true });
     console.log(
       `${label.padEnd(50)} own: ${own.rps.toFixed(0).padStart(5)} req/s, ${own.cpuPerReq.toFixed(2)} CPU ms/req, p99 ${own.p99.toFixed(1)} ms, lost ${own.lost} | ` +
