@@ -54,6 +54,11 @@ export interface ResolveOptions {
   app?: AppConfig;
   /** false: leave out the app's payload cipher (for showing the settings, where a missing APP_KEY is no error). */
   payloadCipher?: boolean;
+  /**
+   * The settings the caller uses (default: all). php is run only when one of these is still
+   * missing — starting php costs more than most commands — and the others then take PHP's defaults.
+   */
+  needed?: readonly SettingName[];
 }
 
 const INI_KEYS: Record<SettingName, string> = {
@@ -148,7 +153,8 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
     }
   }
   const php = options.php === undefined ? env.SESSCTL_PHP_BINARY || 'php' : options.php;
-  if (php !== false && missing().length > 0) {
+  const needed = options.needed ?? NAMES;
+  if (php !== false && missing().some((n) => needed.includes(n))) {
     const fromPhp = await askPhp(php);
     if (fromPhp) {
       for (const n of missing()) {
@@ -162,7 +168,7 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
   }
   for (const n of missing()) {
     raw[n] = DEFAULTS[n];
-    sources[n] = { kind: 'default', detail: "PHP's default" };
+    sources[n] = { kind: 'default', detail: needed.includes(n) ? "PHP's default" : "PHP's default (not looked up: this command does not use it)" };
   }
   const values = validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>, env);
   // The app's backend settings, then the --ini flags over them.

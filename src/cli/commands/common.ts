@@ -13,7 +13,11 @@ import type { CommonOptions } from '../index.js';
 import { formatJson } from '../output.js';
 
 /** Resolves settings from the command's flags (flag > framework app > env > php.ini > php > defaults). */
-export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}, { payloadCipher = true } = {}): Promise<ResolvedSettings> {
+export async function settingsFrom(
+  opts: CommonOptions,
+  extra: Partial<Record<SettingName, string>> = {},
+  { payloadCipher = true, needed }: { payloadCipher?: boolean; needed?: readonly SettingName[] } = {},
+): Promise<ResolvedSettings> {
   let app: AppConfig | undefined;
   if (opts.framework !== undefined) {
     const { readApp } = await import('../../admin/app/index.js');
@@ -29,6 +33,7 @@ export async function settingsFrom(opts: CommonOptions, extra: Partial<Record<Se
     php: opts.php === false ? false : undefined,
     ini: iniFlags(opts.ini),
     payloadCipher,
+    needed,
   });
 }
 
@@ -39,8 +44,8 @@ const opened = new Set<AdminSource>();
 export let actedAs: ActedAs | undefined;
 
 /** Resolves settings, then (as root) becomes the save path's owner before anything is touched. */
-export async function settingsAsOwner(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}): Promise<ResolvedSettings> {
-  const resolved = await settingsFrom(opts, extra);
+export async function settingsAsOwner(opts: CommonOptions, extra: Partial<Record<SettingName, string>> = {}, needed?: readonly SettingName[]): Promise<ResolvedSettings> {
+  const resolved = await settingsFrom(opts, extra, { needed });
   actedAs = actAsOwner(resolved.values, { stayRoot: opts.asRoot === true });
   return resolved;
 }
@@ -59,8 +64,12 @@ export function iniFlags(list: string[] | undefined): Record<string, string> | u
   return out;
 }
 
-export async function sourceFrom(opts: CommonOptions): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
-  const resolved = await settingsAsOwner(opts);
+/** What the commands that work on stored sessions use (validate also needs the id shape: SOURCE_AND_IDS). */
+export const SOURCE_SETTINGS: readonly SettingName[] = ['saveHandler', 'savePath', 'serializeHandler', 'maxlifetime'];
+export const SOURCE_AND_IDS: readonly SettingName[] = [...SOURCE_SETTINGS, 'sidLength', 'sidBitsPerCharacter'];
+
+export async function sourceFrom(opts: CommonOptions, needed: readonly SettingName[] = SOURCE_SETTINGS): Promise<{ resolved: ResolvedSettings; source: AdminSource }> {
+  const resolved = await settingsAsOwner(opts, {}, needed);
   const source = await openAdminSource(resolved.values);
   await checkSource(source);
   opened.add(source);

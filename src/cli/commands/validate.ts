@@ -3,11 +3,11 @@ import { escapeText } from '../escape.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { actedAs, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, json, printWalkError, sourceFrom, SOURCE_AND_IDS } from './common.js';
 
 /** `sessctl validate`: every session PHP would fail to decode; exit 1 if any. */
 export async function run(opts: CommonOptions): Promise<number> {
-  const { resolved, source: opened } = await sourceFrom(opts);
+  const { resolved, source: opened } = await sourceFrom(opts, SOURCE_AND_IDS);
   const source = withProgress(opened, new ProgressLine(canShowProgress(opts.quiet)), 'checked');
   const problems: ValidationProblem[] = [];
   const report = await validateSessions(source, resolved.values, {
