@@ -5,6 +5,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { PHP } from './env.js';
+import { pollUntil } from './server-process.js';
 import { phpServerArgs } from '../../examples/php-express/php-settings.js';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,18 +44,12 @@ export async function startPhpServer(savePath, { port, ini, env } = {}) {
     }
     child.stderr.destroy();
   };
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`${url}/state.php`);
-      return { url, stop };
-    } catch {
-      if (i > 100 || child.exitCode !== null) {
-        await stop();
-        throw new Error(`php -S did not start: ${stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  const up = await pollUntil(() => fetch(`${url}/state.php`).then(() => true), { what: 'php -S', everyMs: 50, stopIf: () => child.exitCode !== null }).catch(() => false);
+  if (!up) {
+    await stop();
+    throw new Error(`php -S did not start: ${stderr}`);
   }
+  return { url, stop };
 }
 
 /** A minimal cookie jar for one host (cookies ignore ports, so PHP and Node share it). */

@@ -17,6 +17,28 @@ export function freePort() {
   });
 }
 
+/**
+ * Polls `check` (an answer from the server itself: the readiness signal these processes give)
+ * until it is true. The bound is a deadline, not a count of tries, and a generous one: a loaded
+ * CI machine may take seconds to start a server. False when `stopIf` says to give up (the
+ * process died). @throws when the deadline passes.
+ * @param {() => Promise<boolean> | boolean} check
+ * @param {{ what: string, timeoutMs?: number, everyMs?: number, stopIf?: () => boolean }} options
+ */
+export async function pollUntil(check, { what, timeoutMs = 60_000, everyMs = 30, stopIf = () => false }) {
+  const deadline = Date.now() + timeoutMs;
+  while (!stopIf()) {
+    try {
+      if (await check()) return true;
+    } catch {
+      /* not answering yet */
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not ready within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return false;
+}
+
 const live = new Set();
 process.on('exit', () => {
   for (const child of live) {
@@ -42,18 +64,7 @@ export async function startServerProcess({ name, command, args, ready, cleanup =
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    let up = false;
-    for (let i = 0; i < 100 && child.exitCode === null; i++) {
-      try {
-        if (await ready(port)) {
-          up = true;
-          break;
-        }
-      } catch {
-        /* not listening yet */
-      }
-      await new Promise((r) => setTimeout(r, 30));
-    }
+    const up = await pollUntil(() => ready(port), { what: name, stopIf: () => child.exitCode !== null }).catch(() => false);
     const stop = async (/** @type {NodeJS.Signals} */ signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill(signal);

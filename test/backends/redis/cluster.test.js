@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { needRedis, runPhp, hasRedisServer, hasPhpRedis } from '../../helpers/env.js';
 import { startRedis } from '../../helpers/redis-server.js';
+import { pollUntil } from '../../helpers/server-process.js';
 import { RedisSessionStore } from 'sessctl/redis';
 
 const hasRedisCli = spawnSync('redis-cli', ['--version']).status === 0;
@@ -18,11 +19,7 @@ before(async () => {
   for (let i = 0; i < 3; i++) nodes.push(await startRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] }));
   const r = spawnSync('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`cluster create failed: ${r.stdout}${r.stderr}`);
-  for (let i = 0; i < 200; i++) {
-    const ok = await Promise.all(nodes.map((n) => clusterOk(n.port)));
-    if (ok.every(Boolean)) break;
-    await new Promise((res) => setTimeout(res, 50));
-  }
+  await pollUntil(async () => (await Promise.all(nodes.map((n) => clusterOk(n.port)))).every(Boolean), { what: 'the Redis cluster', everyMs: 50 });
   savePath = nodes.map((n) => `seed[]=127.0.0.1:${n.port}`).join('&') + '&timeout=2&read_timeout=2';
   store = new RedisSessionStore({ saveHandler: 'rediscluster', savePath });
 });

@@ -4,6 +4,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { needRedis } from '../../helpers/env.js';
 import { startRedis, freePort, rawCommand } from '../../helpers/redis-server.js';
+import { pollUntil } from '../../helpers/server-process.js';
 import { RedisSessionStore } from 'sessctl/redis';
 import { BackendError, PhpArray } from 'sessctl';
 
@@ -56,13 +57,7 @@ test('server killed mid-run: in-flight and later calls fail fast; the store work
   const { spawn } = await import('node:child_process');
   const child = spawn('redis-server', ['--port', String(redis.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   try {
-    for (let i = 0; i < 100; i++) {
-      try {
-        if ((await rawCommand(redis.port, 'PING', 200)) === '+PONG') break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 30));
-      }
-    }
+    await pollUntil(async () => (await rawCommand(redis.port, 'PING', 200)) === '+PONG', { what: 'the restarted redis-server' });
     assert.equal(await s.read('killme0000000000000000000000001'), null); // no persistence: the data went with the crash
     await s.update('killme0000000000000000000000001', (d) => void d.set('again', true));
     assert.equal((await s.read('killme0000000000000000000000001')).get('again'), true);
