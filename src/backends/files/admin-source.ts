@@ -6,13 +6,13 @@
 import { closeSync, fstatSync, type Stats } from 'node:fs';
 import { SessionFileError } from '../../errors.js';
 import type { AdminSource, AdminSourceSettings, DestroyOutcome, PutOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
+import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { errnoCode, lockFile, PinnedDir, readEntryAt, release, rewriteLocked, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
 import { locateSessionFile } from './paths.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
 
-const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 
 export class FileAdminSource implements AdminSource {
   readonly saveHandler = 'files';
@@ -28,7 +28,7 @@ export class FileAdminSource implements AdminSource {
     const s = typeof settings === 'string' ? { savePath: settings } : settings;
     this.maxlifetime = (typeof settings === 'string' ? undefined : settings.maxlifetime) ?? 1440;
     this.sp = parseSavePath(s.savePath);
-    this.maxBytes = s.maxBytes ?? DEFAULT_MAX_BYTES;
+    this.maxBytes = s.maxBytes ?? SESSION_DEFAULTS.maxBytes;
     this.description = `${this.sp.path}${this.sp.depth ? ` (depth ${this.sp.depth})` : ''}`;
   }
 

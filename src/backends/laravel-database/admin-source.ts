@@ -6,7 +6,8 @@
  */
 import { BackendError, InvalidSessionIdError, LockTimeoutError } from '../../errors.js';
 import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
-import { isLaravelSessionId, type PayloadCipher } from '../shared/laravel.js';
+import { SESSION_DEFAULTS } from '../../session/settings.js';
+import { assertLaravelSessionId, isLaravelSessionId, type PayloadCipher } from '../shared/laravel.js';
 import { LaravelSessionTable, type LaravelSessionRow, type LockedLaravelRow } from './table.js';
 
 export interface LaravelDatabaseAdminOptions {
@@ -25,14 +26,14 @@ export class LaravelDatabaseAdminSource implements AdminSource {
   /** @throws ConfigError for a bad URL or `laravel.table`. */
   constructor(settings: AdminSourceSettings, options: LaravelDatabaseAdminOptions = {}) {
     this.#t = new LaravelSessionTable(settings.savePath, settings.ini?.['laravel.table'] ?? 'sessions', 'laravel-database');
-    this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
+    this.#maxBytes = settings.maxBytes ?? SESSION_DEFAULTS.maxBytes;
     this.#cipher = options.payloadCipher ?? settings.payloadCipher;
     this.#maxlifetime = settings.maxlifetime;
     this.description = `${this.#t.db.description} table ${this.#t.table} (Laravel database driver)`;
   }
 
   validateId(id: string): void {
-    if (!isLaravelSessionId(id)) throw new InvalidSessionIdError(String(id), 'Laravel session ids are exactly 40 letters and digits');
+    assertLaravelSessionId(id);
   }
 
   async check(): Promise<void> {

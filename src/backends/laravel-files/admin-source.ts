@@ -8,10 +8,10 @@
  * With a payloadCipher (`encrypt => true`) the bytes the commands see are the decrypted
  * serialize($attributes), sealed again on every write; gc needs no key (it judges mtimes only).
  */
-import { InvalidSessionIdError } from '../../errors.js';
 import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type PayloadCipher, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { lockFile, PinnedDir, readEntryAt, release, rewriteLocked, unlinkLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
-import { isLaravelSessionId } from '../shared/laravel.js';
+import { assertLaravelSessionId } from '../shared/laravel.js';
 import { dirError, foundLocation, locateLaravelFile, walkLaravelFiles } from './paths.js';
 
 type Locked = LockedFile;
@@ -25,13 +25,13 @@ export class LaravelFileAdminSource implements AdminSource {
 
   constructor(settings: AdminSourceSettings) {
     this.#dir = settings.savePath;
-    this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
+    this.#maxBytes = settings.maxBytes ?? SESSION_DEFAULTS.maxBytes;
     this.#cipher = settings.payloadCipher;
     this.description = `${settings.savePath} (Laravel file driver)`;
   }
 
   validateId(id: string): void {
-    if (!isLaravelSessionId(id)) throw new InvalidSessionIdError(String(id), 'Laravel session ids are exactly 40 letters and digits');
+    assertLaravelSessionId(id);
   }
 
   async check(): Promise<void> {

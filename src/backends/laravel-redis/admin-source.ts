@@ -6,6 +6,7 @@
  * Redis keeps no mtime; it is derived from the TTL (Laravel writes with lifetime × 60).
  */
 import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertLaravelSessionId, type PayloadCipher } from '../shared/laravel.js';
 import { LARAVEL_REDIS_PREFIX, LaravelRedisSessionStore, type RedisIo } from './store.js';
 import { unwrapCacheString } from './value.js';
@@ -28,7 +29,7 @@ export class LaravelRedisAdminSource implements AdminSource {
   constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'maxlifetime' | 'ini' | 'maxBytes' | 'payloadCipher'>, options: LaravelCacheAdminOptions = {}) {
     this.#maxlifetime = settings.maxlifetime;
     this.#cipher = options.payloadCipher ?? settings.payloadCipher;
-    this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
+    this.#maxBytes = settings.maxBytes ?? SESSION_DEFAULTS.maxBytes;
     this.store = new LaravelRedisSessionStore({
       url: settings.savePath || undefined,
       prefix: settings.ini?.['laravel.prefix'] ?? LARAVEL_REDIS_PREFIX,

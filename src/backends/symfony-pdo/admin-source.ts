@@ -8,6 +8,7 @@
  */
 import { BackendError, ConfigError, LockTimeoutError } from '../../errors.js';
 import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { SymfonyPdoSessionStore, type LockedRow, type PdoLockMode, type PdoRow } from './store.js';
 
@@ -26,7 +27,7 @@ export class SymfonyPdoAdminSource implements AdminSource {
     const table = settings.ini?.['symfony.table'] ?? 'sessions';
     const serializeHandler = settings.serializeHandler === 'auto' ? undefined : settings.serializeHandler;
     this.#store = new SymfonyPdoSessionStore({ url: settings.savePath, table, lockMode, serializeHandler, gcMaxlifetime: settings.maxlifetime });
-    this.#maxBytes = settings.maxBytes ?? 256 * 1024 * 1024;
+    this.#maxBytes = settings.maxBytes ?? SESSION_DEFAULTS.maxBytes;
     this.#maxlifetime = settings.maxlifetime;
     this.description = `${this.#store.db.description} table ${table} (Symfony PdoSessionHandler, lock ${lockMode})`;
   }
