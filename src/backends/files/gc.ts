@@ -213,24 +213,60 @@ type WorkerMessage =
   | { type: 'done'; counts: Counts }
   | { type: 'crash'; message: string };
 
+/**
+ * Threads kept between runs: starting one costs tens of milliseconds of CPU, and a server
+ * collecting at session start (PHP's 1-in-100 draw) would otherwise start several a second.
+ * An idle thread is unref'd, so it never keeps the process alive.
+ */
+const idleWorkers: Worker[] = [];
+const MAX_IDLE_WORKERS = 2;
+
+function takeWorker(): Worker {
+  const w = idleWorkers.pop() ?? new Worker(new URL('./gc-worker.js', import.meta.url));
+  w.ref();
+  return w;
+}
+
+function giveBack(w: Worker): void {
+  w.removeAllListeners('message').removeAllListeners('error').removeAllListeners('exit');
+  if (idleWorkers.length >= MAX_IDLE_WORKERS) {
+    void w.terminate();
+    return;
+  }
+  w.unref();
+  // A thread that dies while idle is simply forgotten.
+  w.once('exit', () => {
+    const i = idleWorkers.indexOf(w);
+    if (i >= 0) idleWorkers.splice(i, 1);
+  });
+  idleWorkers.push(w);
+}
+
 function runWorker(
   task: GcShardTask,
   abortFlag: Int32Array,
   on: { progress(c: Counts): void; file(p: string, o: GcOutcome, d?: string): void; error(p: string, m: string): void },
 ): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./gc-worker.js', import.meta.url), { workerData: { task, abortFlag } });
-    let done = false;
+    const worker = takeWorker();
+    worker.removeAllListeners('exit');
+    const fail = (err: unknown) => {
+      worker.removeAllListeners('message').removeAllListeners('error').removeAllListeners('exit');
+      void worker.terminate();
+      reject(err);
+    };
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'progress') on.progress(m.counts);
       else if (m.type === 'files') for (const [p, o, d] of m.items) on.file(p, o, d);
       else if (m.type === 'error') on.error(m.path, m.message);
       else if (m.type === 'done') {
-        done = true;
         on.progress(m.counts);
-      } else if (m.type === 'crash') reject(new Error(m.message));
+        giveBack(worker);
+        resolve();
+      } else if (m.type === 'crash') fail(new Error(m.message));
     });
-    worker.on('error', reject);
-    worker.on('exit', (code) => (done ? resolve() : reject(new Error(`gc worker exited with code ${code}`))));
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`gc worker exited with code ${code}`)));
+    worker.postMessage({ task, abortFlag });
   });
 }
