@@ -252,8 +252,27 @@ function containsCycle(value: PhpValue): boolean {
  * refuses (and, with `json`, for cycles and nesting beyond 4096 levels).
  */
 export function fromPlain(value: unknown, options: FromPlainOptions = {}): PhpValue {
+  // The everyday values come back from the round trip below unchanged: skip it for them.
+  if (isUnchangedByRoundTrip(value)) return value;
   const input = options.json === true ? asJsonBounded(value, options.classes) : value;
   return unserializeBuffer(serializeValue(input, { classes: options.classes }), { classes: options.classes, maxDepth: Number.MAX_SAFE_INTEGER });
+}
+
+// Strings with surrogates take the round trip: a lone one has no UTF-8 form.
+const LONE_OR_PAIRED_SURROGATE = /[\uD800-\uDFFF]/;
+
+/** null, booleans, safe integers (not -0: that is a float) and strings without surrogates map to themselves. */
+function isUnchangedByRoundTrip(value: unknown): value is null | boolean | number | string {
+  switch (typeof value) {
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isSafeInteger(value) && !Object.is(value, -0);
+    case 'string':
+      return !LONE_OR_PAIRED_SURROGATE.test(value);
+    default:
+      return value === null;
+  }
 }
 
 const JSON_MAX_DEPTH = 4096; // PHP's unserialize_max_depth default

@@ -92,32 +92,52 @@ export type CacheLimiter = 'nocache' | 'private' | 'private_no_expire' | 'public
 
 const PAST = 'Thu, 19 Nov 1981 08:52:00 GMT';
 
+type HeaderList = readonly (readonly [string, string])[];
+
+// The headers of each limiter, made once per cache_expire value (this runs on every request).
+const NOCACHE: HeaderList = [
+  ['Expires', PAST],
+  ['Cache-Control', 'no-store, no-cache, must-revalidate'],
+  ['Pragma', 'no-cache'],
+];
+const privateHeaders = new Map<number, HeaderList>();
+const privateNoExpireHeaders = new Map<number, HeaderList>();
+
+function cacheLimiterHeaders(limiter: CacheLimiter, expireMinutes: number): HeaderList {
+  const maxAge = Math.max(0, Math.floor(expireMinutes * 60));
+  switch (limiter) {
+    case 'nocache':
+      return NOCACHE;
+    case 'private':
+      return memo(privateHeaders, maxAge, () => [
+        ['Expires', PAST],
+        ['Cache-Control', `private, max-age=${maxAge}`],
+      ]);
+    case 'private_no_expire':
+      return memo(privateNoExpireHeaders, maxAge, () => [['Cache-Control', `private, max-age=${maxAge}`]]);
+    case 'public':
+      return [
+        ['Expires', HTTP_DATE(new Date(Date.now() + maxAge * 1000))],
+        ['Cache-Control', `public, max-age=${maxAge}`],
+      ];
+    default:
+      return [];
+  }
+}
+
+function memo(cache: Map<number, HeaderList>, maxAge: number, make: () => HeaderList): HeaderList {
+  let headers = cache.get(maxAge);
+  if (!headers) {
+    headers = make();
+    if (cache.size < 64) cache.set(maxAge, headers);
+  }
+  return headers;
+}
+
 /**
  * Sends PHP's cache-limiter headers (session.cache_limiter / session.cache_expire in
  * minutes), leaving any header the application already set alone.
  */
 export function sendCacheLimiter(res: ServerResponse, limiter: CacheLimiter, expireMinutes: number): void {
-  const maxAge = Math.max(0, Math.floor(expireMinutes * 60));
-  const headers: Record<string, string> = {};
-  switch (limiter) {
-    case 'nocache':
-      headers['Expires'] = PAST;
-      headers['Cache-Control'] = 'no-store, no-cache, must-revalidate';
-      headers['Pragma'] = 'no-cache';
-      break;
-    case 'private':
-      headers['Expires'] = PAST;
-      headers['Cache-Control'] = `private, max-age=${maxAge}`;
-      break;
-    case 'private_no_expire':
-      headers['Cache-Control'] = `private, max-age=${maxAge}`;
-      break;
-    case 'public':
-      headers['Expires'] = HTTP_DATE(new Date(Date.now() + maxAge * 1000));
-      headers['Cache-Control'] = `public, max-age=${maxAge}`;
-      break;
-    default:
-      return;
-  }
-  for (const [k, v] of Object.entries(headers)) if (!res.hasHeader(k)) res.setHeader(k, v);
+  for (const [name, value] of cacheLimiterHeaders(limiter, expireMinutes)) if (!res.hasHeader(name)) res.setHeader(name, value);
 }

@@ -10,6 +10,7 @@ import { openClientSession } from '../session/start.js';
 import { readCookie, sendCacheLimiter, sessionCookie, setCookieHeader } from './cookies.js';
 import { writeBeforeEnd } from './end-hook.js';
 import { gcAfterResponse } from './gc.js';
+import { HoldLimit } from './hold-limit.js';
 import { resolveOptions, type PhpSessionErrorInfo, type PhpSessionOptions, type ResolvedOptions } from './options.js';
 import { PhpSession } from './session.js';
 
@@ -42,7 +43,7 @@ export type PhpSessionHandler = (req: IncomingMessage, res: ServerResponse, sess
  * @throws ConfigError at once for bad options.
  */
 export function phpSession(options: PhpSessionOptions): PhpSessionMiddleware {
-  const resolved = resolveOptions(options);
+  const resolved = prepare(options);
   const middleware = ((req, res, next) => {
     startSession(req, res, resolved).then(
       (session) => {
@@ -72,7 +73,7 @@ export function phpSession(options: PhpSessionOptions): PhpSessionMiddleware {
  * @throws ConfigError for bad options; BackendError / SessionFileError from the backend.
  */
 export function attachPhpSession(req: IncomingMessage, res: ServerResponse, options: PhpSessionOptions): Promise<PhpSession> {
-  return startSession(req, res, resolveOptions(options));
+  return startSession(req, res, prepare(options));
 }
 
 /**
@@ -82,10 +83,10 @@ export function attachPhpSession(req: IncomingMessage, res: ServerResponse, opti
  * @throws ConfigError at once for bad options.
  */
 export function withPhpSession(options: PhpSessionOptions, handler: PhpSessionHandler): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return wrapHandler(handler, resolveOptions(options));
+  return wrapHandler(handler, prepare(options));
 }
 
-function wrapHandler(handler: PhpSessionHandler, options: ResolvedOptions) {
+function wrapHandler(handler: PhpSessionHandler, options: Prepared) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     let session: PhpSession;
     try {
@@ -103,7 +104,7 @@ function wrapHandler(handler: PhpSessionHandler, options: ResolvedOptions) {
   };
 }
 
-async function failRequest(req: IncomingMessage, res: ServerResponse, session: PhpSession, err: unknown, options: ResolvedOptions) {
+async function failRequest(req: IncomingMessage, res: ServerResponse, session: PhpSession, err: unknown, options: Prepared) {
   report(options, err, { phase: 'handler', id: session.id, req });
   try {
     await session.release(true);
@@ -149,21 +150,43 @@ function clientId(req: IncomingMessage, options: ResolvedOptions): string | unde
   }
 }
 
-const SESSION_OF = new WeakMap<IncomingMessage, Promise<PhpSession>>();
+/** The options of one middleware, with what its requests share. */
+interface Prepared extends ResolvedOptions {
+  /** What every open() of this middleware is given. */
+  openOptions: { lockTimeoutMs: number | undefined; readAndClose: boolean };
+  /** maxLockHoldMs for all its requests (one timer). */
+  holds: HoldLimit<RequestHold>;
+  /** report() bound to these options (for gc, made once rather than per request). */
+  reportProblem: (err: Error, info: PhpSessionErrorInfo) => void;
+}
 
-function startSession(req: IncomingMessage, res: ServerResponse, options: ResolvedOptions): Promise<PhpSession> {
+function prepare(options: PhpSessionOptions): Prepared {
+  const resolved = resolveOptions(options);
+  return {
+    ...resolved,
+    openOptions: { lockTimeoutMs: resolved.lockTimeoutMs, readAndClose: resolved.readAndClose },
+    holds: new HoldLimit<RequestHold>(resolved.maxLockHoldMs, (hold) => holdExpired(hold, resolved)),
+    reportProblem: (err, info) => report(resolved, err, info),
+  };
+}
+
+// The request's session (a promise of it) lives on the request under this key: a property
+// costs less than a WeakMap entry per request, and goes away with the request all the same.
+const STARTED = Symbol('sessctl.phpSession.started');
+
+function startSession(req: IncomingMessage, res: ServerResponse, options: Prepared): Promise<PhpSession> {
   // Mounting the middleware twice (or attach after the middleware) must not lock twice: that would deadlock.
-  let started = SESSION_OF.get(req);
+  const r = req as unknown as Record<symbol, Promise<PhpSession> | undefined>;
+  let started = r[STARTED];
   if (!started) {
     started = openForRequest(req, res, options);
-    SESSION_OF.set(req, started);
+    r[STARTED] = started;
   }
   return started;
 }
 
-async function openForRequest(req: IncomingMessage, res: ServerResponse, options: ResolvedOptions): Promise<PhpSession> {
-  const { backend } = options;
-  const openOptions = { lockTimeoutMs: options.lockTimeoutMs, readAndClose: options.readAndClose };
+async function openForRequest(req: IncomingMessage, res: ServerResponse, options: Prepared): Promise<PhpSession> {
+  const { backend, openOptions } = options;
   let handle: SessionHandle | null = null;
   try {
     handle = await openClientSession(backend, clientId(req, options), options.useStrictMode, openOptions);
@@ -184,8 +207,17 @@ async function openForRequest(req: IncomingMessage, res: ServerResponse, options
   (req as unknown as Record<string, unknown>)[options.property] = session;
   if (!options.readAndClose) hookResponse(req, res, session, options);
   // PHP draws after the read, read_and_close included; the collection waits for the response.
-  gcAfterResponse(req, res, options, (err, info) => report(options, err, info));
+  gcAfterResponse(req, res, options, options.reportProblem);
   return session;
+}
+
+/** One request's hold on its session's lock. */
+interface RequestHold {
+  heldSince: number;
+  req: IncomingMessage;
+  session: PhpSession;
+  /** Whether the response's end has begun (the session is being written). */
+  ending: () => boolean;
 }
 
 /**
@@ -193,24 +225,22 @@ async function openForRequest(req: IncomingMessage, res: ServerResponse, options
  * Node or PHP, sees it), and releases the lock when the client goes away or the hold
  * limit passes.
  */
-function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSession, options: ResolvedOptions) {
-  const release = (write: boolean, phase: PhpSessionErrorInfo['phase']) =>
-    session.release(write).catch((err: unknown) => report(options, err, { phase, id: session.id, req }));
-
-  const ending = writeBeforeEnd(
+function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSession, options: Prepared) {
+  const hold: RequestHold = { heldSince: 0, req, session, ending: notEnding };
+  hold.ending = writeBeforeEnd(
     res,
     () => {
-      clearTimeout(timer);
+      options.holds.delete(hold);
       // A session already written (session_write_close) or destroyed has nothing to write: no 500 then.
       if (session.status === 'active') return session.release(true);
       return session.release(true).catch((err: unknown) => report(options, err, { phase: 'save', id: session.id, req }));
     },
     (err) => report(options, err, { phase: 'save', id: session.id, req }),
   );
-
-  res.once('close', () => {
-    clearTimeout(timer);
-    if (ending() || session.status !== 'active') return;
+  // 'close' comes once per response: on() spares the wrapper once() would make per request.
+  res.on('close', () => {
+    options.holds.delete(hold);
+    if (hold.ending() || session.status !== 'active') return;
     // The client went away before the response ended: release without writing, since the
     // handler may be half-way through its changes.
     report(options, new SessctlError('client disconnected before the response ended; session not written', 'EABORTED'), {
@@ -218,20 +248,23 @@ function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSes
       id: session.id,
       req,
     });
-    void release(false, 'close');
+    releaseUnwritten(hold, options);
   });
+  options.holds.add(hold);
+}
 
-  const timer =
-    options.maxLockHoldMs > 0
-      ? setTimeout(() => {
-          if (ending() || session.status !== 'active') return;
-          report(
-            options,
-            new SessctlError(`request held the session lock longer than ${options.maxLockHoldMs} ms; released without writing`, 'ELOCKHELD'),
-            { phase: 'timeout', id: session.id, req },
-          );
-          void release(false, 'close');
-        }, options.maxLockHoldMs)
-      : undefined;
-  timer?.unref();
+const notEnding = () => false;
+
+function holdExpired(hold: RequestHold, options: ResolvedOptions): void {
+  if (hold.ending() || hold.session.status !== 'active') return;
+  report(
+    options,
+    new SessctlError(`request held the session lock longer than ${options.maxLockHoldMs} ms; released without writing`, 'ELOCKHELD'),
+    { phase: 'timeout', id: hold.session.id, req: hold.req },
+  );
+  releaseUnwritten(hold, options);
+}
+
+function releaseUnwritten(hold: RequestHold, options: ResolvedOptions): void {
+  hold.session.release(false).catch((err: unknown) => report(options, err, { phase: 'close', id: hold.session.id, req: hold.req }));
 }

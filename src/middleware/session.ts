@@ -44,13 +44,16 @@ export function fromAppPlain(value: unknown): ReturnType<typeof fromPlain> {
 /** PHP's session_status(), in words: 'active' holds the lock; 'closed' was saved/aborted; 'destroyed'. */
 export type PhpSessionStatus = 'active' | 'closed' | 'destroyed';
 
+/** The queue of a session with nothing running: one resolved promise for all of them. */
+const IDLE: Promise<unknown> = Promise.resolve();
+
 export class PhpSession {
   readonly #handle: SessionHandle;
   readonly #res: ServerResponse;
   readonly #options: ResolvedOptions;
   #status: PhpSessionStatus;
   /** Session operations run one after another (a save racing a regenerate would be a bug). */
-  #queue: Promise<unknown> = Promise.resolve();
+  #queue: Promise<unknown> = IDLE;
 
   /** session.name: the cookie name. */
   readonly name: string;

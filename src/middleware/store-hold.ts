@@ -16,6 +16,7 @@
  * response closes before it ended (client gone), or after `maxHoldMs`.
  */
 import type { ServerResponse } from 'node:http';
+import { HoldLimit } from './hold-limit.js';
 import { saveThenClose, type SessionHandle } from '../session/contract.js';
 
 type HoldState = 'pending' | 'held' | 'busy' | 'released';
@@ -28,8 +29,8 @@ export interface Hold {
   answer: object | null;
   /** The request holding it (once claimed). */
   owner: object | null;
-  /** When it was claimed (Date.now()), for maxHoldMs. */
-  since: number;
+  /** When it was claimed (performance.now()), for maxHoldMs. */
+  heldSince: number;
 }
 
 interface RequestState {
@@ -58,11 +59,16 @@ export class RequestHolds {
   readonly #bySid = new Map<string, Hold>();
   /** The hold whose answer get() is handing to its callback right now. */
   #offered: Hold | null = null;
-  /** One timer per store enforces maxHoldMs, running while locks are held. */
-  #sweeper: ReturnType<typeof setInterval> | undefined;
+  /** One timer per store enforces maxHoldMs. */
+  readonly #limit: HoldLimit<Hold>;
 
   constructor(options: HoldOptions) {
     this.#options = options;
+    this.#limit = new HoldLimit(options.maxHoldMs, (hold) => {
+      if (hold.state !== 'held') return;
+      this.#options.warn(`session ${hold.sid}: the request held its lock longer than ${options.maxHoldMs} ms (maxLockHoldMs); released without writing`);
+      void this.release(hold);
+    });
   }
 
   /** How many locks are held now (for tests and metrics). */
@@ -81,7 +87,7 @@ export class RequestHolds {
    * claimed is released as soon as the callback returns.
    */
   offer(sid: string, handle: SessionHandle, answer: object, callback: () => void): void {
-    const hold: Hold = { sid, handle, state: 'pending', answer, owner: null, since: 0 };
+    const hold: Hold = { sid, handle, state: 'pending', answer, owner: null, heldSince: 0 };
     this.#bySid.set(sid, hold);
     const outer = this.#offered;
     this.#offered = hold;
@@ -113,10 +119,7 @@ export class RequestHolds {
     hold.state = 'held';
     hold.owner = req;
     state.hold = hold;
-    if (this.#options.maxHoldMs > 0) {
-      hold.since = Date.now();
-      this.#arm();
-    }
+    this.#limit.add(hold);
   }
 
   /** The hold `req` has now, if any. */
@@ -162,28 +165,10 @@ export class RequestHolds {
 
   #forget(hold: Hold): void {
     hold.state = 'released';
+    this.#limit.delete(hold);
     if (this.#bySid.get(hold.sid) === hold) this.#bySid.delete(hold.sid);
     const state = hold.owner ? ((hold.owner as Record<symbol, unknown>)[this.#state] as RequestState | undefined) : undefined;
     if (state?.hold === hold) state.hold = null;
-  }
-
-  /** Starts the maxHoldMs sweep (a lock is released between maxHoldMs and 1.5 × maxHoldMs, at most 1 s late). */
-  #arm(): void {
-    if (this.#sweeper) return;
-    const max = this.#options.maxHoldMs;
-    this.#sweeper = setInterval(() => {
-      const now = Date.now();
-      for (const hold of this.#bySid.values()) {
-        if (hold.state !== 'held' || now - hold.since < max) continue;
-        this.#options.warn(`session ${hold.sid}: the request held its lock longer than ${max} ms (maxLockHoldMs); released without writing`);
-        void this.release(hold);
-      }
-      if (this.#bySid.size === 0) {
-        clearInterval(this.#sweeper);
-        this.#sweeper = undefined;
-      }
-    }, Math.max(1, Math.min(1000, Math.ceil(max / 2))));
-    this.#sweeper.unref();
   }
 
   /**

@@ -16,11 +16,21 @@ export { SESSION_FILE_PREFIX };
  * @throws InvalidSessionIdError before any path is built when PHP would refuse the id.
  */
 export function sessionFilePath(sp: SavePath, id: string): string {
-  assertValidSessionId(id, sp.depth);
-  const dirs: string[] = [];
-  for (let i = 0; i < sp.depth; i++) dirs.push(id[i]!);
-  return join(sp.path, ...dirs, SESSION_FILE_PREFIX + id);
+  return locateSessionFile(sp, id).path;
 }
+
+/** The save path as a prefix ending in one slash, normalized once per SavePath (join per request shows in profiles). */
+const prefixes = new WeakMap<SavePath, string>();
+function pathPrefix(sp: SavePath): string {
+  let prefix = prefixes.get(sp);
+  if (prefix === undefined) {
+    prefix = join(sp.path, '/');
+    prefixes.set(sp, prefix);
+  }
+  return prefix;
+}
+
+const NO_DIRS: readonly string[] = Object.freeze([]);
 
 /**
  * Where session `id` lives, split into the save path, the directories below it and the name.
@@ -28,16 +38,17 @@ export function sessionFilePath(sp: SavePath, id: string): string {
  */
 export function locateSessionFile(sp: SavePath, id: string): FileLocation {
   assertValidSessionId(id, sp.depth);
+  const name = SESSION_FILE_PREFIX + id;
+  if (sp.depth === 0) return { root: sp.path, dirs: NO_DIRS, name, path: pathPrefix(sp) + name, dirMissing: DIR_MISSING_FLAT };
   const dirs: string[] = [];
   for (let i = 0; i < sp.depth; i++) dirs.push(id[i]!);
-  const name = SESSION_FILE_PREFIX + id;
-  return { root: sp.path, dirs, name, path: join(sp.path, ...dirs, name), dirMissing: dirMissing(sp.depth) };
+  return { root: sp.path, dirs, name, path: pathPrefix(sp) + dirs.join('/') + '/' + name, dirMissing: dirMissing(sp.depth) };
 }
 
+const DIR_MISSING_FLAT = 'the save path directory does not exist';
+
 function dirMissing(depth: number): string {
-  return depth > 0
-    ? `its directory does not exist (save path depth ${depth}: create the tree with \`sessctl mkdirs\` or PHP's mod_files.sh)`
-    : 'the save path directory does not exist';
+  return `its directory does not exist (save path depth ${depth}: create the tree with \`sessctl mkdirs\` or PHP's mod_files.sh)`;
 }
 
 /** `'sess_abc'` → `'abc'`; null when the name is not a session file of a valid id. */
