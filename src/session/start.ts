@@ -42,14 +42,24 @@ export async function startSession<H>(
  * a new id). Uses the backend's openExisting() when it has one: one round trip, not two.
  * @throws whatever the backend's open/openExisting/exists throw (DecodeError for a corrupt session).
  */
-export async function openClientSession<H>(
+export function openClientSession<H>(
   backend: Pick<SessionBackend, 'isValidId' | 'exists'> & { open(id: string, options?: OpenOptions): Promise<H>; openExisting?(id: string, options?: OpenOptions): Promise<H | null> },
   candidate: string | null | undefined,
   useStrictMode: boolean,
   options: OpenOptions = {},
 ): Promise<H | null> {
-  if (typeof candidate !== 'string' || !backend.isValidId(candidate)) return null;
-  if (!useStrictMode) return backend.open(candidate, options);
-  if (backend.openExisting) return backend.openExisting(candidate, options);
-  return (await backend.exists(candidate)) ? backend.open(candidate, options) : null;
+  // Not an async function: it hands on the backend's own promise (this runs on every request,
+  // and an async wrapper would add a promise and its ticks).
+  try {
+    if (typeof candidate !== 'string' || !backend.isValidId(candidate)) return Promise.resolve(null);
+    if (!useStrictMode) return backend.open(candidate, options);
+    if (backend.openExisting) return backend.openExisting(candidate, options);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return openIfStored(backend, candidate, options);
+}
+
+async function openIfStored<H>(backend: Pick<SessionBackend, 'exists'> & { open(id: string, options?: OpenOptions): Promise<H> }, id: string, options: OpenOptions): Promise<H | null> {
+  return (await backend.exists(id)) ? backend.open(id, options) : null;
 }

@@ -13,7 +13,7 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
-import { isRegularFileAt, lockFile, release, touchLocked, unlinkLocked, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
+import { isRegularFileAt, lockFile, release, touchLocked, unlinkLocked, writeAndRelease, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
 import { assertLockingAvailable } from './lock.js';
 import { locateSessionFile, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
@@ -309,9 +309,26 @@ export class FileSessionHandle implements SessionHandle {
     this.#bytes = encoded;
   }
 
-  /** save() then close(); the lock is released on every path. */
-  saveAndClose(data?: PhpArray): Promise<void> {
-    return saveThenClose(this, data);
+  /**
+   * save() then close(); the lock is released on every path. The write and the close run as
+   * one sequence (no promise between them: this ends every request of the middleware).
+   * @throws like save().
+   */
+  async saveAndClose(data?: PhpArray): Promise<void> {
+    const file = this.#file;
+    if (!file) return saveThenClose(this, data); // closed: save() says so
+    if (data !== undefined) this.data = data;
+    let encoded: Uint8Array;
+    try {
+      encoded = this.#store.encode(this.data);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    this.#file = null;
+    const unchanged = this.#store.settings.lazyWrite && sameBytes(encoded, this.#bytes);
+    await writeAndRelease(file, unchanged ? null : encoded, this.#bytes);
+    if (!unchanged) this.#bytes = encoded;
   }
 
   /** Releases the lock (closing the fd) without writing. Idempotent. */

@@ -224,6 +224,15 @@ export function lockFd(fd: number, options: LockOptions): Promise<void> {
   });
 }
 
+/**
+ * One LOCK_NB attempt, unless a request of this process already waits for `target` (it goes
+ * first: the lock is handed over in arrival order). True when had.
+ * @throws like lockFd (ENOLOCK, ELOCK).
+ */
+export function tryLockNow(fd: number, exclusive: boolean, target: string): boolean {
+  return !queues.has(target) && attempt({ fd, exclusive, target } as Waiter);
+}
+
 /** A holder in this process let go of `target`: the first waiter tries at once. */
 export function lockReleased(target: string): void {
   const q = queues.get(target);

@@ -6,9 +6,9 @@
 import { fstatSync, type Stats } from 'node:fs';
 import { LockTimeoutError, SessionFileError } from '../../../errors.js';
 // flock.ts loads the flock addon only when a lock is first taken.
-import { lockFd, lockReleased } from '../flock.js';
+import { lockFd, lockReleased, tryLockNow } from '../flock.js';
 import { checkSessionFile, checkSize, giveToDirOwner, openFileSteps, restoreTimes, readKnownSizeSteps, stillNamesSteps, touchSteps, unlinkIfSameSteps, writeInPlaceSteps, type FileLocation, type OpenedFile } from './file.js';
-import { runner, type IoMode, type Steps } from './io.js';
+import { runner, runSync, type IoMode, type Steps } from './io.js';
 import { PinnedDir } from './pinned-dir.js';
 
 export interface LockRequest {
@@ -54,7 +54,53 @@ const EMPTY = Buffer.alloc(0);
  * @throws LockTimeoutError; SessionFileError for a symlink, a non-regular file, a file owned
  *   by another uid, a missing directory, permissions, or a file above `maxBytes` (not read).
  */
-export async function lockFile(loc: FileLocation, req: LockRequest): Promise<LockedFile | null> {
+export function lockFile(loc: FileLocation, req: LockRequest): Promise<LockedFile | null> {
+  if ((req.io ?? 'sync') === 'sync' && !req.signal?.aborted) {
+    // The everyday case — the lock is free and nobody of ours waits for it — in one
+    // synchronous run, as PHP does it: no promise between the system calls.
+    let now: LockedFile | null | typeof WAIT;
+    try {
+      now = lockFileNow(loc, req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (now !== WAIT) return Promise.resolve(now);
+  }
+  return lockFileWaiting(loc, req);
+}
+
+const WAIT = Symbol('wait for the lock');
+const ignore = () => {};
+
+/** lockFile's uncontended path: WAIT (nothing held, nothing changed) when the lock is not free at once. */
+function lockFileNow(loc: FileLocation, req: LockRequest): LockedFile | null | typeof WAIT {
+  const run = runner('sync');
+  const dir = PinnedDir.open(loc.root, loc.dirs, loc.path);
+  try {
+    const opened = runSync(openFileSteps(dir, loc, req));
+    if (!opened) return null;
+    const { fd, created } = opened;
+    let got: LockedFile | typeof RETRY;
+    try {
+      if (created && req.create?.dirOwner) giveToDirOwner(fd, loc);
+      if (!tryLockNow(fd, req.exclusive, loc.path)) {
+        runSync(closeSteps(fd));
+        return WAIT;
+      }
+      got = runSync(lockedSteps(dir, loc, fd, created, req, run));
+    } catch (err) {
+      release({ fd, loc, run }).catch(ignore); // closed synchronously; the error to report is err
+      throw err;
+    }
+    if (got !== RETRY) return got;
+    release({ fd, loc, run }).catch(ignore);
+    return WAIT; // replaced under us: the waiting path starts over
+  } finally {
+    dir.close();
+  }
+}
+
+async function lockFileWaiting(loc: FileLocation, req: LockRequest): Promise<LockedFile | null> {
   const run = runner(req.io);
   const deadline = Date.now() + req.timeoutMs;
   for (;;) {
@@ -73,18 +119,11 @@ export async function lockFile(loc: FileLocation, req: LockRequest): Promise<Loc
           // Report the configured timeout, not what was left of it after a retry.
           throw err instanceof LockTimeoutError ? new LockTimeoutError(loc.path, req.timeoutMs) : err;
         }
-        const st: Stats = await run(fstatSteps(fd));
-        checkSessionFile(loc.path, st);
-        // Deleted or renamed over while we waited: the inode has no name left (nlink 0). With
-        // other hard links, ask the directory whether this name is still ours (one lstat more).
-        if (st.nlink === 0 || (st.nlink > 1 && !(await run(stillNamesSteps(dir, loc, st))))) {
-          await release({ fd, loc, run });
-          if (Date.now() > deadline) throw new SessionFileError(loc.path, 'kept being replaced while we waited for its lock', 'ERACE');
-          continue;
-        }
-        checkSize(loc.path, st.size, req.maxBytes);
-        const bytes = req.noRead || st.size === 0 ? EMPTY : await run(readKnownSizeSteps(fd, st.size));
-        return { loc, fd, st, created, bytes, run };
+        const got = await run(lockedSteps(dir, loc, fd, created, req, run));
+        if (got !== RETRY) return got;
+        await release({ fd, loc, run });
+        if (Date.now() > deadline) throw new SessionFileError(loc.path, 'kept being replaced while we waited for its lock', 'ERACE');
+        continue;
       } catch (err) {
         await release({ fd, loc, run });
         throw err;
@@ -93,6 +132,20 @@ export async function lockFile(loc: FileLocation, req: LockRequest): Promise<Loc
       dir.close();
     }
   }
+}
+
+const RETRY = Symbol('replaced while we waited: start over');
+
+/** What follows the flock, both paths: fstat, the checks, the still-ours check, the read. */
+function* lockedSteps(dir: PinnedDir, loc: FileLocation, fd: number, created: boolean, req: LockRequest, run: LockedFile['run']): Steps<LockedFile | typeof RETRY> {
+  const st: Stats = yield* fstatSteps(fd);
+  checkSessionFile(loc.path, st);
+  // Deleted or renamed over while we waited: the inode has no name left (nlink 0). With
+  // other hard links, ask the directory whether this name is still ours (one lstat more).
+  if (st.nlink === 0 || (st.nlink > 1 && !(yield* stillNamesSteps(dir, loc, st)))) return RETRY;
+  checkSize(loc.path, st.size, req.maxBytes);
+  const bytes = req.noRead || st.size === 0 ? EMPTY : yield* readKnownSizeSteps(fd, st.size);
+  return { loc, fd, st, created, bytes, run };
 }
 
 function* fstatSteps(fd: number): Steps<Stats> {
@@ -119,6 +172,29 @@ export async function unlinkLocked(file: LockedFile): Promise<boolean> {
     return await file.run(unlinkIfSameSteps(dir, file.loc, file.st));
   } finally {
     dir.close();
+  }
+}
+
+/**
+ * A request's end in one run: writes `next` in place over `prev` (or, with `next` null, only
+ * sets the mtime: PHP's lazy write), then closes the file, which releases the lock — on every
+ * path, with no promise between the write and the close.
+ * @throws SessionFileError (EWRITE) as writeInPlaceSteps; the lock is released all the same.
+ */
+export async function writeAndRelease(file: LockedFile, next: Uint8Array | null, prev: Uint8Array): Promise<void> {
+  try {
+    await file.run(writeThenCloseSteps(file, next, prev));
+  } finally {
+    lockReleased(file.loc.path);
+  }
+}
+
+function* writeThenCloseSteps(file: LockedFile, next: Uint8Array | null, prev: Uint8Array): Steps<void> {
+  try {
+    if (next === null) yield* touchSteps(file.fd);
+    else yield* writeInPlaceSteps(file.fd, file.loc.path, next, prev);
+  } finally {
+    yield* closeSteps(file.fd);
   }
 }
 
