@@ -107,13 +107,22 @@ export function backendError(label: string, what: string, err: unknown, timeoutM
  * a server that accepted the command and then hangs would keep the call waiting forever. So
  * every command races a timer of ours.
  */
-function withTimeout<T>(p: Promise<T>, ms: number, message = `command timed out after ${ms} ms`): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(message), { name: 'TimeoutError' })), ms);
+function withTimeout<T>(p: Promise<T>, ms: number, message?: string): Promise<T> {
+  // One promise and one timer (this wraps every command; race + finally made three more).
+  // A late settlement after the timeout goes to the settled promise: ignored, never unhandled.
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(Object.assign(new Error(message ?? `command timed out after ${ms} ms`), { name: 'TimeoutError' })), ms);
+    p.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  p.catch(() => {}); // a late rejection after the timeout is not unhandled
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /**

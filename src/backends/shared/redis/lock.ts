@@ -54,9 +54,17 @@ export function lockKeyOf(sessionKey: Buffer): Buffer {
   return Buffer.concat([sessionKey, Buffer.from(LOCK_SUFFIX)]);
 }
 
-/** `hostname|pid|random`: PHP's form, plus a part that makes it unique per lock in this process. */
+let processPart: string | undefined;
+let locksTaken = 0;
+
+/**
+ * `hostname|pid|…`: PHP's form, plus a part that makes it unique per lock — a random tag
+ * drawn once per process and a counter (a hostname lookup and random bytes per request
+ * showed in profiles; uniqueness is what the release check needs).
+ */
 export function newLockSecret(): string {
-  return `${hostname()}|${process.pid}|${randomBytes(9).toString('base64url')}`;
+  processPart ??= `${hostname()}|${process.pid}|${randomBytes(9).toString('base64url')}`;
+  return `${processPart}.${++locksTaken}`;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
