@@ -64,7 +64,7 @@ let locksTaken = 0;
  */
 export function newLockSecret(): string {
   processPart ??= `${hostname()}|${process.pid}|${randomBytes(9).toString('base64url')}`;
-  return `${processPart}.${++locksTaken}`;
+  return `${processPart}-${++locksTaken}`;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
