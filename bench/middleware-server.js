@@ -19,6 +19,47 @@ if (stack === 'bare') {
     counters.set(id, n);
     res.end(String(n));
   });
+} else if (stack === 'raw-probe') {
+  // The floor for files: the file protocol's system calls written out by hand, synchronously,
+  // with the codec and PHP's no-cache headers — what any PHP-compatible file session costs.
+  const fs = await import('node:fs');
+  const { createRequire } = await import('node:module');
+  const fx = createRequire(import.meta.url)('fs-ext-extra-prebuilt');
+  const { decodeSession, encodeSession, PhpArray } = await import('sessctl');
+  const F = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
+  let next = 0;
+  app.get('/inc', (req, res) => {
+    let id = /PHPSESSID=([a-z0-9]+)/.exec(req.headers.cookie ?? '')?.[1];
+    if (!id) {
+      id = 'a' + String(++next).padStart(25, '0');
+      res.setHeader('Set-Cookie', `PHPSESSID=${id}; path=/`);
+    }
+    const fd = fs.openSync(`${dir}/sess_${id}`, F | fs.constants.O_CREAT, 0o600);
+    fx.flockSync(fd, fx.constants.LOCK_EX);
+    const st = fs.fstatSync(fd);
+    const b = Buffer.allocUnsafe(st.size);
+    fs.readSync(fd, b, 0, st.size, 0);
+    const data = st.size ? decodeSession(b, 'php') : new PhpArray();
+    const n = (data.get('n') ?? 0) + 1;
+    data.set('n', n);
+    const out = encodeSession(data, 'php');
+    fs.writeSync(fd, out, 0, out.length, 0);
+    fs.closeSync(fd);
+    res.setHeader('Cache-Control', 'no-store, no-cache, must-revalidate');
+    res.setHeader('Expires', 'Thu, 19 Nov 1981 08:52:00 GMT');
+    res.setHeader('Pragma', 'no-cache');
+    res.end(String(n));
+  });
+} else if (stack === 'memory-probe') {
+  // The middleware's own cost: phpSession over the in-memory backend (no storage I/O).
+  const { phpSession } = await import('sessctl/middleware');
+  const backend = new (await import('sessctl/memory')).MemorySessionStore();
+  app.use(phpSession({ backend, logger: null }));
+  app.get('/inc', (req, res) => {
+    const n = (req.phpSession.get('n') ?? 0) + 1;
+    req.phpSession.set('n', n);
+    res.end(String(n));
+  });
 } else if (stack === 'files' || stack === 'redis') {
   const { phpSession } = await import('sessctl/middleware');
   const backend =

@@ -4,7 +4,9 @@
 // process and its children, from /proc), p50/p99 latency, and lost updates (the counters read
 // back afterwards against the answers the clients got). Stacks run one after another.
 //   BENCH_SECONDS (default 8) per window, BENCH_CLIENTS (default 50), BENCH_STACKS (labels
-//   to run: substrings separated by |; default all).
+//   to run: substrings separated by |; default all), BENCH_ROUNDS (default 2: every stack runs
+//   once per round, rounds one after another, so a slow spell of the machine touches all
+//   stacks alike; the figures are the means over the rounds).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -117,6 +119,8 @@ async function waitListening(port) {
 const redis = await startRedis();
 const stacks = [
   ['bare Express, in-memory counter', 'node', 'bare'],
+  ['floor: Express + the file protocol by hand (open, flock, fstat, read, write, close; no session code)', 'node', 'raw-probe'],
+  ['phpSession + MemorySessionStore (the middleware without storage)', 'node', 'memory-probe'],
   ['phpSession + FileSessionStore', 'node', 'files'],
   ['express-session + session-file-store', 'node', 'session-file-store'],
   ["PHP's own server (4 workers), files", 'php', 'files'],
@@ -128,49 +132,79 @@ const stacks = [
   ['express-session + PhpSessionStore, Redis', 'node', 'store-redis'],
   ['express-session + PhpSessionStore, Redis, 2-step', 'node', 'store-redis-2step'],
 ].filter(([label]) => !process.env.BENCH_STACKS || process.env.BENCH_STACKS.split('|').some((w) => label.includes(w)));
-const rows = [];
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+const runs = new Map(); // label → [{ own, shared }] per round
+
+async function runStack(label, kind, stack) {
+  const dir = mkdtempSync(join(tmpdir(), 'sessctl-mw-'));
+  const port = await freePort();
+  let child;
+  if (kind === 'node') {
+    child = await startServer(process.execPath, [join(HERE, 'middleware-server.js'), stack, String(port), dir, redis.url]);
+  } else {
+    const ini =
+      stack === 'files'
+        ? ['-d', `session.save_path=${dir}`]
+        : ['-d', 'session.save_handler=redis', '-d', `session.save_path=${redis.url}`, '-d', 'redis.session.locking_enabled=1', '-d', 'redis.session.lock_retries=-1', '-d', 'redis.session.lock_wait_time=2000'];
+    child = spawn('php', [...ini, '-d', 'session.use_strict_mode=1', '-S', `127.0.0.1:${port}`, join(HERE, 'middleware-counter.php')], {
+      stdio: 'ignore',
+      env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' },
+      detached: true, // its own process group: the workers are stopped with the master
+    });
+    await waitListening(port);
+  }
+  const own = await window(port, child.pid, false);
+  const shared = await window(port, child.pid, true);
+  try {
+    process.kill(-child.pid, 'SIGKILL'); // PHP's server workers outlive a killed master
+  } catch {
+    child.kill('SIGKILL'); // not a group leader (the Node stacks)
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { own, shared };
+}
+
+const line = (label, own, shared) =>
+  `${label.padEnd(50)} own: ${own.rps.toFixed(0).padStart(5)} req/s, ${own.cpuPerReq.toFixed(2)} CPU ms/req, p99 ${own.p99.toFixed(1)} ms, lost ${own.lost} | ` +
+  `5 shared: ${shared.rps.toFixed(0).padStart(5)} req/s, p99 ${shared.p99.toFixed(1)} ms, lost ${shared.lost}/${shared.answered} (${((100 * shared.lost) / shared.answered).toFixed(0)} %)`;
+
 try {
-  for (const [label, kind, stack] of stacks) {
-    const dir = mkdtempSync(join(tmpdir(), 'sessctl-mw-'));
-    const port = await freePort();
-    let child;
-    if (kind === 'node') {
-      child = await startServer(process.execPath, [join(HERE, 'middleware-server.js'), stack, String(port), dir, redis.url]);
-    } else {
-      const ini =
-        stack === 'files'
-          ? ['-d', `session.save_path=${dir}`]
-          : ['-d', 'session.save_handler=redis', '-d', `session.save_path=${redis.url}`, '-d', 'redis.session.locking_enabled=1', '-d', 'redis.session.lock_retries=-1', '-d', 'redis.session.lock_wait_time=2000'];
-      child = spawn('php', [...ini, '-d', 'session.use_strict_mode=1', '-S', `127.0.0.1:${port}`, join(HERE, 'middleware-counter.php')], {
-        stdio: 'ignore',
-        env: { ...process.env, PHP_CLI_SERVER_WORKERS: '4' },
-        detached: true, // its own process group: the workers are stopped with the master
-      });
-      await waitListening(port);
+  for (let round = 1; round <= ROUNDS; round++) {
+    console.log(`round ${round} of ${ROUNDS}`);
+    for (const [label, kind, stack] of stacks) {
+      const r = await runStack(label, kind, stack);
+      if (!runs.has(label)) runs.set(label, []);
+      runs.get(label).push(r);
+      console.log('  ' + line(label.slice(0, 48), r.own, r.shared));
     }
-    const own = await window(port, child.pid, false);
-    const shared = await window(port, child.pid, true);
-    rows.push({ label, own, shared });
-    try {
-      process.kill(-child.pid, 'SIGKILL'); // PHP's server workers outlive a killed master
-    } catch {
-      child.kill('SIGKILL'); // not a group leader (the Node stacks)
-    }
-    rmSync(dir, { recursive: true, force: true });
-    console.log(
-      `${label.padEnd(50)} own: ${own.rps.toFixed(0).padStart(5)} req/s, ${own.cpuPerReq.toFixed(2)} CPU ms/req, p99 ${own.p99.toFixed(1)} ms, lost ${own.lost} | ` +
-        `5 shared: ${shared.rps.toFixed(0).padStart(5)} req/s, p99 ${shared.p99.toFixed(1)} ms, lost ${shared.lost}/${shared.answered} (${((100 * shared.lost) / shared.answered).toFixed(0)} %)`,
-    );
   }
 } finally {
   await redis.stop();
 }
+
+// Means over the rounds (lost updates: summed).
+const mean = (xs, f) => xs.reduce((a, x) => a + f(x), 0) / xs.length;
+const combine = (ws) => ({
+  rps: mean(ws, (w) => w.rps),
+  cpuPerReq: mean(ws, (w) => w.cpuPerReq),
+  p50: mean(ws, (w) => w.p50),
+  p99: mean(ws, (w) => w.p99),
+  lost: ws.reduce((a, w) => a + w.lost, 0),
+  answered: ws.reduce((a, w) => a + w.answered, 0),
+});
+const rows = [...runs].map(([label, rs]) => ({ label, own: combine(rs.map((r) => r.own)), shared: combine(rs.map((r) => r.shared)) }));
+console.log(`\nmeans over ${ROUNDS} round(s):`);
+for (const r of rows) console.log(line(r.label.slice(0, 48), r.own, r.shared));
 const by = (l) => rows.find((r) => r.label === l) ?? rows.find((r) => r.label.startsWith(l));
 const ratio = (what, a, b, target = '') => {
   if (by(a) && by(b)) console.log(`  ${what.padEnd(58)}${(by(a).own.rps / by(b).own.rps).toFixed(2)}×${target}`);
 };
 console.log('\nratios (req/s, own sessions):');
 ratio('phpSession + files / bare Express', 'phpSession + File', 'bare Express', ' (target ≥ 0.6×)');
+ratio('the floor (file protocol by hand) / bare Express', 'floor:', 'bare Express');
+if (by('phpSession + File') && by('bare Express')) {
+  console.log(`  ${'session CPU per request over bare Express, files'.padEnd(58)}${(by('phpSession + File').own.cpuPerReq - by('bare Express').own.cpuPerReq).toFixed(2)} ms (target ≤ 0.17)`);
+}
 ratio('phpSession + Redis locking / connect-redis', 'phpSession + Redis', 'express-session + connect', ' (target ≥ 1.0×)');
 ratio('PhpSessionStore files / phpSession files', 'express-session + PhpSessionStore, files', 'phpSession + File');
 ratio('PhpSessionStore files 2-step / phpSession files', 'express-session + PhpSessionStore, files, 2-step', 'phpSession + File');
