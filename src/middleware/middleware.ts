@@ -44,20 +44,24 @@ export type PhpSessionHandler = (req: IncomingMessage, res: ServerResponse, sess
  */
 export function phpSession(options: PhpSessionOptions): PhpSessionMiddleware {
   const resolved = prepare(options);
+  const proceed = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void, session: PhpSession) => {
+    let result: unknown;
+    try {
+      result = next();
+    } catch (err) {
+      void failRequest(req, res, session, err, resolved);
+      return;
+    }
+    if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(undefined, (err: unknown) => void failRequest(req, res, session, err, resolved));
+    }
+  };
   const middleware = ((req, res, next) => {
+    // An uncontended file session opens synchronously: the request goes on without a promise.
+    const now = startSessionNow(req, res, resolved);
+    if (now) return proceed(req, res, next, now);
     startSession(req, res, resolved).then(
-      (session) => {
-        let result: unknown;
-        try {
-          result = next();
-        } catch (err) {
-          void failRequest(req, res, session, err, resolved);
-          return;
-        }
-        if (result && typeof (result as PromiseLike<unknown>).then === 'function') {
-          (result as PromiseLike<unknown>).then(undefined, (err: unknown) => void failRequest(req, res, session, err, resolved));
-        }
-      },
+      (session) => proceed(req, res, next, session),
       (err: unknown) => next(err),
     );
   }) as PhpSessionMiddleware;
@@ -174,15 +178,39 @@ function prepare(options: PhpSessionOptions): Prepared {
 // costs less than a WeakMap entry per request, and goes away with the request all the same.
 const STARTED = Symbol('sessctl.phpSession.started');
 
+type Started = Record<symbol, Promise<PhpSession> | PhpSession | undefined>;
+
 function startSession(req: IncomingMessage, res: ServerResponse, options: Prepared): Promise<PhpSession> {
   // Mounting the middleware twice (or attach after the middleware) must not lock twice: that would deadlock.
-  const r = req as unknown as Record<symbol, Promise<PhpSession> | undefined>;
-  let started = r[STARTED];
-  if (!started) {
-    started = openForRequest(req, res, options);
-    r[STARTED] = started;
+  const r = req as unknown as Started;
+  const started = r[STARTED];
+  if (started instanceof PhpSession) return Promise.resolve(started);
+  if (started) return started;
+  const opening = openForRequest(req, res, options);
+  r[STARTED] = opening;
+  return opening;
+}
+
+/**
+ * The request's session when it can be opened at once — strict mode, the client's id stored,
+ * and the backend able to lock and read it synchronously (files, lock free) — else undefined,
+ * with nothing taken: startSession() then does the rest.
+ */
+function startSessionNow(req: IncomingMessage, res: ServerResponse, options: Prepared): PhpSession | undefined {
+  const { backend } = options;
+  if (!backend.openExistingNow || !options.useStrictMode || options.readAndClose || (req as unknown as Started)[STARTED]) return undefined;
+  const id = clientId(req, options);
+  if (id === undefined || !backend.isValidId(id)) return undefined;
+  let handle: SessionHandle | null | undefined;
+  try {
+    handle = backend.openExistingNow(id, options.openOptions);
+  } catch {
+    return undefined; // startSession() opens it again and handles the error (corrupt: a fresh session)
   }
-  return started;
+  if (!handle) return undefined;
+  const session = sessionFor(req, res, handle, false, options);
+  (req as unknown as Started)[STARTED] = session;
+  return session;
 }
 
 async function openForRequest(req: IncomingMessage, res: ServerResponse, options: Prepared): Promise<PhpSession> {
@@ -197,8 +225,13 @@ async function openForRequest(req: IncomingMessage, res: ServerResponse, options
   }
   const isNew = handle === null;
   if (!handle) handle = await backend.open(await backend.createId(), openOptions);
-  const session = new PhpSession(handle, res, options, isNew || handle.isNew);
   if (options.readAndClose) await handle.close();
+  return sessionFor(req, res, handle, isNew, options);
+}
+
+/** The request's session on an opened handle: cookie and cache headers, the property, the end hooks, gc's draw. */
+function sessionFor(req: IncomingMessage, res: ServerResponse, handle: SessionHandle, isNew: boolean, options: Prepared): PhpSession {
+  const session = new PhpSession(handle, res, options, isNew || handle.isNew);
   if (!res.headersSent) {
     // PHP sends the cookie only when it made the id; an id the client sent is not re-sent.
     if (isNew) setCookieHeader(res, options.name, sessionCookie(options.name, session.id, options.cookie));
@@ -232,7 +265,7 @@ function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSes
     () => {
       options.holds.delete(hold);
       // A session already written (session_write_close) or destroyed has nothing to write: no 500 then.
-      if (session.status === 'active') return session.release(true);
+      if (session.status === 'active') return session.releaseNow() ? undefined : session.release(true);
       return session.release(true).catch((err: unknown) => report(options, err, { phase: 'save', id: session.id, req }));
     },
     (err) => report(options, err, { phase: 'save', id: session.id, req }),

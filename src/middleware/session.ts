@@ -218,6 +218,22 @@ export class PhpSession {
     });
   }
 
+  /**
+   * @internal release(true) finished at once, where the backend can (SessionHandle.
+   * saveAndCloseNow) and no session operation is queued: true when written and released;
+   * false when nothing was done (use release()).
+   * @throws like release(); the lock is released all the same.
+   */
+  releaseNow(): boolean {
+    const handle = this.#handle;
+    if (this.#status !== 'active' || this.#queue !== IDLE || !handle.saveAndCloseNow) return false;
+    this.#status = 'closed';
+    // A throw leaves it closed: the handle released the lock before reporting the failure.
+    const done = handle.saveAndCloseNow(handle.data);
+    if (!done) this.#status = 'active';
+    return done;
+  }
+
   #run<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.#queue.then(fn);
     this.#queue = p.catch(() => undefined);

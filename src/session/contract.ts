@@ -35,6 +35,15 @@ export interface SessionBackend {
    */
   openExisting?(id: string, options?: OpenOptions): Promise<SessionHandle | null>;
   /**
+   * openExisting() finished at once, when nothing has to be waited for (files with
+   * synchronous I/O and a free lock): the handle, null when no session is stored under
+   * `id`, or undefined when it would have to wait — then nothing was taken or changed, and
+   * the caller uses openExisting(). Optional; lets the middleware serve a request whose
+   * session is not contended without a promise, as PHP does it.
+   * @throws like openExisting().
+   */
+  openExistingNow?(id: string, options?: OpenOptions): SessionHandle | null | undefined;
+  /**
    * session_start(): opens `id` when it is usable — valid, and with strict mode an existing
    * session — else a fresh id (see chooseSessionId). `handle.isNew` tells which.
    */
@@ -91,6 +100,13 @@ export interface SessionHandle {
    * one script). The middleware uses it at the end of a request when it is there.
    */
   saveAndClose?(data?: PhpArray): Promise<void>;
+  /**
+   * saveAndClose() finished at once where the backend can (files with synchronous I/O):
+   * true when written and released; false when it cannot be done synchronously — then
+   * nothing was done, and the caller uses saveAndClose(). Optional.
+   * @throws like save(); the lock is released all the same.
+   */
+  saveAndCloseNow?(data?: PhpArray): boolean;
   /** Releases the lock without writing. Idempotent. */
   close(): Promise<void>;
   /** Deletes the session while holding the lock, then releases it. */

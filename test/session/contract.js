@@ -181,6 +181,40 @@ export function contractSuite(name, make, testOptions = {}) {
     assert.equal((await store.read(unknown))?.get('n'), 2);
   }));
 
+  test(`${name}: openExistingNow / saveAndCloseNow (where the backend has them) agree with openExisting / saveAndClose, or say they would wait`, testOptions, withStore({}, async ({ store }) => {
+    if (!store.openExistingNow) return;
+    const unknown = freshId();
+    if (/** @type {any} */ (store).io === 'async') {
+      // Thread-pool I/O never finishes at once: always "use openExisting()", nothing taken.
+      await store.update(unknown, (d) => void d.set('n', 1));
+      assert.equal(store.openExistingNow(unknown), undefined);
+      await (await store.open(unknown, { lockTimeoutMs: 0 })).close();
+      return;
+    }
+    assert.equal(store.openExistingNow(unknown), null);
+    assert.equal(await store.exists(unknown), false, 'nothing was created for an unknown id');
+    assert.equal(store.openExistingNow('../../etc/passwd'), null);
+    await store.update(unknown, (d) => void d.set('n', 1));
+    const h = store.openExistingNow(unknown);
+    assert.ok(h, 'a stored session with a free lock opens at once');
+    assert.equal(h.isNew, false);
+    assert.equal(h.data.get('n'), 1);
+    // Held: a second synchronous open would have to wait, so it takes nothing and says so.
+    assert.equal(store.openExistingNow(unknown), undefined);
+    await assert.rejects(store.open(unknown, { lockTimeoutMs: 50 }), (e) => /** @type {any} */ (e).name === 'LockTimeoutError', 'held under the lock');
+    h.data.set('n', 2);
+    if (h.saveAndCloseNow) assert.equal(h.saveAndCloseNow(), true, 'written and released at once');
+    else await h.saveAndClose?.();
+    assert.equal((await store.read(unknown))?.get('n'), 2);
+    const again = store.openExistingNow(unknown);
+    assert.ok(again, 'released: opens at once again');
+    if (again.saveAndCloseNow) {
+      assert.equal(again.saveAndCloseNow(), true, 'unchanged: lazy write, released');
+      assert.equal(again.saveAndCloseNow(), false, 'closed: nothing done');
+    } else await again.close();
+    await (await store.open(unknown, { lockTimeoutMs: 0 })).close();
+  }));
+
   test(`${name}: strict mode off adopts a valid unknown id`, testOptions, withStore({ useStrictMode: false }, async ({ store }) => {
     const unknown = freshId();
     const h = await store.start(unknown);

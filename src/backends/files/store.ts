@@ -13,7 +13,7 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
-import { isRegularFileAt, lockFile, release, touchLocked, unlinkLocked, writeAndRelease, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
+import { isRegularFileAt, lockFile, lockFileNow, release, releaseNow, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
 import { assertLockingAvailable } from './lock.js';
 import { locateSessionFile, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
@@ -97,12 +97,11 @@ export class FileSessionStore implements SessionBackend {
 
   /** @internal the locking step every operation shares. */
   lock(id: string, req: Omit<LockRequest, 'maxBytes' | 'timeoutMs'> & { timeoutMs?: number }): Promise<LockedFile | null> {
-    return lockFile(locateSessionFile(this.savePath, id), {
-      ...req,
-      timeoutMs: req.timeoutMs ?? this.settings.lockTimeoutMs,
-      maxBytes: this.settings.maxBytes,
-      io: this.io,
-    });
+    return lockFile(locateSessionFile(this.savePath, id), this.#lockRequest(req));
+  }
+
+  #lockRequest(req: Omit<LockRequest, 'maxBytes' | 'timeoutMs'> & { timeoutMs?: number | undefined }): LockRequest {
+    return { ...req, timeoutMs: req.timeoutMs ?? this.settings.lockTimeoutMs, maxBytes: this.settings.maxBytes, io: this.io };
   }
 
   /** Decodes stored bytes with this store's handler. @throws DecodeError naming `path`. */
@@ -152,6 +151,33 @@ export class FileSessionStore implements SessionBackend {
     const handle = await this.#handle(id, locked);
     if (options.readAndClose) await handle.close();
     return handle;
+  }
+
+  /**
+   * openExisting() finished synchronously when the lock is free (io `sync`): the handle,
+   * null when there is no such session, undefined when it would have to wait (or with
+   * readAndClose, or io `async`) — then nothing is held. What the middleware tries first.
+   * @throws like openExisting().
+   */
+  openExistingNow(id: string, options: OpenOptions = {}): FileSessionHandle | null | undefined {
+    if (this.io !== 'sync' || options.readAndClose) return undefined;
+    if (!this.isValidId(id)) return null;
+    let locked: LockedFile | null | undefined;
+    try {
+      locked = lockFileNow(locateSessionFile(this.savePath, id), this.#lockRequest({ exclusive: true, write: true, timeoutMs: options.lockTimeoutMs }));
+    } catch (err) {
+      if (err instanceof SessionFileError && (err.code === 'ESYMLINK' || err.code === 'ENOTFILE')) return null;
+      throw err;
+    }
+    if (!locked) return locked;
+    let data: PhpArray;
+    try {
+      data = this.decode(locked.bytes, locked.loc.path);
+    } catch (err) {
+      releaseNow(locked);
+      throw err;
+    }
+    return new FileSessionHandle(this, id, locked, data);
   }
 
   /** The handle of a locked file; not async, so that opening a session costs no extra ticks. */
@@ -320,18 +346,44 @@ export class FileSessionHandle implements SessionHandle {
   async saveAndClose(data?: PhpArray): Promise<void> {
     const file = this.#file;
     if (!file) return saveThenClose(this, data); // closed: save() says so
-    if (data !== undefined) this.data = data;
-    let encoded: Uint8Array;
+    let next: Uint8Array | null;
     try {
-      encoded = this.#store.encode(this.data);
+      next = this.#encodeForEnd(data);
     } catch (err) {
       await this.close();
       throw err;
     }
     this.#file = null;
-    const unchanged = this.#store.settings.lazyWrite && sameBytes(encoded, this.#bytes);
-    await writeAndRelease(file, unchanged ? null : encoded, this.#bytes);
-    if (!unchanged) this.#bytes = encoded;
+    await writeAndRelease(file, next, this.#bytes);
+    if (next) this.#bytes = next;
+  }
+
+  /**
+   * saveAndClose() on this thread (io `sync`): true when written and released, false when
+   * the store's io is `async` or the handle is closed (then nothing was done).
+   * @throws like save(); the lock is released all the same.
+   */
+  saveAndCloseNow(data?: PhpArray): boolean {
+    const file = this.#file;
+    if (!file || file.io !== 'sync') return false;
+    this.#file = null;
+    let next: Uint8Array | null;
+    try {
+      next = this.#encodeForEnd(data);
+    } catch (err) {
+      releaseNow(file);
+      throw err;
+    }
+    writeAndReleaseNow(file, next, this.#bytes);
+    if (next) this.#bytes = next;
+    return true;
+  }
+
+  /** The bytes the end writes, or null when they are unchanged and lazy write only sets the mtime. @throws EncodeError */
+  #encodeForEnd(data: PhpArray | undefined): Uint8Array | null {
+    if (data !== undefined) this.data = data;
+    const encoded = this.#store.encode(this.data);
+    return this.#store.settings.lazyWrite && sameBytes(encoded, this.#bytes) ? null : encoded;
   }
 
   /** Releases the lock (closing the fd) without writing. Idempotent. */

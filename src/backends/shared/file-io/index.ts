@@ -28,6 +28,6 @@ export {
   type OpenedFile,
   type OpenHow,
 } from './file.js';
-export { lockFile, release, rewriteLocked, touchLocked, unlinkLocked, writeAndRelease, writeLocked, type LockedFile, type LockRequest } from './locked.js';
+export { lockFile, lockFileNow, release, releaseNow, rewriteLocked, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type LockedFile, type LockRequest } from './locked.js';
 export { runAsync, runner, runSync, type IoMode, type Steps, type Syscall } from './io.js';
 export { nameShard, walkTree, type FoundFile, type TreeWalkOptions } from './walk.js';

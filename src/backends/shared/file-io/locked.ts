@@ -42,6 +42,8 @@ export interface LockedFile {
   bytes: Buffer;
   /** How this file's I/O runs (the mode it was opened with). */
   run: <T>(steps: Steps<T>) => Promise<T>;
+  /** The mode it was opened with: only a `sync` file can be written and released at once. */
+  io: IoMode;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -58,22 +60,26 @@ export function lockFile(loc: FileLocation, req: LockRequest): Promise<LockedFil
   if ((req.io ?? 'sync') === 'sync' && !req.signal?.aborted) {
     // The everyday case — the lock is free and nobody of ours waits for it — in one
     // synchronous run, as PHP does it: no promise between the system calls.
-    let now: LockedFile | null | typeof WAIT;
+    let now: LockedFile | null | undefined;
     try {
       now = lockFileNow(loc, req);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (now !== WAIT) return Promise.resolve(now);
+    if (now !== undefined) return Promise.resolve(now);
   }
   return lockFileWaiting(loc, req);
 }
 
-const WAIT = Symbol('wait for the lock');
 const ignore = () => {};
 
-/** lockFile's uncontended path: WAIT (nothing held, nothing changed) when the lock is not free at once. */
-function lockFileNow(loc: FileLocation, req: LockRequest): LockedFile | null | typeof WAIT {
+/**
+ * lockFile's uncontended path, synchronous (io `sync` only): the locked file, null when it
+ * does not exist (and `create` is not asked for), or undefined when the lock is not free at
+ * once or a request of ours waits for it — then nothing is held or changed.
+ * @throws like lockFile.
+ */
+export function lockFileNow(loc: FileLocation, req: LockRequest): LockedFile | null | undefined {
   const run = runner('sync');
   const dir = PinnedDir.open(loc.root, loc.dirs, loc.path);
   try {
@@ -85,16 +91,16 @@ function lockFileNow(loc: FileLocation, req: LockRequest): LockedFile | null | t
       if (created && req.create?.dirOwner) giveToDirOwner(fd, loc);
       if (!tryLockNow(fd, req.exclusive, loc.path)) {
         runSync(closeSteps(fd));
-        return WAIT;
+        return undefined;
       }
-      got = runSync(lockedSteps(dir, loc, fd, created, req, run));
+      got = runSync(lockedSteps(dir, loc, fd, created, req, run, 'sync'));
     } catch (err) {
       release({ fd, loc, run }).catch(ignore); // closed synchronously; the error to report is err
       throw err;
     }
     if (got !== RETRY) return got;
     release({ fd, loc, run }).catch(ignore);
-    return WAIT; // replaced under us: the waiting path starts over
+    return undefined; // replaced under us: the waiting path starts over
   } finally {
     dir.close();
   }
@@ -119,7 +125,7 @@ async function lockFileWaiting(loc: FileLocation, req: LockRequest): Promise<Loc
           // Report the configured timeout, not what was left of it after a retry.
           throw err instanceof LockTimeoutError ? new LockTimeoutError(loc.path, req.timeoutMs) : err;
         }
-        const got = await run(lockedSteps(dir, loc, fd, created, req, run));
+        const got = await run(lockedSteps(dir, loc, fd, created, req, run, req.io ?? 'sync'));
         if (got !== RETRY) return got;
         await release({ fd, loc, run });
         if (Date.now() > deadline) throw new SessionFileError(loc.path, 'kept being replaced while we waited for its lock', 'ERACE');
@@ -137,7 +143,7 @@ async function lockFileWaiting(loc: FileLocation, req: LockRequest): Promise<Loc
 const RETRY = Symbol('replaced while we waited: start over');
 
 /** What follows the flock, both paths: fstat, the checks, the still-ours check, the read. */
-function* lockedSteps(dir: PinnedDir, loc: FileLocation, fd: number, created: boolean, req: LockRequest, run: LockedFile['run']): Steps<LockedFile | typeof RETRY> {
+function* lockedSteps(dir: PinnedDir, loc: FileLocation, fd: number, created: boolean, req: LockRequest, run: LockedFile['run'], io: IoMode): Steps<LockedFile | typeof RETRY> {
   const st: Stats = yield* fstatSteps(fd);
   checkSessionFile(loc.path, st);
   // Deleted or renamed over while we waited: the inode has no name left (nlink 0). With
@@ -145,7 +151,7 @@ function* lockedSteps(dir: PinnedDir, loc: FileLocation, fd: number, created: bo
   if (st.nlink === 0 || (st.nlink > 1 && !(yield* stillNamesSteps(dir, loc, st)))) return RETRY;
   checkSize(loc.path, st.size, req.maxBytes);
   const bytes = req.noRead || st.size === 0 ? EMPTY : yield* readKnownSizeSteps(fd, st.size);
-  return { loc, fd, st, created, bytes, run };
+  return { loc, fd, st, created, bytes, run, io };
 }
 
 function* fstatSteps(fd: number): Steps<Stats> {
@@ -184,6 +190,27 @@ export async function unlinkLocked(file: LockedFile): Promise<boolean> {
 export async function writeAndRelease(file: LockedFile, next: Uint8Array | null, prev: Uint8Array): Promise<void> {
   try {
     await file.run(writeThenCloseSteps(file, next, prev));
+  } finally {
+    lockReleased(file.loc.path);
+  }
+}
+
+/**
+ * writeAndRelease() on this thread, for a file opened with io `sync` (the caller checks).
+ * @throws like writeAndRelease; the lock is released all the same.
+ */
+export function writeAndReleaseNow(file: LockedFile, next: Uint8Array | null, prev: Uint8Array): void {
+  try {
+    runSync(writeThenCloseSteps(file, next, prev));
+  } finally {
+    lockReleased(file.loc.path);
+  }
+}
+
+/** release() on this thread, for a file opened with io `sync`. */
+export function releaseNow(file: Pick<LockedFile, 'fd' | 'loc'>): void {
+  try {
+    runSync(closeSteps(file.fd));
   } finally {
     lockReleased(file.loc.path);
   }
