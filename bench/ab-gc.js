@@ -1,6 +1,6 @@
-// Before/after for gc on a shared machine: two builds collect identical depth-2 trees
-// (SESSCTL_BENCH_FILES files, default 50,000; one in SESSCTL_BENCH_EXPIRED_EVERY expired, default
-// 2, i.e. half), each in its own process, one
+// Before/after for gc on a shared machine: two builds collect identical trees (depth
+// SESSCTL_BENCH_DEPTH, 0 to 2, default 2; SESSCTL_BENCH_FILES files, default 50,000; one in
+// SESSCTL_BENCH_EXPIRED_EVERY expired, default 2, i.e. half), each in its own process, one
 // worker (jobs: 1) so the CPU time of that process is the whole cost; runs interleaved.
 //   node bench/ab-gc.js /path/to/other/checkout
 import { spawnSync } from 'node:child_process';
@@ -13,15 +13,17 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const other = process.argv[2];
 const N = Number(process.env.SESSCTL_BENCH_FILES ?? 50_000);
 const EXPIRED_EVERY = Math.max(1, Number(process.env.SESSCTL_BENCH_EXPIRED_EVERY ?? 2));
+const DEPTH = Number(process.env.SESSCTL_BENCH_DEPTH ?? 2);
+if (![0, 1, 2].includes(DEPTH)) throw new Error('SESSCTL_BENCH_DEPTH: 0, 1 or 2');
 const builds = { before: join(other, 'dist', 'admin', 'gc.js'), after: join(here, '..', 'dist', 'backends', 'files', 'gc.js') };
 const HEX = '0123456789abcdef';
 const old = new Date('2001-01-01T00:00:00Z');
 
 function buildTree(dir) {
-  for (const a of HEX) for (const b of HEX) mkdirSync(join(dir, a, b), { recursive: true });
+  for (const a of HEX) for (const b of HEX) mkdirSync(join(dir, ...[a, b].slice(0, DEPTH)), { recursive: true });
   for (let i = 0; i < N; i++) {
     const id = (i * 2654435761 >>> 0).toString(16).padStart(8, '0') + 'abcdefabcdefabcdefabcdef';
-    const f = join(dir, id[0], id[1], `sess_${id}`);
+    const f = join(dir, ...id.slice(0, DEPTH), `sess_${id}`);
     writeFileSync(f, 'n|i:1;');
     if (i % EXPIRED_EVERY === 0) utimesSync(f, old, old);
   }
@@ -29,7 +31,7 @@ function buildTree(dir) {
 const RUN = `
 const { gcFiles } = await import(process.argv[1]);
 const t = process.cpuUsage();
-const r = await gcFiles('2;' + process.argv[2], { maxlifetime: 1440, jobs: 1 });
+const r = await gcFiles(process.argv[3] + ';' + process.argv[2], { maxlifetime: 1440, jobs: 1 });
 const u = process.cpuUsage(t);
 console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, deleted: r.deleted, scanned: r.scanned }));`;
 const best = { before: Infinity, after: Infinity };
@@ -37,7 +39,7 @@ for (let round = 0; round < 3; round++) {
   for (const [which, mod] of Object.entries(builds)) {
     const dir = mkdtempSync(join(tmpdir(), 'sessctl-abgc-'));
     buildTree(dir);
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', RUN, mod, dir], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', RUN, mod, dir, String(DEPTH)], { encoding: 'utf8' });
     rmSync(dir, { recursive: true, force: true });
     if (r.status !== 0) throw new Error(r.stderr);
     const out = JSON.parse(r.stdout);
@@ -45,4 +47,4 @@ for (let round = 0; round < 3; round++) {
     best[which] = Math.min(best[which], out.cpuMs);
   }
 }
-console.log(`gc of ${N} files (1 in ${EXPIRED_EVERY} expired), depth 2, one worker, best of 3, CPU ms: before ${best.before.toFixed(0)}, after ${best.after.toFixed(0)}; after/before speed ${(best.before / best.after).toFixed(2)}×`);
+console.log(`gc of ${N} files (1 in ${EXPIRED_EVERY} expired), depth ${DEPTH}, one worker, best of 3, CPU ms: before ${best.before.toFixed(0)}, after ${best.after.toFixed(0)}; after/before speed ${(best.before / best.after).toFixed(2)}×`);

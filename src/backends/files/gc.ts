@@ -14,6 +14,8 @@ const COUNT_KEYS: (keyof Counts)[] = ['scanned', 'expired', 'deleted', 'skippedL
 
 const MAX_ERROR_SAMPLES = 100;
 const PROGRESS_EVERY = 4096;
+const NO_THROW = { throwIfNoEntry: false } as const;
+const READ_ONLY = { write: false } as const;
 
 /** Everything one walker needs; plain data so that it can be posted to a worker. */
 export interface GcShardTask {
@@ -52,7 +54,6 @@ export function gcShard(task: GcShardTask, events: GcShardEvents): Counts {
 
   for (const found of walkSessionTree(task.sp.path, { depth: task.sp.depth, shard: task.shard, onError: fail })) {
     const { path, dir } = found;
-    const loc: FileLocation = { root: dir.path, dirs: [], name: found.name, path };
     counts.scanned++;
     if (counts.scanned % PROGRESS_EVERY === 0) {
       events.progress(counts);
@@ -60,9 +61,15 @@ export function gcShard(task: GcShardTask, events: GcShardEvents): Counts {
     }
     let st;
     try {
-      // Only a filter: the plain path is enough here (cheaper than resolving through /proc); what
-      // is opened, locked and deleted below is reached through the pinned directory.
-      st = lstatSync(path, { throwIfNoEntry: false });
+      // A filter only, so the plain path will do (~2 µs cheaper than through /proc, and every
+      // file pays it). Safe even if a directory on the way was swapped for a symlink since the
+      // walk pinned it: this lstat opens, changes and decides nothing by itself. A file that
+      // looks expired is then opened through the pinned directory (O_NOFOLLOW|O_NONBLOCK),
+      // locked, and checked again on the descriptor — regular, still expired — and the pinned
+      // name must still be that inode before it is unlinked through the pinned directory. So a
+      // redirected lstat can at worst make us skip a file (collected next run) or try one in
+      // the tree that then fails those checks; nothing outside the tree is ever touched.
+      st = lstatSync(path, NO_THROW);
     } catch (err) {
       fail(path, err);
       continue;
@@ -74,9 +81,10 @@ export function gcShard(task: GcShardTask, events: GcShardEvents): Counts {
     if (!st.isFile() || !isExpired(st.mtimeMs)) continue;
     counts.expired++;
 
+    const loc: FileLocation = { root: dir.path, dirs: [], name: found.name, path };
     let fd: number;
     try {
-      const opened = openFile(dir, loc, { write: false });
+      const opened = openFile(dir, loc, READ_ONLY);
       if (!opened) {
         counts.vanished++;
         note(path, 'vanished');
