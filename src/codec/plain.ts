@@ -108,6 +108,8 @@ function put(o: Record<string, unknown>, k: string, v: unknown): void {
  * Never throws for values the decoder produced.
  */
 export function toPlain(value: PhpValue, options: PlainOptions = {}): unknown {
+  // Strings, booleans, null and safe integers map to themselves in every mode: no walk for them.
+  if (value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isSafeInteger(value))) return value;
   const json = options.json === true;
   const bigintMode = options.bigint ?? (json ? 'string' : 'bigint');
   const binaryMode = options.binary ?? (json ? 'escaped' : 'buffer');

@@ -101,7 +101,17 @@ export class FileSessionStore implements SessionBackend {
   }
 
   #lockRequest(req: Omit<LockRequest, 'maxBytes' | 'timeoutMs'> & { timeoutMs?: number | undefined }): LockRequest {
-    return { ...req, timeoutMs: req.timeoutMs ?? this.settings.lockTimeoutMs, maxBytes: this.settings.maxBytes, io: this.io };
+    // Written out rather than spread: this runs on every request, and a spread copies slowly.
+    return {
+      exclusive: req.exclusive,
+      write: req.write,
+      create: req.create,
+      timeoutMs: req.timeoutMs ?? this.settings.lockTimeoutMs,
+      maxBytes: this.settings.maxBytes,
+      noRead: req.noRead,
+      signal: req.signal,
+      io: this.io,
+    };
   }
 
   /** Decodes stored bytes with this store's handler. @throws DecodeError naming `path`. */
