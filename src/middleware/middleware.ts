@@ -60,7 +60,8 @@ export function phpSession(options: PhpSessionOptions): PhpSessionMiddleware {
     // An uncontended file session opens synchronously: the request goes on without a promise.
     const now = startSessionNow(req, res, resolved);
     if (now) return proceed(req, res, next, now);
-    startSession(req, res, resolved).then(
+    // null: the client's id names no session, which the promise path need not look up again.
+    startSession(req, res, resolved, now === null).then(
       (session) => proceed(req, res, next, session),
       (err: unknown) => next(err),
     );
@@ -193,40 +194,42 @@ function alreadyStarted(req: IncomingMessage, options: Prepared): Promise<PhpSes
   return own instanceof PhpSession ? own : r[STARTED];
 }
 
-function startSession(req: IncomingMessage, res: ServerResponse, options: Prepared): Promise<PhpSession> {
+function startSession(req: IncomingMessage, res: ServerResponse, options: Prepared, noClientSession = false): Promise<PhpSession> {
   const started = alreadyStarted(req, options);
   if (started instanceof PhpSession) return Promise.resolve(started);
   if (started) return started;
-  const opening = openForRequest(req, res, options);
+  const opening = openForRequest(req, res, options, noClientSession);
   (req as unknown as Started)[STARTED] = opening;
   return opening;
 }
 
 /**
  * The request's session when it can be opened at once — strict mode, the client's id stored,
- * and the backend able to lock and read it synchronously (files, lock free) — else undefined,
- * with nothing taken: startSession() then does the rest.
+ * and the backend able to lock and read it synchronously (files, lock free). Null when the
+ * client's id names no session (none sent, invalid, or not stored: a new one is to be made);
+ * undefined when this cannot tell at once. Either way nothing is taken: startSession() then
+ * does the rest.
  */
-function startSessionNow(req: IncomingMessage, res: ServerResponse, options: Prepared): PhpSession | undefined {
+function startSessionNow(req: IncomingMessage, res: ServerResponse, options: Prepared): PhpSession | null | undefined {
   const { backend } = options;
   if (!backend.openExistingNow || !options.useStrictMode || options.readAndClose || alreadyStarted(req, options)) return undefined;
   const id = clientId(req, options);
-  if (id === undefined || !backend.isValidId(id)) return undefined;
+  if (id === undefined || !backend.isValidId(id)) return null;
   let handle: SessionHandle | null | undefined;
   try {
     handle = backend.openExistingNow(id, options.openOptions);
   } catch {
     return undefined; // startSession() opens it again and handles the error (corrupt: a fresh session)
   }
-  if (!handle) return undefined;
-  return sessionFor(req, res, handle, false, options);
+  return handle && sessionFor(req, res, handle, false, options);
 }
 
-async function openForRequest(req: IncomingMessage, res: ServerResponse, options: Prepared): Promise<PhpSession> {
+/** The promise path of a session start; `noClientSession` when startSessionNow() already found none. */
+async function openForRequest(req: IncomingMessage, res: ServerResponse, options: Prepared, noClientSession: boolean): Promise<PhpSession> {
   const { backend, openOptions } = options;
   let handle: SessionHandle | null = null;
   try {
-    handle = await openClientSession(backend, clientId(req, options), options.useStrictMode, openOptions);
+    if (!noClientSession) handle = await openClientSession(backend, clientId(req, options), options.useStrictMode, openOptions);
   } catch (err) {
     if (!(err instanceof DecodeError)) throw err;
     // PHP deletes an undecodable session; we keep it for inspection and start afresh.

@@ -32,6 +32,11 @@ export interface FileStoreOptions extends SessionSettings {
   io?: IoMode;
 }
 
+/** A symlink or a non-regular file where a session file would be: no session (exists() says the same). */
+function isNoSession(err: unknown): boolean {
+  return err instanceof SessionFileError && (err.code === 'ESYMLINK' || err.code === 'ENOTFILE');
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.length).equals(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
@@ -137,9 +142,7 @@ export class FileSessionStore implements SessionBackend {
    */
   async open(id: string, options: OpenOptions = {}): Promise<FileSessionHandle> {
     const locked = (await this.lock(id, { exclusive: true, write: true, create: { mode: this.fileMode }, timeoutMs: options.lockTimeoutMs }))!;
-    const handle = await this.#handle(id, locked);
-    if (options.readAndClose) await handle.close();
-    return handle;
+    return this.#opened(id, locked, options);
   }
 
   /**
@@ -154,13 +157,10 @@ export class FileSessionStore implements SessionBackend {
     try {
       locked = await this.lock(id, { exclusive: true, write: true, timeoutMs: options.lockTimeoutMs });
     } catch (err) {
-      if (err instanceof SessionFileError && (err.code === 'ESYMLINK' || err.code === 'ENOTFILE')) return null;
+      if (isNoSession(err)) return null;
       throw err;
     }
-    if (!locked) return null;
-    const handle = await this.#handle(id, locked);
-    if (options.readAndClose) await handle.close();
-    return handle;
+    return locked && this.#opened(id, locked, options);
   }
 
   /**
@@ -176,29 +176,34 @@ export class FileSessionStore implements SessionBackend {
     try {
       locked = lockFileNow(locateSessionFile(this.savePath, id), this.#lockRequest({ exclusive: true, write: true, timeoutMs: options.lockTimeoutMs }));
     } catch (err) {
-      if (err instanceof SessionFileError && (err.code === 'ESYMLINK' || err.code === 'ENOTFILE')) return null;
+      if (isNoSession(err)) return null;
       throw err;
     }
     if (!locked) return locked;
-    let data: PhpArray;
     try {
-      data = this.decode(locked.bytes, locked.loc.path);
+      return this.#handleOf(id, locked);
     } catch (err) {
       releaseNow(locked);
       throw err;
     }
-    return new FileSessionHandle(this, id, locked, data);
   }
 
-  /** The handle of a locked file; not async, so that opening a session costs no extra ticks. */
-  #handle(id: string, locked: LockedFile): FileSessionHandle | Promise<never> {
-    let data: PhpArray;
+  /** open()'s and openExisting()'s end: the handle, its lock released again for a corrupt file or with readAndClose. */
+  async #opened(id: string, locked: LockedFile, options: OpenOptions): Promise<FileSessionHandle> {
+    let handle: FileSessionHandle;
     try {
-      data = this.decode(locked.bytes, locked.loc.path);
+      handle = this.#handleOf(id, locked);
     } catch (err) {
-      return release(locked).then(() => Promise.reject(err));
+      await release(locked);
+      throw err;
     }
-    return new FileSessionHandle(this, id, locked, data);
+    if (options.readAndClose) await handle.close();
+    return handle;
+  }
+
+  /** The handle of a locked file (the caller releases the lock when this throws). @throws DecodeError */
+  #handleOf(id: string, locked: LockedFile): FileSessionHandle {
+    return new FileSessionHandle(this, id, locked, this.decode(locked.bytes, locked.loc.path));
   }
 
   /** session_start() with PHP's id rules (see startSession); `handle.isNew` says whether the id is new. */
