@@ -8,7 +8,7 @@ import { DecodeError, LockTimeoutError, SessctlError } from '../errors.js';
 import type { SessionHandle } from '../session/contract.js';
 import { openClientSession } from '../session/start.js';
 import { readCookie, sendCacheLimiter, sessionCookie, setCookieHeader } from './cookies.js';
-import { writeBeforeEnd } from './end-hook.js';
+import { writeBeforeEnd, type EndHook } from './end-hook.js';
 import { gcAfterResponse } from './gc.js';
 import { HoldLimit } from './hold-limit.js';
 import { resolveOptions, type PhpSessionErrorInfo, type PhpSessionOptions, type ResolvedOptions } from './options.js';
@@ -256,13 +256,45 @@ function sessionFor(req: IncomingMessage, res: ServerResponse, handle: SessionHa
   return session;
 }
 
-/** One request's hold on its session's lock. */
-interface RequestHold {
-  heldSince: number;
-  req: IncomingMessage;
-  session: PhpSession;
-  /** Whether the response's end has begun (the session is being written). */
-  ending: () => boolean;
+/**
+ * One request's hold on its session's lock: watched by the hold limit, and the end hook
+ * that writes the session before the response goes out (methods, not per-request closures).
+ */
+class RequestHold implements EndHook {
+  heldSince = 0;
+  ending = false;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly session: PhpSession,
+    readonly options: Prepared,
+  ) {}
+
+  beforeEnd(): Promise<void> | undefined {
+    const { session, options } = this;
+    options.holds.delete(this);
+    // A session already written (session_write_close) or destroyed has nothing to write: no 500 then.
+    if (session.status === 'active') return session.releaseNow() ? undefined : session.release(true);
+    return session.release(true).catch((err: unknown) => report(options, err, { phase: 'save', id: session.id, req: this.req }));
+  }
+
+  failed(err: unknown): void {
+    report(this.options, err, { phase: 'save', id: this.session.id, req: this.req });
+  }
+
+  /** The response closed: if it never ended, the client went away. */
+  closed(): void {
+    const { session, options } = this;
+    options.holds.delete(this);
+    if (this.ending || session.status !== 'active') return;
+    // Released without writing, since the handler may be half-way through its changes.
+    report(options, new SessctlError('client disconnected before the response ended; session not written', 'EABORTED'), {
+      phase: 'abort',
+      id: session.id,
+      req: this.req,
+    });
+    releaseUnwritten(this, options);
+  }
 }
 
 /**
@@ -271,37 +303,15 @@ interface RequestHold {
  * limit passes.
  */
 function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSession, options: Prepared) {
-  const hold: RequestHold = { heldSince: 0, req, session, ending: notEnding };
-  hold.ending = writeBeforeEnd(
-    res,
-    () => {
-      options.holds.delete(hold);
-      // A session already written (session_write_close) or destroyed has nothing to write: no 500 then.
-      if (session.status === 'active') return session.releaseNow() ? undefined : session.release(true);
-      return session.release(true).catch((err: unknown) => report(options, err, { phase: 'save', id: session.id, req }));
-    },
-    (err) => report(options, err, { phase: 'save', id: session.id, req }),
-  );
+  const hold = new RequestHold(req, session, options);
+  writeBeforeEnd(res, hold);
   // 'close' comes once per response: on() spares the wrapper once() would make per request.
-  res.on('close', () => {
-    options.holds.delete(hold);
-    if (hold.ending() || session.status !== 'active') return;
-    // The client went away before the response ended: release without writing, since the
-    // handler may be half-way through its changes.
-    report(options, new SessctlError('client disconnected before the response ended; session not written', 'EABORTED'), {
-      phase: 'abort',
-      id: session.id,
-      req,
-    });
-    releaseUnwritten(hold, options);
-  });
+  res.on('close', () => hold.closed());
   options.holds.add(hold);
 }
 
-const notEnding = () => false;
-
 function holdExpired(hold: RequestHold, options: ResolvedOptions): void {
-  if (hold.ending() || hold.session.status !== 'active') return;
+  if (hold.ending || hold.session.status !== 'active') return;
   report(
     options,
     new SessctlError(`request held the session lock longer than ${options.maxLockHoldMs} ms; released without writing`, 'ELOCKHELD'),

@@ -114,7 +114,7 @@ export class PhpSession {
    * @throws EncodeError for a value with no PHP form (cycle, symbol, function).
    */
   set(key: PhpKey, value: unknown): this {
-    this.#assertActive(`set ${JSON.stringify(String(key))}`);
+    if (this.#status !== 'active') this.#refuse(`set ${JSON.stringify(String(key))}`);
     if (value === undefined) this.#handle.data.delete(key);
     else this.#handle.data.set(key, fromAppPlain(value));
     return this;
@@ -126,7 +126,7 @@ export class PhpSession {
 
   /** `unset($_SESSION[key])`. @throws SessctlError (ESESSIONINACTIVE) when not active. */
   delete(key: PhpKey): boolean {
-    this.#assertActive(`delete ${JSON.stringify(String(key))}`);
+    if (this.#status !== 'active') this.#refuse(`delete ${JSON.stringify(String(key))}`);
     return this.#handle.data.delete(key);
   }
 
@@ -241,9 +241,13 @@ export class PhpSession {
   }
 
   #assertActive(what: string): void {
-    if (this.#status !== 'active') {
-      const why = this.readOnly ? 'it was opened read-and-close' : `it is ${this.#status}`;
-      throw new SessctlError(`cannot ${what} on session ${this.id}: ${why}`, 'ESESSIONINACTIVE');
-    }
+    if (this.#status !== 'active') this.#refuse(what);
+  }
+
+  // set() and delete() check the status inline and build their message only when refusing:
+  // they run on every request, and the message quotes the key.
+  #refuse(what: string): never {
+    const why = this.readOnly ? 'it was opened read-and-close' : `it is ${this.#status}`;
+    throw new SessctlError(`cannot ${what} on session ${this.id}: ${why}`, 'ESESSIONINACTIVE');
   }
 }

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionHandle } from '../../session/contract.js';
 import { readCookie } from '../../middleware/cookies.js';
-import { writeBeforeEnd } from '../../middleware/end-hook.js';
+import { writeBeforeEnd, type EndHook } from '../../middleware/end-hook.js';
 import { LaravelSessions, type LaravelSessionsOptions } from './sessions.js';
 import { LaravelSessionView } from './session.js';
 
@@ -59,9 +59,9 @@ export function laravelSession(options: LaravelSessionOptions) {
       const handle: SessionHandle = await sessions.store.open(id);
       req.laravelSession = new LaravelSessionView(handle.data);
       // Written before the response is let out, so the client's next request sees it.
-      const ending = writeBeforeEnd(
-        res,
-        async () => {
+      const hook: EndHook = {
+        ending: false,
+        beforeEnd: async () => {
           try {
             if (options.ageFlash) req.laravelSession?.ageFlashData();
             await handle.save();
@@ -69,10 +69,11 @@ export function laravelSession(options: LaravelSessionOptions) {
             await handle.close();
           }
         },
-        (err) => (options.onError ?? ((e: unknown) => console.warn(`sessctl laravelSession: the session was not saved: ${(e as Error)?.message ?? String(e)}`)))(err),
-      );
+        failed: (err) => (options.onError ?? ((e: unknown) => console.warn(`sessctl laravelSession: the session was not saved: ${(e as Error)?.message ?? String(e)}`)))(err),
+      };
+      writeBeforeEnd(res, hook);
       res.once('close', () => {
-        if (!ending()) void handle.close(); // the client went away: nothing is written
+        if (!hook.ending) void handle.close(); // the client went away: nothing is written
       });
       next();
     } catch (err) {

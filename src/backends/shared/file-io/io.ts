@@ -108,14 +108,16 @@ export async function runAsync<T>(steps: Steps<T>): Promise<T> {
   return next.value;
 }
 
+function runSyncAsPromise<T>(steps: Steps<T>): Promise<T> {
+  try {
+    return Promise.resolve(runSync(steps));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
 /** The runner for a mode, always returning a promise (the sync one resolves at once). */
 export function runner(mode: IoMode = 'sync'): <T>(steps: Steps<T>) => Promise<T> {
-  if (mode === 'async') return runAsync;
-  return <T>(steps: Steps<T>) => {
-    try {
-      return Promise.resolve(runSync(steps));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  };
+  // One function per mode, not a closure per call: a file is opened on every request.
+  return mode === 'async' ? runAsync : runSyncAsPromise;
 }
