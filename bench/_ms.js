@@ -6,13 +6,10 @@ const [stack, port, dir, redisUrl] = process.argv.slice(2);
 const app = express();
 app.disable('x-powered-by');
 
-if (stack === 'bare-h' || stack === 'bare-io') {
+if (stack.startsWith('bare-') && !['bare-h','bare-io'].includes(stack)) { const wm = new WeakMap();
   const counters = new Map();
-  const fs = await import('node:fs');
-  const { createRequire } = await import('node:module');
-  const fx = createRequire(import.meta.url)('fs-ext-extra-prebuilt');
-  const F = fs.constants.O_RDWR | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK;
   let next = 0;
+  const sym = Symbol('x');
   app.get('/inc', (req, res) => {
     let id = /sid=(\d+)/.exec(req.headers.cookie ?? '')?.[1];
     if (!id) {
@@ -21,20 +18,46 @@ if (stack === 'bare-h' || stack === 'bare-io') {
     }
     const n = (counters.get(id) ?? 0) + 1;
     counters.set(id, n);
-    if (stack === 'bare-io') {
-      const fd = fs.openSync(`${dir}/sess_${id}`, F | fs.constants.O_CREAT, 0o600);
-      fx.flockSync(fd, fx.constants.LOCK_EX);
-      const st = fs.fstatSync(fd);
-      const b = Buffer.allocUnsafe(st.size);
-      fs.readSync(fd, b, 0, st.size, 0);
-      const out = Buffer.from('n|i:' + n + ';');
-      fs.writeSync(fd, out, 0, out.length, 0);
-      fs.closeSync(fd);
-    } else {
+    if (stack === 'bare-end') { const o = res.end; res.end = function () { return o.apply(this, arguments); }; }
+    else if (stack === 'bare-req') req.phpSession = counters; else if (stack === 'bare-wm') wm.set(req, counters); else if (stack === 'bare-both') { req.phpSession = counters; const o = res.end; res.end = function () { return o.apply(this, arguments); }; }
+    res.end(String(n));
+  });
+} else if (stack === 'store-now') {
+  const { FileSessionStore } = await import('sessctl/files');
+  const store = new FileSessionStore({ savePath: dir });
+  app.get('/inc', async (req, res) => {
+    let id = /PHPSESSID=([a-z0-9]+)/.exec(req.headers.cookie ?? '')?.[1];
+    let h = id ? store.openExistingNow(id) : null;
+    if (!h) { h = await store.open(await store.createId()); res.setHeader('Set-Cookie', `PHPSESSID=${h.id}; path=/`); }
+    const n = (h.data.get('n') ?? 0) + 1;
+    h.data.set('n', n);
+    h.saveAndCloseNow(h.data);
     res.setHeader('Cache-Control', 'no-store, no-cache, must-revalidate');
     res.setHeader('Expires', 'Thu, 19 Nov 1981 08:52:00 GMT');
     res.setHeader('Pragma', 'no-cache');
+    res.end(String(n));
+  });
+} else if (stack === 'bare-mw') {
+  const counters = new Map();
+  let next = 0;
+  app.use((req, res, next) => next());
+  app.get('/inc', (req, res) => {
+    let id = /sid=(\d+)/.exec(req.headers.cookie ?? '')?.[1];
+    if (!id) {
+      id = String(++next);
+      res.setHeader('Set-Cookie', `sid=${id}; Path=/`);
     }
+    const n = (counters.get(id) ?? 0) + 1;
+    counters.set(id, n);
+    res.end(String(n));
+  });
+} else if (stack === 'files-nogc' || stack === 'files-x') {
+  const { phpSession } = await import('sessctl/middleware');
+  const backend = new (await import('sessctl/files')).FileSessionStore({ savePath: dir });
+  app.use(phpSession({ backend, logger: null, gcProbability: stack === 'files-nogc' ? 0 : 1 }));
+  app.get('/inc', (req, res) => {
+    const n = (req.phpSession.get('n') ?? 0) + 1;
+    req.phpSession.set('n', n);
     res.end(String(n));
   });
 } else if (stack === 'bare') {

@@ -5,8 +5,11 @@
 // back afterwards against the answers the clients got). Stacks run one after another.
 //   BENCH_SECONDS (default 8) per window, BENCH_CLIENTS (default 50), BENCH_STACKS (labels
 //   to run: substrings separated by |; default all), BENCH_ROUNDS (default 2: every stack runs
-//   once per round, rounds one after another, so a slow spell of the machine touches all
-//   stacks alike; the figures are the means over the rounds).
+//   once per round, every other round in reverse order, so a slow spell of the machine
+//   touches all stacks alike; the figures are the means over the rounds, and the files/bare
+//   ratio is also printed per round), BENCH_WARMUP (default 2: seconds of load on every
+//   server before its first measured window, so that no stack is measured while its code is
+//   still being compiled).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -53,7 +56,9 @@ function request(agent, port, cookie) {
   });
 }
 
-async function window(port, pid, shared) {
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+
+async function window(port, pid, shared, seconds = SECONDS) {
   const agents = Array.from({ length: CLIENTS }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   // Sessions are made by the server (strict mode): one first request per session.
   const cookies = [];
@@ -63,7 +68,7 @@ async function window(port, pid, shared) {
   let errors = 0;
   const cpu0 = cpuTicks(pid);
   const t0 = performance.now();
-  const deadline = t0 + SECONDS * 1000;
+  const deadline = t0 + seconds * 1000;
   await Promise.all(
     agents.map(async (agent, i) => {
       const cookie = cookies[i % cookies.length];
@@ -153,6 +158,7 @@ async function runStack(label, kind, stack) {
     });
     await waitListening(port);
   }
+  if (WARMUP > 0) await window(port, child.pid, false, WARMUP);
   const own = await window(port, child.pid, false);
   const shared = await window(port, child.pid, true);
   try {
@@ -171,7 +177,7 @@ const line = (label, own, shared) =>
 try {
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`round ${round} of ${ROUNDS}`);
-    for (const [label, kind, stack] of stacks) {
+    for (const [label, kind, stack] of round % 2 === 1 ? stacks : [...stacks].reverse()) {
       const r = await runStack(label, kind, stack);
       if (!runs.has(label)) runs.set(label, []);
       runs.get(label).push(r);
@@ -199,8 +205,13 @@ const by = (l) => rows.find((r) => r.label === l) ?? rows.find((r) => r.label.st
 const ratio = (what, a, b, target = '') => {
   if (by(a) && by(b)) console.log(`  ${what.padEnd(58)}${(by(a).own.rps / by(b).own.rps).toFixed(2)}×${target}`);
 };
+const perRound = (a, b) => {
+  const ra = runs.get(by(a)?.label), rb = runs.get(by(b)?.label);
+  return ra && rb ? ra.map((r, i) => (r.own.rps / rb[i].own.rps).toFixed(2)).join(', ') : '';
+};
 console.log('\nratios (req/s, own sessions):');
 ratio('phpSession + files / bare Express', 'phpSession + File', 'bare Express', ' (target ≥ 0.6×)');
+if (by('phpSession + File') && by('bare Express')) console.log(`  ${'  the same, round by round'.padEnd(58)}${perRound('phpSession + File', 'bare Express')}`);
 ratio('the floor (file protocol by hand) / bare Express', 'floor:', 'bare Express');
 if (by('phpSession + File') && by('bare Express')) {
   console.log(`  ${'session CPU per request over bare Express, files'.padEnd(58)}${(by('phpSession + File').own.cpuPerReq - by('bare Express').own.cpuPerReq).toFixed(2)} ms (target ≤ 0.17)`);
