@@ -41,7 +41,7 @@ static const char *errno_code(int e) {
   }
 }
 
-/* Throws the pending-free generic error when a Node-API call itself failed. */
+/* When a Node-API call itself failed: throws a generic error unless one is already pending. */
 static napi_value api_failed(napi_env env) {
   bool pending = false;
   napi_is_exception_pending(env, &pending);
