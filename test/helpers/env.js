@@ -33,6 +33,13 @@ export const needPhp = () => need(hasPhp, 'php (php-cli)');
 export const needPhpRedis = () => need(hasPhpRedis, 'php with the redis extension (php-redis)');
 export const needRedis = () => need(hasRedisServer && hasPhpRedis, 'redis-server and php-redis');
 export const needMemcached = () => need(hasMemcachedServer && hasPhpMemcached, 'memcached and php-memcached');
+/**
+ * The optional native helper (native/, built by `npm run build` when a C compiler, Python and
+ * Node's headers are there). `unavailable` is why it is not in use (NATIVE_AT_UNAVAILABLE), or
+ * null when it is.
+ * @param {string | null} unavailable
+ */
+export const needNativeHelper = (unavailable) => need(unavailable === null, `the native helper native/build/Release/sessctl_at.node (${unavailable}; \`npm run build\` builds it)`);
 
 /**
  * Runs a PHP snippet or script; returns stdout as a Buffer, throws with stderr on failure.

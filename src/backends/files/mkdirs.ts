@@ -73,7 +73,7 @@ export async function createSessionDirs(sp: SavePath, options: CreateSessionDirs
       }
       let fd: number;
       try {
-        fd = openSync(parent.entry(c), DIR_FLAGS);
+        fd = parent.openEntry(c, DIR_FLAGS);
       } catch (err) {
         const code = errnoCode(err);
         throw new SessionFileError(path, code === 'ELOOP' || code === 'ENOTDIR' ? 'exists and is not a directory (a symlink or a file); refused' : `cannot open: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });

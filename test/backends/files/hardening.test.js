@@ -10,6 +10,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { FileSessionStore, FileAdminSource, createSessionDirs, parseSavePath, gcFiles } from 'sessctl/files';
 import { decodeSession } from 'sessctl';
 import { STRICT } from '../../helpers/env.js';
+import { gcSwapMidRun, inChild } from '../../helpers/gc-scenarios.js';
+import { NATIVE_AT } from '../../../dist/backends/shared/file-io/native-at.js';
 import { prng } from '../../helpers/prng.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-harden-'));
@@ -46,45 +48,34 @@ test('a directory symlink at depth ≥ 1 is never followed: open, read, destroy,
   assert.equal(fs.readFileSync(victim, 'utf8'), 'secret|s:1:"x";', 'the file behind the symlink is untouched');
 });
 
-// gc decides which files look expired by a plain-path lstat (cheaper than through /proc);
+// gc decides which files look expired by an lstat of each name: through the pinned directory
+// with the native helper, by plain path without it (cheaper than through /proc). Either way
 // only the pinned directory is ever opened, re-checked and unlinked. Swap the directory being
-// collected for a symlink mid-run (from onProgress: with one job gc runs synchronously): every
-// later plain lstat then sees the symlink's target, expired, and none of it may go.
+// collected for a symlink mid-run: without the helper every later plain lstat then sees the
+// symlink's target, expired, and none of it may go; half of what is left in the pinned
+// directory is made fresh, and the check on the locked descriptor must keep those (with the
+// helper the lstat itself already sees them fresh). Run here (with the helper when it is
+// built) and in a child without it.
+const checkSwap = (/** @type {any} */ r, /** @type {boolean} */ native) => {
+  assert.equal(r.native, native, native ? 'the native helper was in use' : 'the /proc fallback was in use');
+  assert.ok(r.swapped, 'the swap happened mid-run');
+  assert.ok(r.touched.length > 0);
+  assert.deepEqual(r.outside, r.names, 'nothing behind the symlink was deleted');
+  assert.ok(r.outsideIntact, 'nothing behind the symlink was changed');
+  assert.deepEqual(r.left, r.touched, 'in the pinned directory only the touched files stay');
+  assert.equal(r.counts.skippedTouched, native ? 0 : r.touched.length);
+  assert.equal(r.counts.deleted, r.names.length - r.touched.length);
+  assert.equal(r.counts.errors, 0);
+};
+
 test('gc: a directory swapped for a symlink mid-run redirects no open or unlink; the pinned one is re-checked', { skip: process.platform !== 'linux' && 'needs /proc' }, async () => {
-  const dir = fresh();
-  const elsewhere = fresh();
-  const moved = path.join(fresh(), 'moved');
-  const old = new Date('2000-01-01T00:00:00Z');
-  const names = Array.from({ length: 4300 }, (_, i) => `sess_a${String(i).padStart(6, '0')}${ID}`);
-  fs.mkdirSync(path.join(dir, 'a'));
-  for (const name of names) {
-    for (const d of [path.join(dir, 'a'), elsewhere]) {
-      fs.writeFileSync(path.join(d, name), d === elsewhere ? 'outside|b:1;' : 'n|i:1;');
-      fs.utimesSync(path.join(d, name), old, old);
-    }
-  }
-  let touched = /** @type {string[]} */ ([]);
-  const report = await gcFiles(`1;${dir}`, {
-    maxlifetime: 1,
-    jobs: 1,
-    onProgress: (r) => {
-      if (r.scanned === 0 || fs.existsSync(moved)) return;
-      fs.renameSync(path.join(dir, 'a'), moved);
-      fs.symlinkSync(elsewhere, path.join(dir, 'a'));
-      // Half of what is left is fresh now: the plain lstat (through the symlink) still says
-      // expired, the check on the locked descriptor must keep them.
-      touched = fs.readdirSync(moved).filter((_, i) => i % 2 === 0);
-      for (const name of touched) fs.utimesSync(path.join(moved, name), new Date(), new Date());
-    },
-  });
-  assert.ok(fs.existsSync(moved), 'the swap happened mid-run');
-  assert.ok(touched.length > 0);
-  assert.deepEqual(fs.readdirSync(elsewhere).sort(), names, 'nothing behind the symlink was deleted');
-  for (const name of names) assert.equal(fs.readFileSync(path.join(elsewhere, name), 'utf8'), 'outside|b:1;');
-  assert.deepEqual(fs.readdirSync(moved).sort(), touched.sort(), 'in the pinned directory only the touched files stay');
-  assert.equal(report.skippedTouched, touched.length);
-  assert.equal(report.deleted, names.length - touched.length);
-  assert.equal(report.errors, 0);
+  checkSwap(await gcSwapMidRun(fresh()), NATIVE_AT !== null);
+});
+
+test('gc: the same through /proc, without the native helper (SESSCTL_NO_NATIVE=1, in a child)', { skip: process.platform !== 'linux' && 'needs /proc' }, () => {
+  const { value, stderr } = inChild('gcSwapMidRun', [fresh()], { SESSCTL_NO_NATIVE: '1' });
+  assert.equal(stderr, '');
+  checkSwap(value, false);
 });
 
 test('mkdirs: an entry of the tree that is a symlink is refused and its target keeps owner and mode', async () => {

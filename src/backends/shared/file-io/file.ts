@@ -22,6 +22,7 @@ import { constants as C, fchownSync, fstatSync, futimesSync, lstatSync, statSync
 import { spawnSync } from 'node:child_process';
 import { SessionFileError, type SessctlError } from '../../../errors.js';
 import { runSync, type Steps } from './io.js';
+import type { AtStat } from './native-at.js';
 import { errnoCode, PinnedDir } from './pinned-dir.js';
 
 /** O_NONBLOCK keeps a FIFO planted as a session file from hanging open(); it changes nothing for regular files. */
@@ -109,15 +110,17 @@ export interface OpenedFile {
  */
 export function* openFileSteps(dir: PinnedDir, loc: FileLocation, how: OpenHow): Steps<OpenedFile | null> {
   const path = dir.entry(loc.name);
+  const dirfd = dir.fd;
+  const name = loc.name;
   for (;;) {
     try {
-      return { fd: yield { op: 'open', path, flags: how.write ? WRITE_FLAGS : READ_FLAGS }, created: false };
+      return { fd: yield { op: 'open', path, dirfd, name, flags: how.write ? WRITE_FLAGS : READ_FLAGS }, created: false };
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw openError(loc, err);
       if (!how.create) return null;
     }
     try {
-      return { fd: yield { op: 'open', path, flags: C.O_CREAT | C.O_EXCL | WRITE_FLAGS, mode: how.create.mode }, created: true };
+      return { fd: yield { op: 'open', path, dirfd, name, flags: C.O_CREAT | C.O_EXCL | WRITE_FLAGS, mode: how.create.mode }, created: true };
     } catch (err) {
       if (errnoCode(err) !== 'EEXIST') throw openError(loc, err);
     }
@@ -126,7 +129,8 @@ export function* openFileSteps(dir: PinnedDir, loc: FileLocation, how: OpenHow):
 
 /** Whether `loc` (through its pinned directory) still names the inode `st` describes. */
 export function* stillNamesSteps(dir: PinnedDir, loc: FileLocation, st: Stats): Steps<boolean> {
-  const now: Stats | undefined = yield { op: 'lstat', path: dir.entry(loc.name) };
+  // fs.Stats by path, the native helper's AtStat by descriptor: both have dev and ino.
+  const now: AtStat | undefined = yield { op: 'lstat', path: dir.entry(loc.name), dirfd: dir.fd, name: loc.name };
   return now !== undefined && now.ino === st.ino && now.dev === st.dev;
 }
 
@@ -219,7 +223,7 @@ export function restoreTimes(fd: number, before: BigIntStats): void {
 export function* unlinkIfSameSteps(dir: PinnedDir, loc: FileLocation, st: Stats): Steps<boolean> {
   try {
     if (!(yield* stillNamesSteps(dir, loc, st))) return false;
-    yield { op: 'unlink', path: dir.entry(loc.name) };
+    yield { op: 'unlink', path: dir.entry(loc.name), dirfd: dir.fd, name: loc.name };
     return true;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return false;

@@ -5,20 +5,35 @@
  * thread-pool round trip, which is also what PHP does — or asynchronously through the
  * thread pool, for slow or network file systems where one call may block for long. The same
  * steps, checks and error handling serve both, so the two forms cannot drift.
+ *
+ * A name in a pinned directory comes with both its path (through /proc) and the directory's
+ * descriptor: the sync runner resolves it with the native helper's *at() call when that is
+ * built, the async one always by path (the helper's calls would block the event loop).
  */
 import * as fs from 'node:fs';
 import type { Stats } from 'node:fs';
+import { NATIVE_AT } from './native-at.js';
+
+/**
+ * An entry to open, look at or unlink: its path, and for the *at() calls the descriptor of its
+ * pinned directory (null when it has none) and its name there.
+ */
+export interface EntryRef {
+  path: string;
+  dirfd: number | null;
+  name: string;
+}
 
 export type Syscall =
-  | { op: 'open'; path: string; flags: number; mode?: number }
+  | ({ op: 'open'; flags: number; mode?: number } & EntryRef)
   | { op: 'fstat'; fd: number }
-  | { op: 'lstat'; path: string }
+  | ({ op: 'lstat' } & EntryRef)
   | { op: 'read'; fd: number; buf: Buffer; off: number; len: number; pos: number }
   | { op: 'write'; fd: number; buf: Uint8Array; off: number; len: number; pos: number }
   | { op: 'ftruncate'; fd: number; len: number }
   | { op: 'futimes'; fd: number; atime: Date; mtime: Date }
   | { op: 'close'; fd: number }
-  | { op: 'unlink'; path: string };
+  | ({ op: 'unlink' } & EntryRef);
 
 /** A piece of the protocol: yields system calls, receives their results (or their errors, thrown in). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -30,11 +45,11 @@ export type IoMode = 'sync' | 'async';
 function callSync(s: Syscall): unknown {
   switch (s.op) {
     case 'open':
-      return fs.openSync(s.path, s.flags, s.mode);
+      return s.dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.openat(s.dirfd, s.name, s.flags, s.mode) : fs.openSync(s.path, s.flags, s.mode);
     case 'fstat':
       return fs.fstatSync(s.fd);
     case 'lstat':
-      return fs.lstatSync(s.path, { throwIfNoEntry: false });
+      return s.dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.lstatat(s.dirfd, s.name) : fs.lstatSync(s.path, { throwIfNoEntry: false });
     case 'read':
       return fs.readSync(s.fd, s.buf, s.off, s.len, s.pos);
     case 'write':
@@ -46,7 +61,7 @@ function callSync(s: Syscall): unknown {
     case 'close':
       return fs.closeSync(s.fd);
     case 'unlink':
-      return fs.unlinkSync(s.path);
+      return s.dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.unlinkat(s.dirfd, s.name) : fs.unlinkSync(s.path);
   }
 }
 

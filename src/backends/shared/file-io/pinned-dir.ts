@@ -1,12 +1,15 @@
 /**
  * Directories below a session directory, held open so that names resolve inside the very
  * directory we checked: each level is opened with O_DIRECTORY|O_NOFOLLOW through its parent's
- * descriptor (`/proc/self/fd/N/name`, Linux's openat), so swapping a directory for a symlink
- * mid-operation cannot redirect a read, write or delete elsewhere.
+ * descriptor, so swapping a directory for a symlink mid-operation cannot redirect a read,
+ * write or delete elsewhere. A name is resolved relative to a descriptor by the native
+ * helper's openat/fstatat/unlinkat when it is built (native-at.ts), else as
+ * `/proc/<pid>/fd/N/name` — the same entry of the same directory, one procfs lookup dearer.
  */
 import { closeSync, constants as C, existsSync, lstatSync, openSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionFileError } from '../../../errors.js';
+import { NATIVE_AT, type AtStat } from './native-at.js';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
 
@@ -41,13 +44,20 @@ export function errnoCode(err: unknown): string | undefined {
  * directory even if its path is swapped for a symlink meanwhile.
  */
 export class PinnedDir {
-  readonly #fd: number | null;
+  /** The descriptor this object closes (null: adopted, the caller closes it). */
+  readonly #owned: number | null;
   readonly #prefix: string;
   /** The logical path of the directory (for messages). */
   readonly path: string;
+  /**
+   * The descriptor names in this directory resolve through (openat & co.), or null when they
+   * resolve by plain path: the session directory itself, or no procfs to pin with.
+   */
+  readonly fd: number | null;
 
-  private constructor(fd: number | null, prefix: string, path: string) {
-    this.#fd = fd;
+  private constructor(owned: number | null, fd: number | null, prefix: string, path: string) {
+    this.#owned = owned;
+    this.fd = fd;
     this.#prefix = prefix;
     this.path = path;
   }
@@ -57,17 +67,17 @@ export class PinnedDir {
    * @throws SessionFileError (ESYMLINK, ENOENT, ENOTDIR, EACCES) naming the level.
    */
   static open(root: string, dirs: readonly string[], forFile?: string): PinnedDir {
-    if (dirs.length === 0) return new PinnedDir(null, root, root);
+    if (dirs.length === 0) return new PinnedDir(null, null, root, root);
     let path = root;
     let fd: number | null = null;
     try {
       for (const d of dirs) {
-        const next = fd === null ? join(root, d) : `${PROC_FD}/${fd}/${d}`;
         path = join(path, d);
         if (PINNED_DIRS) {
           let nfd: number;
           try {
-            nfd = openSync(next, DIR_FLAGS);
+            if (fd === null) nfd = openSync(join(root, d), DIR_FLAGS);
+            else nfd = NATIVE_AT !== null ? NATIVE_AT.openat(fd, d, DIR_FLAGS) : openSync(`${PROC_FD}/${fd}/${d}`, DIR_FLAGS);
           } catch (err) {
             throw dirError(path, err, forFile);
           }
@@ -84,7 +94,7 @@ export class PinnedDir {
       if (fd !== null) closeSync(fd);
       throw err;
     }
-    return fd === null ? new PinnedDir(null, path, path) : new PinnedDir(fd, `${PROC_FD}/${fd}`, path);
+    return fd === null ? new PinnedDir(null, null, path, path) : new PinnedDir(fd, fd, `${PROC_FD}/${fd}`, path);
   }
 
   /**
@@ -105,7 +115,7 @@ export class PinnedDir {
 
   /** Pins a directory already open (the walker's). */
   static adopt(fd: number | null, path: string): PinnedDir {
-    return new PinnedDir(null, fd !== null && PINNED_DIRS ? `${PROC_FD}/${fd}` : path, path);
+    return fd !== null && PINNED_DIRS ? new PinnedDir(null, fd, `${PROC_FD}/${fd}`, path) : new PinnedDir(null, null, path, path);
   }
 
   /** The path through which `name` in this directory is reached without following anything above it. */
@@ -113,8 +123,18 @@ export class PinnedDir {
     return `${this.#prefix}/${name}`;
   }
 
+  /** Opens `name` in this directory (openat on the descriptor when the native helper is there). */
+  openEntry(name: string, flags: number): number {
+    return this.fd !== null && NATIVE_AT !== null ? NATIVE_AT.openat(this.fd, name, flags) : openSync(this.entry(name), flags);
+  }
+
+  /** lstat of `name` in this directory (fstatat on the descriptor when the native helper is there); undefined when it does not exist. */
+  lstatEntry(name: string): AtStat | undefined {
+    return this.fd !== null && NATIVE_AT !== null ? NATIVE_AT.lstatat(this.fd, name) : lstatSync(this.entry(name), { throwIfNoEntry: false });
+  }
+
   close(): void {
-    if (this.#fd !== null) closeSync(this.#fd);
+    if (this.#owned !== null) closeSync(this.#owned);
   }
 }
 

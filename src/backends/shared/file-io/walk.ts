@@ -3,7 +3,7 @@
  * ids, the admin listings, gc) and Laravel's flat sessions directory (laravel-files) all list
  * through it. Loads nothing heavy (no node:crypto, no flock addon).
  */
-import { closeSync, constants as C, opendirSync, lstatSync, openSync, type Dir, type Dirent } from 'node:fs';
+import { closeSync, constants as C, opendirSync, openSync, type Dir, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { PinnedDir, PINNED_DIRS, PROC_FD } from './pinned-dir.js';
 
@@ -116,7 +116,8 @@ const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY;
 
 /**
  * Opens a directory of the tree: below the root through the parent's pinned descriptor with
- * O_NOFOLLOW, so a directory swapped for a symlink after readdir is refused, never entered.
+ * O_NOFOLLOW (openat when the native helper is there), so a directory swapped for a symlink
+ * after readdir is refused, never entered.
  * The session directory itself is trusted as configured (a symlink there is the admin's
  * choice), so names directly in it are reached by plain path — cheaper than through /proc;
  * only the directories below it are pinned.
@@ -126,7 +127,7 @@ function openLevel(parent: PinnedDir | null, dir: string, name: string, prefix: 
   let handle: Dir;
   if (!PINNED_DIRS) handle = opendirSync(dir, { bufferSize: 256 });
   else {
-    fd = openSync(parent ? parent.entry(name) : dir, parent ? DIR_FLAGS | C.O_NOFOLLOW : DIR_FLAGS);
+    fd = parent ? parent.openEntry(name, DIR_FLAGS | C.O_NOFOLLOW) : openSync(dir, DIR_FLAGS);
     try {
       handle = opendirSync(`${PROC_FD}/${fd}`, { bufferSize: 256 });
     } catch (err) {
@@ -163,7 +164,8 @@ function entryIs(entry: Dirent, dir: PinnedDir, kind: 'isDirectory' | 'isFile'):
   if (entry[kind]()) return true;
   if (entry.isDirectory() || entry.isFile() || entry.isSymbolicLink()) return false;
   try {
-    return lstatSync(dir.entry(entry.name))[kind]();
+    const mode = dir.lstatEntry(entry.name)?.mode;
+    return mode !== undefined && (mode & C.S_IFMT) === (kind === 'isFile' ? C.S_IFREG : C.S_IFDIR);
   } catch {
     return false;
   }

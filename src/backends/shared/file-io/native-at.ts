@@ -1,0 +1,84 @@
+/**
+ * The optional native helper (native/sessctl_at.c): Linux's openat, fstatat and unlinkat
+ * relative to a pinned directory's descriptor. Without it a name below a pinned directory is
+ * reached as `/proc/<pid>/fd/<N>/<name>`, which resolves the same entry of the same directory
+ * but costs a procfs lookup each time (gc pays three per expired file). Only the transport
+ * differs: the steps and checks are the same either way, and when the helper is not built,
+ * not loadable, or turned off with `SESSCTL_NO_NATIVE=1`, everything goes through /proc.
+ * Loads nothing heavy; never throws.
+ */
+import { createRequire } from 'node:module';
+import { isMainThread, workerData } from 'node:worker_threads';
+
+/**
+ * The workerData key by which a worker thread that sessctl starts with `trackUnmanagedFds:
+ * false` (gc's) says so. Other worker threads track raw descriptors — Node's default — and
+ * warn at every close of one that fs did not open, as the helper's openat ones are not.
+ */
+export const UNTRACKED_FDS = 'sessctlUntrackedFds';
+
+/** What lstatat tells of an entry (never followed): the fields sessctl uses, as fs.Stats has them. */
+export interface AtStat {
+  dev: number;
+  ino: number;
+  mode: number;
+  uid: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface NativeAt {
+  /** openat(2) with O_CLOEXEC added; `mode` defaults to 0o666. @throws a Node-style errno error (code, errno, syscall). */
+  openat(dirfd: number, name: string, flags: number, mode?: number): number;
+  /** fstatat(2) with AT_SYMLINK_NOFOLLOW; undefined when there is no such entry. @throws for other errors. */
+  lstatat(dirfd: number, name: string): AtStat | undefined;
+  /** unlinkat(2) of a file. @throws a Node-style errno error. */
+  unlinkat(dirfd: number, name: string): void;
+}
+
+/** The addon as built: lstatat fills a Float64Array (dev, ino, mode, uid, size, mtimeMs) and says whether the entry exists. */
+interface Addon {
+  openat(dirfd: number, name: string, flags: number, mode?: number): number;
+  lstatat(dirfd: number, name: string, out: Float64Array): boolean;
+  unlinkat(dirfd: number, name: string): void;
+}
+
+/**
+ * Where the build puts it, from this module: it sits four levels below the package root
+ * (src/backends/shared/file-io, compiled to dist/backends/shared/file-io).
+ */
+const ADDON_PATH = '../../../../native/build/Release/sessctl_at.node';
+
+/** The helper, or why it is not used. */
+function load(): NativeAt | string {
+  const off = process.env.SESSCTL_NO_NATIVE;
+  if (off && off !== '0') return 'turned off by SESSCTL_NO_NATIVE';
+  if (process.platform !== 'linux') return 'only used on Linux';
+  if (!isMainThread && !(typeof workerData === 'object' && workerData !== null && (workerData as Record<string, unknown>)[UNTRACKED_FDS] === true)) {
+    return 'not used in a worker thread that tracks descriptors (trackUnmanagedFds)';
+  }
+  let addon: Partial<Addon>;
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<Addon>;
+  } catch (err) {
+    return `not loadable (${String((err as Error)?.message ?? err).split('\n')[0]})`;
+  }
+  const { openat, lstatat, unlinkat } = addon;
+  if (typeof openat !== 'function' || typeof lstatat !== 'function' || typeof unlinkat !== 'function') return 'loaded, but lacks openat, lstatat or unlinkat';
+  // One buffer per thread (each worker loads this module anew); the object is built here
+  // because building it through Node-API cost more than the system call.
+  const out = new Float64Array(6);
+  return {
+    openat,
+    lstatat: (dirfd, name) => (lstatat(dirfd, name, out) ? { dev: out[0], ino: out[1], mode: out[2], uid: out[3], size: out[4], mtimeMs: out[5] } : undefined),
+    unlinkat,
+  };
+}
+
+const loaded = load();
+
+/** The helper, or null when names go through /proc. */
+export const NATIVE_AT: NativeAt | null = typeof loaded === 'string' ? null : loaded;
+
+/** Why the helper is not in use (for diagnostics and tests), or null when it is. */
+export const NATIVE_AT_UNAVAILABLE: string | null = typeof loaded === 'string' ? loaded : null;
