@@ -12,6 +12,7 @@ import { writeBeforeEnd, type EndHook } from './end-hook.js';
 import { gcAfterResponse } from './gc.js';
 import { HoldLimit } from './hold-limit.js';
 import { resolveOptions, type PhpSessionErrorInfo, type PhpSessionOptions, type ResolvedOptions } from './options.js';
+import { setRequestValue } from './request-slot.js';
 import { PhpSession } from './session.js';
 
 declare module 'node:http' {
@@ -175,7 +176,7 @@ function prepare(options: PhpSessionOptions): Prepared {
   };
 }
 
-// The request's session (a promise of it) lives on the request under this key: a property
+// The promise of a session being started (the promise path only) lives on the request under this key: a property
 // costs less than a WeakMap entry per request, and goes away with the request all the same.
 const STARTED = Symbol('sessctl.phpSession.started');
 
@@ -184,9 +185,8 @@ type Started = Record<symbol, Promise<PhpSession> | undefined> & Record<string, 
 /**
  * The session this middleware already started for `req`, or the promise of the one being
  * started: mounting the middleware twice (or attach after the middleware) must not lock twice,
- * which would deadlock. A session opened at once is found under its property alone (one
- * property fewer added to the request: each addition to a request object grows its
- * property store, which showed in allocation profiles).
+ * which would deadlock. A session opened at once is found under its property alone (see
+ * request-slot.ts: on node:http requests that adds nothing to the request object).
  */
 function alreadyStarted(req: IncomingMessage, options: Prepared): Promise<PhpSession> | PhpSession | undefined {
   const r = req as unknown as Started;
@@ -249,7 +249,7 @@ function sessionFor(req: IncomingMessage, res: ServerResponse, handle: SessionHa
     if (isNew) setCookieHeader(res, options.name, sessionCookie(options.name, session.id, options.cookie));
     sendCacheLimiter(res, options.cacheLimiter, options.cacheExpire);
   }
-  (req as unknown as Record<string, unknown>)[options.property] = session;
+  setRequestValue(req, options.property, session);
   if (!options.readAndClose) hookResponse(req, res, session, options);
   // PHP draws after the read, read_and_close included; the collection waits for the response.
   gcAfterResponse(req, res, options, options.reportProblem);

@@ -113,9 +113,16 @@ export class PinnedDir {
     closeSync(PinnedDir.openRoot(path));
   }
 
-  /** Pins a directory already open (the walker's). */
-  static adopt(fd: number | null, path: string): PinnedDir {
-    return fd !== null && PINNED_DIRS ? new PinnedDir(null, fd, `${PROC_FD}/${fd}`, path) : new PinnedDir(null, null, path, path);
+  /**
+   * Pins a directory already open (the walker's). The session directory itself (`isRoot`) is
+   * reached by plain path — through /proc it would cost more and pin nothing the admin did not
+   * choose — but with the native helper its names resolve through the descriptor all the same:
+   * one lookup of one name, cheaper than the whole path.
+   */
+  static adopt(fd: number | null, path: string, isRoot = false): PinnedDir {
+    if (fd === null || !PINNED_DIRS) return new PinnedDir(null, null, path, path);
+    if (isRoot) return new PinnedDir(null, NATIVE_AT !== null ? fd : null, path, path);
+    return new PinnedDir(null, fd, `${PROC_FD}/${fd}`, path);
   }
 
   /** The path through which `name` in this directory is reached without following anything above it. */

@@ -135,7 +135,7 @@ function openLevel(parent: PinnedDir | null, dir: string, name: string, prefix: 
       throw err;
     }
   }
-  return { handle, fd, dir, pinned: PinnedDir.adopt(parent === null ? null : fd, dir), base: join(dir, '_').slice(0, -1), prefix };
+  return { handle, fd, dir, pinned: PinnedDir.adopt(fd, dir, parent === null), base: join(dir, '_').slice(0, -1), prefix };
 }
 
 function closeLevel(level: Level): void {
