@@ -164,6 +164,8 @@ interface Prepared extends ResolvedOptions {
   holds: HoldLimit<RequestHold>;
   /** report() bound to these options (for gc, made once rather than per request). */
   reportProblem: (err: Error, info: PhpSessionErrorInfo) => void;
+  /** The request key of a session being started under this middleware's property (see startedKey). */
+  started: symbol;
 }
 
 function prepare(options: PhpSessionOptions): Prepared {
@@ -173,12 +175,19 @@ function prepare(options: PhpSessionOptions): Prepared {
     openOptions: { lockTimeoutMs: resolved.lockTimeoutMs, readAndClose: resolved.readAndClose },
     holds: new HoldLimit<RequestHold>(resolved.maxLockHoldMs, (hold) => holdExpired(hold, resolved)),
     reportProblem: (err, info) => report(resolved, err, info),
+    started: startedKey(resolved.property),
   };
 }
 
-// The promise of a session being started (the promise path only) lives on the request under this key: a property
-// costs less than a WeakMap entry per request, and goes away with the request all the same.
-const STARTED = Symbol('sessctl.phpSession.started');
+// The promise of a session being started (the promise path only) lives on the request under a
+// key per property name: the same name mounted twice shares it (one session, one lock), while
+// two middlewares with their own names (and backends) each start their own.
+const startedKeys = new Map<string, symbol>();
+function startedKey(property: string): symbol {
+  let key = startedKeys.get(property);
+  if (!key) startedKeys.set(property, (key = Symbol(`sessctl.phpSession.started:${property}`)));
+  return key;
+}
 
 type Started = Record<symbol, Promise<PhpSession> | undefined> & Record<string, unknown>;
 
@@ -191,7 +200,7 @@ type Started = Record<symbol, Promise<PhpSession> | undefined> & Record<string, 
 function alreadyStarted(req: IncomingMessage, options: Prepared): Promise<PhpSession> | PhpSession | undefined {
   const r = req as unknown as Started;
   const own = r[options.property];
-  return own instanceof PhpSession ? own : r[STARTED];
+  return own instanceof PhpSession ? own : r[options.started];
 }
 
 function startSession(req: IncomingMessage, res: ServerResponse, options: Prepared, noClientSession = false): Promise<PhpSession> {
@@ -199,7 +208,7 @@ function startSession(req: IncomingMessage, res: ServerResponse, options: Prepar
   if (started instanceof PhpSession) return Promise.resolve(started);
   if (started) return started;
   const opening = openForRequest(req, res, options, noClientSession);
-  (req as unknown as Started)[STARTED] = opening;
+  (req as unknown as Started)[options.started] = opening;
   return opening;
 }
 

@@ -43,5 +43,6 @@ function slotFor(name: string): WeakMap<object, unknown> | null {
 export function setRequestValue(req: IncomingMessage, name: string, value: unknown): void {
   const values = slotFor(name);
   if (values !== null && req instanceof IncomingMessage && !Object.prototype.hasOwnProperty.call(req, name)) values.set(req, value);
-  else (req as unknown as Record<string, unknown>)[name] = value;
+  // Defined rather than assigned: an accessor of someone else's up the chain may have no setter.
+  else Object.defineProperty(req, name, { value, writable: true, enumerable: true, configurable: true });
 }

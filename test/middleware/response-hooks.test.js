@@ -1,0 +1,187 @@
+// How the middleware hooks node:http without adding properties to each request and response
+// (an accessor on IncomingMessage.prototype, one end hook on ServerResponse.prototype): the
+// places where that could differ from an own property — Express sub-apps, other wrappers of
+// res.end, names someone else already defined, two middlewares on one request, a failed write.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import express from 'express';
+import { phpSession } from 'sessctl/middleware';
+import { MemoryBackend } from '../helpers/memory-backend.js';
+
+const servers = [];
+after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
+
+/** @param {http.RequestListener} handler */
+async function listen(handler) {
+  const server = http.createServer(handler);
+  server.keepAliveTimeout = 1;
+  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
+  servers.push(server);
+  return `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
+}
+
+/** @param {string} url @param {string} [cookie] */
+const get = (url, cookie) => fetch(url, { headers: cookie ? { cookie } : {} });
+/** @param {Response} res */
+const cookieOf = (res) => res.headers.getSetCookie()[0]?.split(';')[0] ?? '';
+const quiet = { logger: null };
+
+/** @param {import('express').Request} req @param {import('express').Response} res */
+function increment(req, res) {
+  const s = req.phpSession;
+  s.set('n', (s.get('n') ?? 0) + 1);
+  res.json({ n: s.get('n') });
+}
+
+/** Four requests on one session: each must see the previous one's write. */
+async function assertCounts(url) {
+  const first = await get(url);
+  assert.equal(first.status, 200);
+  assert.deepEqual(await first.json(), { n: 1 });
+  const cookie = cookieOf(first);
+  for (let n = 2; n <= 4; n++) assert.deepEqual(await (await get(url, cookie)).json(), { n });
+}
+
+test('a handler in an Express sub-app sees req.phpSession opened by the parent app, and its end writes the session', async () => {
+  const backend = new MemoryBackend();
+  const app = express();
+  app.use(phpSession({ backend, ...quiet }));
+  const sub = express();
+  sub.get('/inc', increment);
+  app.use('/sub', sub);
+  await assertCounts(`${await listen(app)}/sub/inc`);
+  assert.equal(backend.writes, 4);
+});
+
+test('a wrapper of res.end installed before the middleware (as compression does) still runs, after the session is written', async () => {
+  const backend = new MemoryBackend();
+  const app = express();
+  /** @type {number[]} */
+  const storedAtEnd = [];
+  app.use((req, res, next) => {
+    const end = res.end;
+    // @ts-expect-error a wrapper with the loose signature such middleware uses
+    res.end = function (...args) {
+      const id = req.phpSession?.id;
+      storedAtEnd.push(id ? backend.sessions.get(id)?.data.get('n') ?? 0 : -1);
+      return end.apply(this, args);
+    };
+    next();
+  });
+  app.use(phpSession({ backend, ...quiet }));
+  app.get('/inc', increment);
+  await assertCounts(`${await listen(app)}/inc`);
+  // Ours wraps theirs (it came later), so the session is stored when theirs runs.
+  assert.deepEqual(storedAtEnd, [1, 2, 3, 4]);
+});
+
+test('a wrapper of res.end installed after the middleware (inside the handler) runs first, and the session is still written', async () => {
+  const backend = new MemoryBackend();
+  const app = express();
+  app.use(phpSession({ backend, ...quiet }));
+  let wrapped = 0;
+  app.get('/inc', (req, res) => {
+    const end = res.end;
+    // @ts-expect-error a wrapper with the loose signature such code uses
+    res.end = function (...args) {
+      wrapped++;
+      return end.apply(this, args);
+    };
+    increment(req, res);
+  });
+  await assertCounts(`${await listen(app)}/inc`);
+  assert.equal(wrapped, 4);
+});
+
+test('req.phpSession assigned by app code is an ordinary property of that request only', async () => {
+  const backend = new MemoryBackend();
+  const app = express();
+  app.use(phpSession({ backend, ...quiet }));
+  app.get('/replace', (req, res) => {
+    const real = req.phpSession;
+    // @ts-expect-error app code replacing the property with something else
+    req.phpSession = 'replaced';
+    res.json({ seen: req.phpSession, own: Object.prototype.hasOwnProperty.call(req, 'phpSession'), realId: real.id });
+  });
+  app.get('/inc', increment);
+  const base = await listen(app);
+  const body = await (await get(`${base}/replace`)).json();
+  assert.equal(body.seen, 'replaced');
+  assert.equal(body.own, true);
+  assert.equal(typeof body.realId, 'string');
+  await assertCounts(`${base}/inc`);
+});
+
+test('a property name the request prototype already has is left alone: the session becomes an own property', async () => {
+  const backend = new MemoryBackend();
+  const taken = 'sessctlTestTakenName';
+  Object.defineProperty(http.IncomingMessage.prototype, taken, { configurable: true, get: () => 'theirs' });
+  after(() => delete (/** @type {any} */ (http.IncomingMessage.prototype))[taken]);
+  const app = express();
+  app.get('/before', (req, res) => res.json({ v: /** @type {any} */ (req)[taken] }));
+  app.use(phpSession({ backend, ...quiet, property: taken }));
+  app.get('/inc', (req, res) => {
+    const s = /** @type {any} */ (req)[taken];
+    s.set('n', (s.get('n') ?? 0) + 1);
+    res.json({ n: s.get('n') });
+  });
+  const base = await listen(app);
+  await assertCounts(`${base}/inc`);
+  // Their accessor is untouched for requests the middleware never saw.
+  assert.deepEqual(await (await get(`${base}/before`)).json(), { v: 'theirs' });
+});
+
+test('two middlewares (two names, two backends) on one request both write before the response goes out', async () => {
+  const a = new MemoryBackend();
+  const b = new MemoryBackend();
+  const app = express();
+  app.use(phpSession({ backend: a, ...quiet }));
+  app.use(phpSession({ backend: b, ...quiet, name: 'OTHERSESSID', property: 'otherSession' }));
+  app.get('/inc', (req, res) => {
+    const other = /** @type {import('sessctl/middleware').PhpSession} */ (/** @type {any} */ (req).otherSession);
+    other.set('m', (other.get('m') ?? 0) + 10);
+    increment(req, res);
+  });
+  const base = await listen(app);
+  const first = await get(`${base}/inc`);
+  const cookie = first.headers
+    .getSetCookie()
+    .map((c) => c.split(';')[0])
+    .join('; ');
+  assert.deepEqual(await first.json(), { n: 1 });
+  assert.deepEqual(await (await get(`${base}/inc`, cookie)).json(), { n: 2 });
+  const [[, bs]] = [...b.sessions];
+  assert.equal(bs.data.get('m'), 20);
+  assert.equal(a.writes + b.writes, 4);
+});
+
+test('a session that cannot be written turns the response into a 500 (nothing was sent yet), through the shared hook', async () => {
+  const backend = new MemoryBackend();
+  const open = backend.open.bind(backend);
+  backend.open = async (id, options) => {
+    const handle = await open(id, options);
+    handle.save = async () => {
+      throw new Error('disk full (test)');
+    };
+    return handle;
+  };
+  /** @type {Error[]} */
+  const reported = [];
+  const app = express();
+  app.use(phpSession({ backend, logger: null, onError: (err) => reported.push(err) }));
+  app.get('/inc', increment);
+  const res = await get(`${await listen(app)}/inc`);
+  assert.equal(res.status, 500);
+  assert.equal(await res.text(), 'Session could not be saved');
+  assert.match(reported[0]?.message ?? '', /disk full/);
+});
+
+test('responses of requests without a session are untouched by the shared hook', async () => {
+  const app = express();
+  app.get('/plain', (req, res) => {
+    res.end('plain', () => undefined);
+  });
+  const res = await get(`${await listen(app)}/plain`);
+  assert.equal(await res.text(), 'plain');
+});
