@@ -61,7 +61,6 @@ test('a wrapper of res.end installed before the middleware (as compression does)
   const storedAtEnd = [];
   app.use((req, res, next) => {
     const end = res.end;
-    // @ts-expect-error a wrapper with the loose signature such middleware uses
     res.end = function (...args) {
       const id = req.phpSession?.id;
       storedAtEnd.push(id ? backend.sessions.get(id)?.data.get('n') ?? 0 : -1);
@@ -83,7 +82,6 @@ test('a wrapper of res.end installed after the middleware (inside the handler) r
   let wrapped = 0;
   app.get('/inc', (req, res) => {
     const end = res.end;
-    // @ts-expect-error a wrapper with the loose signature such code uses
     res.end = function (...args) {
       wrapped++;
       return end.apply(this, args);
