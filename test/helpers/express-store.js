@@ -1,7 +1,5 @@
 // The express-session + PhpSessionStore test apps: express-session with the cookie bridge,
 // a counting backend wrapper, explicit signals (tests never wait by sleeping).
-import { after } from 'node:test';
-import http from 'node:http';
 import { EventEmitter, once } from 'node:events';
 import express from 'express';
 import session from 'express-session';
@@ -10,21 +8,7 @@ import { PhpArray } from 'sessctl';
 
 export const PhpSessionStore = createPhpSessionStore(session);
 export const SECRET = 'hold-secret';
-/** @type {http.Server[]} */
-const servers = [];
-
-after(async () => {
-  for (const s of servers) s.closeAllConnections();
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-});
-
-/** @param {http.RequestListener} handler */
-export async function listen(handler) {
-  const server = http.createServer(handler);
-  servers.push(server);
-  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
-  return `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
-}
+export { listen } from './listen.js';
 
 /**
  * Records every backend call, and lets a test wait for a call to have finished.

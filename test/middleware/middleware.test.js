@@ -8,18 +8,10 @@ import { MemorySessionStore } from 'sessctl/memory';
 import { phpSession, withPhpSession } from 'sessctl/middleware';
 import { PhpArray, PhpObject, SessctlError } from 'sessctl';
 import { MemoryBackend } from '../helpers/memory-backend.js';
-
-const servers = [];
-after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
+import { listen as listenOn } from '../helpers/listen.js';
 
 /** @param {http.RequestListener} handler */
-async function listen(handler) {
-  const server = http.createServer(handler);
-  server.keepAliveTimeout = 1;
-  await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
-  servers.push(server);
-  return `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
-}
+const listen = (handler) => listenOn(handler, { keepAliveTimeout: 1 });
 
 /**
  * @param {string} url
