@@ -25,7 +25,8 @@ export interface EndHook {
  * as before.
  */
 const HOOKS = new WeakMap<ServerResponse, EndHook>();
-let hookedEnd: End | null = null;
+/** The prototype's hook; null when it could not be installed (tried once); undefined before the first try. */
+let hookedEnd: End | null | undefined;
 
 function installPrototypeHook(): End | null {
   const proto = ServerResponse.prototype as unknown as { end: End };
@@ -59,7 +60,7 @@ function installPrototypeHook(): End | null {
  * get.
  */
 export function writeBeforeEnd(res: ServerResponse, hook: EndHook): void {
-  hookedEnd ??= installPrototypeHook();
+  if (hookedEnd === undefined) hookedEnd = installPrototypeHook();
   if (hookedEnd !== null && res.end === hookedEnd && !HOOKS.has(res)) {
     HOOKS.set(res, hook);
     return;

@@ -1,8 +1,8 @@
-import { closeSync, constants as C, fstatSync, lstatSync } from 'node:fs';
+import { closeSync, constants as C, fstatSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { newGcReport, type GcOptions, type GcOutcome, type GcReport } from '../../session/admin.js';
-import { errnoCode, NATIVE_AT, openFile, stillNames, unlinkIfSame, UNTRACKED_FDS, type AtStat, type FileLocation } from '../shared/file-io/index.js';
+import { errnoCode, lstatAt, openFile, stillNames, unlinkIfSame, UNTRACKED_FDS, type AtStat, type FileLocation } from '../shared/file-io/index.js';
 import { assertLockingAvailable, tryLockFd } from './lock.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -14,7 +14,6 @@ const COUNT_KEYS: (keyof Counts)[] = ['scanned', 'expired', 'deleted', 'skippedL
 
 const MAX_ERROR_SAMPLES = 100;
 const PROGRESS_EVERY = 4096;
-const NO_THROW = { throwIfNoEntry: false } as const;
 const READ_ONLY = { write: false } as const;
 
 /** Everything one walker needs; plain data so that it can be posted to a worker. */
@@ -71,7 +70,7 @@ export function gcShard(task: GcShardTask, events: GcShardEvents): Counts {
       // unlinked through the pinned directory. So a redirected lstat can at worst make us skip
       // a file (collected next run) or try one in the tree that then fails those checks;
       // nothing outside the tree is ever touched.
-      st = NATIVE_AT !== null && dir.fd !== null ? NATIVE_AT.lstatat(dir.fd, found.name) : lstatSync(path, NO_THROW);
+      st = lstatAt(dir.fd, found.name, path);
     } catch (err) {
       fail(path, err);
       continue;

@@ -2,23 +2,16 @@
 // (names through /proc; SESSCTL_NO_NATIVE=1): the same counts, the same files left, nothing
 // outside the tree touched, at depth 0 and 2, on this thread and in worker threads — and the
 // worker threads print no warning about descriptors Node did not open.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { freshDirs } from '../../helpers/fresh-dirs.js';
 import { gcMixedTree, inChild } from '../../helpers/gc-scenarios.js';
 import { needNativeHelper } from '../../helpers/env.js';
 import { NATIVE_AT_UNAVAILABLE } from '../../../dist/backends/shared/file-io/native-at.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-gc-native-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-const fresh = () => {
-  const d = path.join(tmp, `d${n++}`);
-  fs.mkdirSync(d);
-  return d;
-};
+const fresh = freshDirs('sessctl-gc-native-');
 
 const need = needNativeHelper(NATIVE_AT_UNAVAILABLE);
 

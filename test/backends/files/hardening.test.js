@@ -1,27 +1,20 @@
 // The file-I/O guarantees: no symlink followed at any level below the save path, a kill at
 // any moment leaves a decodable session, a full disk puts the previous session back, and
 // mkdirs never hands a planted target to the save path's owner.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { FileSessionStore, FileAdminSource, createSessionDirs, parseSavePath, gcFiles } from 'sessctl/files';
 import { decodeSession } from 'sessctl';
 import { STRICT } from '../../helpers/env.js';
+import { freshDirs } from '../../helpers/fresh-dirs.js';
 import { gcSwapMidRun, inChild } from '../../helpers/gc-scenarios.js';
 import { NATIVE_AT } from '../../../dist/backends/shared/file-io/native-at.js';
 import { prng } from '../../helpers/prng.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-harden-'));
-after(() => fs.rmSync(tmp, { recursive: true, force: true }));
-let n = 0;
-const fresh = () => {
-  const d = path.join(tmp, `d${n++}`);
-  fs.mkdirSync(d);
-  return d;
-};
+const fresh = freshDirs('sessctl-harden-');
 const ID = 'abcdefghijklmnopqrstuvwxyz0123';
 const isRoot = process.getuid?.() === 0;
 

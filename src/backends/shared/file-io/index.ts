@@ -30,5 +30,5 @@ export {
 } from './file.js';
 export { lockFile, lockFileNow, release, releaseNow, rewriteLocked, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type LockedFile, type LockRequest } from './locked.js';
 export { runAsync, runner, runSync, type EntryRef, type IoMode, type Steps, type Syscall } from './io.js';
-export { NATIVE_AT, NATIVE_AT_UNAVAILABLE, UNTRACKED_FDS, type AtStat, type NativeAt } from './native-at.js';
+export { lstatAt, NATIVE_AT, NATIVE_AT_UNAVAILABLE, UNTRACKED_FDS, type AtStat, type NativeAt } from './native-at.js';
 export { nameShard, walkTree, type FoundFile, type TreeWalkOptions } from './walk.js';

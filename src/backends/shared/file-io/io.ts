@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import type { Stats } from 'node:fs';
-import { NATIVE_AT } from './native-at.js';
+import { lstatAt, openAt, unlinkAt } from './native-at.js';
 
 /**
  * An entry to open, look at or unlink: its path, and for the *at() calls the descriptor of its
@@ -45,11 +45,11 @@ export type IoMode = 'sync' | 'async';
 function callSync(s: Syscall): unknown {
   switch (s.op) {
     case 'open':
-      return s.dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.openat(s.dirfd, s.name, s.flags, s.mode) : fs.openSync(s.path, s.flags, s.mode);
+      return openAt(s.dirfd, s.name, s.path, s.flags, s.mode);
     case 'fstat':
       return fs.fstatSync(s.fd);
     case 'lstat':
-      return s.dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.lstatat(s.dirfd, s.name) : fs.lstatSync(s.path, { throwIfNoEntry: false });
+      return lstatAt(s.dirfd, s.name, s.path);
     case 'read':
       return fs.readSync(s.fd, s.buf, s.off, s.len, s.pos);
     case 'write':
@@ -61,7 +61,7 @@ function callSync(s: Syscall): unknown {
     case 'close':
       return fs.closeSync(s.fd);
     case 'unlink':
-      return s.dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.unlinkat(s.dirfd, s.name) : fs.unlinkSync(s.path);
+      return unlinkAt(s.dirfd, s.name, s.path);
   }
 }
 

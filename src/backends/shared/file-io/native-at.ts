@@ -7,6 +7,7 @@
  * not loadable, or turned off with `SESSCTL_NO_NATIVE=1`, everything goes through /proc.
  * Loads nothing heavy; never throws.
  */
+import { lstatSync, openSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isMainThread, workerData } from 'node:worker_threads';
 
@@ -82,3 +83,25 @@ export const NATIVE_AT: NativeAt | null = typeof loaded === 'string' ? null : lo
 
 /** Why the helper is not in use (for diagnostics and tests), or null when it is. */
 export const NATIVE_AT_UNAVAILABLE: string | null = typeof loaded === 'string' ? loaded : null;
+
+/*
+ * The one choice between the two transports, for every caller: a name in a directory held
+ * open (`dirfd`) is resolved through that descriptor when the helper is loaded, else by
+ * `path` (through /proc below the session directory, a plain path in it).
+ */
+
+/** Opens `name` in `dirfd`, or `path`. @throws a Node-style errno error. */
+export function openAt(dirfd: number | null, name: string, path: string, flags: number, mode?: number): number {
+  return dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.openat(dirfd, name, flags, mode) : openSync(path, flags, mode);
+}
+
+/** lstat of `name` in `dirfd`, or of `path`; undefined when there is no such entry. */
+export function lstatAt(dirfd: number | null, name: string, path: string): AtStat | undefined {
+  return dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.lstatat(dirfd, name) : lstatSync(path, { throwIfNoEntry: false });
+}
+
+/** Unlinks `name` in `dirfd`, or `path`. @throws a Node-style errno error. */
+export function unlinkAt(dirfd: number | null, name: string, path: string): void {
+  if (dirfd !== null && NATIVE_AT !== null) NATIVE_AT.unlinkat(dirfd, name);
+  else unlinkSync(path);
+}

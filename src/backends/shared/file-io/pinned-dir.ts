@@ -9,7 +9,7 @@
 import { closeSync, constants as C, existsSync, lstatSync, openSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionFileError } from '../../../errors.js';
-import { NATIVE_AT, type AtStat } from './native-at.js';
+import { lstatAt, NATIVE_AT, openAt, type AtStat } from './native-at.js';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
 
@@ -77,7 +77,7 @@ export class PinnedDir {
           let nfd: number;
           try {
             if (fd === null) nfd = openSync(join(root, d), DIR_FLAGS);
-            else nfd = NATIVE_AT !== null ? NATIVE_AT.openat(fd, d, DIR_FLAGS) : openSync(`${PROC_FD}/${fd}/${d}`, DIR_FLAGS);
+            else nfd = openAt(fd, d, `${PROC_FD}/${fd}/${d}`, DIR_FLAGS);
           } catch (err) {
             throw dirError(path, err, forFile);
           }
@@ -132,12 +132,12 @@ export class PinnedDir {
 
   /** Opens `name` in this directory (openat on the descriptor when the native helper is there). */
   openEntry(name: string, flags: number): number {
-    return this.fd !== null && NATIVE_AT !== null ? NATIVE_AT.openat(this.fd, name, flags) : openSync(this.entry(name), flags);
+    return openAt(this.fd, name, this.entry(name), flags);
   }
 
   /** lstat of `name` in this directory (fstatat on the descriptor when the native helper is there); undefined when it does not exist. */
   lstatEntry(name: string): AtStat | undefined {
-    return this.fd !== null && NATIVE_AT !== null ? NATIVE_AT.lstatat(this.fd, name) : lstatSync(this.entry(name), { throwIfNoEntry: false });
+    return lstatAt(this.fd, name, this.entry(name));
   }
 
   close(): void {
