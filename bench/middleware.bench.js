@@ -9,7 +9,14 @@
 //   touches all stacks alike; the figures are the means over the rounds, and the files/bare
 //   ratio is also printed per round), BENCH_WARMUP (default 2: seconds of load on every
 //   server before its first measured window, so that no stack is measured while its code is
-//   still being compiled).
+//   still being compiled), BENCH_PAIRS (default 12; 0: none) and BENCH_PAIR_SECONDS (default 1.5):
+//   the paired ratios below.
+// The paired ratios: the speed of this machine drifts by ±20 % over tens of seconds (it is a
+// shared VM), more than the gap the targets are about, and the table's windows of one stack
+// lie minutes apart from those of another. So each ratio that has a target is measured again
+// with both servers up at once and the load switched between them every BENCH_PAIR_SECONDS,
+// BENCH_PAIRS times (order alternating): each pair of adjacent windows sees the same machine,
+// and the median of the pairs' ratios is printed with their spread.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -139,8 +146,10 @@ const stacks = [
 ].filter(([label]) => !process.env.BENCH_STACKS || process.env.BENCH_STACKS.split('|').some((w) => label.includes(w)));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const runs = new Map(); // label → [{ own, shared }] per round
+const paired = []; // { what, target, ratio, low, high, cpuA, cpuB }
 
-async function runStack(label, kind, stack) {
+/** One stack's server, started: its port, its process, and stop(). */
+async function startStack(kind, stack) {
   const dir = mkdtempSync(join(tmpdir(), 'sessctl-mw-'));
   const port = await freePort();
   let child;
@@ -158,16 +167,94 @@ async function runStack(label, kind, stack) {
     });
     await waitListening(port);
   }
-  if (WARMUP > 0) await window(port, child.pid, false, WARMUP);
-  const own = await window(port, child.pid, false);
-  const shared = await window(port, child.pid, true);
+  const stop = () => {
+    try {
+      process.kill(-child.pid, 'SIGKILL'); // PHP's server workers outlive a killed master
+    } catch {
+      child.kill('SIGKILL'); // not a group leader (the Node stacks)
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { port, pid: child.pid, stop };
+}
+
+async function runStack(label, kind, stack) {
+  const server = await startStack(kind, stack);
   try {
-    process.kill(-child.pid, 'SIGKILL'); // PHP's server workers outlive a killed master
-  } catch {
-    child.kill('SIGKILL'); // not a group leader (the Node stacks)
+    if (WARMUP > 0) await window(server.port, server.pid, false, WARMUP);
+    const own = await window(server.port, server.pid, false);
+    const shared = await window(server.port, server.pid, true);
+    return { own, shared };
+  } finally {
+    server.stop();
   }
-  rmSync(dir, { recursive: true, force: true });
-  return { own, shared };
+}
+
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
+const PAIR_SECONDS = Number(process.env.BENCH_PAIR_SECONDS ?? 1.5);
+
+/** A started server with its clients kept between windows, each on its own session. */
+async function loadedServer(kind, stack) {
+  const server = await startStack(kind, stack);
+  const agents = Array.from({ length: CLIENTS }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const cookies = [];
+  for (const agent of agents) cookies.push((await request(agent, server.port)).cookie);
+  const run = async (seconds) => {
+    let n = 0;
+    const cpu0 = cpuTicks(server.pid);
+    const t0 = performance.now();
+    const deadline = t0 + seconds * 1000;
+    await Promise.all(
+      agents.map(async (agent, i) => {
+        while (performance.now() < deadline) {
+          await request(agent, server.port, cookies[i]);
+          n++;
+        }
+      }),
+    );
+    return { rps: n / ((performance.now() - t0) / 1000), cpuPerReq: ((cpuTicks(server.pid) - cpu0) * TICK_MS) / n };
+  };
+  const stop = () => {
+    for (const a of agents) a.destroy();
+    server.stop();
+  };
+  return { run, stop };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** `a` over `b` in req/s, from PAIRS pairs of adjacent windows: median and spread of the pairs, CPU medians. */
+async function pairedRatio([, kindA, stackA], [, kindB, stackB]) {
+  const a = await loadedServer(kindA, stackA);
+  const b = await loadedServer(kindB, stackB);
+  try {
+    if (WARMUP > 0) {
+      await a.run(WARMUP);
+      await b.run(WARMUP);
+    }
+    const ratios = [], cpuA = [], cpuB = [];
+    for (let i = 0; i < PAIRS; i++) {
+      let x, y;
+      if (i % 2) {
+        x = await a.run(PAIR_SECONDS);
+        y = await b.run(PAIR_SECONDS);
+      } else {
+        y = await b.run(PAIR_SECONDS);
+        x = await a.run(PAIR_SECONDS);
+      }
+      ratios.push(x.rps / y.rps);
+      cpuA.push(x.cpuPerReq);
+      cpuB.push(y.cpuPerReq);
+    }
+    ratios.sort((p, q) => p - q);
+    return { ratio: median(ratios), low: ratios[Math.floor(ratios.length / 4)], high: ratios[Math.ceil((3 * ratios.length) / 4) - 1], cpuA: median(cpuA), cpuB: median(cpuB) };
+  } finally {
+    a.stop();
+    b.stop();
+  }
 }
 
 const line = (label, own, shared) =>
@@ -182,6 +269,16 @@ try {
       if (!runs.has(label)) runs.set(label, []);
       runs.get(label).push(r);
       console.log('  ' + line(label.slice(0, 48), r.own, r.shared));
+    }
+  }
+  if (PAIRS > 0) {
+    const find = (l) => stacks.find(([label]) => label.startsWith(l));
+    for (const [what, a, b, target] of [
+      ['phpSession + files / bare Express', 'phpSession + File', 'bare Express', 'target ≥ 0.6×'],
+      ['the floor (file protocol by hand) / bare Express', 'floor:', 'bare Express', ''],
+      ['phpSession + Redis locking / connect-redis', 'phpSession + Redis', 'express-session + connect-redis', 'target ≥ 1.0×'],
+    ]) {
+      if (find(a) && find(b)) paired.push({ what, target, ...(await pairedRatio(find(a), find(b))) });
     }
   }
 } finally {
@@ -224,4 +321,12 @@ ratio('PhpSessionStore Redis 2-step / phpSession Redis', 'express-session + PhpS
 for (const l of ['phpSession + File', 'phpSession + Redis', 'express-session + PhpSessionStore, files', 'express-session + PhpSessionStore, Redis']) {
   const r = by(l);
   if (r) console.log(`  ${l}: p99 5 shared / p99 own:${' '.repeat(Math.max(1, 42 - l.length))}${(r.shared.p99 / r.own.p99).toFixed(1)}× (target ≤ 3×)`);
+}
+if (paired.length > 0) {
+  console.log(`\npaired ratios (req/s, own sessions; both servers up, load switched every ${PAIR_SECONDS} s, ${PAIRS} pairs; median [quartiles]):`);
+  for (const p of paired) {
+    console.log(
+      `  ${p.what.padEnd(58)}${p.ratio.toFixed(2)}× [${p.low.toFixed(2)}–${p.high.toFixed(2)}]${p.target ? ` (${p.target})` : ''}; CPU ms/req ${p.cpuA.toFixed(3)} vs ${p.cpuB.toFixed(3)}, difference ${(p.cpuA - p.cpuB).toFixed(3)}`,
+    );
+  }
 }

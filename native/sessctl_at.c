@@ -1,5 +1,6 @@
 /*
- * openat, fstatat(AT_SYMLINK_NOFOLLOW) and unlinkat relative to a directory descriptor, for
+ * openat, fstatat(AT_SYMLINK_NOFOLLOW) and unlinkat relative to a directory descriptor (and an
+ * fstat that makes no objects), for
  * sessctl's file I/O on Linux. Node has no *at() calls, so without this helper a name below a
  * pinned directory is reached as /proc/<pid>/fd/<N>/<name>, and that procfs lookup costs more
  * than the system call itself. Optional: when it is not built, sessctl uses the procfs path.
@@ -62,7 +63,9 @@ static napi_value throw_errno(napi_env env, int e, const char *syscall, const ch
   /* glibc capitalises ("No such file…"); Node's messages do not. */
   if (desc[0] >= 'A' && desc[0] <= 'Z' && desc[1] >= 'a' && desc[1] <= 'z') desc[0] = (char)(desc[0] - 'A' + 'a');
   char msg[NAME_BUF + 256];
-  snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, desc, syscall, name);
+  /* Node names the path when there is one ("…, open 'x'"), and only the call for a descriptor. */
+  if (name != NULL) snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, desc, syscall, name);
+  else snprintf(msg, sizeof msg, "%s: %s, %s", code, desc, syscall);
 
   napi_value code_v, msg_v, err, errno_v, syscall_v;
   CHECK(napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &code_v));
@@ -152,11 +155,37 @@ static napi_value js_openat(napi_env env, napi_callback_info info) {
   return result;
 }
 
-/* What lstatat writes into its caller's Float64Array, in this order. */
-enum { STAT_DEV, STAT_INO, STAT_MODE, STAT_UID, STAT_SIZE, STAT_MTIME_MS, STAT_FIELDS };
+/* What lstatat and fstat write into their caller's Float64Array, in this order. */
+enum { STAT_DEV, STAT_INO, STAT_MODE, STAT_UID, STAT_SIZE, STAT_MTIME_MS, STAT_NLINK, STAT_FIELDS };
+
+/* The caller's Float64Array for a stat, or NULL with an exception pending. */
+static double *stat_out(napi_env env, napi_value v, const char *syscall) {
+  bool is_typed = false;
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void *data = NULL;
+  if (v != NULL && napi_is_typedarray(env, v, &is_typed) != napi_ok) return NULL;
+  if (is_typed && napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok) return NULL;
+  if (!is_typed || type != napi_float64_array || length < STAT_FIELDS) {
+    invalid(env, "ERR_INVALID_ARG_TYPE", syscall, "out must be a Float64Array of at least 7 elements");
+    return NULL;
+  }
+  return data;
+}
+
+/* Doubles, as Node's fs.Stats has them, so dev and ino compare equal to those of fs.fstat. */
+static void fill_stat(double *out, const struct stat *st) {
+  out[STAT_DEV] = (double)st->st_dev;
+  out[STAT_INO] = (double)st->st_ino;
+  out[STAT_MODE] = (double)st->st_mode;
+  out[STAT_UID] = (double)st->st_uid;
+  out[STAT_SIZE] = (double)st->st_size;
+  out[STAT_MTIME_MS] = (double)st->st_mtim.tv_sec * 1e3 + (double)st->st_mtim.tv_nsec / 1e6;
+  out[STAT_NLINK] = (double)st->st_nlink;
+}
 
 /*
- * lstatat(dirfd, name, out) -> true, with out[] = dev, ino, mode, uid, size, mtimeMs; false when
+ * lstatat(dirfd, name, out) -> true, with out[] = dev, ino, mode, uid, size, mtimeMs, nlink; false when
  * there is no such entry. The caller (native-at.ts) makes the object: building it here through
  * Node-API, one property at a time, cost more than the system call itself.
  */
@@ -167,33 +196,43 @@ static napi_value js_lstatat(napi_env env, napi_callback_info info) {
   int dirfd;
   char name[NAME_BUF];
   if (!get_at(env, argc, argv, "fstatat", &dirfd, name)) return NULL;
-  bool is_typed = false;
-  napi_typedarray_type type = napi_int8_array;
-  size_t length = 0;
-  void *data = NULL;
-  if (argc >= 3) CHECK(napi_is_typedarray(env, argv[2], &is_typed));
-  if (is_typed) CHECK(napi_get_typedarray_info(env, argv[2], &type, &length, &data, NULL, NULL));
-  if (!is_typed || type != napi_float64_array || length < STAT_FIELDS) {
-    invalid(env, "ERR_INVALID_ARG_TYPE", "fstatat", "out must be a Float64Array of at least 6 elements");
-    return NULL;
-  }
+  double *out = stat_out(env, argc >= 3 ? argv[2] : NULL, "fstatat");
+  if (out == NULL) return NULL;
   struct stat st;
   int r;
   do r = fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW);
   while (r < 0 && errno == EINTR);
   if (r < 0 && errno != ENOENT) return throw_errno(env, errno, "fstatat", name);
-  if (r == 0) {
-    /* Doubles, as Node's fs.Stats has them, so dev and ino compare equal to an fstat's. */
-    double *out = data;
-    out[STAT_DEV] = (double)st.st_dev;
-    out[STAT_INO] = (double)st.st_ino;
-    out[STAT_MODE] = (double)st.st_mode;
-    out[STAT_UID] = (double)st.st_uid;
-    out[STAT_SIZE] = (double)st.st_size;
-    out[STAT_MTIME_MS] = (double)st.st_mtim.tv_sec * 1e3 + (double)st.st_mtim.tv_nsec / 1e6;
-  }
+  if (r == 0) fill_stat(out, &st);
   napi_value result;
   CHECK(napi_get_boolean(env, r == 0, &result));
+  return result;
+}
+
+/*
+ * fstat(fd, out) -> undefined, out[] as lstatat's. It spares the session file's fstat under the
+ * lock what fs.fstatSync makes on every request: a Stats object and its four Dates.
+ */
+static napi_value js_fstat(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int fd;
+  if (argc < 2) {
+    invalid(env, "ERR_MISSING_ARGS", "fstat", "expects a descriptor and a Float64Array");
+    return NULL;
+  }
+  if (!get_int(env, argv[0], "fstat", "fd", 0, INT32_MAX, &fd)) return NULL;
+  double *out = stat_out(env, argv[1], "fstat");
+  if (out == NULL) return NULL;
+  struct stat st;
+  int r;
+  do r = fstat(fd, &st);
+  while (r < 0 && errno == EINTR);
+  if (r < 0) return throw_errno(env, errno, "fstat", NULL);
+  fill_stat(out, &st);
+  napi_value result;
+  CHECK(napi_get_undefined(env, &result));
   return result;
 }
 
@@ -219,6 +258,7 @@ NAPI_MODULE_INIT() {
       {"openat", NULL, js_openat, NULL, NULL, NULL, napi_enumerable, NULL},
       {"lstatat", NULL, js_lstatat, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unlinkat", NULL, js_unlinkat, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -80,8 +80,8 @@ export function checkOwner(path: string, uid: number): void {
 }
 
 /** The checks every opened session file passes: a regular file, owned by us (or root). */
-export function checkSessionFile(path: string, st: Stats): void {
-  if (!st.isFile()) throw new SessionFileError(path, 'is not a regular file', 'ENOTFILE');
+export function checkSessionFile(path: string, st: AtStat): void {
+  if ((st.mode & C.S_IFMT) !== C.S_IFREG) throw new SessionFileError(path, 'is not a regular file', 'ENOTFILE');
   checkOwner(path, st.uid);
 }
 
@@ -128,7 +128,7 @@ export function* openFileSteps(dir: PinnedDir, loc: FileLocation, how: OpenHow):
 }
 
 /** Whether `loc` (through its pinned directory) still names the inode `st` describes. */
-export function* stillNamesSteps(dir: PinnedDir, loc: FileLocation, st: Stats): Steps<boolean> {
+export function* stillNamesSteps(dir: PinnedDir, loc: FileLocation, st: AtStat): Steps<boolean> {
   // fs.Stats by path, the native helper's AtStat by descriptor: both have dev and ino.
   const now: AtStat | undefined = yield { op: 'lstat', path: dir.entry(loc.name), dirfd: dir.fd, name: loc.name };
   return now !== undefined && now.ino === st.ino && now.dev === st.dev;
@@ -220,7 +220,7 @@ export function restoreTimes(fd: number, before: BigIntStats): void {
  * Returns false when the name now points elsewhere or nowhere (nothing is deleted then).
  * @throws SessionFileError (EUNLINK) for other failures.
  */
-export function* unlinkIfSameSteps(dir: PinnedDir, loc: FileLocation, st: Stats): Steps<boolean> {
+export function* unlinkIfSameSteps(dir: PinnedDir, loc: FileLocation, st: AtStat): Steps<boolean> {
   try {
     if (!(yield* stillNamesSteps(dir, loc, st))) return false;
     yield { op: 'unlink', path: dir.entry(loc.name), dirfd: dir.fd, name: loc.name };
@@ -233,9 +233,9 @@ export function* unlinkIfSameSteps(dir: PinnedDir, loc: FileLocation, st: Stats)
 
 // The synchronous forms, for gc's walk (a worker thread) and the admin listings.
 export const openFile = (dir: PinnedDir, loc: FileLocation, how: OpenHow): OpenedFile | null => runSync(openFileSteps(dir, loc, how));
-export const stillNames = (dir: PinnedDir, loc: FileLocation, st: Stats): boolean => runSync(stillNamesSteps(dir, loc, st));
+export const stillNames = (dir: PinnedDir, loc: FileLocation, st: AtStat): boolean => runSync(stillNamesSteps(dir, loc, st));
 export const readKnownSize = (fd: number, size: number): Buffer => runSync(readKnownSizeSteps(fd, size));
-export const unlinkIfSame = (dir: PinnedDir, loc: FileLocation, st: Stats): boolean => runSync(unlinkIfSameSteps(dir, loc, st));
+export const unlinkIfSame = (dir: PinnedDir, loc: FileLocation, st: AtStat): boolean => runSync(unlinkIfSameSteps(dir, loc, st));
 
 
 /** What a listing shows of one file. */

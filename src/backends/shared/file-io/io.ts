@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs';
 import type { Stats } from 'node:fs';
-import { lstatAt, openAt, unlinkAt } from './native-at.js';
+import { fstatFd, lstatAt, openAt, unlinkAt } from './native-at.js';
 
 /**
  * An entry to open, look at or unlink: its path, and for the *at() calls the descriptor of its
@@ -47,7 +47,7 @@ function callSync(s: Syscall): unknown {
     case 'open':
       return openAt(s.dirfd, s.name, s.path, s.flags, s.mode);
     case 'fstat':
-      return fs.fstatSync(s.fd);
+      return fstatFd(s.fd);
     case 'lstat':
       return lstatAt(s.dirfd, s.name, s.path);
     case 'read':

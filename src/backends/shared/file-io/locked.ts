@@ -3,12 +3,13 @@
  * file backend shares (open, flock, fstat, checks, read), and what is done with the file while
  * the lock is held (write in place, touch, unlink if still the locked inode, release).
  */
-import { fstatSync, type Stats } from 'node:fs';
+import { fstatSync } from 'node:fs';
 import { LockTimeoutError, SessionFileError } from '../../../errors.js';
 // flock.ts loads the flock addon only when a lock is first taken.
 import { lockFd, lockReleased, tryLockNow } from '../flock.js';
 import { checkSessionFile, checkSize, giveToDirOwner, openFileSteps, restoreTimes, readKnownSizeSteps, stillNamesSteps, touchSteps, unlinkIfSameSteps, writeInPlaceSteps, type FileLocation, type OpenedFile } from './file.js';
 import { runner, runSync, type IoMode, type Steps } from './io.js';
+import type { AtStat } from './native-at.js';
 import { PinnedDir } from './pinned-dir.js';
 
 export interface LockRequest {
@@ -36,7 +37,7 @@ export interface LockedFile {
   loc: FileLocation;
   fd: number;
   /** fstat under the lock. */
-  st: Stats;
+  st: AtStat;
   created: boolean;
   /** The whole content as read under the lock (empty with `noRead`). */
   bytes: Buffer;
@@ -144,7 +145,7 @@ const RETRY = Symbol('replaced while we waited: start over');
 
 /** What follows the flock, both paths: fstat, the checks, the still-ours check, the read. */
 function* lockedSteps(dir: PinnedDir, loc: FileLocation, fd: number, created: boolean, req: LockRequest, run: LockedFile['run'], io: IoMode): Steps<LockedFile | typeof RETRY> {
-  const st: Stats = yield* fstatSteps(fd);
+  const st: AtStat = yield { op: 'fstat', fd };
   checkSessionFile(loc.path, st);
   // Deleted or renamed over while we waited: the inode has no name left (nlink 0). With
   // other hard links, ask the directory whether this name is still ours (one lstat more).
@@ -152,10 +153,6 @@ function* lockedSteps(dir: PinnedDir, loc: FileLocation, fd: number, created: bo
   checkSize(loc.path, st.size, req.maxBytes);
   const bytes = req.noRead || st.size === 0 ? EMPTY : yield* readKnownSizeSteps(fd, st.size);
   return { loc, fd, st, created, bytes, run, io };
-}
-
-function* fstatSteps(fd: number): Steps<Stats> {
-  return yield { op: 'fstat', fd };
 }
 
 function* closeSteps(fd: number): Steps<void> {

@@ -7,7 +7,7 @@
  * not loadable, or turned off with `SESSCTL_NO_NATIVE=1`, everything goes through /proc.
  * Loads nothing heavy; never throws.
  */
-import { lstatSync, openSync, unlinkSync } from 'node:fs';
+import { fstatSync, lstatSync, openSync, unlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isMainThread, workerData } from 'node:worker_threads';
 
@@ -18,7 +18,10 @@ import { isMainThread, workerData } from 'node:worker_threads';
  */
 export const UNTRACKED_FDS = 'sessctlUntrackedFds';
 
-/** What lstatat tells of an entry (never followed): the fields sessctl uses, as fs.Stats has them. */
+/**
+ * What a stat tells of a file: the fields sessctl uses, as fs.Stats has them (so an fs.Stats is
+ * one). The helper's lstatat and fstat give it without the Stats object and its Dates.
+ */
 export interface AtStat {
   dev: number;
   ino: number;
@@ -26,6 +29,7 @@ export interface AtStat {
   uid: number;
   size: number;
   mtimeMs: number;
+  nlink: number;
 }
 
 export interface NativeAt {
@@ -35,13 +39,19 @@ export interface NativeAt {
   lstatat(dirfd: number, name: string): AtStat | undefined;
   /** unlinkat(2) of a file. @throws a Node-style errno error. */
   unlinkat(dirfd: number, name: string): void;
+  /** fstat(2). @throws a Node-style errno error. */
+  fstat(fd: number): AtStat;
 }
 
-/** The addon as built: lstatat fills a Float64Array (dev, ino, mode, uid, size, mtimeMs) and says whether the entry exists. */
+/**
+ * The addon as built: lstatat and fstat fill a Float64Array (dev, ino, mode, uid, size, mtimeMs,
+ * nlink); lstatat says whether the entry exists.
+ */
 interface Addon {
   openat(dirfd: number, name: string, flags: number, mode?: number): number;
   lstatat(dirfd: number, name: string, out: Float64Array): boolean;
   unlinkat(dirfd: number, name: string): void;
+  fstat(fd: number, out: Float64Array): void;
 }
 
 /**
@@ -64,15 +74,22 @@ function load(): NativeAt | string {
   } catch (err) {
     return `not loadable (${String((err as Error)?.message ?? err).split('\n')[0]})`;
   }
-  const { openat, lstatat, unlinkat } = addon;
-  if (typeof openat !== 'function' || typeof lstatat !== 'function' || typeof unlinkat !== 'function') return 'loaded, but lacks openat, lstatat or unlinkat';
+  const { openat, lstatat, unlinkat, fstat } = addon;
+  if (typeof openat !== 'function' || typeof lstatat !== 'function' || typeof unlinkat !== 'function' || typeof fstat !== 'function') {
+    return 'loaded, but lacks openat, lstatat, unlinkat or fstat (an older build: run npm run build)';
+  }
   // One buffer per thread (each worker loads this module anew); the object is built here
   // because building it through Node-API cost more than the system call.
-  const out = new Float64Array(6);
+  const out = new Float64Array(7);
+  const stat = (): AtStat => ({ dev: out[0], ino: out[1], mode: out[2], uid: out[3], size: out[4], mtimeMs: out[5], nlink: out[6] });
   return {
     openat,
-    lstatat: (dirfd, name) => (lstatat(dirfd, name, out) ? { dev: out[0], ino: out[1], mode: out[2], uid: out[3], size: out[4], mtimeMs: out[5] } : undefined),
+    lstatat: (dirfd, name) => (lstatat(dirfd, name, out) ? stat() : undefined),
     unlinkat,
+    fstat: (fd) => {
+      fstat(fd, out);
+      return stat();
+    },
   };
 }
 
@@ -98,6 +115,11 @@ export function openAt(dirfd: number | null, name: string, path: string, flags: 
 /** lstat of `name` in `dirfd`, or of `path`; undefined when there is no such entry. */
 export function lstatAt(dirfd: number | null, name: string, path: string): AtStat | undefined {
   return dirfd !== null && NATIVE_AT !== null ? NATIVE_AT.lstatat(dirfd, name) : lstatSync(path, { throwIfNoEntry: false });
+}
+
+/** fstat of a descriptor, through the helper when it is loaded. @throws a Node-style errno error. */
+export function fstatFd(fd: number): AtStat {
+  return NATIVE_AT !== null ? NATIVE_AT.fstat(fd) : fstatSync(fd);
 }
 
 /** Unlinks `name` in `dirfd`, or `path`. @throws a Node-style errno error. */

@@ -108,7 +108,32 @@ test('lstatat gives what fs.lstatSync gives', need, (t) => {
   fs.utimesSync(file, new Date('2001-02-03T04:05:06.789Z'), new Date('2001-02-03T04:05:06.789Z'));
   const want = fs.lstatSync(file);
   const got = at().lstatat(fd, 'sess_x');
-  assert.deepEqual(got, { dev: want.dev, ino: want.ino, mode: want.mode, uid: want.uid, size: want.size, mtimeMs: want.mtimeMs });
+  assert.deepEqual(got, { dev: want.dev, ino: want.ino, mode: want.mode, uid: want.uid, size: want.size, mtimeMs: want.mtimeMs, nlink: want.nlink });
+});
+
+test('fstat gives what fs.fstatSync gives, and fails as it does', need, (t) => {
+  const { dir } = freshDir(t);
+  const file = path.join(dir, 'sess_y');
+  fs.writeFileSync(file, 'n|i:42;', { mode: 0o600 });
+  fs.linkSync(file, path.join(dir, 'second-name'));
+  fs.utimesSync(file, new Date('2011-12-13T14:15:16.171Z'), new Date('2011-12-13T14:15:16.171Z'));
+  const fd = fs.openSync(file, C.O_RDWR);
+  t.after(() => fs.closeSync(fd));
+  const want = fs.fstatSync(fd);
+  assert.deepEqual(at().fstat(fd), { dev: want.dev, ino: want.ino, mode: want.mode, uid: want.uid, size: want.size, mtimeMs: want.mtimeMs, nlink: 2 });
+  // The buffer it fills is shared: each result is an object of its own.
+  fs.writeSync(fd, 'longer content');
+  const first = at().fstat(fd);
+  fs.ftruncateSync(fd, 3);
+  assert.equal(at().fstat(fd).size, 3);
+  assert.equal(first.size, 14);
+
+  const closed = fs.openSync(file, C.O_RDONLY);
+  fs.closeSync(closed);
+  assert.throws(() => at().fstat(closed), (/** @type {any} */ e) => e.code === 'EBADF' && e.errno === -9 && e.syscall === 'fstat' && e.message === 'EBADF: bad file descriptor, fstat');
+  for (const bad of [-1, 1.5, '3', null]) {
+    assert.throws(() => at().fstat(/** @type {any} */ (bad)), (/** @type {any} */ e) => e instanceof TypeError && /fd must be an integer/.test(e.message), String(bad));
+  }
 });
 
 test('openat opens and creates relative to the descriptor, always with O_CLOEXEC', need, (t) => {
