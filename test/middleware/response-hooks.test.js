@@ -5,7 +5,13 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import express from 'express';
+import { FileSessionStore } from 'sessctl/files';
 import { phpSession } from 'sessctl/middleware';
 import { MemoryBackend } from '../helpers/memory-backend.js';
 import { listen as listenOn } from '../helpers/listen.js';
@@ -174,4 +180,53 @@ test('responses of requests without a session are untouched by the shared hook',
   });
   const res = await get(`${await listen(app)}/plain`);
   assert.equal(await res.text(), 'plain');
+});
+
+test('a session that is no longer active lets go of the response, so req.phpSession does not keep the response alive (V8 promoted it whole)', async (t) => {
+  v8.setFlagsFromString('--expose-gc');
+  const collect = /** @type {() => void} */ (vm.runInNewContext('gc'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-hooks-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  /** @type {Array<[string, import('sessctl').SessionBackend, Record<string, unknown>, (s: import('sessctl/middleware').PhpSession) => unknown]>} */
+  const cases = [
+    ['files, written and released at once', new FileSessionStore({ savePath: dir }), {}, (s) => s.set('n', 1)],
+    ['the promise path (a backend without saveAndCloseNow)', new MemoryBackend(), {}, (s) => s.set('n', 1)],
+    ['destroyed', new MemoryBackend(), {}, (s) => s.destroy()],
+    ['read and close', new MemoryBackend(), { readAndClose: true }, () => undefined],
+  ];
+  for (const [label, backend, options, act] of cases) {
+    /** @type {import('sessctl/middleware').PhpSession | undefined} */
+    let kept;
+    /** @type {WeakRef<object> | undefined} */
+    let response;
+    /** @type {Promise<void> | undefined} */
+    let socketClosed;
+    const app = express();
+    app.use(phpSession({ backend, logger: null, ...options }));
+    app.get('/', async (req, res) => {
+      kept = req.phpSession;
+      response = new WeakRef(res);
+      socketClosed = new Promise((resolve) => req.socket.once('close', () => resolve()));
+      await act(kept);
+      res.end('ok');
+    });
+    const url = await listen(app);
+    const body = await new Promise((resolve, reject) => {
+      http.get(url, { agent: false, headers: { connection: 'close' } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d)).on('end', () => resolve(text));
+      }).on('error', reject);
+    });
+    assert.equal(body, 'ok', label);
+    await socketClosed; // the server is done with the request: only what we hold can keep the response
+    // deref() keeps its target alive until the current job ends: collect first, look after.
+    for (let i = 0; i < 5; i++) {
+      collect();
+      await new Promise((r) => setImmediate(r));
+      if (response?.deref() === undefined) break;
+    }
+    assert.equal(response?.deref(), undefined, `${label}: the response must be collectable while its session is still held`);
+    assert.notEqual(kept?.status, 'active', label);
+    if (label.startsWith('files') || label.startsWith('the promise')) assert.equal(kept?.get('n'), 1, `${label}: the data stays readable`);
+  }
 });
