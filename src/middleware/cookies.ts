@@ -92,13 +92,14 @@ export type CacheLimiter = 'nocache' | 'private' | 'private_no_expire' | 'public
 
 const PAST = 'Thu, 19 Nov 1981 08:52:00 GMT';
 
-type HeaderList = readonly (readonly [string, string])[];
+/** Name, its lower case (what res.hasHeader looks up: given lower case, it makes no new string), value. */
+type HeaderList = readonly (readonly [string, string, string])[];
 
 // The headers of each limiter, made once per cache_expire value (this runs on every request).
 const NOCACHE: HeaderList = [
-  ['Expires', PAST],
-  ['Cache-Control', 'no-store, no-cache, must-revalidate'],
-  ['Pragma', 'no-cache'],
+  ['Expires', 'expires', PAST],
+  ['Cache-Control', 'cache-control', 'no-store, no-cache, must-revalidate'],
+  ['Pragma', 'pragma', 'no-cache'],
 ];
 const privateHeaders = new Map<number, HeaderList>();
 const privateNoExpireHeaders = new Map<number, HeaderList>();
@@ -110,15 +111,15 @@ function cacheLimiterHeaders(limiter: CacheLimiter, expireMinutes: number): Head
       return NOCACHE;
     case 'private':
       return memo(privateHeaders, maxAge, () => [
-        ['Expires', PAST],
-        ['Cache-Control', `private, max-age=${maxAge}`],
+        ['Expires', 'expires', PAST],
+        ['Cache-Control', 'cache-control', `private, max-age=${maxAge}`],
       ]);
     case 'private_no_expire':
-      return memo(privateNoExpireHeaders, maxAge, () => [['Cache-Control', `private, max-age=${maxAge}`]]);
+      return memo(privateNoExpireHeaders, maxAge, () => [['Cache-Control', 'cache-control', `private, max-age=${maxAge}`]]);
     case 'public':
       return [
-        ['Expires', HTTP_DATE(new Date(Date.now() + maxAge * 1000))],
-        ['Cache-Control', `public, max-age=${maxAge}`],
+        ['Expires', 'expires', HTTP_DATE(new Date(Date.now() + maxAge * 1000))],
+        ['Cache-Control', 'cache-control', `public, max-age=${maxAge}`],
       ];
     default:
       return [];
@@ -142,7 +143,7 @@ export function sendCacheLimiter(res: ServerResponse, limiter: CacheLimiter, exp
   const headers = cacheLimiterHeaders(limiter, expireMinutes);
   // An index loop: for-of with destructuring allocated an iterator per request.
   for (let i = 0; i < headers.length; i++) {
-    const [name, value] = headers[i]!;
-    if (!res.hasHeader(name)) res.setHeader(name, value);
+    const [name, lower, value] = headers[i]!;
+    if (!res.hasHeader(lower)) res.setHeader(name, value);
   }
 }

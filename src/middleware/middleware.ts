@@ -164,8 +164,8 @@ interface Prepared extends ResolvedOptions {
   holds: HoldLimit<RequestHold>;
   /** report() bound to these options (for gc, made once rather than per request). */
   reportProblem: (err: Error, info: PhpSessionErrorInfo) => void;
-  /** The request key of a session being started under this middleware's property (see startedKey). */
-  started: symbol;
+  /** The sessions being started under this middleware's property, by request (see startingFor). */
+  starting: WeakMap<IncomingMessage, Promise<PhpSession>>;
 }
 
 function prepare(options: PhpSessionOptions): Prepared {
@@ -175,21 +175,20 @@ function prepare(options: PhpSessionOptions): Prepared {
     openOptions: { lockTimeoutMs: resolved.lockTimeoutMs, readAndClose: resolved.readAndClose },
     holds: new HoldLimit<RequestHold>(resolved.maxLockHoldMs, (hold) => holdExpired(hold, resolved)),
     reportProblem: (err, info) => report(resolved, err, info),
-    started: startedKey(resolved.property),
+    starting: startingFor(resolved.property),
   };
 }
 
-// The promise of a session being started (the promise path only) lives on the request under a
-// key per property name: the same name mounted twice shares it (one session, one lock), while
-// two middlewares with their own names (and backends) each start their own.
-const startedKeys = new Map<string, symbol>();
-function startedKey(property: string): symbol {
-  let key = startedKeys.get(property);
-  if (!key) startedKeys.set(property, (key = Symbol(`sessctl.phpSession.started:${property}`)));
-  return key;
+// The promise of a session being started (the promise path only), per property name: the same
+// name mounted twice shares it (one session, one lock), while two middlewares with their own
+// names (and backends) each start their own. In a WeakMap rather than on the request: a
+// property added to a node:http request builds it a new hidden class (see request-slot.ts).
+const startingByProperty = new Map<string, WeakMap<IncomingMessage, Promise<PhpSession>>>();
+function startingFor(property: string): WeakMap<IncomingMessage, Promise<PhpSession>> {
+  let starting = startingByProperty.get(property);
+  if (!starting) startingByProperty.set(property, (starting = new WeakMap()));
+  return starting;
 }
-
-type Started = Record<symbol, Promise<PhpSession> | undefined> & Record<string, unknown>;
 
 /**
  * The session this middleware already started for `req`, or the promise of the one being
@@ -198,9 +197,8 @@ type Started = Record<symbol, Promise<PhpSession> | undefined> & Record<string, 
  * request-slot.ts: on node:http requests that adds nothing to the request object).
  */
 function alreadyStarted(req: IncomingMessage, options: Prepared): Promise<PhpSession> | PhpSession | undefined {
-  const r = req as unknown as Started;
-  const own = r[options.property];
-  return own instanceof PhpSession ? own : r[options.started];
+  const own = (req as unknown as Record<string, unknown>)[options.property];
+  return own instanceof PhpSession ? own : options.starting.get(req);
 }
 
 function startSession(req: IncomingMessage, res: ServerResponse, options: Prepared, noClientSession = false): Promise<PhpSession> {
@@ -208,7 +206,7 @@ function startSession(req: IncomingMessage, res: ServerResponse, options: Prepar
   if (started instanceof PhpSession) return Promise.resolve(started);
   if (started) return started;
   const opening = openForRequest(req, res, options, noClientSession);
-  (req as unknown as Started)[options.started] = opening;
+  options.starting.set(req, opening);
   return opening;
 }
 
@@ -259,6 +257,8 @@ function sessionFor(req: IncomingMessage, res: ServerResponse, handle: SessionHa
     sendCacheLimiter(res, options.cacheLimiter, options.cacheExpire);
   }
   setRequestValue(req, options.property, session);
+  // Found under its property from now on: the entry would only keep the session's promise alive.
+  options.starting.delete(req);
   if (!options.readAndClose) hookResponse(req, res, session, options);
   // PHP draws after the read, read_and_close included; the collection waits for the response.
   gcAfterResponse(req, res, options, options.reportProblem);
