@@ -9,7 +9,7 @@
 //   touches all stacks alike; the figures are the means over the rounds, and the files/bare
 //   ratio is also printed per round), BENCH_WARMUP (default 2: seconds of load on every
 //   server before its first measured window, so that no stack is measured while its code is
-//   still being compiled), BENCH_PAIRS (default 12; 0: none) and BENCH_PAIR_SECONDS (default 1.5):
+//   still being compiled), BENCH_PAIRS (default 20; 0: none) and BENCH_PAIR_SECONDS (default 1.5):
 //   the paired ratios below.
 // The paired ratios: the speed of this machine drifts by ±20 % over tens of seconds (it is a
 // shared VM), more than the gap the targets are about, and the table's windows of one stack
@@ -190,7 +190,7 @@ async function runStack(label, kind, stack) {
   }
 }
 
-const PAIRS = Number(process.env.BENCH_PAIRS ?? 12);
+const PAIRS = Number(process.env.BENCH_PAIRS ?? 20);
 const PAIR_SECONDS = Number(process.env.BENCH_PAIR_SECONDS ?? 1.5);
 
 /** A started server with its clients kept between windows, each on its own session. */
