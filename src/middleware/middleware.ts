@@ -3,7 +3,8 @@
  * session per request, written back before the response ends, the lock released on
  * every path (end, error, client disconnect, hold timeout).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { DecodeError, LockTimeoutError, SessctlError } from '../errors.js';
 import type { SessionHandle } from '../session/contract.js';
 import { openClientSession } from '../session/start.js';
@@ -272,6 +273,8 @@ function sessionFor(req: IncomingMessage, res: ServerResponse, handle: SessionHa
 class RequestHold implements EndHook {
   heldSince = 0;
   ending = false;
+  /** The not-yet-ended holds of its socket, this one among them (see watchClose); null when watched on the response. */
+  socketHolds: Set<RequestHold> | null = null;
 
   constructor(
     readonly req: IncomingMessage,
@@ -282,6 +285,7 @@ class RequestHold implements EndHook {
   beforeEnd(): Promise<void> | undefined {
     const { session, options } = this;
     options.holds.delete(this);
+    this.socketHolds?.delete(this);
     // A session already written (session_write_close) or destroyed has nothing to write: no 500 then.
     if (session.status === 'active') return session.releaseNow() ? undefined : session.release(true);
     return session.release(true).catch((err: unknown) => report(options, err, { phase: 'save', id: session.id, req: this.req }));
@@ -291,10 +295,11 @@ class RequestHold implements EndHook {
     report(this.options, err, { phase: 'save', id: this.session.id, req: this.req });
   }
 
-  /** The response closed: if it never ended, the client went away. */
+  /** The response (or its socket) closed: if it never ended, the client went away. */
   closed(): void {
     const { session, options } = this;
     options.holds.delete(this);
+    this.socketHolds?.delete(this);
     if (this.ending || session.status !== 'active') return;
     // Released without writing, since the handler may be half-way through its changes.
     report(options, new SessctlError('client disconnected before the response ended; session not written', 'EABORTED'), {
@@ -314,9 +319,34 @@ class RequestHold implements EndHook {
 function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSession, options: Prepared) {
   const hold = new RequestHold(req, session, options);
   writeBeforeEnd(res, hold);
-  // 'close' comes once per response: on() spares the wrapper once() would make per request.
-  res.on('close', () => hold.closed());
+  watchClose(req, res, hold);
   options.holds.add(hold);
+}
+
+/**
+ * The holds of a socket's requests that have not ended yet. A node:http response that closes
+ * before it ended does so because its socket closed (the client went away, or res.destroy()
+ * destroyed it), so one 'close' listener per keep-alive socket does what a listener and a
+ * closure on every response did, for a fraction of the cost per request.
+ */
+const SOCKET_HOLDS = new WeakMap<Socket, Set<RequestHold>>();
+
+function watchClose(req: IncomingMessage, res: ServerResponse, hold: RequestHold): void {
+  const socket = req.socket;
+  if (!(res instanceof ServerResponse) || !(socket instanceof Socket) || socket.destroyed) {
+    res.on('close', () => hold.closed()); // not node:http's (or already gone): the response's own event
+    return;
+  }
+  let holds = SOCKET_HOLDS.get(socket);
+  if (holds === undefined) {
+    const set = (holds = new Set());
+    SOCKET_HOLDS.set(socket, set);
+    socket.once('close', () => {
+      for (const h of set) h.closed();
+    });
+  }
+  holds.add(hold);
+  hold.socketHolds = holds;
 }
 
 function holdExpired(hold: RequestHold, options: ResolvedOptions): void {

@@ -5,6 +5,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -229,4 +230,111 @@ test('a session that is no longer active lets go of the response, so req.phpSess
     assert.notEqual(kept?.status, 'active', label);
     if (label.startsWith('files') || label.startsWith('the promise')) assert.equal(kept?.get('n'), 1, `${label}: the data stays readable`);
   }
+});
+
+/**
+ * A raw keep-alive connection: requests are written as given (pipelined when several are
+ * written at once) and the responses read back one by one.
+ * @param {string} url
+ */
+async function rawConnection(url) {
+  const { port } = new URL(url);
+  const socket = net.connect(Number(port), '127.0.0.1');
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let buffered = '';
+  /** @type {(() => void) | null} */
+  let wake = null;
+  socket.setEncoding('utf8').on('data', (d) => {
+    buffered += d;
+    wake?.();
+  });
+  return {
+    socket,
+    /** @param {string} p @param {string} cookie */
+    request: (p, cookie) => `GET ${p} HTTP/1.1\r\nHost: x\r\nCookie: ${cookie}\r\n\r\n`,
+    /** @param {string} text */
+    write: (text) => socket.write(text),
+    /** The next whole response's status and body (Content-Length framed). */
+    async response() {
+      for (;;) {
+        const head = buffered.indexOf('\r\n\r\n');
+        const length = head >= 0 ? Number(/content-length: (\d+)/i.exec(buffered.slice(0, head))?.[1] ?? 0) : -1;
+        if (head >= 0 && buffered.length >= head + 4 + length) {
+          const status = Number(buffered.slice(9, 12));
+          const body = buffered.slice(head + 4, head + 4 + length);
+          buffered = buffered.slice(head + 4 + length);
+          return { status, body };
+        }
+        await new Promise((r) => (wake = () => r(undefined)));
+      }
+    },
+  };
+}
+
+test("a client that goes away releases unwritten exactly the sessions of that socket's requests still running, pipelined ones included", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sessctl-socket-close-'));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const backend = new FileSessionStore({ savePath: dir });
+  const [done, gone, queued] = [await backend.createId(), await backend.createId(), await backend.createId()];
+  for (const id of [done, gone, queued]) await backend.update(id, (d) => void d.set('n', 0));
+  /** @type {string[]} */
+  const aborted = [];
+  /** @type {Array<() => void>} */
+  const abortSeen = [];
+  /** @type {Array<() => void>} */
+  const entered = [];
+  let releaseHandlers = () => {};
+  const handlersMayEnd = new Promise((r) => (releaseHandlers = () => r(undefined)));
+  const app = express();
+  app.use(phpSession({ backend, logger: null, onError: (err, info) => info.phase === 'abort' && (aborted.push(String(info.id)), abortSeen.shift()?.()) }));
+  app.get('/inc', increment);
+  app.get('/wait', async (req, res) => {
+    req.phpSession.set('n', 'half-way');
+    entered.shift()?.();
+    await handlersMayEnd;
+    res.end('late');
+  });
+  const url = await listen(app);
+  t.after(releaseHandlers);
+
+  // Two finished requests on one keep-alive connection, then two pipelined ones that wait.
+  const conn = await rawConnection(url);
+  for (const n of [1, 2]) {
+    conn.write(conn.request('/inc', `PHPSESSID=${done}`));
+    assert.deepEqual(await conn.response(), { status: 200, body: JSON.stringify({ n }) });
+  }
+  const bothEntered = Promise.all([new Promise((r) => entered.push(() => r(undefined))), new Promise((r) => entered.push(() => r(undefined)))]);
+  const bothAborted = Promise.all([new Promise((r) => abortSeen.push(() => r(undefined))), new Promise((r) => abortSeen.push(() => r(undefined)))]);
+  conn.write(conn.request('/wait', `PHPSESSID=${gone}`) + conn.request('/wait', `PHPSESSID=${queued}`));
+  await bothEntered;
+  conn.socket.destroy();
+  await bothAborted;
+  assert.deepEqual(aborted.sort(), [gone, queued].sort());
+
+  // Both locks are free and nothing half-way was written; the finished requests' writes stand.
+  for (const [id, n] of [[gone, 1], [queued, 1], [done, 3]]) {
+    assert.deepEqual(await (await get(`${url}/inc`, `PHPSESSID=${id}`)).json(), { n }, String(id));
+  }
+});
+
+test('a handler that destroys its response releases the session unwritten (the socket closes with it)', async () => {
+  const backend = new MemoryBackend();
+  /** @type {string[]} */
+  const phases = [];
+  let reported = () => {};
+  const abortReported = new Promise((r) => (reported = () => r(undefined)));
+  const app = express();
+  app.use(phpSession({ backend, logger: null, onError: (err, info) => (phases.push(info.phase), info.phase === 'abort' && reported()) }));
+  app.get('/inc', increment);
+  app.get('/destroy', (req, res) => {
+    req.phpSession.set('n', 'never stored');
+    res.destroy();
+  });
+  const url = await listen(app);
+  const first = await get(`${url}/inc`);
+  const cookie = cookieOf(first);
+  await assert.rejects(get(`${url}/destroy`, cookie));
+  await abortReported;
+  assert.deepEqual(phases, ['abort']);
+  assert.deepEqual(await (await get(`${url}/inc`, cookie)).json(), { n: 2 }, 'unlocked, and the destroyed request wrote nothing');
 });
