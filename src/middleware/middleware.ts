@@ -350,6 +350,7 @@ function watchClose(req: IncomingMessage, res: ServerResponse, hold: RequestHold
 }
 
 function holdExpired(hold: RequestHold, options: ResolvedOptions): void {
+  hold.socketHolds?.delete(hold); // released here: its socket's close has nothing left to do for it
   if (hold.ending || hold.session.status !== 'active') return;
   report(
     options,
