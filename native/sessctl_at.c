@@ -164,8 +164,11 @@ static double *stat_out(napi_env env, napi_value v, const char *syscall) {
   napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void *data = NULL;
-  if (v != NULL && napi_is_typedarray(env, v, &is_typed) != napi_ok) return NULL;
-  if (is_typed && napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok) return NULL;
+  if ((v != NULL && napi_is_typedarray(env, v, &is_typed) != napi_ok) ||
+      (is_typed && napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok)) {
+    api_failed(env);
+    return NULL;
+  }
   if (!is_typed || type != napi_float64_array || length < STAT_FIELDS) {
     invalid(env, "ERR_INVALID_ARG_TYPE", syscall, "out must be a Float64Array of at least 7 elements");
     return NULL;
