@@ -201,3 +201,18 @@ export class MemoryBackend {
     for (const id of [...this.sessions.keys(), ...this.corrupt]) yield id;
   }
 }
+
+/**
+ * Makes every save of sessions `backend` opens from now on fail with `message` (a full disk, say).
+ * @param {MemoryBackend} backend @param {string} message
+ */
+export function failSaves(backend, message) {
+  const open = backend.open.bind(backend);
+  /** @type {any} */ (backend).open = async (/** @type {string} */ id, /** @type {any} */ options) => {
+    const handle = await open(id, options);
+    handle.save = async () => {
+      throw new Error(message);
+    };
+    return handle;
+  };
+}

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import express from 'express';
 import session from 'express-session';
 import { phpSessionCookieBridge } from 'sessctl/middleware';
-import { MemoryBackend } from '../helpers/memory-backend.js';
+import { failSaves, MemoryBackend } from '../helpers/memory-backend.js';
 import { PhpSessionStore, SECRET, cookie, esApp, incRoutes, instrument, listen, plant, signal, text } from '../helpers/express-store.js';
 
 describe('one locked round trip per request', () => {
@@ -352,14 +352,7 @@ describe('every way a request ends releases the lock', () => {
 
   test('a write that fails through the held handle: the lock is still released, the error reaches express-session', async () => {
     const backend = new MemoryBackend();
-    const open = backend.open.bind(backend);
-    backend.open = async (id, o) => {
-      const h = await open(id, o);
-      h.save = async () => {
-        throw new Error('disk full');
-      };
-      return h;
-    };
+    failSaves(backend, 'disk full');
     /** @type {string[]} */
     const errors = [];
     const store = new PhpSessionStore({ backend, logger: null });

@@ -14,7 +14,7 @@ import vm from 'node:vm';
 import express from 'express';
 import { FileSessionStore } from 'sessctl/files';
 import { phpSession } from 'sessctl/middleware';
-import { MemoryBackend } from '../helpers/memory-backend.js';
+import { failSaves, MemoryBackend } from '../helpers/memory-backend.js';
 import { listen as listenOn } from '../helpers/listen.js';
 
 /** @param {http.RequestListener} handler */
@@ -155,14 +155,7 @@ test('two middlewares (two names, two backends) on one request both write before
 
 test('a session that cannot be written turns the response into a 500 (nothing was sent yet), through the shared hook', async () => {
   const backend = new MemoryBackend();
-  const open = backend.open.bind(backend);
-  backend.open = async (id, options) => {
-    const handle = await open(id, options);
-    handle.save = async () => {
-      throw new Error('disk full (test)');
-    };
-    return handle;
-  };
+  failSaves(backend, 'disk full (test)');
   /** @type {Error[]} */
   const reported = [];
   const app = express();
