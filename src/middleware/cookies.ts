@@ -93,14 +93,12 @@ export type CacheLimiter = 'nocache' | 'private' | 'private_no_expire' | 'public
 const PAST = 'Thu, 19 Nov 1981 08:52:00 GMT';
 
 /** Name, its lower case (what res.hasHeader looks up: given lower case, it makes no new string), value. */
-type HeaderList = readonly (readonly [string, string, string])[];
+type Header = readonly [string, string, string];
+type HeaderList = readonly Header[];
+const header = (name: string, value: string): Header => [name, name.toLowerCase(), value];
 
 // The headers of each limiter, made once per cache_expire value (this runs on every request).
-const NOCACHE: HeaderList = [
-  ['Expires', 'expires', PAST],
-  ['Cache-Control', 'cache-control', 'no-store, no-cache, must-revalidate'],
-  ['Pragma', 'pragma', 'no-cache'],
-];
+const NOCACHE: HeaderList = [header('Expires', PAST), header('Cache-Control', 'no-store, no-cache, must-revalidate'), header('Pragma', 'no-cache')];
 const privateHeaders = new Map<number, HeaderList>();
 const privateNoExpireHeaders = new Map<number, HeaderList>();
 
@@ -110,17 +108,11 @@ function cacheLimiterHeaders(limiter: CacheLimiter, expireMinutes: number): Head
     case 'nocache':
       return NOCACHE;
     case 'private':
-      return memo(privateHeaders, maxAge, () => [
-        ['Expires', 'expires', PAST],
-        ['Cache-Control', 'cache-control', `private, max-age=${maxAge}`],
-      ]);
+      return memo(privateHeaders, maxAge, () => [header('Expires', PAST), header('Cache-Control', `private, max-age=${maxAge}`)]);
     case 'private_no_expire':
-      return memo(privateNoExpireHeaders, maxAge, () => [['Cache-Control', 'cache-control', `private, max-age=${maxAge}`]]);
+      return memo(privateNoExpireHeaders, maxAge, () => [header('Cache-Control', `private, max-age=${maxAge}`)]);
     case 'public':
-      return [
-        ['Expires', 'expires', HTTP_DATE(new Date(Date.now() + maxAge * 1000))],
-        ['Cache-Control', 'cache-control', `public, max-age=${maxAge}`],
-      ];
+      return [header('Expires', HTTP_DATE(new Date(Date.now() + maxAge * 1000))), header('Cache-Control', `public, max-age=${maxAge}`)];
     default:
       return [];
   }
