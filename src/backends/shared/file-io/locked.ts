@@ -218,7 +218,7 @@ function* writeThenCloseSteps(file: LockedFile, next: Uint8Array | null, prev: U
     if (next === null) yield* touchSteps(file.fd);
     else yield* writeInPlaceSteps(file.fd, file.loc.path, next, prev);
   } finally {
-    yield { op: 'close', fd: file.fd }; // closeSteps' one op, without a generator of its own: this ends every request
+    yield* closeSteps(file.fd);
   }
 }
 
