@@ -65,6 +65,32 @@ function request(agent, port, cookie) {
 
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 
+/**
+ * The load: every client asks for /inc on its session, one request after another, until
+ * `seconds` have passed. `each(cookie, answer, ms)` sees every request (answer null when it
+ * failed). Returns the seconds it took.
+ */
+async function drive(agents, port, cookieOf, seconds, each) {
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  await Promise.all(
+    agents.map(async (agent, i) => {
+      const cookie = cookieOf(i);
+      while (performance.now() < deadline) {
+        const started = performance.now();
+        let answer = null;
+        try {
+          answer = await request(agent, port, cookie);
+        } catch {
+          // counted by `each` as a failure
+        }
+        each(cookie, answer, performance.now() - started);
+      }
+    }),
+  );
+  return (performance.now() - t0) / 1000;
+}
+
 async function window(port, pid, shared, seconds = SECONDS) {
   const agents = Array.from({ length: CLIENTS }, () => new http.Agent({ keepAlive: true, maxSockets: 1 }));
   // Sessions are made by the server (strict mode): one first request per session.
@@ -74,25 +100,11 @@ async function window(port, pid, shared, seconds = SECONDS) {
   const lat = [];
   let errors = 0;
   const cpu0 = cpuTicks(pid);
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  await Promise.all(
-    agents.map(async (agent, i) => {
-      const cookie = cookies[i % cookies.length];
-      while (performance.now() < deadline) {
-        const s = performance.now();
-        try {
-          const r = await request(agent, port, cookie);
-          if (r.status !== 200) errors++;
-          else ok.set(cookie, ok.get(cookie) + 1);
-        } catch {
-          errors++;
-        }
-        lat.push(performance.now() - s);
-      }
-    }),
-  );
-  const secs = (performance.now() - t0) / 1000;
+  const secs = await drive(agents, port, (i) => cookies[i % cookies.length], seconds, (cookie, r, ms) => {
+    if (r?.status === 200) ok.set(cookie, ok.get(cookie) + 1);
+    else errors++;
+    lat.push(ms);
+  });
   const cpuMs = (cpuTicks(pid) - cpu0) * TICK_MS;
   let lost = 0;
   for (const [cookie, answered] of ok) {
@@ -202,17 +214,10 @@ async function loadedServer(kind, stack) {
   const run = async (seconds) => {
     let n = 0;
     const cpu0 = cpuTicks(server.pid);
-    const t0 = performance.now();
-    const deadline = t0 + seconds * 1000;
-    await Promise.all(
-      agents.map(async (agent, i) => {
-        while (performance.now() < deadline) {
-          await request(agent, server.port, cookies[i]);
-          n++;
-        }
-      }),
-    );
-    return { rps: n / ((performance.now() - t0) / 1000), cpuPerReq: ((cpuTicks(server.pid) - cpu0) * TICK_MS) / n };
+    const secs = await drive(agents, server.port, (i) => cookies[i], seconds, (cookie, r) => {
+      if (r?.status === 200) n++;
+    });
+    return { rps: n / secs, cpuPerReq: ((cpuTicks(server.pid) - cpu0) * TICK_MS) / n };
   };
   const stop = () => {
     for (const a of agents) a.destroy();
