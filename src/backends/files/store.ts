@@ -13,7 +13,7 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
-import { isRegularFileAt, lockFile, lockFileNow, release, releaseNow, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
+import { detectIoMode, isRegularFileAt, lockFile, lockFileNow, release, releaseNow, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
 import { assertLockingAvailable } from './lock.js';
 import { locateSessionFile, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
@@ -25,11 +25,13 @@ export interface FileStoreOptions extends SessionSettings {
   /** Mode for new session files; default the save path's MODE (0600). The umask applies, as in PHP. */
   fileMode?: number;
   /**
-   * How file I/O runs: `sync` (default — a session file is a few KB, and a synchronous call is
-   * cheaper than a thread-pool round trip, as in PHP) or `async` (libuv's thread pool: for
-   * slow or network file systems, where one call may take long). Lock waits never block.
+   * How file I/O runs: `sync` (a session file is a few KB, and a synchronous call is cheaper
+   * than a thread-pool round trip, as in PHP), `async` (libuv's thread pool: for slow file
+   * systems, where one call may take long), or `auto` (default): `async` when the save path is
+   * on a network or FUSE file system (NFS, SMB/CIFS, Ceph, 9p, sshfs, …, read once with
+   * statfs), else `sync`. The mode chosen is `store.io`. Lock waits never block either way.
    */
-  io?: IoMode;
+  io?: IoMode | 'auto';
 }
 
 /** A symlink or a non-regular file where a session file would be: no session (exists() says the same). */
@@ -49,6 +51,7 @@ export class FileSessionStore implements SessionBackend {
   readonly savePath: SavePath;
   readonly settings: ResolvedSessionSettings;
   readonly fileMode: number;
+  /** How this store's file I/O runs: the `io` option, with `auto` resolved. */
   readonly io: IoMode;
 
   /**
@@ -67,8 +70,9 @@ export class FileSessionStore implements SessionBackend {
     if (this.settings.sidLength <= this.savePath.depth) {
       throw new ConfigError(`FileSessionStore: sidLength ${this.settings.sidLength} must be longer than the save path depth ${this.savePath.depth}`);
     }
-    this.io = options.io ?? 'sync';
-    if (this.io !== 'sync' && this.io !== 'async') throw new ConfigError(`FileSessionStore: io must be 'sync' or 'async', got ${JSON.stringify(this.io)}`);
+    const io = options.io ?? 'auto';
+    if (io !== 'sync' && io !== 'async' && io !== 'auto') throw new ConfigError(`FileSessionStore: io must be 'auto', 'sync' or 'async', got ${JSON.stringify(io)}`);
+    this.io = io === 'auto' ? detectIoMode(this.savePath.path) : io;
     this.fileMode = options.fileMode ?? this.savePath.mode;
     if (!Number.isInteger(this.fileMode) || this.fileMode < 0 || this.fileMode > 0o7777) throw new ConfigError(`FileSessionStore: fileMode ${this.fileMode} is not in 0..07777`);
   }

@@ -28,6 +28,7 @@ export {
   type OpenedFile,
   type OpenHow,
 } from './file.js';
+export { detectIoMode, ioModeForFsType, remoteFsName } from './fs-kind.js';
 export { lockFile, lockFileNow, release, releaseNow, rewriteLocked, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type LockedFile, type LockRequest } from './locked.js';
 export { runAsync, runner, runSync, type EntryRef, type IoMode, type Steps, type Syscall } from './io.js';
 export { lstatAt, NATIVE_AT, NATIVE_AT_UNAVAILABLE, UNTRACKED_FDS, type AtStat, type NativeAt } from './native-at.js';
