@@ -27,8 +27,19 @@ export class DecodeError extends SessctlError {
 
 /** A value the chosen format cannot hold without losing data (nothing was written). */
 export class EncodeError extends SessctlError {
-  constructor(message: string) {
-    super(message, 'EENCODE');
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, 'EENCODE', options);
+  }
+
+  /**
+   * What an encoder throws when something that is not one of ours failed inside it: a value's
+   * own code (a getter, a Proxy trap, a ClassRegistry mapping) or a value that only looks like
+   * a type it is not (an object given a Map's or a Buffer's prototype). Ours pass through.
+   */
+  static from(err: unknown): SessctlError {
+    if (err instanceof SessctlError) return err;
+    const message = err instanceof Error ? err.message : String(err);
+    return new EncodeError(`cannot encode this value: ${message}`, { cause: err });
   }
 }
 

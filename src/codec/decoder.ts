@@ -416,6 +416,25 @@ export class Parser {
   }
 
   /**
+   * PHP's parse_iv2(), which reads an object's property count and a Serializable's data
+   * length: an optional sign, then digits, none at all being 0 (`O:8:"stdClass"::{}`, `-0:`,
+   * `+:` are all 0 properties); a negative count fails.
+   */
+  private readCount(terminator: number, what: string): number {
+    const buf = this.buf;
+    const start = this.pos;
+    const sign = start < this.end ? buf[start] : undefined;
+    if (sign === C_PLUS || sign === C_MINUS) this.pos++;
+    if (this.pos < this.end && buf[this.pos] === terminator) {
+      this.pos++;
+      return 0;
+    }
+    const n = this.readUnsigned(terminator, what);
+    if (sign === C_MINUS && n > 0) this.fail(`negative ${what}`, start);
+    return n;
+  }
+
+  /**
    * PHP's `iv`: `[+-]?[0-9]+`, 64-bit; number when safe, bigint beyond. Leading zeros are
    * read as PHP reads them (`i:0001;` is 1). A run with more significant digits than any
    * 64-bit int has (19) is refused before anything is converted: BigInt() of a million
@@ -532,6 +551,8 @@ export class Parser {
     const start = this.readLengthPrefixed(what);
     const end = this.pos - 1;
     if (start === end) this.fail(`empty ${what}`, start);
+    // PHP 8.2 refuses `O:`/`C:` names that start with a backslash, loaded class or not (E: takes them).
+    if (this.buf[start] === 0x5c) this.fail(`${what} starts with a backslash`, start);
     for (let i = start; i < end; i++) if (!isClassNameByte(this.buf[i]!)) this.fail(`invalid character in ${what}`, i);
     return bytesToKeyString(this.buf, start, end);
   }
@@ -614,7 +635,11 @@ export class Parser {
   private readPayload(sv: PhpSerializable, start: number, end: number, depth: number): void {
     const first = this.slotCount;
     if (end > start) {
-      if (this.payloadDepth >= MAX_PAYLOAD_NESTING) this.fail(`Serializable payloads nested more than ${MAX_PAYLOAD_NESTING} deep`, start);
+      if (this.payloadDepth >= MAX_PAYLOAD_NESTING) {
+        // Refused outright: read as opaque bytes instead, the levels below would go uncounted and
+        // every r:/R: after them would point at the wrong value.
+        throw new PayloadNestingError(`Serializable payloads nested more than ${MAX_PAYLOAD_NESTING} deep`, start, this.source);
+      }
       const saved = { end: this.end, keepSource: this.keepSource, depthBase: this.depthBase };
       this.end = end;
       this.keepSource = false; // payload values are not part of the value tree
@@ -639,6 +664,10 @@ export class Parser {
           );
           if (this.slotCount > before && this.firstCountedPayload < 0) this.firstCountedPayload = start;
         }
+      } catch (e) {
+        // A stack smaller than Node's default (a worker's, a deep caller): refused all the same.
+        if (e instanceof RangeError) throw new PayloadNestingError('Serializable payloads nested too deep for the stack', start, this.source);
+        throw e;
       } finally {
         this.end = saved.end;
         this.keepSource = saved.keepSource;
@@ -665,7 +694,7 @@ export class Parser {
       if (outer !== null) for (const u of undo) outer.push(u);
       return true;
     } catch (e) {
-      if (!(e instanceof DecodeError) && e !== NOT_THIS_FORMAT) throw e;
+      if ((!(e instanceof DecodeError) && e !== NOT_THIS_FORMAT) || e instanceof PayloadNestingError) throw e;
       for (let i = undo.length - 3; i >= 0; i -= 3) {
         const n = undo[i] as number;
         const target = undo[i + 1] as PhpValue;
@@ -1046,7 +1075,8 @@ export class Parser {
             }
             if (p > countAt && p - countAt <= 9 && p + 1 < end && buf[p] === C_COLON && buf[p + 1] === C_OPEN) this.pos = p + 2;
             else {
-              count = this.readUnsigned(C_COLON, tag === 0x61 ? 'array count' : 'property count');
+              // An array's count is digits (re2c's uiv); an object's is parse_iv2()'s (see readCount).
+              count = tag === 0x61 ? this.readUnsigned(C_COLON, 'array count') : this.readCount(C_COLON, 'property count');
               this.expect(C_OPEN, tag === 0x61 ? 'to open the array' : 'to open the object');
             }
             // Each element needs at least 4 bytes: never trust the count for allocation.
@@ -1071,7 +1101,7 @@ export class Parser {
           case 0x43 /* C */: {
             const className = this.readClassName('class name');
             this.expect(C_COLON, 'after class name');
-            const len = this.readUnsigned(C_COLON, 'Serializable data length');
+            const len = this.readCount(C_COLON, 'Serializable data length');
             this.expect(C_OPEN, 'to open the Serializable data');
             const dataStart = this.pos;
             if (len > this.end - dataStart) this.fail(`Serializable data length ${len} runs past the end of the data`);
@@ -1235,8 +1265,18 @@ function isDigitLed(k: string): boolean {
   return (c >= C_0 && c <= C_9) || c === C_MINUS;
 }
 
-/** `C:` payloads inside payloads beyond this are refused (each level is a JS call). */
-const MAX_PAYLOAD_NESTING = 64;
+/**
+ * `C:` payloads inside payloads beyond this are refused: each level is a few JS calls, and
+ * Node's default stack held ~760 levels (~370 with half of it), so this leaves room for the
+ * caller's frames. PHP reads a payload by calling the class's unserialize(), which calls
+ * unserialize() again: it took 1,000 levels and crashed (its C stack) at 4,000.
+ */
+const MAX_PAYLOAD_NESTING = 256;
+
+/** The refusal of a payload nest too deep: fatal, never taken for "not this payload format". */
+class PayloadNestingError extends DecodeError {
+  override name = 'DecodeError';
+}
 
 /** Thrown inside tryPayload when a payload is not of the format tried. */
 const NOT_THIS_FORMAT: unique symbol = Symbol('sessctl: not this payload format');
@@ -1247,7 +1287,7 @@ const NOT_THIS_FORMAT: unique symbol = Symbol('sessctl: not this payload format'
  * integers"). For other classes the decoder keeps int keys as read: a loaded class with
  * __unserialize() gets them as array keys, and its __serialize() writes ints back.
  */
-function isPropertyTableClass(className: string): boolean {
+export function isPropertyTableClass(className: string): boolean {
   return className.length === 8 ? className.toLowerCase() === 'stdclass' : className.length === 22 && className.toLowerCase() === '__php_incomplete_class';
 }
 

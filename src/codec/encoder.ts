@@ -8,7 +8,8 @@
  * on the object itself, as PHP does.
  */
 import { DecodeError, EncodeError } from '../errors.js';
-import { countPayloadSlots } from './decoder.js';
+import { isObjectLike, objectIdentity } from './binary-common.js';
+import { countPayloadSlots, isPropertyTableClass } from './decoder.js';
 import { payloadSlotsOf } from './payload.js';
 import { mappedInstanceProps, type ClassRegistry } from './classes.js';
 import { formatPhpFloat, parsePhpFloatText } from './float.js';
@@ -46,6 +47,8 @@ const OPEN_SCAN = 32;
  * (U+DC80–U+DCFF: the codec's form of an invalid byte).
  */
 const ENUM_CLASS = /^[0-9A-Za-z_\\\u0080-\uffff]+$/;
+/** The class of an `O:` or `C:`: the same bytes, but PHP 8.2 refuses one that starts with a backslash. */
+const OBJECT_CLASS = /^[0-9A-Za-z_\u0080-\uffff][0-9A-Za-z_\\\u0080-\uffff]*$/;
 const ENUM_CASE = /^[A-Za-z_\u0080-\uffff][0-9A-Za-z_\u0080-\uffff]*$/;
 
 /** What start() found: a value already written whole, or the kind of container it opened. */
@@ -56,7 +59,7 @@ const KIND_MAP = 1;
 const KIND_LIST = 2;
 /** A plain object (keys from Object.keys, PHP's numeric-key rule applies). */
 const KIND_PLAIN = 3;
-/** A mapped instance's [key, value] pairs. */
+/** A mapped instance's [key, value] pairs (also a property-table object's, see propertiesByName). */
 const KIND_ENTRIES = 4;
 
 /** One open container of the explicit-stack walker. */
@@ -79,12 +82,30 @@ function isPlainObject(v: object): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** An object PHP keeps in its var hash (identity matters): objects, enums, Serializable, mapped instances. */
-function isPhpObjectLike(v: unknown, classes: ClassRegistry | undefined): boolean {
-  if (typeof v !== 'object' || v === null) return false;
-  if (v instanceof PhpObject || v instanceof PhpEnum || v instanceof PhpSerializable) return true;
-  return classes !== undefined && classes.forInstance(v) !== undefined;
+/**
+ * The properties of a stdClass (or incomplete-class) object as PHP holds them: by name, so an
+ * int key (`props.set('0', …)` stores the int 0, by PHP's array-key rule) is the property named
+ * by its digits, written `s:1:"0";` as PHP writes it. Null when every key is a string already
+ * (the usual case: nothing to convert).
+ */
+function propertiesByName(props: Map<unknown, unknown>, fail: (message: string) => never): [string, unknown][] | null {
+  let hasInt = false;
+  for (const k of props.keys()) if (typeof k !== 'string') hasInt = true;
+  if (!hasInt) return null;
+  const pairs: [string, unknown][] = [];
+  const names = new Set<string>();
+  for (const [k, x] of props) {
+    if (typeof k !== 'string' && typeof k !== 'bigint' && !Number.isInteger(k)) fail(`property names are strings or integers, got ${String(k)}`);
+    const name = String(k);
+    if (names.has(name)) fail(`property "${name}" is given twice (as the int ${name} and the string "${name}")`);
+    names.add(name);
+    pairs.push([name, x]);
+  }
+  return pairs;
 }
+
+/** isObjectLike() without its type guard: a value that is not one may still be an object here. */
+const isPhpObjectLike = (v: unknown, classes: ClassRegistry | undefined): boolean => isObjectLike(v, classes);
 
 type Utf8Write = (this: Buffer, s: string, offset: number, length: number) => number;
 // Buffer's undocumented utf8Write skips write()'s argument juggling; fall back to write().
@@ -181,7 +202,7 @@ export class Writer {
   pos = 0;
   /** Last slot number handed out. */
   private slot = 0;
-  private readonly seen = new Map<object, number>();
+  private readonly seen = new Map<object | string, number>();
   /**
    * The arrays being written, outermost first. An array met again on its own path without a
    * `&` box in between would recurse forever: refused. Met through a box it is fine (the box
@@ -465,6 +486,7 @@ export class Writer {
         this.fail(`invalid array key: ${(e as Error).message}`);
       }
     }
+    if (typeof k === 'number' && Number.isInteger(k) && !Number.isSafeInteger(k)) k = BigInt(k); // exact; range-checked below
     if (typeof k === 'number') {
       if (!Number.isSafeInteger(k)) this.fail(`array key ${k} is not an integer PHP can hold`);
       this.safeInt(k);
@@ -810,7 +832,7 @@ export class Writer {
     if (v instanceof PhpReference) {
       const inner: unknown = v.value;
       if (inner instanceof PhpReference) this.fail('a PhpReference cannot hold another PhpReference');
-      const hashKey = isPhpObjectLike(inner, this.classes) ? (inner as object) : v;
+      const hashKey = isPhpObjectLike(inner, this.classes) ? objectIdentity(inner as object) : v;
       const found = this.seen.get(hashKey);
       if (found !== undefined) {
         this.ascii('R:'); // a reference seen again takes no slot
@@ -824,14 +846,16 @@ export class Writer {
     if (isPhpObjectLike(v, this.classes)) {
       if (!counted) {
         this.slot++;
-        const found = this.seen.get(v);
+        // An enum case is one object in PHP however many PhpEnum instances name it.
+        const identity = objectIdentity(v);
+        const found = this.seen.get(identity);
         if (found !== undefined) {
           this.ascii('r:');
           this.digits(found);
           this.byte(0x3b);
           return DONE;
         }
-        this.seen.set(v, this.slot);
+        this.seen.set(identity, this.slot);
       }
       return this.object(v);
     }
@@ -872,14 +896,22 @@ export class Writer {
     this.fail(`cannot serialize an instance of ${ctor || 'an unknown class'} (register it in a ClassRegistry to write it as a PHP object)`);
   }
 
+  /** PHP fails on a class name it could never resolve, and a session it fails to decode is destroyed. */
+  private checkClassName(name: string): void {
+    if (typeof name !== 'string' || !OBJECT_CLASS.test(name)) this.fail(`class name ${JSON.stringify(String(name))} is not one PHP can read`);
+  }
+
   private object(v: object): number {
     if (v instanceof PhpObject) {
       if (!(v.props instanceof Map)) this.fail(`PhpObject ${v.className} has no props Map`);
+      this.checkClassName(v.className);
       this.ascii('O:');
       this.name(v.className);
       this.byte(0x3a);
       this.digits(v.props.size);
       this.ascii(':{');
+      const named = isPropertyTableClass(v.className) ? propertiesByName(v.props, (m) => this.fail(m)) : null;
+      if (named !== null) return this.pending(KIND_ENTRIES, v.props, named, false, false);
       return this.pending(KIND_MAP, v.props, null, false, false);
     }
     if (v instanceof PhpEnum) {
@@ -893,6 +925,7 @@ export class Writer {
       return DONE;
     }
     if (v instanceof PhpSerializable) {
+      this.checkClassName(v.className);
       this.ascii('C:');
       this.name(v.className);
       this.ascii(`:${v.data.length}:{`);
@@ -935,9 +968,9 @@ export class Writer {
     if (values !== null) {
       for (let i = 0; i < values.length; i++) {
         const x = values[i];
-        let key: object | undefined;
-        if (x instanceof PhpReference) key = isPhpObjectLike(x.value, this.classes) ? (x.value as object) : x;
-        else if (isPhpObjectLike(x, this.classes)) key = x as object;
+        let key: object | string | undefined;
+        if (x instanceof PhpReference) key = isPhpObjectLike(x.value, this.classes) ? objectIdentity(x.value as object) : x;
+        else if (isPhpObjectLike(x, this.classes)) key = objectIdentity(x as object);
         if (key !== undefined && !this.seen.has(key)) this.seen.set(key, base + 1 + i);
       }
     }
@@ -1066,6 +1099,6 @@ export function serializeValue(value: unknown, options?: EncodeOptions): Buffer 
     return w.finish();
   } catch (e) {
     w.release();
-    throw e;
+    throw EncodeError.from(e);
   }
 }

@@ -798,6 +798,7 @@ class IgEncoder extends EntryWalker {
       return;
     }
     if (session) throw new EncodeError(`session key ${String(k)} is an int: PHP's igbinary handler drops int keys when it reads the session (use string keys)`);
+    if (typeof k === 'number' && Number.isInteger(k) && !Number.isSafeInteger(k)) k = BigInt(k); // exact; range-checked below
     if (typeof k === 'number') {
       if (!Number.isSafeInteger(k)) this.fail(`array key ${k} is not an integer PHP can hold`);
       this.long(k === 0 ? 0 : k);
@@ -970,7 +971,7 @@ export function igbinarySerializeValue(value: unknown, options: IgbinaryEncodeOp
     return e.w.finish();
   } catch (err) {
     e.w.release();
-    throw err;
+    throw EncodeError.from(err);
   } finally {
     e.strings.release();
   }
@@ -986,7 +987,7 @@ export function encodeIgbinarySession(session: unknown, options: IgbinaryEncodeO
     return e.w.finish();
   } catch (err) {
     e.w.release();
-    throw err;
+    throw EncodeError.from(err);
   } finally {
     e.strings.release();
   }

@@ -257,10 +257,8 @@ class MpParser {
         const hi = b.readInt32BE(this.pos);
         const lo = b.readUInt32BE(this.pos + 4);
         this.pos += 8;
-        if (hi >= -0x200000 && hi < 0x200000) {
-          const v = hi * TWO_32 + lo;
-          return v === 0 ? 0 : v;
-        }
+        const v = hi * TWO_32 + lo; // rounded only beyond 2^53, where it is not a safe integer either
+        if (Number.isSafeInteger(v)) return v === 0 ? 0 : v;
         return (BigInt(hi) << 32n) | BigInt(lo);
       }
       default:
@@ -785,6 +783,7 @@ class MpEncoder extends EntryWalker {
       return;
     }
     if (session) throw new EncodeError(`session key ${String(k)} is an int: PHP's msgpack handler drops int keys when it reads the session (use string keys)`);
+    if (typeof k === 'number' && Number.isInteger(k) && !Number.isSafeInteger(k)) k = BigInt(k); // exact; range-checked below
     if (typeof k === 'number') {
       if (!Number.isSafeInteger(k)) this.fail(`array key ${k} is not an integer PHP can hold`);
       this.int(k === 0 ? 0 : k);
@@ -991,7 +990,7 @@ export function msgpackPackValue(value: unknown, options: MsgpackEncodeOptions =
     return e.w.finish();
   } catch (err) {
     e.w.release();
-    throw err;
+    throw EncodeError.from(err);
   }
 }
 
@@ -1004,6 +1003,6 @@ export function encodeMsgpackSession(session: unknown, options: MsgpackEncodeOpt
     return e.w.finish();
   } catch (err) {
     e.w.release();
-    throw err;
+    throw EncodeError.from(err);
   }
 }

@@ -256,8 +256,13 @@ function containsCycle(value: PhpValue): boolean {
 export function fromPlain(value: unknown, options: FromPlainOptions = {}): PhpValue {
   // The everyday values come back from the round trip below unchanged: skip it for them.
   if (isUnchangedByRoundTrip(value)) return value;
-  const input = options.json === true ? asJsonBounded(value, options.classes) : value;
-  return unserializeBuffer(serializeValue(input, { classes: options.classes }), { classes: options.classes, maxDepth: Number.MAX_SAFE_INTEGER });
+  let bytes: Buffer;
+  try {
+    bytes = serializeValue(options.json === true ? asJsonBounded(value, options.classes) : value, { classes: options.classes });
+  } catch (err) {
+    throw EncodeError.from(err);
+  }
+  return unserializeBuffer(bytes, { classes: options.classes, maxDepth: Number.MAX_SAFE_INTEGER });
 }
 
 // Strings with surrogates take the round trip: a lone one has no UTF-8 form.

@@ -146,7 +146,7 @@ export function encodeSessionBuffer(session: unknown, handler: SerializeHandler,
     return w.finish();
   } catch (e) {
     w.release();
-    throw e;
+    throw EncodeError.from(e);
   }
 }
 

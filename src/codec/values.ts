@@ -71,7 +71,9 @@ const INT64_MAX = 2n ** 63n - 1n;
 export function canonicalKey(key: PhpKey): PhpKey {
   if (typeof key === 'number') {
     if (!Number.isInteger(key)) throw new TypeError(`PHP array keys are ints or strings, got ${key}`);
-    return key;
+    // An integer beyond 2^53 is still exact in a double, and PHP holds it up to 2^63: the
+    // bigint form, as decoders give it.
+    return Number.isSafeInteger(key) ? key : canonicalKey(BigInt(key));
   }
   if (typeof key === 'bigint') {
     if (key < INT64_MIN || key > INT64_MAX) throw new RangeError(`int key ${key} is outside PHP's 64-bit range`);
