@@ -101,7 +101,7 @@ export async function destroySessions(source: AdminSource, request: DestroyReque
     for (const id of ids) await one(id);
     return report;
   }
-  const stillMatches = (e: SessionEntry) => matchesAge(ageOf(e.mtimeMs, now), request) && (contentMatches === null || contentMatches(e));
+  const stillMatches = (e: SessionEntry) => matchesAge(e.neverExpires ? null : ageOf(e.mtimeMs, now), request) && (contentMatches === null || contentMatches(e));
   for await (const entry of source.entries({ onError: request.onError, withData: contentMatches !== null })) {
     if (!stillMatches(entry)) continue;
     await one(entry.id, stillMatches);

@@ -10,9 +10,12 @@ export interface InspectResult {
   id: string;
   location: string;
   size: number;
-  mtimeMs: number;
-  ageSeconds: number;
-  expiresInSeconds: number;
+  /** The last write; null for a Redis/Memcached key that never expires (unknown). */
+  mtimeMs: number | null;
+  ageSeconds: number | null;
+  /** Null for a key that never expires. */
+  expiresInSeconds: number | null;
+  neverExpires?: true;
   bytes: Uint8Array;
   handler: SerializeHandler | null;
   /** The decoded session (absent when it does not decode). */
@@ -35,14 +38,15 @@ export async function inspectSession(source: AdminSource, settings: AdminSetting
   const now = options.now ?? nowSeconds();
   const codec = await loadCodec();
   const r = decodeWith(codec, settings, entry as SessionEntry & { bytes: Uint8Array });
-  const age = ageOf(entry.mtimeMs, now);
+  const age = entry.neverExpires ? null : ageOf(entry.mtimeMs, now);
   return {
     id,
     location: entry.location,
     size: entry.size,
-    mtimeMs: entry.mtimeMs,
+    mtimeMs: age === null ? null : entry.mtimeMs,
     ageSeconds: age,
-    expiresInSeconds: settings.maxlifetime - age,
+    expiresInSeconds: age === null ? null : settings.maxlifetime - age,
+    ...(age === null ? { neverExpires: true as const } : {}),
     bytes: entry.bytes,
     handler: r.handler,
     data: r.data,

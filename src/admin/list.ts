@@ -21,12 +21,15 @@ export interface SessionInfo {
   id: string;
   location: string;
   size: number;
-  /** ISO 8601 last-modified time. */
-  modified: string;
-  mtimeMs: number;
-  ageSeconds: number;
-  /** maxlifetime - age: negative once gc may delete it. */
-  expiresInSeconds: number;
+  /** ISO 8601 last-modified time; null for a key that never expires (its last write is unknown). */
+  modified: string | null;
+  /** The last write in ms; null for a key that never expires. */
+  mtimeMs: number | null;
+  ageSeconds: number | null;
+  /** maxlifetime - age: negative once gc may delete it; null for a key that never expires. */
+  expiresInSeconds: number | null;
+  /** A Redis or Memcached key without an expiry: it stays until deleted. */
+  neverExpires?: true;
   /** The handler used to decode (the configured one, or the detected one for `auto`); null with `noDecode`. */
   handler: SerializeHandler | null;
   /** Top-level keys; null when the session does not decode. */
@@ -66,8 +69,12 @@ export interface ListFilters {
   onError?: (location: string, err: Error) => void;
 }
 
-/** Whether an age passes `--older-than` / `--newer-than` (strictly, like gc). */
-export function matchesAge(ageSeconds: number, f: { olderThan?: number; newerThan?: number }): boolean {
+/**
+ * Whether an age passes `--older-than` / `--newer-than` (strictly, like gc). A key that never
+ * expires has no age to compare (null): it passes only when neither is given.
+ */
+export function matchesAge(ageSeconds: number | null, f: { olderThan?: number; newerThan?: number }): boolean {
+  if (ageSeconds === null) return f.olderThan === undefined && f.newerThan === undefined;
   if (f.olderThan !== undefined && !(ageSeconds > f.olderThan)) return false;
   if (f.newerThan !== undefined && !(ageSeconds < f.newerThan)) return false;
   return true;
@@ -87,20 +94,21 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
   const limit = filters.limit ?? Infinity;
   const rows = async function* () {
     for await (const entry of source.entries({ withData: decode, onError: filters.onError })) {
-      const age = ageOf(entry.mtimeMs, now);
+      const age = entry.neverExpires ? null : ageOf(entry.mtimeMs, now);
       if (!matchesAge(age, filters)) continue;
       const info: SessionInfo = {
         id: entry.id,
         location: entry.location,
         size: entry.size,
-        modified: new Date(entry.mtimeMs).toISOString(),
-        mtimeMs: entry.mtimeMs,
+        modified: age === null ? null : new Date(entry.mtimeMs).toISOString(),
+        mtimeMs: age === null ? null : entry.mtimeMs,
         ageSeconds: age,
-        expiresInSeconds: settings.maxlifetime - age,
+        expiresInSeconds: age === null ? null : settings.maxlifetime - age,
         // Without decoding there is nothing to say about the handler.
         handler: null,
         keys: null,
       };
+      if (age === null) info.neverExpires = true;
       if (codec && (entry.bytes || entry.tooBig)) {
         const r = decodeWith(codec, settings, entry);
         info.handler = r.handler;
@@ -131,7 +139,7 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
   for await (const row of rows()) all.push(row);
   const key = filters.sort;
   all.sort((a, b) => {
-    const d = key === 'id' ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : key === 'size' ? a.size - b.size : key === 'mtime' ? a.mtimeMs - b.mtimeMs : a.ageSeconds - b.ageSeconds;
+    const d = key === 'id' ? (a.id < b.id ? -1 : a.id > b.id ? 1 : 0) : key === 'size' ? a.size - b.size : key === 'mtime' ? (a.mtimeMs ?? -Infinity) - (b.mtimeMs ?? -Infinity) : (a.ageSeconds ?? Infinity) - (b.ageSeconds ?? Infinity);
     return filters.reverse ? -d : d;
   });
   yield* all.slice(0, Math.min(all.length, limit));

@@ -78,6 +78,7 @@ export function statsMetrics(s: StatsReport, run: { durationMs: number; nowMs: n
     g('sessions', 'Stored sessions.', s.count),
     g('sessions_bytes', 'Total size of the stored sessions.', s.totalBytes),
     g('sessions_expired', 'Sessions older than gc_maxlifetime.', s.expired),
+    g('sessions_never_expire', 'Redis / Memcached session keys without an expiry (they stay until deleted).', s.neverExpire),
     g('sessions_corrupt', 'Sessions no serialize handler decodes.', s.corrupt),
     g('sessions_other_handler', 'Sessions written with another serialize handler than the configured one.', s.otherHandler),
     g('stats_duration_seconds', 'How long the last stats run took.', run.durationMs / 1000),

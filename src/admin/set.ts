@@ -13,6 +13,7 @@ import { loadCodec, type AdminCodec } from './codec-bridge.js';
 import { decodeWith, otherHandlerHint } from './common.js';
 import type { AdminSettings } from './settings.js';
 import type { AdminSource, SessionEntry } from '../session/admin.js';
+import { parsePhpJson } from './php-json.js';
 import { parsePath } from './where/index.js';
 
 export interface SetRequest {
@@ -90,13 +91,11 @@ export async function setSessionValue(source: AdminSource, settings: AdminSettin
   let newValue: PhpValue | undefined;
   if (!request.unset) {
     if (request.json === undefined) throw new ConfigError('set: a JSON value is needed (unset removes a value)');
-    let parsed: unknown;
     try {
-      parsed = JSON.parse(request.json);
+      newValue = parsePhpJson(request.json);
     } catch (err) {
-      throw new ConfigError(`set JSON: ${JSON.stringify(request.json.length > 60 ? request.json.slice(0, 60) + '…' : request.json)} is not JSON (${(err as Error).message}); quote strings: '"text"'`);
+      throw new ConfigError(`set JSON: ${JSON.stringify(request.json.length > 60 ? request.json.slice(0, 60) + '…' : request.json)} is not JSON PHP reads (${(err as Error).message}); quote strings: '"text"'`);
     }
-    newValue = codec.fromPlain(parsed, { json: true });
   }
   let result: SetResult | null = null;
   const change = (entry: SessionEntry & { bytes: Uint8Array }): Uint8Array | null => {
@@ -107,7 +106,7 @@ export async function setSessionValue(source: AdminSource, settings: AdminSettin
     }
     const again = codec.encodeSession(r.data, r.handler);
     if (!again.equals(Buffer.from(entry.bytes.buffer, entry.bytes.byteOffset, entry.bytes.byteLength))) {
-      throw new SessctlError(`${entry.location}: its bytes are not what PHP ${r.handler} would write for the same data, so writing it back would change more than ${request.path}; left as it is`, 'ENONCANONICAL');
+      throw new SessctlError(`${entry.location}: its bytes are not what PHP's ${r.handler} handler would write for the same data, so writing it back would change more than ${request.path}; left as it is`, 'ENONCANONICAL');
     }
     const slot = locate(r.data, steps, !request.unset, request.path);
     let held = slot ? slot.container.get(slot.key) : undefined;

@@ -25,6 +25,8 @@ export interface StatsReport {
   configuredHandler: string;
   /** Older than maxlifetime (gc would delete them). */
   expired: number;
+  /** Redis / Memcached keys without an expiry: no age, never collected (not in `expired` nor the age histogram). */
+  neverExpire: number;
   maxlifetime: number;
   /** Sessions per serialize handler detected in the stored bytes, whatever is configured (`unknown` when none can read them, `empty`). */
   handlers: Record<string, number>;
@@ -78,6 +80,7 @@ export async function sessionStats(source: AdminSource, settings: AdminSettings,
     otherHandler: 0,
     configuredHandler: settings.serializeHandler,
     expired: 0,
+    neverExpire: 0,
     maxlifetime: settings.maxlifetime,
     handlers: {},
     age: makeBuckets(AGE_BUCKETS, '≥ 30d'),
@@ -87,14 +90,17 @@ export async function sessionStats(source: AdminSource, settings: AdminSettings,
     largestBytes: null,
   };
   for await (const entry of source.entries({ withData: true, onError: options.onError })) {
-    const age = ageOf(entry.mtimeMs, now);
     report.count++;
     report.totalBytes += entry.size;
-    if (age > settings.maxlifetime) report.expired++;
-    addTo(report.age, age);
+    if (entry.neverExpires) report.neverExpire++;
+    else {
+      const age = ageOf(entry.mtimeMs, now);
+      if (age > settings.maxlifetime) report.expired++;
+      addTo(report.age, age);
+      report.oldestAgeSeconds = Math.max(report.oldestAgeSeconds ?? age, age);
+      report.newestAgeSeconds = Math.min(report.newestAgeSeconds ?? age, age);
+    }
     addTo(report.size, entry.size);
-    report.oldestAgeSeconds = Math.max(report.oldestAgeSeconds ?? age, age);
-    report.newestAgeSeconds = Math.min(report.newestAgeSeconds ?? age, age);
     report.largestBytes = Math.max(report.largestBytes ?? 0, entry.size);
     const bytes = entry.bytes;
     const detected = !bytes ? 'too big' : bytes.length === 0 ? 'empty' : codec.detectHandler(bytes) ?? 'unknown';

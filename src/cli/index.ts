@@ -174,7 +174,8 @@ export function buildProgram(): Command {
       cmd
         .option('--dry-run', 'show the value before and after, change nothing')
         .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
-        .option('--json', 'print the result as JSON'),
+        .option('--json', 'print the result as JSON')
+        .option('-q, --quiet', 'print only errors'),
       ...(unset ? ['sessctl unset 3v1kq8d2h6c1mbq0n7l5s9r4tf cart'] : ['sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf cart.items []', `sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf flags.beta true --dry-run`]),
     ).action(lazy(async () => ({ run: (opts: CommonOptions, args: string[]) => import('./commands/set.js').then((m) => m.run(opts, args, unset)) })));
   }
@@ -182,7 +183,8 @@ export function buildProgram(): Command {
   example(
     add('stats', 'counts, sizes, age and size histograms, handlers, corrupt sessions', true)
       .option('--json', 'print JSON')
-      .option('--metrics-file <path>', 'write Prometheus metrics there, atomically (node_exporter textfile collector)'),
+      .option('--metrics-file <path>', 'write Prometheus metrics there, atomically (node_exporter textfile collector)')
+      .option('-q, --quiet', 'print only errors (with --metrics-file, from cron)'),
     'sessctl stats --save-path "2;/var/lib/php/sessions"',
   ).action(lazy(() => import('./commands/stats.js')));
 
@@ -226,7 +228,8 @@ export function buildProgram(): Command {
       .addOption(new Option('--bits <n>', 'session.sid_bits_per_character (default: from php.ini / php, like the other settings)').choices(['4', '5', '6']))
       .option('--depth <n>', 'levels (default: the N of save_path)')
       .option('--mode <octal>', 'directory mode (default: the save path directory’s)')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .option('-q, --quiet', 'print only errors'),
     'sessctl mkdirs --save-path "2;/var/lib/php/sessions"',
   ).action(lazy(() => import('./commands/mkdirs.js')));
 

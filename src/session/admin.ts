@@ -48,6 +48,11 @@ export interface SessionEntry {
   size: number;
   /** Last write (files: mtime; Redis: derived from the TTL). */
   mtimeMs: number;
+  /**
+   * A Redis or Memcached key without an expiry (written by something else than PHP): it stays
+   * until deleted, its last write is unknown, and `mtimeMs` is only a stand-in (see ttlTimes).
+   */
+  neverExpires?: boolean;
   /** The stored bytes, when asked for (absent when the session is above the size limit). */
   bytes?: Uint8Array;
   /** Set instead of `bytes` when the session is larger than the backend's size limit. */
@@ -181,11 +186,12 @@ export interface GcReport {
 /**
  * The last write of a session kept with a TTL (Redis, Memcached), derived as `now - (maxlifetime
  * - ttl)`: exact for sessions PHP wrote with the same gc_maxlifetime. A key without a TTL (null)
- * is shown as older than maxlifetime — it should have expired, and nothing will expire it.
+ * never expires and its last write is unknown: `neverExpires`, with a stand-in mtime (older than
+ * maxlifetime) that only sorts it among the oldest.
  */
-export function mtimeFromTtl(ttlSeconds: number | null, maxlifetime: number, nowMs: number): number {
-  if (ttlSeconds === null) return nowMs - (maxlifetime + 1) * 1000;
-  return Math.min(nowMs, nowMs - (maxlifetime - ttlSeconds) * 1000);
+export function ttlTimes(ttlSeconds: number | null, maxlifetime: number, nowMs: number): Pick<SessionEntry, 'mtimeMs' | 'neverExpires'> {
+  if (ttlSeconds === null) return { mtimeMs: nowMs - (maxlifetime + 1) * 1000, neverExpires: true };
+  return { mtimeMs: Math.min(nowMs, nowMs - (maxlifetime - ttlSeconds) * 1000) };
 }
 
 /**

@@ -23,6 +23,10 @@ const CHANGES = [
   [['set', 'user.email', '"ann@example.com"'], "$_SESSION['user']['email'] = 'ann@example.com';"],
   [['set', 'r1', '{"a": [1, 2.5, null]}'], "$_SESSION['r1'] = ['a' => [1, 2.5, null]];"],
   [['set', 'new.deep.key', '7'], "$_SESSION['new']['deep']['key'] = 7;"],
+  // JSON as PHP's json_decode() reads it: the spelling of a number decides int or float
+  [['set', 'big', '9007199254740993'], "$_SESSION['big'] = json_decode('9007199254740993', true);"],
+  [['set', 'f', '1.0'], "$_SESSION['f'] = json_decode('1.0', true);"],
+  [['set', 'o', '{"b": 1, "2": 2, "a": {"x": 1e2, "y": -0, "z": 99999999999999999999, "b": 1, "b": 3}}'], "$_SESSION['o'] = json_decode('{\"b\": 1, \"2\": 2, \"a\": {\"x\": 1e2, \"y\": -0, \"z\": 99999999999999999999, \"b\": 1, \"b\": 3}}', true);"],
   [['unset', 'cart'], "unset($_SESSION['cart']);"],
   [['unset', 'user.name'], "unset($_SESSION['user']['name']);"],
 ];
@@ -145,7 +149,7 @@ test('a session not in PHP\'s canonical form is refused, left as it is', needPhp
     writeFileSync(join(dir, `sess_${id}`), 'a|i:007;b|i:1;');
     const r = sessctl(['set', id, 'b', '2', '--save-path', dir, '--no-php']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /not what PHP php would write for the same data/);
+    assert.match(r.stderr, /not what PHP's php handler would write for the same data/);
     assert.equal(readFileSync(join(dir, `sess_${id}`), 'latin1'), 'a|i:007;b|i:1;');
   } finally {
     removeDir(dir);

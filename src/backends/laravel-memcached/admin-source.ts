@@ -5,7 +5,7 @@
  * bytes the commands see are serialize($attributes), decompressed (and, with a payloadCipher,
  * decrypted), sealed again on every write. Changes happen under Laravel's session block lock.
  */
-import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { gcByExpiry, ttlTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertLaravelSessionId, type PayloadCipher } from '../shared/laravel.js';
 import { phpMemcachedString } from '../shared/memcached/php-value.js';
 import { LARAVEL_MEMCACHED_PREFIX, LaravelMemcachedSessionStore, type MemcachedIo, type MemcachedLockToken } from './store.js';
@@ -57,7 +57,7 @@ export class LaravelMemcachedAdminSource implements AdminSource {
     const item = await this.#io.getStored(id);
     if (item === null) return null;
     const t = ttl === undefined ? await this.#io.ttl(id) : ttl;
-    const e: SessionEntry = { id, location: `${this.#io.where(id)}${t === -1 ? ' (no expiry)' : ''}`, size: item.value.length, mtimeMs: mtimeFromTtl(t === null || t < 0 ? null : t, this.#maxlifetime, Date.now()) };
+    const e: SessionEntry = { id, location: `${this.#io.where(id)}${t === -1 ? ' (no expiry)' : ''}`, size: item.value.length, ...ttlTimes(t === null || t < 0 ? null : t, this.#maxlifetime, Date.now()) };
     if (item.value.length > this.#io.maxBytes || (item.value.length >= 4 && item.flags & 0x10 && item.value.readUInt32LE(0) > this.#io.maxBytes)) {
       if (withData) e.tooBig = true;
       return e;

@@ -5,7 +5,7 @@
  * encryption), and put back on every write. Changes happen under Laravel's session block lock.
  * Redis keeps no mtime; it is derived from the TTL (Laravel writes with lifetime × 60).
  */
-import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { gcByExpiry, ttlTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertLaravelSessionId, type PayloadCipher } from '../shared/laravel.js';
 import { LARAVEL_REDIS_PREFIX, LaravelRedisSessionStore, type RedisIo } from './store.js';
@@ -60,7 +60,7 @@ export class LaravelRedisAdminSource implements AdminSource {
   /** Without `withData` nothing is decrypted, so listing sizes and gc need no key. */
   #entry(id: string, ttl: unknown, stored: Buffer, now: number, withData = true): SessionEntry {
     const t = Number(ttl);
-    const e: SessionEntry = { id, location: `${this.#io.where(id)}${t === -1 ? ' (no TTL)' : ''}`, size: stored.length, mtimeMs: mtimeFromTtl(t < 0 ? null : t, this.#maxlifetime, now) };
+    const e: SessionEntry = { id, location: `${this.#io.where(id)}${t === -1 ? ' (no TTL)' : ''}`, size: stored.length, ...ttlTimes(t < 0 ? null : t, this.#maxlifetime, now) };
     if (stored.length > this.#maxBytes) {
       if (withData) e.tooBig = true;
     } else if (withData) {

@@ -10,7 +10,7 @@
  * `memcached.sess_lock_*`), with php-memcached's defaults.
  */
 import { ConfigError } from '../../errors.js';
-import { gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { gcByExpiry, ttlTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import type { SessionPlace } from './handle.js';
 import { memcachedExpiry } from './lock.js';
 import { OP, STATUS, storeExtras } from '../shared/memcached/protocol.js';
@@ -80,7 +80,7 @@ export class MemcachedAdminSource implements AdminSource {
       id: info.id,
       location: `${info.server} ${info.key}${info.ttlSeconds === null ? ' (no expiry)' : ''}`,
       size: info.size,
-      mtimeMs: mtimeFromTtl(info.ttlSeconds, this.#maxlifetime, now),
+      ...ttlTimes(info.ttlSeconds, this.#maxlifetime, now),
     };
     if (bytes) entry.bytes = bytes;
     return entry;

@@ -8,7 +8,7 @@
  * gc_maxlifetime. A key without a TTL (never written by phpredis) is listed as expired,
  * its location says "no TTL", and `gc` reports it (it would never go away by itself).
  */
-import { changedBytes, gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { changedBytes, gcByExpiry, ttlTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { rewriteIfLocked, writeIfLocked } from '../shared/redis/lock.js';
 import { RedisSessionStore, type RedisSessionInfo } from './store.js';
@@ -49,7 +49,7 @@ export class RedisAdminSource implements AdminSource {
       id: info.id,
       location: `${info.server} ${info.key}${info.ttlSeconds === null ? ' (no TTL)' : ''}`,
       size: info.size,
-      mtimeMs: mtimeFromTtl(info.ttlSeconds, this.#maxlifetime, now),
+      ...ttlTimes(info.ttlSeconds, this.#maxlifetime, now),
     };
     if (bytes) entry.bytes = bytes;
     return entry;

@@ -7,7 +7,7 @@
  * Symfony's requests (Symfony takes no lock).
  */
 import { BackendError } from '../../errors.js';
-import { changedBytes, gcByExpiry, mtimeFromTtl, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { changedBytes, gcByExpiry, ttlTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { SymfonyRedisSessionStore, SYMFONY_REDIS_PREFIX, type SymfonyRedisLocation } from './store.js';
 
@@ -56,7 +56,7 @@ export class SymfonyRedisAdminSource implements AdminSource {
       id: loc.id,
       location: `${loc.target.label} ${loc.key.toString('latin1')}${ttlSeconds === null ? ' (no TTL)' : ''}`,
       size: bytes ? bytes.length : Number(sizeOrBytes),
-      mtimeMs: mtimeFromTtl(ttlSeconds, this.#maxlifetime, now),
+      ...ttlTimes(ttlSeconds, this.#maxlifetime, now),
     };
     if (bytes && bytes.length > this.store.settings.maxBytes) entry.tooBig = true;
     else if (bytes) entry.bytes = bytes;

@@ -53,7 +53,7 @@ export async function run(opts: DestroyOptions, ids: string[]): Promise<number> 
   });
   await source.close();
   if (opts.json) process.stdout.write(json({ ...report, failures, actedAs }));
-  else if (opts.ndjson) process.stdout.write(formatJson({ report }, 0) + '\n');
+  else if (opts.ndjson) process.stdout.write(formatJson({ report: { ...report, actedAs } }, 0) + '\n');
   else if (!opts.quiet) {
     process.stdout.write(`${report.dryRun ? 'would destroy' : 'destroyed'} ${report.destroyed}, missing ${report.missing}, kept ${report.kept}, failed ${report.failed}\n`);
   }

@@ -45,10 +45,11 @@ export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean;
     return 0;
   }
   const c = await colorsFor(process.stdout);
-  const expires = r.expiresInSeconds < 0 ? c.red('expired') : `expires in ${formatDuration(r.expiresInSeconds)}`;
+  const expires = r.expiresInSeconds === null ? 'never expires' : r.expiresInSeconds < 0 ? c.red('expired') : `expires in ${formatDuration(r.expiresInSeconds)}`;
+  const modified = r.mtimeMs === null || r.ageSeconds === null ? 'modified: unknown' : `modified ${formatTime(r.mtimeMs)} (${formatDuration(r.ageSeconds)} ago)`;
   process.stdout.write(
     `${c.bold(`session ${escapeText(r.id)}`)} ${c.dim(escapeText(r.location))}\n` +
-      c.dim(`${r.handler}, ${formatBytes(r.size)}, ${r.data.size} keys, modified ${formatTime(r.mtimeMs)} (${formatDuration(r.ageSeconds)} ago), `) +
+      c.dim(`${r.handler}, ${formatBytes(r.size)}, ${r.data.size} keys, ${modified}, `) +
       expires +
       '\n',
   );

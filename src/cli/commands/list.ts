@@ -79,7 +79,10 @@ export async function run(opts: ListOptions): Promise<number> {
       if (r.decodesWith) others.set(r.decodesWith, (others.get(r.decodesWith) ?? 0) + 1);
       await writeOut(tableRow(columns, cells(r, c)));
     }
-    if (count === 0) process.stderr.write(`sessctl: no sessions in ${escapeText(source.description)}\n`);
+    if (count === 0) {
+      const filtered = opts.where !== undefined || opts.olderThan !== undefined || opts.newerThan !== undefined || limit === 0;
+      process.stderr.write(`sessctl: no sessions ${filtered ? 'match in' : 'in'} ${escapeText(source.description)}\n`);
+    }
     for (const [h, n] of others) {
       process.stderr.write(
         `sessctl: ${n} session${n === 1 ? '' : 's'} (handler ${h}!) ${n === 1 ? 'is' : 'are'} not corrupt but written with ${h}, not the configured ${resolved.values.serializeHandler}: ` +
@@ -93,12 +96,13 @@ export async function run(opts: ListOptions): Promise<number> {
 }
 
 function cells(r: SessionInfo, c: Colors): string[] {
-  const expires = r.expiresInSeconds < 0 ? c.red('expired') : formatDuration(r.expiresInSeconds);
+  // A key without an expiry (Redis, Memcached): its last write is unknown, and it never expires.
+  const expires = r.expiresInSeconds === null ? c.yellow('never') : r.expiresInSeconds < 0 ? c.red('expired') : formatDuration(r.expiresInSeconds);
   return [
     escapeText(r.id),
     formatBytes(r.size),
-    formatTime(r.mtimeMs),
-    formatDuration(r.ageSeconds),
+    r.mtimeMs === null ? c.dim('?') : formatTime(r.mtimeMs),
+    r.ageSeconds === null ? c.dim('?') : formatDuration(r.ageSeconds),
     expires,
     // Written with another handler than the configured one: name it, marked, instead of "corrupt".
     r.decodesWith ? c.yellow(`${r.decodesWith}!`) : r.handler ?? c.dim('-'),

@@ -8,7 +8,7 @@ import { formatCount } from '../format.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { durationOpt, iniFlags, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, durationOpt, iniFlags, json, printWalkError, sourceFrom } from './common.js';
 
 interface MigrateFlags extends CommonOptions {
   toSaveHandler: string;
@@ -76,7 +76,7 @@ export async function run(opts: MigrateFlags): Promise<number> {
     await target.close();
   }
   if (controller.signal.aborted) process.stderr.write('sessctl: interrupted; run again with the same --report to go on\n');
-  if (opts.json) process.stdout.write(json(report));
+  if (opts.json) process.stdout.write(json({ ...report, actedAs }));
   else if (!opts.quiet) {
     const verb = report.dryRun ? 'would move' : 'moved';
     const parts = [

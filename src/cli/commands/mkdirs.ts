@@ -17,7 +17,7 @@ export async function run(opts: CommonOptions & { bits?: string; depth?: string;
   const bits = values.sidBitsPerCharacter ?? 4;
   const r = await mkdirs(values, { bits, depth, mode });
   if (opts.json) process.stdout.write(json({ ...r, bits, actedAs }));
-  else {
+  else if (!opts.quiet) {
     const from = sources.sidBitsPerCharacter;
     process.stdout.write(
       `created ${r.created} directories (${r.existing} already there) under ${escapeText(r.path)}, depth ${r.depth}, ${1 << bits} per level ` +

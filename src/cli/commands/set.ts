@@ -3,7 +3,7 @@ import { parsePath } from '../../admin/where/index.js';
 import { escapeText } from '../escape.js';
 import { colorsFor, formatJson } from '../output.js';
 import type { CommonOptions } from '../index.js';
-import { durationOpt, json, sourceFrom } from './common.js';
+import { actedAs, durationOpt, json, sourceFrom } from './common.js';
 
 /** `sessctl set ID PATH JSON` / `sessctl unset ID PATH`. */
 export async function run(opts: CommonOptions & { dryRun?: boolean; lockTimeout?: string }, args: string[], unset: boolean): Promise<number> {
@@ -13,9 +13,10 @@ export async function run(opts: CommonOptions & { dryRun?: boolean; lockTimeout?
   const { resolved, source } = await sourceFrom(opts);
   const r = await setSessionValue(source, resolved.values, { id, path, json: value, unset, dryRun: opts.dryRun, lockTimeoutMs }).finally(() => source.close());
   if (opts.json) {
-    process.stdout.write(json(r));
+    process.stdout.write(json({ ...r, actedAs }));
     return 0;
   }
+  if (opts.quiet) return 0;
   const c = await colorsFor(process.stdout);
   const show = (v: unknown) => (v === undefined ? c.dim('(not set)') : escapeText(formatJson(v, 0) ?? String(v)));
   const verb = r.outcome === 'unchanged' ? 'unchanged' : r.outcome === 'would-change' ? 'would change' : 'changed';

@@ -26,11 +26,12 @@ export async function run(opts: CommonOptions & { metricsFile?: string }): Promi
     process.stdout.write(json({ ...s, actedAs }));
     return errors ? 1 : 0;
   }
+  if (opts.quiet) return errors ? 1 : 0;
   const c = await colorsFor(process.stdout);
   const label = (t: string) => c.bold(t.padEnd(14));
   const out: string[] = [];
   out.push(`${label('source')}${escapeText(s.source)}`);
-  out.push(`${label('sessions')}${formatCount(s.count)}  ${c.dim(`(${formatCount(s.expired)} older than maxlifetime ${s.maxlifetime}s)`)}`);
+  out.push(`${label('sessions')}${formatCount(s.count)}  ${c.dim(`(${formatCount(s.expired)} older than maxlifetime ${s.maxlifetime}s${s.neverExpire > 0 ? `; ${formatCount(s.neverExpire)} never expire: no TTL` : ''})`)}`);
   out.push(`${label('corrupt')}${s.corrupt > 0 ? c.red(formatCount(s.corrupt)) : '0'}  ${c.dim('(no serialize handler decodes them; PHP would destroy them)')}`);
   if (s.otherHandler > 0) {
     out.push(`${label('other handler')}${c.yellow(formatCount(s.otherHandler))}  ${c.dim(`(not corrupt, but not ${s.configuredHandler}: PHP configured with ${s.configuredHandler} would destroy them; see "stored as")`)}`);

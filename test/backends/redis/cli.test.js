@@ -48,10 +48,22 @@ test('list: every session (SCAN), _LOCK and foreign keys left out', needRedis(),
   assert.deepEqual(listed, [...ids, 'clicorrupt0000000000000000000005', 'clinottl00000000000000000000004'].sort());
   const a = rows.find((x) => x.id === ids[0]);
   assert.ok(a.location.includes(`PHPREDIS_SESSION:${ids[0]}`));
-  assert.ok(rows.find((x) => x.id === 'clinottl00000000000000000000004').location.includes('no TTL'));
+  // a key without a TTL never expires, and its last write is unknown: not "expired", no made-up age
+  const noTtl = rows.find((x) => x.id === 'clinottl00000000000000000000004');
+  assert.ok(noTtl.location.includes('no TTL'));
+  assert.deepEqual([noTtl.neverExpires, noTtl.expiresInSeconds, noTtl.ageSeconds, noTtl.modified, noTtl.mtimeMs], [true, null, null, null, null]);
+  assert.equal(a.neverExpires, undefined);
+  assert.ok(a.expiresInSeconds > 0 && a.ageSeconds >= 0);
   const table = cli('list');
   assert.equal(table.status, 0, table.stderr);
   assert.match(table.stdout, new RegExp(ids[1]));
+  assert.match(table.stdout, /clinottl00000000000000000000004 .* \? +\? +never /);
+  // it matches no age filter: it has no age
+  const old = JSON.parse(cli('list', '--older-than', '1s', '--json').stdout).map((x) => x.id);
+  const young = JSON.parse(cli('list', '--newer-than', '30d', '--json').stdout).map((x) => x.id);
+  assert.ok(!old.includes('clinottl00000000000000000000004') && !young.includes('clinottl00000000000000000000004'));
+  assert.ok(young.includes(ids[0]));
+  assert.match(cli('inspect', 'clinottl00000000000000000000004').stdout, /modified: unknown, never expires/);
 });
 
 test('inspect: one session decoded', needRedis(), () => {
@@ -69,6 +81,9 @@ test('stats and validate see the corrupt session', needRedis(), () => {
   const stats = JSON.parse(s.stdout);
   assert.equal(stats.count, 5);
   assert.equal(stats.corrupt, 1);
+  assert.equal(stats.neverExpire, 1);
+  assert.equal(stats.expired, 0); // the key without a TTL is not "older than maxlifetime"
+  assert.match(cli('stats').stdout, /1 never expire: no TTL/);
   const v = cli('validate');
   assert.equal(v.status, 1);
   assert.match(v.stdout + v.stderr, /clicorrupt0000000000000000000005/);
