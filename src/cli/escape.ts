@@ -13,7 +13,8 @@
  * - lone UTF-16 surrogates: U+DC80–U+DCFF is the codec's encoding of an invalid byte in a key
  *   or name (see codec/strings.ts), shown as that byte, `\xNN`; any other as `\udXXX`;
  * - the bidirectional overrides and isolates U+202A–U+202E, U+2066–U+2069, which reorder what
- *   the admin sees (a name can be made to read as another): `\u202e`;
+ *   the admin sees (a name can be made to read as another): `\u202e`; and the line and
+ *   paragraph separators U+2028, U+2029, which some terminals and log viewers break lines at;
  * - in 'quoted' and 'json' modes also `"` and `\`, so the escaped text reads back unambiguously.
  */
 
@@ -21,9 +22,9 @@
 export type EscapeMode = 'bare' | 'quoted' | 'json';
 
 // eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ud800-\udfff]/;
+const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]/;
 // eslint-disable-next-line no-control-regex
-const UNSAFE_QUOTED = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069\ud800-\udfff"\\]/;
+const UNSAFE_QUOTED = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"\\]/;
 
 const hex2 = (c: number): string => c.toString(16).padStart(2, '0');
 const hex4 = (c: number): string => c.toString(16).padStart(4, '0');
@@ -41,7 +42,7 @@ export function escapeText(s: string, mode: EscapeMode = 'bare'): string {
       rep = c === 0x0a ? '\\n' : c === 0x0d ? '\\r' : c === 0x09 ? '\\t' : json ? `\\u${hex4(c)}` : `\\x${hex2(c)}`;
     } else if (c === 0x7f) rep = json ? '\\u007f' : '\\x7f';
     else if (c >= 0x80 && c <= 0x9f) rep = `\\u${hex4(c)}`;
-    else if ((c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) rep = `\\u${hex4(c)}`;
+    else if (c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) rep = `\\u${hex4(c)}`;
     else if (c >= 0xd800 && c <= 0xdfff) {
       const paired = c <= 0xdbff && i + 1 < s.length && s.charCodeAt(i + 1) >= 0xdc00 && s.charCodeAt(i + 1) <= 0xdfff;
       if (paired) {

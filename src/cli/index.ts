@@ -86,7 +86,9 @@ export function buildProgram(): Command {
   const program = new Command('sessctl')
     .description('Inspect, list, clean up and convert PHP sessions — byte-exact with PHP, with its locking.')
     .version('0.1.0', '-V, --version')
-    .configureOutput({ outputError: (str, write) => write(`sessctl: ${str.replace(/^error: /, '')}`) })
+    // commander's own messages quote what was typed (an unknown option, a bad choice): escaped
+    // like everything else, line by line.
+    .configureOutput({ outputError: (str, write) => write(`sessctl: ${str.replace(/^error: /, '').split('\n').map((line) => escapeText(line)).join('\n')}`) })
     .exitOverride();
   addFrameworkOptions(program);
   example(

@@ -65,6 +65,18 @@ test('and / or / not, precedence and parentheses', () => {
   assert.equal(holds('notes exists'), false, '"notes" is a key, not the keyword');
 });
 
+test('regexes run in linear time on hostile content: /^(a+)+$/ against "aaaa…b" ends; i folds case outside escapes', () => {
+  const hostile = { x: 'a'.repeat(5000) + 'b', y: 'a'.repeat(5000), name: 'Ann Smith' };
+  const where = (expr) => evaluateWhere(parseWhere(expr), hostile);
+  assert.equal(where('x ~ /^(a+)+$/'), false);
+  assert.equal(where('y ~ /^(a+)+$/'), true);
+  assert.equal(where('x ~ /^(a|a)*$/'), false);
+  assert.equal(where('name ~ /^ann\\Ws/i'), true, '\\W keeps its meaning under i');
+  assert.equal(where('name ~ /^ANN [A-Z]/i'), true);
+  assert.equal(where('name ~ /^ANN/'), false);
+  assert.equal(evaluateWhere(parseWhere('a*a*a*a*a*a*a*b exists'), { ['a'.repeat(3000)]: 1 }), false, 'a glob is linear too');
+});
+
 test('errors: a ConfigError naming the column, with a caret under it', () => {
   /** @type {[string, number, RegExp][]} */
   const cases = [
@@ -73,7 +85,10 @@ test('errors: a ConfigError naming the column, with a caret under it', () => {
     ['(user.id == 1', 14, /expected '\)'/],
     ['user.id == 1 extra', 14, /expected 'and', 'or' or the end/],
     ['x ~ /(/', 5, /invalid regular expression/],
-    ['x ~ /a/g', 8, /only i, m, s and u/],
+    ['x ~ /a/g', 8, /only i, m and s/],
+    ['x ~ /a/u', 8, /only i, m and s/],
+    ['x ~ /(a)\\1/', 5, /backreferences, lookahead\/lookbehind .* not supported/],
+    ['x ~ /(?<=a)b/', 5, /not supported/],
     ['x ~ "a"', 5, /expected a \/regular expression\//],
     ['and == 1', 1, /found the keyword "and"/],
     ['x == "open', 6, /unterminated string/],

@@ -44,3 +44,11 @@ test('a bad parameter error names the parameter, not the password', () => {
   assert.match(r.stderr, /weight/);
   assert.ok(!r.stderr.includes(SECRET), r.stderr);
 });
+
+test('a user:password@ in a redis save_path is never quoted by the error that refuses it', () => {
+  const r = sessctl(['list', '--save-handler', 'redis', '--save-path', `tcp://bob:${SECRET}@127.0.0.1:1`, '--no-php']);
+  assert.equal(r.code, 2);
+  assert.ok(!r.stderr.includes(SECRET), r.stderr);
+  assert.match(r.stderr, /\*\*\*@127\.0\.0\.1:1.*use \?auth=/);
+  assert.throws(() => parseRedisSavePath(`tcp://bob:${SECRET}@127.0.0.1:1`), (e) => !e.message.includes(SECRET));
+});

@@ -5,8 +5,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { sessctl, saveDirWith } from './run-cli.js';
+import { ROOT, sessctl, saveDirWith } from './run-cli.js';
 
 /** Anything a terminal acts on: C0 but \n, DEL, C1, bidi overrides/isolates, lone surrogates (or U+FFFD they became). */
 // eslint-disable-next-line no-control-regex
@@ -89,4 +90,36 @@ test('gc --dry-run and its errors print crafted file names escaped', () => {
   assert.equal(j.code, 0, j.stderr);
   assert.doesNotMatch(j.stdout, CONTROL);
   JSON.parse(j.stdout);
+});
+
+test('inspect --raw: the stored bytes through a pipe, escaped on a terminal', () => {
+  const piped = sessctl(['inspect', ID, '--save-path', session.dir, '--no-php', '--raw'], { encoding: 'latin1' });
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(piped.stdout, parts.join(''), 'byte for byte through a pipe');
+  // `script` gives the command a terminal (util-linux, in every Debian install)
+  const cmd = [process.execPath, 'bin/sessctl.js', 'inspect', ID, '--save-path', session.dir, '--no-php', '--raw'].map((a) => `'${a}'`).join(' ');
+  const tty = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: ROOT, encoding: 'latin1' });
+  assert.equal(tty.status, 0, tty.stderr);
+  const shown = tty.stdout.replace(/\r\n/g, '\n');
+  assert.ok(!CONTROL.test(shown.replace(/\n/g, '')), JSON.stringify(shown));
+  assert.match(shown, /title\\x1b\]0;pwned\\x07\|/);
+});
+
+test("commander's own errors quote what was typed escaped; U+2028 in a name is escaped", () => {
+  for (const args of [['list', '--x\x1b[31m\x07'], ['li\x1b[31m'], ['list', '--sort', 'x\x1b[31m'], ['list', '--serialize-handler', 'x\x1b]0;t\x07']]) {
+    const r = sessctl(args);
+    assert.equal(r.code, 2);
+    assert.ok(!CONTROL.test(r.stderr.replace(/\n/g, '')), JSON.stringify(r.stderr));
+    assert.match(r.stderr, /\\x1b/);
+  }
+  const id = 'linesep0123456789abcdefghij';
+  const ls = saveDirWith(id, Buffer.from(`a\u2028b|${s('x')}`, 'utf8'));
+  try {
+    const r = sessctl(['inspect', id, '--save-path', ls.dir, '--no-php']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /a\\u2028b/);
+    assert.ok(!r.stdout.includes('\u2028'));
+  } finally {
+    ls.remove();
+  }
 });

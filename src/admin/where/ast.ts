@@ -1,7 +1,8 @@
 /** The parsed form of a `--where` expression (see parse.ts for the grammar). */
+import type { Matcher } from './linear-regex.js';
 
 /** One step of a path: a literal key, or a key pattern with `*` / `?`. */
-export type Segment = { kind: 'key'; key: string } | { kind: 'glob'; pattern: string; re: RegExp };
+export type Segment = { kind: 'key'; key: string } | { kind: 'glob'; pattern: string; re: Matcher };
 
 export type CompareOp = '==' | '!=' | '<' | '>' | '<=' | '>=';
 
@@ -13,4 +14,4 @@ export type WhereNode =
   | { kind: 'not'; operand: WhereNode }
   | { kind: 'exists'; path: Segment[] }
   | { kind: 'compare'; path: Segment[]; op: CompareOp; value: Literal }
-  | { kind: 'match'; path: Segment[]; re: RegExp };
+  | { kind: 'match'; path: Segment[]; re: Matcher };

@@ -14,6 +14,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import type { CompareOp, Literal, Segment, WhereNode } from './ast.js';
+import { linearMatcher, type Matcher } from './linear-regex.js';
 
 /** A `--where` expression that does not parse; `detail` holds the expression and a caret under the column. */
 export class WhereSyntaxError extends ConfigError {
@@ -98,7 +99,7 @@ function parse(text: string, label: string, pathOnly: boolean): WhereNode | Segm
     const name = text.slice(start, pos);
     if (!/[*?]/.test(name)) return { kind: 'key', key: name };
     const source = name.replace(/[$-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-    return { kind: 'glob', pattern: name, re: new RegExp(`^${source}$`, 's') };
+    return { kind: 'glob', pattern: name, re: linearMatcher(`^${source}$`, 's') };
   };
 
   const readPath = (): Segment[] => {
@@ -147,7 +148,7 @@ function parse(text: string, label: string, pathOnly: boolean): WhereNode | Segm
     return fail(`expected a value (a number, a quoted string, true, false or null), found ${describe()}`);
   };
 
-  const readRegex = (): RegExp => {
+  const readRegex = (): Matcher => {
     ws();
     if (text[pos] !== '/') fail(`expected a /regular expression/ after '~', found ${describe()}`);
     const start = pos++;
@@ -170,9 +171,9 @@ function parse(text: string, label: string, pathOnly: boolean): WhereNode | Segm
     const flagsStart = pos;
     while (pos < text.length && /[a-z]/.test(text[pos]!)) pos++;
     const flags = text.slice(flagsStart, pos);
-    if (/[^imsu]/.test(flags) || new Set(flags).size !== flags.length) fail(`regular expression flags ${JSON.stringify(flags)}: only i, m, s and u are allowed`, flagsStart);
+    if (/[^ims]/.test(flags) || new Set(flags).size !== flags.length) fail(`regular expression flags ${JSON.stringify(flags)}: only i, m and s are allowed`, flagsStart);
     try {
-      return new RegExp(source, flags);
+      return linearMatcher(source, flags);
     } catch (err) {
       return fail(`invalid regular expression: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`, start);
     }

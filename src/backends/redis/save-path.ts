@@ -161,7 +161,12 @@ function parseAddress(address: string, server: RedisServerConfig, where: string)
   }
   hostPort = hostPort.replace(/\/+$/, '');
   const m = /^(\[[0-9A-Fa-f:.]+\]|[^:/[\]@]+)(?::([0-9]*))?$/.exec(hostPort);
-  if (!m) throw new ConfigError(`${where}: cannot read host:port from ${JSON.stringify(hostPort)}`);
+  if (!m) {
+    // What comes before an '@' is a user and a password (phpredis takes none here): never quoted.
+    const at = hostPort.lastIndexOf('@');
+    const shown = at < 0 ? hostPort : `***@${hostPort.slice(at + 1)}`;
+    throw new ConfigError(`${where}: cannot read host:port from ${JSON.stringify(shown)}${at < 0 ? '' : ' (phpredis takes no user:password@ in a save_path: use ?auth=)'}`);
+  }
   server.host = m[1]!.startsWith('[') ? m[1]!.slice(1, -1) : m[1]!;
   const port = m[2] ? Number(m[2]) : 0;
   if (port > 65535) throw new ConfigError(`${where}: port ${port} is out of range`);

@@ -11,17 +11,17 @@ import { summary } from './gc.js';
 /** What --dry-run (and --json) shows: every configuration found, what is skipped, what is collected and why. */
 function describe(d: SystemDiscovery, c: Colors): string {
   const out: string[] = [`PHP configurations under ${escapeText(d.root)}:`];
-  const width = Math.max(0, ...d.configs.map((k) => k.name.length));
+  const width = Math.max(0, ...d.configs.map((k) => escapeText(k.name).length));
   for (const k of d.configs) {
-    out.push(`  ${k.name.padEnd(width)}  ${k.saveHandler} ${escapeText(JSON.stringify(k.savePath))} maxlifetime ${k.maxlifetime}s  ${c.dim(`${escapeText(k.file)}; read by ${escapeText(k.readBy)}`)}`);
+    out.push(`  ${escapeText(k.name).padEnd(width)}  ${escapeText(k.saveHandler)} ${escapeText(JSON.stringify(k.savePath))} maxlifetime ${k.maxlifetime}s  ${c.dim(`${escapeText(k.file)}; read by ${escapeText(k.readBy)}`)}`);
   }
   if (d.configs.length === 0) out.push(c.dim('  none (no etc/php/*/*/php.ini)'));
   for (const p of d.problems) out.push(`${c.red('problem')}: ${escapeText(p)}`);
   if (d.skipped.length > 0) out.push('skipped:');
-  for (const s of d.skipped) out.push(`  ${s.config.name}: ${escapeText(s.reason)}`);
+  for (const s of d.skipped) out.push(`  ${escapeText(s.config.name)}: ${escapeText(s.reason)}`);
   out.push('to collect:');
   for (const t of d.targets) {
-    const why = t.configs.map((k) => `${k.name} ${k.maxlifetime}s`).join(', ');
+    const why = t.configs.map((k) => `${escapeText(k.name)} ${k.maxlifetime}s`).join(', ');
     out.push(`  ${escapeText(t.savePath)} with maxlifetime ${t.maxlifetime}s ${c.dim(`(the longest of: ${why})`)}`);
   }
   if (d.targets.length === 0) out.push(c.dim('  nothing'));
@@ -106,7 +106,7 @@ export async function runSystem(
   }
   if (opts.json) process.stdout.write(json({ discovery, results }));
   else if (!opts.quiet && !opts.dryRun && discovery.skipped.length > 0) {
-    for (const s of discovery.skipped) process.stdout.write(c.dim(`skipped ${s.config.name}: ${escapeText(s.reason)}`) + '\n');
+    for (const s of discovery.skipped) process.stdout.write(c.dim(`skipped ${escapeText(s.config.name)}: ${escapeText(s.reason)}`) + '\n');
   }
   return { code: failed ? 1 : 0, scanned: results.reduce((n, r) => n + (r.report?.scanned ?? 0), 0), results };
 }

@@ -1,4 +1,5 @@
 import { inspectSession } from '../../admin/inspect.js';
+import { bytesToKeyString } from '../../codec/strings.js';
 import { escapeText } from '../escape.js';
 import { loadCodec } from '../../admin/codec-bridge.js';
 import { otherHandlerHint } from '../../admin/common.js';
@@ -22,7 +23,13 @@ export async function run(opts: CommonOptions & { full?: boolean; raw?: boolean;
     await source.close();
   }
   if (opts.raw) {
-    process.stdout.write(r.bytes);
+    // The bytes as stored are for a pipe or a file; on a terminal they could carry control
+    // sequences: escaped there (valid UTF-8 as text, any other byte as \xNN).
+    if (process.stdout.isTTY) {
+      const bytes = Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength);
+      process.stdout.write(escapeText(bytesToKeyString(bytes, 0, bytes.length)) + '\n');
+    }
+    else process.stdout.write(r.bytes);
     return 0;
   }
   if (!r.data) {
