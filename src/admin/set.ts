@@ -123,6 +123,16 @@ export async function setSessionValue(source: AdminSource, settings: AdminSettin
     }
     const bytes = slot ? codec.encodeSession(r.data, r.handler) : again;
     const unchanged = bytes.equals(again);
+    // What PHP could not read back it destroys (a path nested past unserialize_max_depth, …):
+    // the new bytes must decode as PHP decodes them, or nothing is written.
+    if (!unchanged) {
+      try {
+        codec.decodeSession(bytes, r.handler);
+      } catch (err) {
+        const shown = request.path.length > 80 ? `${request.path.slice(0, 80)}…` : request.path;
+        throw new ConfigError(`${request.unset ? 'unset' : 'set'} ${shown}: the session would be one PHP cannot read (${(err as Error).message}), and PHP destroys such a session; nothing written`);
+      }
+    }
     result = {
       id: entry.id,
       location: entry.location,

@@ -3,6 +3,7 @@
  * destroy, convert, gc, …). The commands in src/admin are written against it alone; each
  * backend folder implements it, and src/backends/index.ts maps a save_handler name to it.
  */
+import { ConfigError } from '../errors.js';
 import type { SerializeHandler } from '../codec/index.js';
 
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
@@ -17,7 +18,7 @@ export interface AdminSourceSettings {
   serializeHandler: AdminSerializeHandler;
   /** session.gc_maxlifetime in seconds. */
   maxlifetime: number;
-  /** Refuse to read stored sessions larger than this (default 256 MiB). */
+  /** Refuse to read stored sessions larger than this (default 32 MiB, see SessionSettings.maxBytes). */
   maxBytes?: number;
   /** The backend's own php.ini directives (`memcached.sess_prefix`, …), by name. */
   ini?: Readonly<Record<string, string>>;
@@ -226,6 +227,11 @@ export async function gcByExpiry(
 
 /** A report with every counter at zero. */
 export function newGcReport(savePath: string, options: Pick<GcOptions, 'maxlifetime' | 'dryRun'>): GcReport {
+  // PHP takes 0 too, and then deletes every session not in use at that moment: a typo or an
+  // empty variable would log everybody out. Refused, like the settings' own range.
+  if (!Number.isSafeInteger(options.maxlifetime) || options.maxlifetime < 1 || options.maxlifetime > 2147483647) {
+    throw new ConfigError(`gc of ${savePath}: maxlifetime ${options.maxlifetime} is not in 1..2147483647 (0 would delete every session not in use right now)`);
+  }
   return {
     savePath,
     maxlifetime: options.maxlifetime,

@@ -35,7 +35,11 @@ export interface SessionSettings {
   decodeOptions?: Omit<DecodeOptions, 'source'>;
   /** Passed to the encoder (the same ClassRegistry, so mapped instances can be written back). */
   encodeOptions?: EncodeOptions;
-  /** Refuse stored sessions larger than this instead of reading them (default 256 MiB). */
+  /**
+   * Refuse stored sessions larger than this instead of reading them (default 32 MiB: decoding
+   * takes up to ~30 times the stored size in memory, so a 256 MiB session of tiny values would
+   * exhaust Node's heap; PHP sessions are kilobytes).
+   */
   maxBytes?: number;
   /**
    * `session.gc_probability` / `session.gc_divisor` (PHP's defaults 1 / 100): on a session
@@ -58,7 +62,7 @@ export const SESSION_DEFAULTS = Object.freeze({
   sidLength: 32,
   sidBitsPerCharacter: 4 as SidBitsPerCharacter,
   lockTimeoutMs: 30000,
-  maxBytes: 256 * 1024 * 1024,
+  maxBytes: 32 * 1024 * 1024,
   gcProbability: 1,
   gcDivisor: 100,
 });

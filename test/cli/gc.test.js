@@ -114,3 +114,26 @@ test('usage errors exit 2 with one line on stderr', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
   }
 });
+
+test('gc refuses maxlifetime 0 (it would delete every session not in use), from the flag, the environment or php.ini', () => {
+  const dir = tempDir('gc-zero');
+  try {
+    const file = join(dir, 'sess_zero00000000000000000000');
+    writeFileSync(file, 'a|i:1;');
+    ageFile(file, 3600);
+    const ini = join(dir, 'php.ini');
+    writeFileSync(ini, `session.save_path = "${dir}"\nsession.gc_maxlifetime = 0\n`);
+    for (const r of [
+      sessctl(['gc', '--save-path', dir, '--maxlifetime', '0', '--no-php']),
+      sessctl(['gc', '--save-path', dir, '--no-php'], { env: { SESSCTL_MAXLIFETIME: '0' } }),
+      sessctl(['gc', '--php-ini', ini]),
+      sessctl(['gc', '--save-path', dir, '--maxlifetime', '0', '--dry-run', '--no-php']),
+    ]) {
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stderr, /maxlifetime 0 is not in 1\.\.2147483647/);
+    }
+    assert.ok(existsSync(file));
+  } finally {
+    removeDir(dir);
+  }
+});

@@ -16,6 +16,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import { BackendError, DecodeError } from '../../../errors.js';
+import { SESSION_DEFAULTS } from '../../../session/settings.js';
 
 const TYPE_MASK = 0x0f;
 const COMPRESSED = 0x10;
@@ -30,7 +31,7 @@ const TYPES = ['string', 'int', 'float', 'bool', 'serialize()d value', 'igbinary
  *   does not decompress to the announced length; BackendError ETOOBIG when it announces more than
  *   `maxBytes` (nothing is allocated for it).
  */
-export function phpMemcachedString(value: Buffer, flags: number, where: string, maxBytes = 256 * 1024 * 1024): Buffer {
+export function phpMemcachedString(value: Buffer, flags: number, where: string, maxBytes = SESSION_DEFAULTS.maxBytes): Buffer {
   const type = flags & TYPE_MASK;
   if (type !== 0) throw new DecodeError(`php-memcached stored a ${TYPES[type] ?? `value of type ${type}`} here, not a string (flags 0x${flags.toString(16)})`, 0, where);
   if (!(flags & COMPRESSED)) return value;
