@@ -48,12 +48,18 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
     if (b.length <= maxString) return `${head} ${c.green(`"${escapeBytes(b)}"`)}`;
     return `${head} ${c.green(`"${escapeBytes(b.subarray(0, maxString))}`)}${c.dim(`… (+${b.length - maxString} bytes, --full to show)`)}${c.green('"')}`;
   };
+  /** A key or property name as printed: shortened like strings (a crafted 20 MB key is one line). */
+  const name = (s: string): string => {
+    if (s.length <= maxString) return displayName(s);
+    const cut = s.slice(0, maxString).replace(/[\ud800-\udbff]$/, '');
+    return `${displayName(cut)}${c.dim(`… (+${s.length - cut.length} chars, --full to show)`)}`;
+  };
   const keyText = (k: PhpKey, inObject: boolean): string => {
     if (typeof k !== 'string') return c.cyan(`[${k}]`);
-    if (!inObject) return c.cyan(displayName(k));
+    if (!inObject) return c.cyan(name(k));
     const p = parsePropertyName(k);
-    const vis = p.visibility === 'public' ? '' : p.visibility === 'protected' ? c.dim('protected ') : c.dim(`private(${displayName(p.declaringClass!)}) `);
-    return `${vis}${c.cyan(displayName(p.name))}`;
+    const vis = p.visibility === 'public' ? '' : p.visibility === 'protected' ? c.dim('protected ') : c.dim(`private(${name(p.declaringClass!)}) `);
+    return `${vis}${c.cyan(name(p.name))}`;
   };
   /** A class name as printed (names come from the data: escaped like everything else). */
   const className = (name: string): string => c.blue.bold(displayName(name));

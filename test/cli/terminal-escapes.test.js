@@ -123,3 +123,20 @@ test("commander's own errors quote what was typed escaped; U+2028 in a name is e
     ls.remove();
   }
 });
+
+test('a long key or property name is shortened like a long string (--full shows it whole)', () => {
+  const id = 'longkey0123456789abcdefghij';
+  const key = 'k'.repeat(5000);
+  const ls = saveDirWith(id, Buffer.from(`${key}|${s('v')}o|O:8:"stdClass":1:{${s('p'.repeat(3000))}i:1;}`, 'utf8'));
+  try {
+    const short = sessctl(['inspect', id, '--save-path', ls.dir, '--no-php']);
+    assert.equal(short.code, 0, short.stderr);
+    assert.ok(short.stdout.length < 2000, `${short.stdout.length} characters`);
+    assert.match(short.stdout, /k{120}… \(\+4880 chars, --full to show\)/);
+    assert.match(short.stdout, /p{120}… \(\+2880 chars, --full to show\)/);
+    const full = sessctl(['inspect', id, '--save-path', ls.dir, '--no-php', '--full']);
+    assert.ok(full.stdout.includes(key));
+  } finally {
+    ls.remove();
+  }
+});
