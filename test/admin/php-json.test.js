@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serialize } from 'sessctl';
 import { parsePhpJson } from '../../dist/admin/php-json.js';
-import { needPhp, runPhp } from '../helpers/env.js';
+import { needPhp, phpPerInput } from '../helpers/env.js';
 
 const INPUTS = [
   '0',
@@ -52,13 +52,7 @@ const INPUTS = [
 ];
 
 test("JSON read as PHP's json_decode(…, true) reads it", needPhp(), () => {
-  const php = runPhp(['-n', '-r', 'foreach (json_decode(stream_get_contents(STDIN)) as $s) { $v = json_decode($s, true); echo json_last_error() ? "-" : base64_encode(serialize($v)), "\\n"; }'], {
-    input: JSON.stringify(INPUTS),
-  })
-    .toString()
-    .trim()
-    .split('\n')
-    .map((line) => (line === '-' ? null : Buffer.from(line, 'base64').toString('latin1')));
+  const php = phpPerInput(INPUTS, '$v = json_decode($s, true); echo json_last_error() ? "-" : base64_encode(serialize($v));');
   const ours = INPUTS.map((text) => {
     try {
       return serialize(parsePhpJson(text)).toString('latin1');

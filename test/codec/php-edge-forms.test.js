@@ -20,17 +20,12 @@ import {
   serialize,
   unserialize,
 } from 'sessctl';
-import { needPhp, runPhp } from '../helpers/env.js';
+import { needPhp, phpPerInput, runPhp } from '../helpers/env.js';
 import { needPhpExtension } from './binary-env.js';
 
 /** PHP's serialize(unserialize(s)) for each input (null where unserialize() refuses it). */
 function phpRoundTrips(inputs, prelude = '') {
-  const code = `${prelude} foreach (json_decode(stream_get_contents(STDIN)) as $s) { $v = @unserialize($s); echo $v === false ? '-' : base64_encode(serialize($v)), "\\n"; }`;
-  return runPhp(['-n', '-d', 'display_errors=stderr', '-r', code], { input: JSON.stringify(inputs) })
-    .toString()
-    .trim()
-    .split('\n')
-    .map((line) => (line === '-' ? null : Buffer.from(line, 'base64').toString('latin1')));
+  return phpPerInput(inputs, "$v = @unserialize($s); echo $v === false ? '-' : base64_encode(serialize($v));", prelude);
 }
 
 function ours(s) {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { unserialize, serialize, decodeSession, PhpObject, PhpReference } from 'sessctl';
-import { needPhp, runPhp } from '../helpers/env.js';
+import { needPhp, phpPerInput } from '../helpers/env.js';
 
 const INPUTS = [
   // stdClass (and an incomplete class) keep properties by name: i:0 is the property "0"
@@ -31,13 +31,7 @@ const INPUTS = [
 ];
 
 test("PHP's rules for int property names and R: to the top-level value", needPhp(), () => {
-  const php = runPhp(['-n', '-r', 'foreach (json_decode(stream_get_contents(STDIN)) as $s) echo base64_encode(serialize(unserialize($s))), "\\n";'], {
-    input: JSON.stringify(INPUTS),
-  })
-    .toString()
-    .trim()
-    .split('\n')
-    .map((b) => Buffer.from(b, 'base64').toString('latin1'));
+  const php = phpPerInput(INPUTS, 'echo base64_encode(serialize(unserialize($s)));');
   assert.deepEqual(INPUTS.map((s) => serialize(unserialize(s)).toString('latin1')), php);
 });
 

@@ -55,6 +55,20 @@ export function runPhp(args, { input, env } = {}) {
   return r.stdout;
 }
 
+/**
+ * PHP as a judge over many inputs in one process: `body` runs once per input (`$s`) and echoes
+ * one base64 string, or "-" when PHP refuses the input; `prelude` runs first (class
+ * definitions). Returns the decoded answers (latin1 text), null for "-".
+ */
+export function phpPerInput(inputs, body, prelude = '') {
+  const code = `${prelude} foreach (json_decode(stream_get_contents(STDIN)) as $s) { ${body} echo "\\n"; }`;
+  return runPhp(['-n', '-d', 'display_errors=stderr', '-r', code], { input: JSON.stringify(inputs) })
+    .toString()
+    .trim()
+    .split('\n')
+    .map((line) => (line === '-' ? null : Buffer.from(line, 'base64').toString('latin1')));
+}
+
 // Debian's chromium, driven by playwright-core (no browser download). Checked on demand: only
 // the browser tests pay for starting it.
 export const CHROMIUM = process.env.CHROMIUM_BINARY || '/usr/bin/chromium';
