@@ -1,6 +1,7 @@
-import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { ConfigFileUnreadableError, readConfigFile } from './config-file.js';
 
 /** One directive from an ini file, with where it was set (for `sessctl config`). */
 export interface IniValue {
@@ -99,16 +100,12 @@ export function parseIniValue(raw: string, where: string, env: NodeJS.ProcessEnv
  * Loads a php.ini file and then its scan directory, as PHP does: `PHP_INI_SCAN_DIR`
  * (a `:`-separated list; an empty entry stands for the default) or else `conf.d` next to
  * the file; `*.ini` files in each directory in alphabetical order, later ones win.
- * @throws ConfigError when the php.ini file cannot be read or parsed.
+ * Every file is read with {@link readConfigFile}: a FIFO, a device, an oversized file or a
+ * symlink another user owns is refused, in the scan directories too.
+ * @throws ConfigError when the php.ini file cannot be read or parsed, or a file is refused.
  */
 export function loadPhpIni(file: string, env: NodeJS.ProcessEnv = process.env): Map<string, IniValue> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`--php-ini ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  const values = parseIni(text, file, env);
+  const values = parseIni(readConfigFile(file, '--php-ini'), file, env);
   const defaultScanDir = join(dirname(file), 'conf.d');
   const scanDirs =
     env.PHP_INI_SCAN_DIR !== undefined
@@ -126,9 +123,11 @@ export function loadPhpIni(file: string, env: NodeJS.ProcessEnv = process.env): 
       const path = join(dir, name);
       let t: string;
       try {
-        t = readFileSync(path, 'utf8');
-      } catch {
-        continue; // PHP silently skips unreadable scan-dir files too
+        t = readConfigFile(path, 'php.ini scan directory file');
+      } catch (err) {
+        // PHP silently skips unreadable scan-dir files too; what sessctl refuses is an error.
+        if (err instanceof ConfigFileUnreadableError) continue;
+        throw err;
       }
       for (const [k, v] of parseIni(t, path, env)) values.set(k, v);
     }

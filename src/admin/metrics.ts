@@ -5,9 +5,10 @@
  * `…_last_success_timestamp_seconds`, read back from the file it replaces, so an alert on its
  * age fires when runs keep failing.
  */
-import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { readConfigFile } from './config-file.js';
 import type { GcReport } from '../session/admin.js';
 import type { StatsReport } from './stats.js';
 
@@ -34,11 +35,15 @@ export function formatMetrics(metrics: Metric[]): string {
   return out;
 }
 
-/** The value of `name` (without labels) in a metrics file written earlier, if any. */
+/**
+ * The value of `name` (without labels) in a metrics file written earlier, if any. Read as a
+ * configuration file is (a FIFO or a huge file there must not hang the run): what it refuses
+ * counts as no previous value.
+ */
 function previousValue(file: string, name: string): number | undefined {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigFile(file, '--metrics-file');
   } catch {
     return undefined;
   }

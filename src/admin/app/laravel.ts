@@ -12,10 +12,11 @@
  * (slug(APP_NAME, '_') . '_database_'), MEMCACHED_HOST, MEMCACHED_PORT, DB_CONNECTION (mysql),
  * DATABASE_URL, DB_HOST, DB_PORT, DB_DATABASE, DB_USERNAME, DB_PASSWORD.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { laravelEnvValue, parseDotenv } from './dotenv.js';
+import { readAppEnvFile } from './env-file.js';
 import { LaravelEncrypter } from '../../frameworks/laravel/encrypter.js';
 import { laravelPayloadCipher } from '../../frameworks/laravel/payload.js';
 import type { AppConfig } from './types.js';
@@ -36,13 +37,7 @@ export function laravelEnv(app: string, env: Env): { get(name: string): string |
   const file = specific && existsSync(specific) ? specific : join(app, '.env');
   let values = new Map<string, string>();
   if (existsSync(file)) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`${file}: cannot read it: ${(err as Error).message}`);
-    }
-    values = parseDotenv(text, { flavour: 'laravel', file, env });
+    values = parseDotenv(readAppEnvFile(app, file), { flavour: 'laravel', file, env });
   }
   const defined = (name: string) => env[name] ?? values.get(name);
   return { file, defined, get: (name) => laravelEnvValue(defined(name)) };

@@ -15,10 +15,11 @@
  * save_path and leaves both to php.ini. sessctl takes the first of the two directories that
  * exists, else php.ini's save_path.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { parseDotenv } from './dotenv.js';
+import { readAppEnvFile } from './env-file.js';
 import type { AppConfig, SymfonySessionHandler } from './types.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -31,12 +32,7 @@ export function symfonyEnv(app: string, env: Env): { get(name: string): string |
   const load = (name: string) => {
     const file = join(app, name);
     if (!existsSync(file)) return false;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`${file}: cannot read it: ${(err as Error).message}`);
-    }
+    const text = readAppEnvFile(app, file);
     const before = new Map(values);
     values = parseDotenv(text, { flavour: 'symfony', file, env, loaded: values });
     for (const [k, v] of values) if (before.get(k) !== v || !before.has(k)) origin.set(k, name);

@@ -7,10 +7,11 @@
  * are reported and skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { parseSavePath, phpTemporaryDirectory } from '../../backends/index.js';
+import { readConfigFile } from '../config-file.js';
 import { loadPhpIni } from '../ini.js';
 import { parseFpmPools } from './fpm-pool.js';
 
@@ -115,6 +116,13 @@ export async function discoverSystemSessions(options: DiscoverOptions = {}): Pro
     const scanDir = join(ini, '..', 'conf.d');
     let values: SessionIni | null = null;
     let readBy = 'sessctl (no php binary for this version)';
+    try {
+      // What sessctl refuses to read (a FIFO, a device, a huge file, a tenant's symlink) is not handed to php either.
+      readConfigFile(ini, 'php.ini');
+    } catch (err) {
+      out.problems.push((err as Error).message);
+      continue;
+    }
     if (!options.noPhp) {
       if (!binaries.has(version)) binaries.set(version, phpFor(version));
       const binary = binaries.get(version);
@@ -137,7 +145,7 @@ export async function discoverSystemSessions(options: DiscoverOptions = {}): Pro
   for (const file of await glob('etc/php/*/fpm/pool.d/*.conf')) {
     const version = file.split('/').slice(-4)[0]!;
     try {
-      for (const pool of parseFpmPools(readFileSync(file, 'utf8'), file)) {
+      for (const pool of parseFpmPools(readConfigFile(file, 'FPM pool file'), file)) {
         const values: SessionIni = { ...(fpmIni.get(version) ?? {}) };
         for (const [k, v] of pool.session) values[k] = v.value;
         out.configs.push(toConfig(`${version} fpm pool ${pool.name}`, file, values, 'sessctl (FPM pool file on top of the fpm php.ini)'));
