@@ -63,7 +63,7 @@ test('a file over the cap is refused (a sparse file: nothing is read), one at th
 
 test('a missing file: ConfigFileUnreadableError with its errno (what the scan directories skip, as PHP does)', () => {
   const f = join(fresh(), 'nope.ini');
-  assert.throws(() => readConfigFile(f, '--php-ini'), (err) => err instanceof ConfigFileUnreadableError && err.errno === 'ENOENT' && err.message === `--php-ini ${f}: cannot read it (ENOENT)`);
+  assert.throws(() => readConfigFile(f, '--php-ini'), (/** @type {any} */ err) => err instanceof ConfigFileUnreadableError && err.errno === 'ENOENT' && err.message === `--php-ini ${f}: cannot read it (ENOENT)`);
 });
 
 test('a path with a control character is named on one line, escaped', () => {

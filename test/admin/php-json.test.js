@@ -68,7 +68,7 @@ test("JSON read as PHP's json_decode(…, true) reads it", needPhp(), () => {
 test('512 levels are read, one more is refused; __proto__ is an ordinary key', () => {
   assert.doesNotThrow(() => parsePhpJson('['.repeat(512) + ']'.repeat(512)));
   assert.throws(() => parsePhpJson('['.repeat(513) + ']'.repeat(513)), /nesting deeper than 512/);
-  const v = parsePhpJson('{"__proto__": {"polluted": 1}}');
+  const v = /** @type {any} */ (parsePhpJson('{"__proto__": {"polluted": 1}}'));
   assert.equal(v.get('__proto__').get('polluted'), 1);
   assert.equal({}.polluted, undefined);
 });

@@ -9,6 +9,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BIN = join(ROOT, 'bin', 'sessctl.js');
 
+/**
+ * @param {string[]} args
+ * @param {{ env?: Record<string, string | undefined>, encoding?: 'utf8' | 'latin1' }} [options]
+ * @returns {{ code: number | null, stdout: string, stderr: string }}
+ */
 export function sessctl(args, { env = {}, encoding = 'utf8' } = {}) {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SESSCTL_') && k !== 'FORCE_COLOR' && k !== 'NO_COLOR'));
   const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...clean, ...env }, encoding, maxBuffer: 1 << 28 });

@@ -50,5 +50,5 @@ test('a user:password@ in a redis save_path is never quoted by the error that re
   assert.equal(r.code, 2);
   assert.ok(!r.stderr.includes(SECRET), r.stderr);
   assert.match(r.stderr, /\*\*\*@127\.0\.0\.1:1.*use \?auth=/);
-  assert.throws(() => parseRedisSavePath(`tcp://bob:${SECRET}@127.0.0.1:1`), (e) => !e.message.includes(SECRET));
+  assert.throws(() => parseRedisSavePath(`tcp://bob:${SECRET}@127.0.0.1:1`), (/** @type {any} */ e) => !e.message.includes(SECRET));
 });

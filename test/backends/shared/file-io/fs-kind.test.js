@@ -36,5 +36,5 @@ test('FileSessionStore: io defaults to auto, resolved for its save path; sync an
   assert.equal(new FileSessionStore({ savePath: `2;${tmp}`, io: 'auto' }).io, detected);
   assert.equal(new FileSessionStore({ savePath: tmp, io: 'sync' }).io, 'sync');
   assert.equal(new FileSessionStore({ savePath: tmp, io: 'async' }).io, 'async');
-  assert.throws(() => new FileSessionStore({ savePath: tmp, io: 'fast' }), (err) => err.code === 'ECONFIG' && /io must be 'auto', 'sync' or 'async', got "fast"/.test(err.message));
+  assert.throws(() => new FileSessionStore({ savePath: tmp, io: /** @type {any} */ ('fast') }), (/** @type {any} */ err) => err.code === 'ECONFIG' && /io must be 'auto', 'sync' or 'async', got "fast"/.test(err.message));
 });
