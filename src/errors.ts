@@ -82,6 +82,18 @@ export class SessionFileError extends SessctlError {
   }
 }
 
+/**
+ * The save path itself cannot be reached safely: a symlink on the way that neither root nor we
+ * own (a tenant could point it at anyone's files), or a loop of links. `path` is the save path
+ * as configured; the message names the component. The CLI treats it as a bad setting (exit 2).
+ */
+export class SavePathError extends SessionFileError {
+  constructor(savePath: string, message: string, code: string, options?: { cause?: unknown }) {
+    super(savePath, message, code, options);
+    this.message = `save path ${savePath}: ${message}`;
+  }
+}
+
 /** A backend (Redis) failure: connection lost, timeout, lock lost. */
 export class BackendError extends SessctlError {
   constructor(message: string, code = 'EBACKEND', options?: { cause?: unknown }) {

@@ -1,6 +1,6 @@
 /** What several admin operations share: the clock, and decoding with the configured or detected handler. */
 import type { PhpArray } from '../codec/values.js';
-import { DecodeError, SessctlError } from '../errors.js';
+import { DecodeError, SavePathError, SessctlError } from '../errors.js';
 import type { SerializeHandler } from '../codec/session.js';
 import type { AdminCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
@@ -81,7 +81,8 @@ export async function checkSource(source: AdminSource): Promise<void> {
     await source.check();
   } catch (err) {
     await source.close().catch(() => {});
-    if (err instanceof SessctlError && err.code === 'ESAVEPATH') throw err;
+    // A save path we may not follow keeps its own code (ESYMLINK) and message; exit 2 all the same.
+    if (err instanceof SavePathError || (err instanceof SessctlError && err.code === 'ESAVEPATH')) throw err;
     throw new SessctlError(`${source.description}: ${(err as Error).message}`, 'ESAVEPATH', { cause: err });
   }
 }

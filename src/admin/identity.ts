@@ -5,8 +5,8 @@
  * tree the CLI becomes that tree's owner — user and group, for good (real, effective and
  * saved ids) — as systemd's `User=www-data` would, unless told to stay root.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { parseSavePath } from '../backends/index.js';
+import { readFileSync, type Stats } from 'node:fs';
+import { parseSavePath, statSaveDir } from '../backends/index.js';
 import { SessctlError } from '../errors.js';
 import type { AdminSettings } from './settings.js';
 
@@ -41,8 +41,26 @@ function current(reason: string): ActedAs {
 }
 
 /**
+ * The save path directory's fstat, reached as every file access reaches it (statSaveDir: only
+ * root's and our own symlinks followed), so the owner is the real directory's; undefined when
+ * it does not exist or is no directory (check() then says so).
+ * @throws SavePathError (ESYMLINK, ELOOP) for a symlink we may not follow: never decide whom
+ *   to act as from a link a tenant planted.
+ */
+function saveDirStat(path: string): Stats | undefined {
+  try {
+    return statSaveDir(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/**
  * Becomes the owner of a files save path when running as root (a no-op otherwise, for other
  * save handlers, and for a save path root owns — Debian's `root:root 1733` directory).
+ * @throws SavePathError (ESYMLINK, ELOOP) when the save path leads through a symlink we may not follow.
  * @throws SessctlError (ESETUID) when switching fails: never go on as root by accident.
  */
 export function actAsOwner(settings: Pick<AdminSettings, 'saveHandler' | 'savePath'>, options: { stayRoot?: boolean } = {}): ActedAs {
@@ -50,7 +68,7 @@ export function actAsOwner(settings: Pick<AdminSettings, 'saveHandler' | 'savePa
   if (settings.saveHandler !== 'files') return current(`save handler ${settings.saveHandler}: no files to own`);
   if (options.stayRoot) return current('asked to stay root (--as-root)');
   const path = parseSavePath(settings.savePath).path;
-  const st = statSync(path, { throwIfNoEntry: false });
+  const st = saveDirStat(path);
   if (!st) return current('the save path does not exist');
   if (st.uid === 0) return current('the save path belongs to root');
   try {

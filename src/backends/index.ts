@@ -66,6 +66,8 @@ export async function openAdminSource(settings: AdminSourceSettings): Promise<Ad
 
 // PHP's rule for an empty files save_path; settings resolution needs it without loading a backend.
 export { phpTemporaryDirectory, parseSavePath } from './files/save-path.js';
+// Whom the CLI acts as: the owner of the directory the save path really leads to.
+export { statSaveDir } from './files/save-dir.js';
 
 /** The files backend's tree tool (what `sessctl mkdirs` runs), loaded on use. */
 export async function loadCreateSessionDirs(): Promise<typeof import('./files/mkdirs.js').createSessionDirs> {

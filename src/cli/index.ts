@@ -4,7 +4,7 @@
  * `sessctl inspect` does not load gc's worker code, the flock addon or the Redis client.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { SessctlError } from '../errors.js';
+import { SavePathError, SessctlError } from '../errors.js';
 import { redactSecrets } from '../session/redact.js';
 import { escapeText } from './escape.js';
 
@@ -253,6 +253,8 @@ export function reportError(err: unknown, debug: boolean): number {
   if (typeof detail === 'string') process.stderr.write(detail.split('\n').map((l) => escapeText(redactSecrets(l))).join('\n') + '\n');
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   if (err instanceof SessctlError && USAGE_CODES.has(err.code)) return EXIT_USAGE;
+  // A save path leading through a symlink we may not follow is a bad setting, like a missing one.
+  if (err instanceof SavePathError) return EXIT_USAGE;
   return EXIT_FAILED;
 }
 

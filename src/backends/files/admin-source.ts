@@ -4,7 +4,7 @@
  * owner rule and "still the locked inode" checks as the store.
  */
 import { closeSync, fstatSync, type Stats } from 'node:fs';
-import { SessionFileError } from '../../errors.js';
+import { SavePathError, SessionFileError } from '../../errors.js';
 import type { AdminSource, AdminSourceSettings, DestroyOutcome, PutOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertValidSessionId } from '../../session/session-id.js';
@@ -47,6 +47,7 @@ export class FileAdminSource implements AdminSource {
     try {
       fd = PinnedDir.openRoot(this.sp.path);
     } catch (err) {
+      if (err instanceof SavePathError) throw err; // a symlink we may not follow: said as it is
       const code = errnoCode(err);
       const why =
         code === 'ENOENT' ? 'the save path does not exist'
@@ -69,7 +70,7 @@ export class FileAdminSource implements AdminSource {
       strictPlacement: true,
       validIdsOnly: true,
       signal: options.signal,
-      onError: (p, err) => options.onError?.(p, new SessionFileError(p, `cannot read directory: ${err.message}`, 'ESESSIONDIR', { cause: err })),
+      onError: (p, err) => options.onError?.(p, err instanceof SavePathError ? err : new SessionFileError(p, `cannot read directory: ${err.message}`, 'ESESSIONDIR', { cause: err })),
     });
     for (const found of walker) {
       const loc: FileLocation = { root: found.dir.path, dirs: [], name: found.name, path: found.path };

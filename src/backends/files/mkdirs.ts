@@ -6,11 +6,11 @@
  * (fchmod/fchown). A directory renamed and replaced by a symlink between mkdir and chown
  * can therefore never hand another file to the save path's owner.
  */
-import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, SessionFileError } from '../../errors.js';
+import { ConfigError, SavePathError, SessionFileError } from '../../errors.js';
 import { SID_ALPHABET, type SidBitsPerCharacter } from '../../session/session-id.js';
-import { errnoCode, PinnedDir } from '../shared/file-io/index.js';
+import { errnoCode, openSaveDir, PinnedDir } from '../shared/file-io/index.js';
 import type { SavePath } from './save-path.js';
 
 export interface CreateSessionDirsOptions {
@@ -44,8 +44,10 @@ export async function createSessionDirs(sp: SavePath, options: CreateSessionDirs
 
   let rootFd: number;
   try {
-    rootFd = openSync(sp.path, C.O_RDONLY | C.O_DIRECTORY);
+    // Through the chase: a tenant's symlink on the way must not get root's directories made in its target.
+    rootFd = openSaveDir(sp.path);
   } catch (err) {
+    if (err instanceof SavePathError) throw err;
     throw new SessionFileError(sp.path, `save path is not usable: ${(err as Error).message}`, errnoCode(err) === 'ENOTDIR' ? 'ENOTDIR' : 'ESESSIONDIR', { cause: err });
   }
   const base = fstatSync(rootFd);

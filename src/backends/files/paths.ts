@@ -3,7 +3,7 @@
  * every session under a save path.
  */
 import { join } from 'node:path';
-import { SessionFileError } from '../../errors.js';
+import { SavePathError, SessionFileError } from '../../errors.js';
 import type { SavePath } from './save-path.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import type { FileLocation } from '../shared/file-io/index.js';
@@ -74,6 +74,7 @@ export interface WalkOptions {
 }
 
 function fileError(path: string, err: unknown): SessionFileError {
+  if (err instanceof SavePathError) return err; // the save path itself, said as it is
   const e = err as NodeJS.ErrnoException;
   return new SessionFileError(path, `cannot read directory: ${e.code ?? ''} ${e.message}`.trim(), 'ESESSIONDIR', { cause: err });
 }

@@ -4,7 +4,7 @@
  * which does every open, lock, read, write and unlink of this backend.
  */
 import { join } from 'node:path';
-import { SessionFileError } from '../../errors.js';
+import { SavePathError, SessionFileError } from '../../errors.js';
 import { walkTree, type FileLocation, type FoundFile } from '../shared/file-io/index.js';
 import { assertLaravelSessionId, isLaravelSessionId } from '../shared/laravel.js';
 
@@ -22,6 +22,7 @@ export function foundLocation(found: FoundFile): FileLocation {
 }
 
 export function dirError(dir: string, err: unknown): SessionFileError {
+  if (err instanceof SavePathError) return err; // the save path itself, said as it is
   const e = err as NodeJS.ErrnoException;
   return new SessionFileError(dir, `cannot read the session directory: ${e.code ?? ''} ${e.message}`.trim(), 'ESESSIONDIR', { cause: err });
 }

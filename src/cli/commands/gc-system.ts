@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
 import type { ActedAs } from '../../admin/identity.js';
+import { parseSavePath, statSaveDir } from '../../backends/index.js';
 import { discoverSystemSessions, gcSystem, type SystemDiscovery, type SystemGcResult, type SystemTarget } from '../../admin/system/index.js';
 import type { GcOptions } from '../../session/admin.js';
 import { escapeText } from '../escape.js';
@@ -70,11 +70,16 @@ function gcAsOwner(target: SystemTarget, opts: SystemOptions): Promise<Result> {
   });
 }
 
-/** Whether this target is collected by a child acting as its owner (root, not --as-root, owned by someone else). */
+/**
+ * Whether this target is collected by a child acting as its owner (root, not --as-root, owned
+ * by someone else). The owner is that of the directory its save path really leads to, reached
+ * as the gc will reach it (statSaveDir), not of the realpath: a save path that leads through a
+ * symlink we may not follow stays here, where the gc refuses it.
+ */
 function byOwner(target: SystemTarget, opts: SystemOptions): boolean {
   if (opts.asRoot || process.geteuid?.() !== 0) return false;
   try {
-    return statSync(target.path).uid !== 0;
+    return statSaveDir(parseSavePath(target.savePath).path).uid !== 0;
   } catch {
     return false;
   }

@@ -18,12 +18,12 @@
  * a lock is never synchronous (see ../flock.ts). What a backend adds is only where its files
  * are (a {@link FileLocation}) and which lock each operation takes.
  */
-import { constants as C, fchownSync, fstatSync, futimesSync, lstatSync, statSync, closeSync, type BigIntStats, type Stats } from 'node:fs';
+import { constants as C, fchownSync, fstatSync, futimesSync, closeSync, type BigIntStats, type Stats } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { SessionFileError, type SessctlError } from '../../../errors.js';
 import { runSync, type Steps } from './io.js';
 import type { AtStat } from './native-at.js';
-import { errnoCode, PinnedDir } from './pinned-dir.js';
+import { errnoCode, PinnedDir, statSaveDir } from './pinned-dir.js';
 
 /** O_NONBLOCK keeps a FIFO planted as a session file from hanging open(); it changes nothing for regular files. */
 const NOFOLLOW = C.O_NOFOLLOW | C.O_NONBLOCK;
@@ -32,7 +32,7 @@ const WRITE_FLAGS = C.O_RDWR | NOFOLLOW;
 
 /** Where a session file is: the session directory, the directories below it, the file name. */
 export interface FileLocation {
-  /** The session directory (trusted as configured: a symlink there is the admin's choice). */
+  /** The session directory (reached through openSaveDir: only root's and our own symlinks on its way are followed). */
   root: string;
   /** The directories below root (PHP's depth-N tree: one per leading id character). */
   dirs: readonly string[];
@@ -269,25 +269,38 @@ export function readEntryAt(dir: PinnedDir, loc: FileLocation, options: { withDa
 }
 
 /**
- * Whether `loc` is a regular file (a symlink is not followed, so it is not one). A missing
- * directory on the way means no.
- * @throws SessionFileError (ESESSIONFILE) when it cannot be looked at.
+ * Whether `loc` is a regular file (a symlink is not followed, so it is not one), looked at
+ * through its pinned directory. A missing directory on the way means no.
+ * @throws SavePathError when the save path leads through a symlink we may not follow;
+ *   SessionFileError (ESYMLINK below the save path, EACCES, ESESSIONFILE) otherwise.
  */
 export function isRegularFileAt(loc: FileLocation): boolean {
+  let dir: PinnedDir;
   try {
-    return lstatSync(loc.path, { throwIfNoEntry: false })?.isFile() ?? false;
+    dir = PinnedDir.open(loc.root, loc.dirs, loc.path);
+  } catch (err) {
+    const code = (err as SessctlError).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+    throw err;
+  }
+  try {
+    const st = dir.lstatEntry(loc.name);
+    return st !== undefined && (st.mode & C.S_IFMT) === C.S_IFREG;
   } catch (err) {
     if (errnoCode(err) === 'ENOTDIR') return false;
     throw new SessionFileError(loc.path, `cannot stat: ${(err as Error).message}`, 'ESESSIONFILE', { cause: err });
+  } finally {
+    dir.close();
   }
 }
 
 /**
  * Root making a file in a directory another user owns (a web server's) hands it to that
- * directory's owner and group, so the application can still write it.
+ * directory's owner and group, so the application can still write it. The owner is the real
+ * session directory's (statSaveDir), never a symlink target's looked up by path.
  */
 export function giveToDirOwner(fd: number, loc: FileLocation): void {
   if (process.geteuid?.() !== 0) return;
-  const d = statSync(loc.root);
+  const d = statSaveDir(loc.root);
   if (d.uid !== 0 || d.gid !== 0) fchownSync(fd, d.uid, d.gid);
 }

@@ -104,7 +104,7 @@ export const NATIVE_AT_UNAVAILABLE: string | null = typeof loaded === 'string' ?
 /*
  * The one choice between the two transports, for every caller: a name in a directory held
  * open (`dirfd`) is resolved through that descriptor when the helper is loaded, else by
- * `path` (through /proc below the session directory, a plain path in it).
+ * `path` (through /proc, or a plain path where there is no procfs to pin with).
  */
 
 /** Opens `name` in `dirfd`, or `path`. @throws a Node-style errno error. */

@@ -1,15 +1,17 @@
 /**
- * Directories below a session directory, held open so that names resolve inside the very
- * directory we checked: each level is opened with O_DIRECTORY|O_NOFOLLOW through its parent's
- * descriptor, so swapping a directory for a symlink mid-operation cannot redirect a read,
- * write or delete elsewhere. A name is resolved relative to a descriptor by the native
- * helper's openat/fstatat/unlinkat when it is built (native-at.ts), else as
- * `/proc/<pid>/fd/N/name` — the same entry of the same directory, one procfs lookup dearer.
+ * Directories of a session tree, held open so that names resolve inside the very directory we
+ * checked. The session directory itself is reached from `/` one component at a time
+ * (openSaveDir, like systemd's chase()), following only symlinks that root or we own; each
+ * level below it is opened with O_DIRECTORY|O_NOFOLLOW through its parent's descriptor, so
+ * swapping a directory for a symlink mid-operation cannot redirect a read, write or delete
+ * elsewhere. A name is resolved relative to a descriptor by the native helper's
+ * openat/fstatat/unlinkat when it is built (native-at.ts), else as `/proc/<pid>/fd/N/name` —
+ * the same entry of the same directory, one procfs lookup dearer.
  */
-import { closeSync, constants as C, existsSync, lstatSync, openSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
-import { SessionFileError } from '../../../errors.js';
-import { lstatAt, NATIVE_AT, openAt, type AtStat } from './native-at.js';
+import { closeSync, constants as C, existsSync, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { SavePathError, SessctlError, SessionFileError } from '../../../errors.js';
+import { lstatAt, openAt, type AtStat } from './native-at.js';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
 
@@ -40,6 +42,118 @@ export function errnoCode(err: unknown): string | undefined {
 }
 
 /**
+ * Linux's O_PATH (fs.constants lacks it): the save path's components are only walked through,
+ * and O_PATH needs search permission alone — Debian's `/var/lib/php/sessions` is `1733`, which
+ * PHP's user can enter but not read. Such a descriptor serves openat, fstat and /proc alike.
+ */
+const O_PATH = 0o10000000;
+const CHASE_FLAGS = O_PATH | C.O_DIRECTORY | C.O_NOFOLLOW;
+/** The kernel's own bound on symlinks in one lookup (MAXSYMLINKS). */
+const MAX_SYMLINKS = 40;
+
+/** One real directory reached by the chase: its descriptor (null without procfs) and real path. */
+interface ChaseLevel {
+  fd: number | null;
+  path: string;
+}
+
+/**
+ * Opens the session directory `savePath` the way systemd's chase() does: from `/`, one
+ * component at a time, each opened with O_DIRECTORY|O_NOFOLLOW relative to the previous one.
+ * A component that is a symlink is followed only when root or our effective uid owns it —
+ * whoever else owns it could point it at anyone's sessions, and we may be root — by reading
+ * it through its pinned parent and resolving its target the same way (absolute targets from
+ * `/`, at most 40 links). So what the descriptor names is what trusted links lead to, and a
+ * later swap of any component changes nothing for its holder.
+ * Without procfs each component is checked by path instead (best effort, not race-free).
+ * @returns a descriptor of the directory (O_PATH on Linux: fstat it, or resolve names in it
+ *   through openAt or `${PROC_FD}/<fd>/<name>`); the caller closes it.
+ * @throws SavePathError (ESYMLINK, ELOOP) for a symlink we may not follow or too many links;
+ *   the raw errno error (ENOENT, ENOTDIR, EACCES…), naming the component, otherwise.
+ */
+export function openSaveDir(savePath: string): number {
+  const stack: ChaseLevel[] = [{ fd: PINNED_DIRS ? openSync('/', CHASE_FLAGS) : null, path: '/' }];
+  try {
+    const todo = resolve(savePath).split('/');
+    let links = 0;
+    while (todo.length > 0) {
+      const name = todo.shift()!;
+      if (name === '' || name === '.') continue;
+      // Every level on the stack is a real directory, so its parent is the level below it.
+      if (name === '..') {
+        if (stack.length > 1) closeLevel(stack.pop()!);
+        continue;
+      }
+      const parent = stack[stack.length - 1]!;
+      const next = chaseStep(savePath, parent, name);
+      if (typeof next !== 'string') {
+        stack.push(next);
+        continue;
+      }
+      if (++links > MAX_SYMLINKS) throw new SavePathError(savePath, `too many levels of symbolic links (more than ${MAX_SYMLINKS}) at ${join(parent.path, name)}`, 'ELOOP');
+      if (next.startsWith('/')) while (stack.length > 1) closeLevel(stack.pop()!);
+      todo.unshift(...next.split('/'));
+    }
+    const last = stack.pop()!;
+    return last.fd ?? openSync(last.path, C.O_RDONLY | C.O_DIRECTORY);
+  } finally {
+    for (const level of stack) closeLevel(level);
+  }
+}
+
+/** fstat of the session directory reached by openSaveDir: its real owner, not a link's target by path. @throws like openSaveDir. */
+export function statSaveDir(savePath: string): Stats {
+  const fd = openSaveDir(savePath);
+  try {
+    return fstatSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function closeLevel(level: ChaseLevel): void {
+  if (level.fd !== null) closeSync(level.fd);
+}
+
+/**
+ * One component of the chase: the directory it is, or the target of a symlink we may follow.
+ * @throws SavePathError (ESYMLINK) for a symlink owned by someone else; the errno error otherwise.
+ */
+function chaseStep(savePath: string, parent: ChaseLevel, name: string): ChaseLevel | string {
+  const at = join(parent.path, name);
+  const entry = parent.fd === null ? at : `${PROC_FD}/${parent.fd}/${name}`;
+  let failure: unknown;
+  try {
+    if (parent.fd !== null) return { fd: openAt(parent.fd, name, entry, CHASE_FLAGS), path: at };
+    const st = lstatSync(entry);
+    if (st.isDirectory()) return { fd: null, path: at };
+    if (!st.isSymbolicLink()) throw Object.assign(new Error(`ENOTDIR: not a directory, open '${at}'`), { code: 'ENOTDIR' });
+  } catch (err) {
+    // O_DIRECTORY|O_NOFOLLOW on a symlink fails with ENOTDIR (ELOOP on some kernels).
+    const code = errnoCode(err);
+    if (code !== 'ENOTDIR' && code !== 'ELOOP') throw namingComponent(err, at);
+    failure = err;
+  }
+  const st = parent.fd === null ? lstatSync(entry) : lstatAt(parent.fd, name, entry);
+  if (!st || (st.mode & C.S_IFMT) !== C.S_IFLNK) throw namingComponent(failure, at);
+  const euid = process.geteuid?.();
+  if (st.uid !== 0 && euid !== undefined && st.uid !== euid) {
+    const trusted = euid === 0 ? "only root's own symlinks are" : `only root's and uid ${euid}'s own symlinks are`;
+    throw new SavePathError(savePath, `${at} is a symlink owned by uid ${st.uid}; not followed (${trusted})`, 'ESYMLINK');
+  }
+  // readlink of the entry in the pinned parent: the link we just judged, not one swapped in by path.
+  return readlinkSync(entry);
+}
+
+/** The errno error of a component, its message naming the component rather than a /proc path. */
+function namingComponent(err: unknown, at: string): unknown {
+  if (!(err instanceof Error) || err instanceof SessctlError) return err;
+  err.message = err.message.replace(/'[^']*'$/, `'${at}'`);
+  (err as NodeJS.ErrnoException).path = at;
+  return err;
+}
+
+/**
  * A directory of the tree held open, so that names below it resolve inside that very
  * directory even if its path is swapped for a symlink meanwhile.
  */
@@ -51,7 +165,7 @@ export class PinnedDir {
   readonly path: string;
   /**
    * The descriptor names in this directory resolve through (openat & co.), or null when they
-   * resolve by plain path: the session directory itself, or no procfs to pin with.
+   * resolve by plain path (no procfs to pin with).
    */
   readonly fd: number | null;
 
@@ -63,65 +177,80 @@ export class PinnedDir {
   }
 
   /**
-   * Opens `root/dirs…` one level at a time, refusing a symlink at every level below root.
-   * @throws SessionFileError (ESYMLINK, ENOENT, ENOTDIR, EACCES) naming the level.
+   * Opens the session directory `root` (openSaveDir: only root's and our own symlinks are
+   * followed) and then `dirs…` one level at a time, refusing a symlink at every level below it.
+   * @throws SavePathError (ESYMLINK, ELOOP) for the save path itself; SessionFileError
+   *   (ESYMLINK, ENOENT, ENOTDIR, EACCES) naming the level.
    */
   static open(root: string, dirs: readonly string[], forFile?: string): PinnedDir {
-    if (dirs.length === 0) return new PinnedDir(null, null, root, root);
+    let fd: number;
+    try {
+      fd = openSaveDir(root);
+    } catch (err) {
+      throw err instanceof SessctlError ? err : rootError(root, err, forFile);
+    }
+    if (!PINNED_DIRS) {
+      closeSync(fd);
+      return PinnedDir.#openByPath(root, dirs, forFile);
+    }
     let path = root;
-    let fd: number | null = null;
     try {
       for (const d of dirs) {
         path = join(path, d);
-        if (PINNED_DIRS) {
-          let nfd: number;
-          try {
-            if (fd === null) nfd = openSync(join(root, d), DIR_FLAGS);
-            else nfd = openAt(fd, d, `${PROC_FD}/${fd}/${d}`, DIR_FLAGS);
-          } catch (err) {
-            throw dirError(path, err, forFile);
-          }
-          if (fd !== null) closeSync(fd);
-          fd = nfd;
-        } else {
-          // No procfs: check each level is a real directory (best effort, not race-free).
-          const st = lstatSync(path, { throwIfNoEntry: false });
-          if (!st) throw dirError(path, Object.assign(new Error('no such directory'), { code: 'ENOENT' }), forFile);
-          if (!st.isDirectory()) throw dirError(path, Object.assign(new Error('not a directory'), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' }), forFile);
+        let nfd: number;
+        try {
+          nfd = openAt(fd, d, `${PROC_FD}/${fd}/${d}`, DIR_FLAGS);
+        } catch (err) {
+          throw dirError(path, err, forFile);
         }
+        closeSync(fd);
+        fd = nfd;
       }
     } catch (err) {
-      if (fd !== null) closeSync(fd);
+      closeSync(fd);
       throw err;
     }
-    return fd === null ? new PinnedDir(null, null, path, path) : new PinnedDir(fd, fd, `${PROC_FD}/${fd}`, path);
+    return new PinnedDir(fd, fd, `${PROC_FD}/${fd}`, path);
+  }
+
+  /** No procfs: each level is checked to be a real directory (best effort, not race-free). */
+  static #openByPath(root: string, dirs: readonly string[], forFile?: string): PinnedDir {
+    let path = root;
+    for (const d of dirs) {
+      path = join(path, d);
+      const st = lstatSync(path, { throwIfNoEntry: false });
+      if (!st) throw dirError(path, Object.assign(new Error('no such directory'), { code: 'ENOENT' }), forFile);
+      if (!st.isDirectory()) throw dirError(path, Object.assign(new Error('not a directory'), { code: st.isSymbolicLink() ? 'ELOOP' : 'ENOTDIR' }), forFile);
+    }
+    return new PinnedDir(null, null, path, path);
   }
 
   /**
-   * Opens the session directory itself (symlinks there are the admin's choice and followed).
-   * @throws the raw errno error (ENOENT, ENOTDIR, EACCES).
+   * Opens the session directory itself for reading (through openSaveDir, so only trusted
+   * symlinks lead there): reading it is what the listings need, so check() asks for it.
+   * @throws SavePathError (ESYMLINK, ELOOP); the raw errno error (ENOENT, ENOTDIR, EACCES).
    */
   static openRoot(path: string): number {
-    return openSync(path, C.O_RDONLY | C.O_DIRECTORY);
+    const fd = openSaveDir(path);
+    if (!PINNED_DIRS) return fd;
+    try {
+      return openSync(`${PROC_FD}/${fd}`, C.O_RDONLY | C.O_DIRECTORY);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /**
    * Checks that the session directory can be opened and read (it is closed again).
-   * @throws the raw errno error (ENOENT, ENOTDIR, EACCES).
+   * @throws like openRoot.
    */
   static probeRoot(path: string): void {
     closeSync(PinnedDir.openRoot(path));
   }
 
-  /**
-   * Pins a directory already open (the walker's). The session directory itself (`isRoot`) is
-   * reached by plain path — through /proc it would cost more and pin nothing the admin did not
-   * choose — but with the native helper its names resolve through the descriptor all the same:
-   * one lookup of one name, cheaper than the whole path.
-   */
-  static adopt(fd: number | null, path: string, isRoot = false): PinnedDir {
+  /** Pins a directory already open (the walker's, mkdirs'); the caller keeps closing it. */
+  static adopt(fd: number | null, path: string): PinnedDir {
     if (fd === null || !PINNED_DIRS) return new PinnedDir(null, null, path, path);
-    if (isRoot) return new PinnedDir(null, NATIVE_AT !== null ? fd : null, path, path);
     return new PinnedDir(null, fd, `${PROC_FD}/${fd}`, path);
   }
 
@@ -147,6 +276,20 @@ export class PinnedDir {
 
 function dirError(path: string, err: unknown, forFile?: string): SessionFileError {
   const e = dirErrorFor(path, err);
+  if (forFile) e.message += ` (needed for ${forFile})`;
+  return e;
+}
+
+/** The session directory could not be reached (the chase's errno error names the component). */
+function rootError(root: string, err: unknown, forFile?: string): SessionFileError {
+  const code = errnoCode(err);
+  const denied = code === 'EACCES' || code === 'EPERM';
+  const why =
+    code === 'ENOENT' ? 'the save path does not exist'
+    : code === 'ENOTDIR' ? 'the save path is not a directory'
+    : denied ? `the save path cannot be reached (${code}); run as the user PHP runs as`
+    : `the save path cannot be opened: ${(err as Error).message}`;
+  const e = new SessionFileError(root, why, code === 'ENOENT' || code === 'ENOTDIR' ? code : denied ? 'EACCES' : 'ESESSIONDIR', { cause: err });
   if (forFile) e.message += ` (needed for ${forFile})`;
   return e;
 }

@@ -3,9 +3,9 @@
  * ids, the admin listings, gc) and Laravel's flat sessions directory (laravel-files) all list
  * through it. Loads nothing heavy (no node:crypto, no flock addon).
  */
-import { closeSync, constants as C, opendirSync, openSync, type Dir, type Dirent } from 'node:fs';
+import { closeSync, constants as C, opendirSync, type Dir, type Dirent } from 'node:fs';
 import { join } from 'node:path';
-import { PinnedDir, PINNED_DIRS, PROC_FD } from './pinned-dir.js';
+import { openSaveDir, PinnedDir, PINNED_DIRS, PROC_FD } from './pinned-dir.js';
 
 /** A session file found by {@link walkTree}. */
 export interface FoundFile {
@@ -102,7 +102,7 @@ export function* walkTree(root: string, options: TreeWalkOptions): Generator<Fou
 /** One open directory of the walk. */
 interface Level {
   handle: Dir;
-  /** Our own descriptor of it (below the root, when pinning), closed with it. */
+  /** Our own descriptor of it (when pinning), closed with it. */
   fd: number | null;
   dir: string;
   pinned: PinnedDir;
@@ -115,19 +115,21 @@ interface Level {
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY;
 
 /**
- * Opens a directory of the tree: below the root through the parent's pinned descriptor with
- * O_NOFOLLOW (openat when the native helper is there), so a directory swapped for a symlink
- * after readdir is refused, never entered.
- * The session directory itself is trusted as configured (a symlink there is the admin's
- * choice), so names directly in it are reached by plain path — cheaper than through /proc;
- * only the directories below it are pinned.
+ * Opens a directory of the tree: the session directory through openSaveDir (only root's and
+ * our own symlinks on its way are followed), below it through the parent's pinned descriptor
+ * with O_NOFOLLOW (openat when the native helper is there), so a directory swapped for a
+ * symlink after readdir is refused, never entered. Every level is pinned, the root included:
+ * a name reached by plain path would follow whatever the save path's components have become.
  */
 function openLevel(parent: PinnedDir | null, dir: string, name: string, prefix: string): Level {
   let fd: number | null = null;
   let handle: Dir;
-  if (!PINNED_DIRS) handle = opendirSync(dir, { bufferSize: 256 });
-  else {
-    fd = parent ? parent.openEntry(name, DIR_FLAGS | C.O_NOFOLLOW) : openSync(dir, DIR_FLAGS);
+  if (!PINNED_DIRS) {
+    // No procfs: the links on the way are checked, then the path is used (best effort).
+    if (!parent) closeSync(openSaveDir(dir));
+    handle = opendirSync(dir, { bufferSize: 256 });
+  } else {
+    fd = parent ? parent.openEntry(name, DIR_FLAGS | C.O_NOFOLLOW) : openSaveDir(dir);
     try {
       handle = opendirSync(`${PROC_FD}/${fd}`, { bufferSize: 256 });
     } catch (err) {
@@ -135,7 +137,7 @@ function openLevel(parent: PinnedDir | null, dir: string, name: string, prefix: 
       throw err;
     }
   }
-  return { handle, fd, dir, pinned: PinnedDir.adopt(fd, dir, parent === null), base: join(dir, '_').slice(0, -1), prefix };
+  return { handle, fd, dir, pinned: PinnedDir.adopt(fd, dir), base: join(dir, '_').slice(0, -1), prefix };
 }
 
 function closeLevel(level: Level): void {
