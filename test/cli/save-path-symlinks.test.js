@@ -189,3 +189,26 @@ test('as a non-root user, symlinks of root and of that user are followed, others
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), { [paths[0]]: 'R00TDATA', [paths[1]]: 'R00TDATA', [paths[2]]: 'ESYMLINK' });
 });
+
+test('a store keeps its directory open between operations, but a save path swapped since is chased again', rootOnly, async () => {
+  const { dir } = rootSavePath('kept');
+  const store = new FileSessionStore({ savePath: dir });
+  try {
+    assert.equal((await store.read(ID)).get('root'), 'R00TDATA');
+    // the tenant gets the path: the directory moved away, a link of theirs in its place
+    const elsewhere = rootSavePath('kept-elsewhere');
+    fs.renameSync(dir, `${dir}-moved`);
+    fs.symlinkSync(elsewhere.dir, dir);
+    fs.lchownSync(dir, TENANT, TENANT);
+    await assert.rejects(store.read(ID), (/** @type {any} */ e) => e.code === 'ESYMLINK');
+    assert.ok(!store.openExistingNow(ID), 'no handle through the tenant link (the promise path then reports it)');
+    await assert.rejects(store.open(ID), (/** @type {any} */ e) => e.code === 'ESYMLINK');
+    // a new real directory at the path: that one is used, not the kept one
+    fs.unlinkSync(dir);
+    fs.mkdirSync(dir, { mode: 0o700 });
+    fs.writeFileSync(path.join(dir, `sess_${ID}`), 'root|s:3:"new";');
+    assert.equal((await store.read(ID)).get('root'), 'new');
+  } finally {
+    await store.close();
+  }
+});

@@ -8,7 +8,7 @@ import { SavePathError, SessionFileError } from '../../errors.js';
 import type { AdminSource, AdminSourceSettings, DestroyOutcome, PutOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import { errnoCode, lockFile, PinnedDir, readEntryAt, release, rewriteLocked, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
+import { errnoCode, forgetSaveDir, lockFile, PinnedDir, readEntryAt, release, rewriteLocked, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
 import { locateSessionFile } from './paths.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -186,5 +186,7 @@ export class FileAdminSource implements AdminSource {
     return findMissingSessionDirs(this.sp, sidBitsPerCharacter);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    forgetSaveDir(this.sp.path);
+  }
 }

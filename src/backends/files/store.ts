@@ -13,7 +13,7 @@ import { createUnusedId } from '../../session/new-session-id.js';
 import { isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
-import { detectIoMode, isRegularFileAt, lockFile, lockFileNow, release, releaseNow, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
+import { detectIoMode, forgetSaveDir, isRegularFileAt, lockFile, lockFileNow, release, releaseNow, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
 import { assertLockingAvailable } from './lock.js';
 import { locateSessionFile, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
@@ -284,7 +284,10 @@ export class FileSessionStore implements SessionBackend {
     return gcFiles(this.savePath, { maxlifetime: this.settings.gcMaxlifetime, jobs: 1, background: true, signal: options.signal });
   }
 
-  async close(): Promise<void> {}
+  /** Lets go of the session directory kept open between requests (so that it can be unmounted). */
+  async close(): Promise<void> {
+    forgetSaveDir(this.savePath.path);
+  }
 }
 
 /**

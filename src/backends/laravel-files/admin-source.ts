@@ -10,7 +10,7 @@
  */
 import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type PayloadCipher, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
-import { lockFile, PinnedDir, readEntryAt, release, rewriteLocked, unlinkLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
+import { forgetSaveDir, lockFile, PinnedDir, readEntryAt, release, rewriteLocked, unlinkLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
 import { assertLaravelSessionId } from '../shared/laravel.js';
 import { dirError, foundLocation, locateLaravelFile, walkLaravelFiles } from './paths.js';
 
@@ -183,5 +183,7 @@ export class LaravelFileAdminSource implements AdminSource {
     return report;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    forgetSaveDir(this.#dir);
+  }
 }

@@ -22,7 +22,7 @@ import { saveThenClose, updateSession, type OpenOptions, type SessionBackend, ty
 import { createUnusedId } from '../../session/new-session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
 import { startSession } from '../../session/start.js';
-import { isRegularFileAt, lockFile, release, touchLocked, unlinkLocked, writeLocked, type LockedFile } from '../shared/file-io/index.js';
+import { forgetSaveDir, isRegularFileAt, lockFile, release, touchLocked, unlinkLocked, writeLocked, type LockedFile } from '../shared/file-io/index.js';
 import { assertLockingAvailable } from '../shared/flock.js';
 import { generateLaravelSessionId, isLaravelSessionId, laravelHandler, lifetimeSeconds, type PayloadCipher } from '../shared/laravel.js';
 import { locateLaravelFile, walkLaravelFiles } from './paths.js';
@@ -180,7 +180,9 @@ export class LaravelFileSessionStore implements SessionBackend {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    forgetSaveDir(this.path);
+  }
 }
 
 export class LaravelFileSessionHandle implements SessionHandle {

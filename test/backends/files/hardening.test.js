@@ -155,7 +155,9 @@ test('a full disk (ENOSPC) puts the previous session back and reports EWRITE', a
     );
     assert.deepEqual(fs.readFileSync(path.join(mnt, `sess_${ID}`)), before);
     assert.equal((await store.read(ID)).get('cart'), 'three items');
+    await store.close(); // the store keeps its directory open between requests: let go, to unmount
   } finally {
-    spawnSync('umount', [mnt]);
+    const u = spawnSync('umount', [mnt]);
+    assert.equal(u.status, 0, `umount: ${u.stderr}`);
   }
 });

@@ -8,7 +8,7 @@
  * openat/fstatat/unlinkat when it is built (native-at.ts), else as `/proc/<pid>/fd/N/name` —
  * the same entry of the same directory, one procfs lookup dearer.
  */
-import { closeSync, constants as C, existsSync, fstatSync, lstatSync, openSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, constants as C, existsSync, fstatSync, lstatSync, openSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SavePathError, SessctlError, SessionFileError } from '../../../errors.js';
 import { lstatAt, openAt, type AtStat } from './native-at.js';
@@ -101,6 +101,80 @@ export function openSaveDir(savePath: string): number {
   }
 }
 
+/** A session directory reached by openSaveDir, kept open for the next requests (see borrowSaveDir). */
+interface SaveDirEntry {
+  fd: number;
+  dev: number;
+  ino: number;
+  /** PinnedDirs using the descriptor now: it is closed only once none is, after it was retired. */
+  users: number;
+  retired: boolean;
+}
+const SAVE_DIRS = new Map<string, SaveDirEntry>();
+const MAX_SAVE_DIRS = 16;
+
+/**
+ * The session directory's descriptor for one operation, borrowed (give it back with
+ * returnSaveDir). The chase costs an openat and a close per component of the path, on every
+ * request of a server: so the descriptor of the last chase is kept, and used again while
+ * `stat(savePath)` still names that same directory (one stat). Safe either way: the descriptor
+ * used is always one a chase produced, and the stat only decides whether to chase again — a
+ * link swapped since names another directory, and the new chase judges it. A kept descriptor
+ * also keeps its inode number from being reused by a directory made anew.
+ * @throws like openSaveDir.
+ */
+function borrowSaveDir(savePath: string): SaveDirEntry {
+  const kept = SAVE_DIRS.get(savePath);
+  if (kept !== undefined) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(savePath, { throwIfNoEntry: false });
+    } catch {
+      st = undefined; // the chase below reports it
+    }
+    if (st !== undefined && st.dev === kept.dev && st.ino === kept.ino) {
+      kept.users++;
+      return kept;
+    }
+    retireSaveDir(savePath, kept);
+  }
+  const fd = openSaveDir(savePath);
+  let st: Stats;
+  try {
+    st = fstatSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  const entry: SaveDirEntry = { fd, dev: st.dev, ino: st.ino, users: 1, retired: false };
+  if (SAVE_DIRS.size >= MAX_SAVE_DIRS) {
+    const [oldest, old] = SAVE_DIRS.entries().next().value!;
+    retireSaveDir(oldest, old);
+  }
+  SAVE_DIRS.set(savePath, entry);
+  return entry;
+}
+
+function retireSaveDir(savePath: string, entry: SaveDirEntry): void {
+  if (SAVE_DIRS.get(savePath) === entry) SAVE_DIRS.delete(savePath);
+  entry.retired = true;
+  if (entry.users === 0) closeSync(entry.fd);
+}
+
+/**
+ * Lets go of the kept descriptor of `savePath` (closed once no operation uses it), so that its
+ * file system can be unmounted; the next operation chases the path again. Store.close() calls it.
+ */
+export function forgetSaveDir(savePath: string): void {
+  const kept = SAVE_DIRS.get(savePath);
+  if (kept !== undefined) retireSaveDir(savePath, kept);
+}
+
+function returnSaveDir(entry: SaveDirEntry): void {
+  entry.users--;
+  if (entry.retired && entry.users === 0) closeSync(entry.fd);
+}
+
 /** fstat of the session directory reached by openSaveDir: its real owner, not a link's target by path. @throws like openSaveDir. */
 export function statSaveDir(savePath: string): Stats {
   const fd = openSaveDir(savePath);
@@ -160,6 +234,8 @@ function namingComponent(err: unknown, at: string): unknown {
 export class PinnedDir {
   /** The descriptor this object closes (null: adopted, the caller closes it). */
   readonly #owned: number | null;
+  /** The kept session directory this object uses (depth 0), given back on close(). */
+  #borrowed: SaveDirEntry | null = null;
   readonly #prefix: string;
   /** The logical path of the directory (for messages). */
   readonly path: string;
@@ -183,32 +259,41 @@ export class PinnedDir {
    *   (ESYMLINK, ENOENT, ENOTDIR, EACCES) naming the level.
    */
   static open(root: string, dirs: readonly string[], forFile?: string): PinnedDir {
-    let fd: number;
+    let saveDir: SaveDirEntry;
     try {
-      fd = openSaveDir(root);
+      saveDir = borrowSaveDir(root);
     } catch (err) {
       throw err instanceof SessctlError ? err : rootError(root, err, forFile);
     }
     if (!PINNED_DIRS) {
-      closeSync(fd);
+      returnSaveDir(saveDir);
       return PinnedDir.#openByPath(root, dirs, forFile);
     }
+    if (dirs.length === 0) {
+      const pinned = new PinnedDir(null, saveDir.fd, `${PROC_FD}/${saveDir.fd}`, root);
+      pinned.#borrowed = saveDir;
+      return pinned;
+    }
     let path = root;
+    let fd: number | null = null;
     try {
       for (const d of dirs) {
         path = join(path, d);
+        const parent = fd ?? saveDir.fd;
         let nfd: number;
         try {
-          nfd = openAt(fd, d, `${PROC_FD}/${fd}/${d}`, DIR_FLAGS);
+          nfd = openAt(parent, d, `${PROC_FD}/${parent}/${d}`, DIR_FLAGS);
         } catch (err) {
           throw dirError(path, err, forFile);
         }
-        closeSync(fd);
+        if (fd !== null) closeSync(fd);
         fd = nfd;
       }
     } catch (err) {
-      closeSync(fd);
+      if (fd !== null) closeSync(fd);
       throw err;
+    } finally {
+      returnSaveDir(saveDir);
     }
     return new PinnedDir(fd, fd, `${PROC_FD}/${fd}`, path);
   }
@@ -271,6 +356,10 @@ export class PinnedDir {
 
   close(): void {
     if (this.#owned !== null) closeSync(this.#owned);
+    if (this.#borrowed !== null) {
+      returnSaveDir(this.#borrowed);
+      this.#borrowed = null;
+    }
   }
 }
 
