@@ -69,8 +69,8 @@ test('a symlink named like a session id: every store and admin operation refuses
   for await (const e of admin.entries({ withData: true })) listed.push(e.id);
   assert.deepEqual(listed, [REAL]);
 
-  // Everything is "expired" for maxlifetime 0 one second on: gc deletes the real session only.
-  const report = await admin.gc({ maxlifetime: 0, now: Math.floor(Date.now() / 1000) + 1 });
+  // Everything is "expired" for maxlifetime 1 two seconds on: gc deletes the real session only.
+  const report = await admin.gc({ maxlifetime: 1, now: Math.floor(Date.now() / 1000) + 2 });
   assert.equal(report.scanned, 1);
   assert.equal(report.deleted, 1);
   assert.equal(report.errors, 0);
@@ -101,7 +101,7 @@ test('a FIFO or a directory named like a session id: a clear error, no hang; lis
   const ids = [];
   for await (const i of store.ids()) ids.push(i);
   assert.deepEqual([listed, ids], [[], []]);
-  const report = await admin.gc({ maxlifetime: 0, now: Math.floor(Date.now() / 1000) + 1 });
+  const report = await admin.gc({ maxlifetime: 1, now: Math.floor(Date.now() / 1000) + 2 });
   assert.deepEqual([report.scanned, report.deleted, report.errors], [0, 0, 0]);
   assert.ok(fs.lstatSync(store.pathOf(FIFO)).isFIFO());
   assert.ok(fs.statSync(store.pathOf(DIR)).isDirectory());
