@@ -9,7 +9,7 @@
  * session already in the target is left alone unless `overwrite`. A report file (JSON lines, one
  * per session) makes a run resumable: ids already moved by an earlier run are skipped.
  */
-import { createReadStream, createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { closeSync, constants as C, createReadStream, createWriteStream, fstatSync, openSync, type WriteStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ConfigError, EncodeError, SessctlError } from '../errors.js';
 import type { SerializeHandler } from '../codec/session.js';
@@ -72,10 +72,34 @@ export interface MigrateOptions {
 /** Outcomes after which a resumed run need not touch the session again. */
 const SETTLED: ReadonlySet<string> = new Set(['moved', 'exists', 'done-before']);
 
+/**
+ * Opens the report file: never through a symlink (run as root, a planted link would have us
+ * append to any file), without blocking on a FIFO, and only a regular file. Null when it does
+ * not exist and is not to be created.
+ * @throws ConfigError naming the file.
+ */
+function openReport(file: string, forAppend: boolean): number | null {
+  const flags = (forAppend ? C.O_WRONLY | C.O_APPEND | C.O_CREAT : C.O_RDONLY) | C.O_NOFOLLOW | C.O_NONBLOCK;
+  let fd: number;
+  try {
+    fd = openSync(file, flags, 0o644);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && !forAppend) return null;
+    throw new ConfigError(`--report ${file}: ${code === 'ELOOP' ? 'is a symbolic link; give the file itself' : `cannot open it (${code ?? (err as Error).message})`}`);
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new ConfigError(`--report ${file}: is not a regular file`);
+  }
+  return fd;
+}
+
 async function readDone(file: string): Promise<Set<string>> {
   const done = new Set<string>();
-  if (!existsSync(file)) return done;
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  const fd = openReport(file, false);
+  if (fd === null) return done;
+  const lines = createInterface({ input: createReadStream('', { fd, encoding: 'utf8' }), crlfDelay: Infinity });
   let n = 0;
   for await (const line of lines) {
     n++;
@@ -130,7 +154,8 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
   const toHandler = options.toSerializeHandler ?? (from.serializeHandler === 'auto' ? undefined : from.serializeHandler);
   if (toHandler !== undefined && !codec.SERIALIZE_HANDLERS.includes(toHandler)) throw new ConfigError(`--to-serialize-handler: ${JSON.stringify(toHandler)} is not a serialize handler (${codec.SERIALIZE_HANDLERS.join(', ')})`);
   const done = options.reportFile ? await readDone(options.reportFile) : new Set<string>();
-  const log: WriteStream | undefined = options.reportFile && !options.dryRun ? createWriteStream(options.reportFile, { flags: 'a' }) : undefined;
+  const logFd = options.reportFile && !options.dryRun ? openReport(options.reportFile, true) : null;
+  const log: WriteStream | undefined = logFd === null ? undefined : createWriteStream('', { fd: logFd });
   const report: MigrateReport = {
     from: source.description,
     to: target.description,

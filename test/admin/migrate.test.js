@@ -4,7 +4,8 @@
 // Redis → files and files → Memcached with php → igbinary on the way.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { needMemcached, needRedis, runPhp } from '../helpers/env.js';
 import { removeDir, sessctl, tempDir } from '../helpers/cli.js';
@@ -145,5 +146,35 @@ test('files (php) → Memcached with igbinary: PHP with save_handler=memcached a
   for (const row of list) {
     const left = (mtimes.get(row.id) + MAXLIFETIME * 1000 - listedAt) / 1000;
     assert.ok(Math.abs(row.expiresInSeconds - left) <= 2, `${row.id}: ${row.expiresInSeconds} vs ${left}`);
+  }
+});
+
+test('--report must be a regular file: a FIFO is refused at once (no hang), a symlink is not followed', () => {
+  const dir = tempDir('migrate-report');
+  try {
+    const from = join(dir, 'from');
+    const to = join(dir, 'to');
+    for (const d of [from, to]) spawnSync('mkdir', [d]);
+    writeFileSync(join(from, 'sess_report0000000000000000000'), 'a|i:1;');
+    const fifo = join(dir, 'report.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const args = (report) => ['migrate', '--save-path', from, '--to-save-handler', 'files', '--to-save-path', to, '--report', report, '--no-php'];
+    const r = sessctl(args(fifo));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--report .*report\.fifo: is not a regular file/);
+    const target = join(dir, 'victim');
+    writeFileSync(target, 'keep me\n');
+    const link = join(dir, 'report.link');
+    symlinkSync(target, link);
+    const l = sessctl(args(link));
+    assert.equal(l.code, 2, l.stderr);
+    assert.match(l.stderr, /is a symbolic link/);
+    assert.equal(readFileSync(target, 'utf8'), 'keep me\n');
+    // a plain file works, and a second run skips what the first moved
+    const ok = sessctl(args(join(dir, 'report.jsonl')));
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(readFileSync(join(dir, 'report.jsonl'), 'utf8'), /"outcome":"moved"/);
+  } finally {
+    removeDir(dir);
   }
 });
