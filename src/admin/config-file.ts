@@ -19,12 +19,11 @@
 import { closeSync, constants as C, fstatSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { ConfigError } from '../errors.js';
+import { followsSymlinkOf, MAX_SYMLINKS } from '../session/trusted-links.js';
 
 /** The largest configuration file read (php.ini files are tens of KiB; a dotenv file less). */
 export const CONFIG_FILE_MAX_BYTES = 8 * 1024 * 1024;
 
-/** Symlinks followed on the way to one file (Linux's own limit). */
-const MAX_SYMLINKS = 40;
 
 /** A configuration file that could not be read for a reason of the system's (`code`: ENOENT, EACCES, …), not refused by sessctl. */
 export class ConfigFileUnreadableError extends ConfigError {
@@ -86,7 +85,6 @@ export function readConfigFile(path: string, what: string, options: ReadConfigFi
  * symlinks and the final component's lstat.
  */
 function walk(path: string, label: string): { path: string; st: Stats } {
-  const euid = process.geteuid?.() ?? -1;
   let todo = (isAbsolute(path) ? path : `${process.cwd()}/${path}`).split('/');
   let done = '';
   let st: Stats | undefined;
@@ -105,7 +103,7 @@ function walk(path: string, label: string): { path: string; st: Stats } {
       done = next;
       continue;
     }
-    if (st.uid !== 0 && st.uid !== euid) {
+    if (!followsSymlinkOf(st.uid)) {
       const last = todo.every((n) => n === '' || n === '.');
       throw new ConfigError(`${label}: ${last ? '' : `${shown(next)} (on the way) `}is a symlink owned by uid ${st.uid}; not followed`);
     }

@@ -2,29 +2,20 @@
 // dotenv files, FPM pool files): FIFOs and devices refused without blocking, a size cap, symlinks
 // followed only when root or this user owns them, the owner check for dotenv files read as root.
 // On real files; the checks about other users need root (chown to 65534).
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, lchownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, chownSync, lchownSync, mkdirSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readConfigFile, ConfigFileUnreadableError, CONFIG_FILE_MAX_BYTES } from '../../dist/admin/config-file.js';
 import { ConfigError } from '../../dist/errors.js';
 import { discoverSystemSessions, loadPhpIni, readApp } from 'sessctl/admin';
+import { freshDirs } from '../helpers/fresh-dirs.js';
 
 const isRoot = process.geteuid?.() === 0;
 const needRoot = { skip: isRoot ? false : 'needs root (chown to another user)' };
 const TENANT = 65534;
-const base = mkdtempSync(join(tmpdir(), 'sessctl-config-file-'));
-after(() => rmSync(base, { recursive: true, force: true }));
-
-let n = 0;
-/** A fresh directory under the test's base. */
-const fresh = () => {
-  const d = join(base, `d${n++}`);
-  mkdirSync(d);
-  return d;
-};
+const fresh = freshDirs('sessctl-config-file-');
 const mkfifo = (path) => execFileSync('mkfifo', [path]);
 /** A symlink at `path` to `target`, owned by `uid`. */
 const linkOwnedBy = (target, path, uid) => {
@@ -46,7 +37,7 @@ test('a FIFO is refused at once, without waiting for a writer', () => {
 
 test('a device (/dev/zero) and a directory are refused, unread', () => {
   assert.throws(() => readConfigFile('/dev/zero', '--php-ini'), /^ConfigError: --php-ini \/dev\/zero: is not a regular file \(a character device\); not read$/);
-  assert.throws(() => readConfigFile(base, '--php-ini'), /is not a regular file \(a directory\)/);
+  assert.throws(() => readConfigFile(fresh(), '--php-ini'), /is not a regular file \(a directory\)/);
 });
 
 test('a file over the cap is refused (a sparse file: nothing is read), one at the cap is read', () => {

@@ -2,25 +2,18 @@
 // as `--php-ini` or in a scan directory, /dev/zero, an oversized file, a tenant's `.env` symlink
 // to a root-only secret — each a prompt one-line error, exit 2, nothing of the file shown; a
 // root-owned symlink in conf.d (Debian's layout) still read.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, lchownSync, mkdirSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN, ROOT, tempDir, removeDir } from '../helpers/cli.js';
+import { BIN, ROOT } from '../helpers/cli.js';
+import { freshDirs } from '../helpers/fresh-dirs.js';
 
 const needRoot = { skip: process.geteuid?.() === 0 ? false : 'needs root (chown to another user)' };
 const TENANT = 65534;
 const SECRET = 'TOPSECRETDRV';
-const base = tempDir('config-files');
-after(() => removeDir(base));
-
-let n = 0;
-const fresh = () => {
-  const d = join(base, `d${n++}`);
-  mkdirSync(d);
-  return d;
-};
+const fresh = freshDirs('sessctl-config-files-');
 const mkfifo = (path) => execFileSync('mkfifo', [path]);
 
 /**

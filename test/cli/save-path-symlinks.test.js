@@ -65,30 +65,29 @@ function assertRefused(r, link) {
   assert.doesNotMatch(r.stdout, /R00TDATA/);
 }
 
-test('a tenant-owned symlink as the save path is refused by every command (exit 2), and its target is untouched', rootOnly, () => {
-  const sp = rootSavePath('last');
-  const link = tenantLink('tenant-last', sp.dir);
+/** Every command (with each of `extras`) and mkdirs on `savePath` are refused, naming `link`. */
+function everyCommandRefuses(savePath, link, extras) {
   for (const args of COMMANDS) {
-    for (const extra of [[], ['--as-root']]) {
-      const r = sessctl([...args, '--save-path', link, '--no-php', '--json', ...extra], { env });
+    for (const extra of extras) {
+      const r = sessctl([...args, '--save-path', savePath, '--no-php', '--json', ...extra], { env });
       assertRefused(r, link);
     }
   }
-  const mk = sessctl(['mkdirs', '--save-path', `1;${link}`, '--bits', '4', '--no-php'], { env });
+  const mk = sessctl(['mkdirs', '--save-path', `1;${savePath}`, '--bits', '4', '--no-php'], { env });
   assertRefused(mk, link);
+}
+
+test('a tenant-owned symlink as the save path is refused by every command (exit 2), and its target is untouched', rootOnly, () => {
+  const sp = rootSavePath('last');
+  const link = tenantLink('tenant-last', sp.dir);
+  everyCommandRefuses(link, link, [[], ['--as-root']]);
   untouched(sp);
 });
 
 test('a tenant-owned symlink as a directory above the save path is refused the same way', rootOnly, () => {
   const sp = rootSavePath('middle');
   const link = tenantLink('tenant-middle', tmp);
-  const savePath = path.join(link, 'middle');
-  for (const args of COMMANDS) {
-    const r = sessctl([...args, '--save-path', savePath, '--no-php', '--json'], { env });
-    assertRefused(r, link);
-  }
-  const mk = sessctl(['mkdirs', '--save-path', `1;${savePath}`, '--bits', '4', '--no-php'], { env });
-  assertRefused(mk, link);
+  everyCommandRefuses(path.join(link, 'middle'), link, [[]]);
   untouched(sp);
 });
 

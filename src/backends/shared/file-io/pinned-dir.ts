@@ -11,6 +11,7 @@
 import { closeSync, constants as C, existsSync, fstatSync, lstatSync, openSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SavePathError, SessctlError, SessionFileError } from '../../../errors.js';
+import { followsSymlinkOf, MAX_SYMLINKS } from '../../../session/trusted-links.js';
 import { lstatAt, openAt, type AtStat } from './native-at.js';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
@@ -48,8 +49,6 @@ export function errnoCode(err: unknown): string | undefined {
  */
 const O_PATH = 0o10000000;
 const CHASE_FLAGS = O_PATH | C.O_DIRECTORY | C.O_NOFOLLOW;
-/** The kernel's own bound on symlinks in one lookup (MAXSYMLINKS). */
-const MAX_SYMLINKS = 40;
 
 /** One real directory reached by the chase: its descriptor (null without procfs) and real path. */
 interface ChaseLevel {
@@ -210,8 +209,8 @@ function chaseStep(savePath: string, parent: ChaseLevel, name: string): ChaseLev
   }
   const st = parent.fd === null ? lstatSync(entry) : lstatAt(parent.fd, name, entry);
   if (!st || (st.mode & C.S_IFMT) !== C.S_IFLNK) throw namingComponent(failure, at);
-  const euid = process.geteuid?.();
-  if (st.uid !== 0 && euid !== undefined && st.uid !== euid) {
+  if (!followsSymlinkOf(st.uid)) {
+    const euid = process.geteuid?.();
     const trusted = euid === 0 ? "only root's own symlinks are" : `only root's and uid ${euid}'s own symlinks are`;
     throw new SavePathError(savePath, `${at} is a symlink owned by uid ${st.uid}; not followed (${trusted})`, 'ESYMLINK');
   }
