@@ -17,8 +17,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__has_include)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define HAVE_OPENAT2_H 1
+#endif
+#endif
 
 /* NAME_MAX is 255 bytes; one more for the terminating NUL. */
 #define NAME_BUF 256
@@ -62,7 +70,7 @@ static napi_value throw_errno(napi_env env, int e, const char *syscall, const ch
   snprintf(desc, sizeof desc, "%s", strerror(e));
   /* glibc capitalises ("No such file…"); Node's messages do not. */
   if (desc[0] >= 'A' && desc[0] <= 'Z' && desc[1] >= 'a' && desc[1] <= 'z') desc[0] = (char)(desc[0] - 'A' + 'a');
-  char msg[NAME_BUF + 256];
+  char msg[PATH_MAX + 256];
   /* Node names the path when there is one ("…, open 'x'"), and only the call for a descriptor. */
   if (name != NULL) snprintf(msg, sizeof msg, "%s: %s, %s '%s'", code, desc, syscall, name);
   else snprintf(msg, sizeof msg, "%s: %s, %s", code, desc, syscall);
@@ -153,6 +161,66 @@ static napi_value js_openat(napi_env env, napi_callback_info info) {
   napi_value result;
   CHECK(napi_create_int32(env, fd, &result));
   return result;
+}
+
+/*
+ * openpath(path, flags, mode = 0o666) -> fd: openat2(2) of an absolute path with
+ * RESOLVE_NO_SYMLINKS, so that no component of it may be a symlink (the kernel refuses with
+ * ELOOP). It lets a session directory whose path holds no symlink be reached by path on
+ * every request, as PHP reaches it, in one system call, with no symlink followed at any
+ * level. ENOSYS where the kernel (before 5.6) or the build lacks openat2: the caller then
+ * keeps to openat below a pinned directory.
+ */
+static napi_value js_openpath(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    invalid(env, "ERR_MISSING_ARGS", "openat2", "expects a path and flags");
+    return NULL;
+  }
+  napi_valuetype t;
+  size_t len = 0;
+  char path[PATH_MAX];
+  CHECK(napi_typeof(env, argv[0], &t));
+  if (t != napi_string) {
+    invalid(env, "ERR_INVALID_ARG_TYPE", "openat2", "path must be a string");
+    return NULL;
+  }
+  CHECK(napi_get_value_string_utf8(env, argv[0], NULL, 0, &len));
+  if (len == 0 || len >= PATH_MAX) {
+    invalid(env, "ERR_INVALID_ARG_VALUE", "openat2", "path must be 1 to 4095 bytes long");
+    return NULL;
+  }
+  CHECK(napi_get_value_string_utf8(env, argv[0], path, sizeof path, &len));
+  /* Relative paths would depend on the working directory; a NUL would cut the path short. */
+  if (path[0] != '/' || memchr(path, '\0', len) != NULL) {
+    invalid(env, "ERR_INVALID_ARG_VALUE", "openat2", "path must be absolute and contain no NUL byte");
+    return NULL;
+  }
+  int flags, mode = 0666;
+  if (!get_int(env, argv[1], "openat2", "flags", INT32_MIN, INT32_MAX, &flags)) return NULL;
+  if (argc >= 3) {
+    CHECK(napi_typeof(env, argv[2], &t));
+    if (t != napi_undefined && !get_int(env, argv[2], "openat2", "mode", 0, 07777, &mode)) return NULL;
+  }
+#if defined(HAVE_OPENAT2_H) && defined(SYS_openat2)
+  struct open_how how;
+  memset(&how, 0, sizeof how);
+  how.flags = (uint64_t)(unsigned)(flags | O_CLOEXEC);
+  /* The kernel refuses a mode without O_CREAT or O_TMPFILE (EINVAL). */
+  how.mode = (flags & O_CREAT) ? (uint64_t)mode : 0;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  long fd;
+  do fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return throw_errno(env, errno, "openat2", path);
+  napi_value result;
+  CHECK(napi_create_int32(env, (int32_t)fd, &result));
+  return result;
+#else
+  return throw_errno(env, ENOSYS, "openat2", path);
+#endif
 }
 
 /* What lstatat and fstat write into their caller's Float64Array, in this order. */
@@ -262,6 +330,7 @@ NAPI_MODULE_INIT() {
       {"lstatat", NULL, js_lstatat, NULL, NULL, NULL, napi_enumerable, NULL},
       {"unlinkat", NULL, js_unlinkat, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fstat", NULL, js_fstat, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"openpath", NULL, js_openpath, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

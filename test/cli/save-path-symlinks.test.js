@@ -211,3 +211,48 @@ test('a store keeps its directory open between operations, but a save path swapp
     await store.close();
   }
 });
+
+// A save path with no symlink on its way is opened by path on each request, in one openat2
+// that refuses a symlink at every level (what PHP does, minus the symlinks); one reached through
+// a trusted link goes through the kept directory. Either way the same refusals hold.
+test('a symlink-free save path is opened by path (openat2, no symlink at any level); a linked one through the kept directory', rootOnly, async (t) => {
+  const { directPath } = await import('../../dist/backends/shared/file-io/pinned-dir.js');
+  const { NATIVE_AT } = await import('../../dist/backends/shared/file-io/native-at.js');
+  const direct = NATIVE_AT?.openpath != null;
+  if (!direct && !STRICT) t.diagnostic('!!! the native helper (with openat2) is not built: only the pinned way is checked');
+  const parent = path.join(tmp, 'by-path');
+  fs.mkdirSync(parent);
+  const dir = path.join(parent, 'sessions');
+  fs.mkdirSync(dir, { mode: 0o700 });
+  fs.writeFileSync(path.join(dir, `sess_${ID}`), DATA, { mode: 0o600 });
+  const store = new FileSessionStore({ savePath: dir });
+  const linked = path.join(tmp, 'by-root-link');
+  fs.symlinkSync(dir, linked);
+  const viaLink = new FileSessionStore({ savePath: linked });
+  try {
+    assert.equal((await store.read(ID)).get('root'), 'R00TDATA');
+    assert.equal(directPath(dir), STRICT || direct ? dir : null, 'opened by path from now on');
+    const h = store.openExistingNow(ID);
+    assert.ok(h, 'the synchronous open works by path');
+    h.saveAndCloseNow(h.data);
+    assert.equal((await viaLink.read(ID)).get('root'), 'R00TDATA');
+    assert.equal(directPath(linked), null, "a path through root's link keeps to the pinned directory");
+
+    // A directory above the session directory becomes a tenant's link to a copy elsewhere.
+    const elsewhere = rootSavePath('by-path-elsewhere');
+    fs.writeFileSync(elsewhere.file, 'root|s:5:"OTHER";');
+    fs.renameSync(parent, `${parent}-moved`);
+    fs.mkdirSync(parent);
+    fs.chownSync(parent, TENANT, TENANT);
+    fs.symlinkSync(elsewhere.dir, path.join(parent, 'sessions'));
+    fs.lchownSync(path.join(parent, 'sessions'), TENANT, TENANT);
+    await assert.rejects(store.read(ID), (/** @type {any} */ e) => e.code === 'ESYMLINK');
+    assert.ok(!store.openExistingNow(ID), 'no handle through the tenant link');
+    await assert.rejects(store.open(ID), (/** @type {any} */ e) => e.code === 'ESYMLINK');
+    assert.equal(fs.readFileSync(elsewhere.file, 'utf8'), 'root|s:5:"OTHER";', 'nothing behind the link was touched');
+    assert.deepEqual(fs.readdirSync(elsewhere.dir), [`sess_${ID}`]);
+  } finally {
+    await store.close();
+    await viaLink.close();
+  }
+});

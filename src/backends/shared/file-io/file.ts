@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { SessionFileError, type SessctlError } from '../../../errors.js';
 import { runSync, type Steps } from './io.js';
 import type { AtStat } from './native-at.js';
-import { errnoCode, PinnedDir, statSaveDir } from './pinned-dir.js';
+import { directPath, errnoCode, openDirect, PinnedDir, statSaveDir } from './pinned-dir.js';
 
 /** O_NONBLOCK keeps a FIFO planted as a session file from hanging open(); it changes nothing for regular files. */
 const NOFOLLOW = C.O_NOFOLLOW | C.O_NONBLOCK;
@@ -125,6 +125,28 @@ export function* openFileSteps(dir: PinnedDir, loc: FileLocation, how: OpenHow):
       if (errnoCode(err) !== 'EEXIST') throw openError(loc, err);
     }
   }
+}
+
+/**
+ * openFileSteps in one system call, by path (see directPath): for a session directory whose
+ * path holds no symlink, on the synchronous path. Undefined whenever that way cannot say —
+ * not available, the file missing without `create`, any error — and the caller then opens
+ * through the pinned directory, which reports errors precisely.
+ */
+export function openFileDirect(loc: FileLocation, how: OpenHow): OpenedFile | undefined {
+  const root = directPath(loc.root);
+  // Ids are validated before any location is made; this only keeps `..` out of a path by any means.
+  if (root === null || !isOneEntry(loc.name) || !loc.dirs.every(isOneEntry)) return undefined;
+  const path = loc.dirs.length === 0 ? `${root}/${loc.name}` : `${root}/${loc.dirs.join('/')}/${loc.name}`;
+  const fd = openDirect(loc.root, path, how.write ? WRITE_FLAGS : READ_FLAGS);
+  if (fd !== undefined) return { fd, created: false };
+  if (!how.create) return undefined;
+  const made = openDirect(loc.root, path, C.O_CREAT | C.O_EXCL | WRITE_FLAGS, how.create.mode);
+  return made === undefined ? undefined : { fd: made, created: true };
+}
+
+function isOneEntry(name: string): boolean {
+  return name !== '' && name !== '.' && name !== '..' && !name.includes('/');
 }
 
 /** Whether `loc` (through its pinned directory) still names the inode `st` describes. */

@@ -7,7 +7,7 @@ import { fstatSync } from 'node:fs';
 import { LockTimeoutError, SessionFileError } from '../../../errors.js';
 // flock.ts loads the flock addon only when a lock is first taken.
 import { lockFd, lockReleased, tryLockNow } from '../flock.js';
-import { checkSessionFile, checkSize, giveToDirOwner, openFileSteps, restoreTimes, readKnownSizeSteps, stillNamesSteps, touchSteps, unlinkIfSameSteps, writeInPlaceSteps, type FileLocation, type OpenedFile } from './file.js';
+import { checkSessionFile, checkSize, giveToDirOwner, openFileDirect, openFileSteps, restoreTimes, readKnownSizeSteps, stillNamesSteps, touchSteps, unlinkIfSameSteps, writeInPlaceSteps, type FileLocation, type OpenedFile } from './file.js';
 import { runner, runSync, type IoMode, type Steps } from './io.js';
 import type { AtStat } from './native-at.js';
 import { PinnedDir } from './pinned-dir.js';
@@ -82,9 +82,12 @@ const ignore = () => {};
  */
 export function lockFileNow(loc: FileLocation, req: LockRequest): LockedFile | null | undefined {
   const run = runner('sync');
-  const dir = PinnedDir.open(loc.root, loc.dirs, loc.path);
+  // By path in one openat2 when the session directory's path holds no symlink (no directory
+  // descriptor, no stat to keep it current); else, or on any error, through the pinned directory.
+  const direct = openFileDirect(loc, req);
+  const dir = direct === undefined ? PinnedDir.open(loc.root, loc.dirs, loc.path) : null;
   try {
-    const opened = runSync(openFileSteps(dir, loc, req));
+    const opened = direct ?? runSync(openFileSteps(dir!, loc, req));
     if (!opened) return null;
     const { fd, created } = opened;
     let got: LockedFile | typeof RETRY;
@@ -101,9 +104,9 @@ export function lockFileNow(loc: FileLocation, req: LockRequest): LockedFile | n
     }
     if (got !== RETRY) return got;
     release({ fd, loc, run }).catch(ignore);
-    return undefined; // replaced under us: the waiting path starts over
+    return undefined; // replaced under us (or a hard link to ask about): the waiting path starts over
   } finally {
-    dir.close();
+    dir?.close();
   }
 }
 
@@ -144,12 +147,13 @@ async function lockFileWaiting(loc: FileLocation, req: LockRequest): Promise<Loc
 const RETRY = Symbol('replaced while we waited: start over');
 
 /** What follows the flock, both paths: fstat, the checks, the still-ours check, the read. */
-function* lockedSteps(dir: PinnedDir, loc: FileLocation, fd: number, created: boolean, req: LockRequest, run: LockedFile['run'], io: IoMode): Steps<LockedFile | typeof RETRY> {
+function* lockedSteps(dir: PinnedDir | null, loc: FileLocation, fd: number, created: boolean, req: LockRequest, run: LockedFile['run'], io: IoMode): Steps<LockedFile | typeof RETRY> {
   const st: AtStat = yield { op: 'fstat', fd };
   checkSessionFile(loc.path, st);
   // Deleted or renamed over while we waited: the inode has no name left (nlink 0). With
   // other hard links, ask the directory whether this name is still ours (one lstat more).
-  if (st.nlink === 0 || (st.nlink > 1 && !(yield* stillNamesSteps(dir, loc, st)))) return RETRY;
+  // Opened by path (dir null), the question goes to the waiting path, which pins the directory.
+  if (st.nlink === 0 || (st.nlink > 1 && (dir === null || !(yield* stillNamesSteps(dir, loc, st))))) return RETRY;
   checkSize(loc.path, st.size, req.maxBytes);
   const bytes = req.noRead || st.size === 0 ? EMPTY : yield* readKnownSizeSteps(fd, st.size);
   return { loc, fd, st, created, bytes, run, io };

@@ -41,6 +41,12 @@ export interface NativeAt {
   unlinkat(dirfd: number, name: string): void;
   /** fstat(2). @throws a Node-style errno error. */
   fstat(fd: number): AtStat;
+  /**
+   * openat2(2) of an absolute path with RESOLVE_NO_SYMLINKS (no component may be a symlink),
+   * O_CLOEXEC added; null in a build that lacks it. @throws a Node-style errno error (ENOSYS
+   * where the kernel or the build has no openat2).
+   */
+  openpath: ((path: string, flags: number, mode?: number) => number) | null;
 }
 
 /**
@@ -52,6 +58,8 @@ interface Addon {
   lstatat(dirfd: number, name: string, out: Float64Array): boolean;
   unlinkat(dirfd: number, name: string): void;
   fstat(fd: number, out: Float64Array): void;
+  /** Since the path-based open; an older build lacks it. */
+  openpath?(path: string, flags: number, mode?: number): number;
 }
 
 /**
@@ -74,7 +82,7 @@ function load(): NativeAt | string {
   } catch (err) {
     return `not loadable (${String((err as Error)?.message ?? err).split('\n')[0]})`;
   }
-  const { openat, lstatat, unlinkat, fstat } = addon;
+  const { openat, lstatat, unlinkat, fstat, openpath } = addon;
   if (typeof openat !== 'function' || typeof lstatat !== 'function' || typeof unlinkat !== 'function' || typeof fstat !== 'function') {
     return 'loaded, but lacks openat, lstatat, unlinkat or fstat (an older build: run npm run build)';
   }
@@ -90,6 +98,7 @@ function load(): NativeAt | string {
       fstat(fd, out);
       return stat();
     },
+    openpath: typeof openpath === 'function' ? openpath : null,
   };
 }
 

@@ -12,7 +12,7 @@ import { closeSync, constants as C, existsSync, fstatSync, lstatSync, openSync, 
 import { join, resolve } from 'node:path';
 import { SavePathError, SessctlError, SessionFileError } from '../../../errors.js';
 import { followsSymlinkOf, MAX_SYMLINKS } from '../../../session/trusted-links.js';
-import { lstatAt, openAt, type AtStat } from './native-at.js';
+import { lstatAt, NATIVE_AT, openAt, type AtStat } from './native-at.js';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
 
@@ -71,6 +71,11 @@ interface ChaseLevel {
  *   the raw errno error (ENOENT, ENOTDIR, EACCES…), naming the component, otherwise.
  */
 export function openSaveDir(savePath: string): number {
+  return chaseSaveDir(savePath).fd;
+}
+
+/** openSaveDir, and whether the chase followed a symlink on its way. */
+function chaseSaveDir(savePath: string): { fd: number; followedLinks: boolean } {
   const stack: ChaseLevel[] = [{ fd: PINNED_DIRS ? openSync('/', CHASE_FLAGS) : null, path: '/' }];
   try {
     const todo = resolve(savePath).split('/');
@@ -94,7 +99,7 @@ export function openSaveDir(savePath: string): number {
       todo.unshift(...next.split('/'));
     }
     const last = stack.pop()!;
-    return last.fd ?? openSync(last.path, C.O_RDONLY | C.O_DIRECTORY);
+    return { fd: last.fd ?? openSync(last.path, C.O_RDONLY | C.O_DIRECTORY), followedLinks: links > 0 };
   } finally {
     for (const level of stack) closeLevel(level);
   }
@@ -108,6 +113,8 @@ interface SaveDirEntry {
   /** PinnedDirs using the descriptor now: it is closed only once none is, after it was retired. */
   users: number;
   retired: boolean;
+  /** Its real path when the chase followed no symlink (see directPath), else null. */
+  direct: string | null;
 }
 const SAVE_DIRS = new Map<string, SaveDirEntry>();
 const MAX_SAVE_DIRS = 16;
@@ -137,7 +144,7 @@ function borrowSaveDir(savePath: string): SaveDirEntry {
     }
     retireSaveDir(savePath, kept);
   }
-  const fd = openSaveDir(savePath);
+  const { fd, followedLinks } = chaseSaveDir(savePath);
   let st: Stats;
   try {
     st = fstatSync(fd);
@@ -145,7 +152,8 @@ function borrowSaveDir(savePath: string): SaveDirEntry {
     closeSync(fd);
     throw err;
   }
-  const entry: SaveDirEntry = { fd, dev: st.dev, ino: st.ino, users: 1, retired: false };
+  const direct = PINNED_DIRS && !followedLinks && directOpen !== null ? resolve(savePath) : null;
+  const entry: SaveDirEntry = { fd, dev: st.dev, ino: st.ino, users: 1, retired: false, direct };
   if (SAVE_DIRS.size >= MAX_SAVE_DIRS) {
     const [oldest, old] = SAVE_DIRS.entries().next().value!;
     retireSaveDir(oldest, old);
@@ -172,6 +180,55 @@ export function forgetSaveDir(savePath: string): void {
 function returnSaveDir(entry: SaveDirEntry): void {
   entry.users--;
   if (entry.retired && entry.users === 0) closeSync(entry.fd);
+}
+
+/** The helper's openat2 with RESOLVE_NO_SYMLINKS; null when absent, or once the kernel said it has none. */
+let directOpen = NATIVE_AT?.openpath ?? null;
+
+/**
+ * Where a file below the session directory `root` can be opened by path in one system call
+ * (openDirect), as PHP opens it: the kept directory's real path, when the chase that found it
+ * followed no symlink. Then every component of the path is a real directory, and the kernel
+ * (RESOLVE_NO_SYMLINKS) refuses the open if any of them has become a symlink since, so the
+ * walk needs neither the kept descriptor nor the stat that keeps it current (borrowSaveDir).
+ * If a component was replaced by another real directory, the path reaches the new one, as it
+ * does for PHP and for a new chase. Null (open through PinnedDir) when `root` has not been
+ * chased yet, its chase followed a (trusted) symlink, or there is no openat2.
+ */
+export function directPath(root: string): string | null {
+  if (directOpen === null) return null;
+  return SAVE_DIRS.get(root)?.direct ?? null;
+}
+
+/**
+ * Opens `path` (below directPath(root)) refusing a symlink at any level. Undefined when it could not
+ * be opened, whatever the reason: the caller then takes the pinned way, which gives the error
+ * its precise meaning (which level is missing, which link is not trusted).
+ */
+export function openDirect(root: string, path: string, flags: number, mode?: number): number | undefined {
+  if (directOpen === null) return undefined;
+  try {
+    return directOpen(path, flags, mode);
+  } catch (err) {
+    const code = errnoCode(err);
+    // A symlink on the way now: the kept directory is chased again (and judged) next time,
+    // which also settles whether this path may still be opened directly.
+    if (code === 'ELOOP') forgetSaveDir(root);
+    // No openat2 here (a kernel before 5.6, a build without it): never again. A seccomp filter
+    // may refuse it with EPERM, which a file can also give (chattr +i): then opening `/`
+    // tells the two apart.
+    if (code === 'ENOSYS' || code === 'E2BIG' || (code === 'EPERM' && !openat2Works())) directOpen = null;
+    return undefined;
+  }
+}
+
+function openat2Works(): boolean {
+  try {
+    closeSync(directOpen!('/', O_PATH | C.O_DIRECTORY));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** fstat of the session directory reached by openSaveDir: its real owner, not a link's target by path. @throws like openSaveDir. */

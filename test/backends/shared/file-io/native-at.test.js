@@ -153,6 +153,38 @@ test('openat opens and creates relative to the descriptor, always with O_CLOEXEC
   assert.throws(() => at().openat(fd, 'new', C.O_RDWR | C.O_CREAT | C.O_EXCL, 0o600), { code: 'EEXIST' });
 });
 
+test('openpath (openat2 with RESOLVE_NO_SYMLINKS) opens an absolute path and refuses a symlink at any level', need, (t) => {
+  const { dir } = freshDir(t);
+  const openpath = /** @type {NonNullable<ReturnType<typeof at>['openpath']>} */ (at().openpath);
+  assert.equal(typeof openpath, 'function', 'this build has openpath');
+  fs.mkdirSync(path.join(dir, 'real'));
+  fs.writeFileSync(path.join(dir, 'real', 'f'), 'hello');
+  const r = openpath(path.join(dir, 'real', 'f'), C.O_RDONLY);
+  try {
+    assert.equal(fs.readFileSync(r, 'utf8'), 'hello');
+    const flags = Number.parseInt(/^flags:\s*(\d+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${r}`, 'utf8'))?.[1] ?? '', 8);
+    assert.equal(flags & 0o2000000, 0o2000000, 'O_CLOEXEC is set');
+  } finally {
+    fs.closeSync(r);
+  }
+  fs.symlinkSync(path.join(dir, 'real'), path.join(dir, 'link'));
+  fs.symlinkSync(path.join(dir, 'real', 'f'), path.join(dir, 'real', 'flink'));
+  for (const p of [path.join(dir, 'link', 'f'), path.join(dir, 'real', 'flink')]) {
+    assert.throws(() => openpath(p, C.O_RDONLY), (/** @type {any} */ e) => e.code === 'ELOOP' && e.syscall === 'openat2' && e.message.includes(p), p);
+  }
+  const before = openFds();
+  for (const bad of ['relative/f', '', `${dir}/real/f\0x`, 'x'.repeat(5000)]) {
+    assert.throws(() => openpath(bad, C.O_RDONLY), (/** @type {any} */ e) => e instanceof TypeError && /** @type {any} */ (e).code === 'ERR_INVALID_ARG_VALUE', JSON.stringify(bad.slice(0, 20)));
+  }
+  assert.throws(() => openpath(/** @type {any} */ (7), C.O_RDONLY), { code: 'ERR_INVALID_ARG_TYPE' });
+  assert.equal(openFds(), before, 'nothing was opened');
+  const w = openpath(path.join(dir, 'real', 'new'), C.O_RDWR | C.O_CREAT | C.O_EXCL, 0o600);
+  fs.closeSync(w);
+  assert.equal(fs.statSync(path.join(dir, 'real', 'new')).mode & 0o777, 0o600 & ~process.umask());
+  assert.throws(() => openpath(path.join(dir, 'real', 'new'), C.O_RDWR | C.O_CREAT | C.O_EXCL, 0o600), { code: 'EEXIST' });
+  assert.throws(() => openpath(path.join(dir, 'nope', 'f'), C.O_RDONLY), { code: 'ENOENT' });
+});
+
 test('unlinkat removes exactly the named entry (a symlink, not its target)', need, (t) => {
   const { dir, fd } = freshDir(t);
   for (const name of ['a', 'b', 'c']) fs.writeFileSync(path.join(dir, name), name);
