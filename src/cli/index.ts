@@ -89,7 +89,9 @@ export function buildProgram(): Command {
     // commander's own messages quote what was typed (an unknown option, a bad choice): escaped
     // like everything else, line by line.
     .configureOutput({ outputError: (str, write) => write(`sessctl: ${str.replace(/^error: /, '').split('\n').map((line) => escapeText(line)).join('\n')}`) })
-    .exitOverride();
+    .exitOverride()
+    // `sessctl list --help` shows the options given before the command name too (--framework, --app…).
+    .configureHelp({ showGlobalOptions: true });
   addFrameworkOptions(program);
   example(
     program,

@@ -174,6 +174,8 @@ test('every command has --help with an example; corrupt files give the offset an
     const r = sessctl([cmd, '--help']);
     assert.equal(r.code, 0, cmd);
     assert.match(r.stdout, /Examples:\n  \$ sessctl /, cmd);
+    // the options that may come before the command name are listed too
+    assert.match(r.stdout, /Global Options:[\s\S]*--framework <name>[\s\S]*--app <path>/, cmd);
   }
   const dir = tempDir('corrupt');
   try {
