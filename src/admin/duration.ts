@@ -24,6 +24,29 @@ export function parseDuration(text: string, what = 'duration'): number {
   return checked(Math.round(total), text, what);
 }
 
+/**
+ * Parses a wait such as `--lock-timeout`'s: what parseDuration takes, plus milliseconds
+ * (`250ms`, `1s500ms`), since a lock wait shorter than a second is a fair thing to ask for.
+ * Returns whole milliseconds.
+ * @throws ConfigError naming the option when the text is not a duration.
+ */
+export function parseDurationMs(text: string, what = 'duration'): number {
+  const s = String(text).trim();
+  if (/^\d+$/.test(s)) return checked(Number(s) * 1000, text, what);
+  const re = /(\d+(?:\.\d+)?)(ms|[smhdw])/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    total += m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * UNIT_SECONDS[m[2]!]! * 1000;
+    matched = re.lastIndex;
+  }
+  if (s === '' || matched !== s.length) {
+    throw new ConfigError(`${what}: ${JSON.stringify(text)} is not a duration (use e.g. 250ms, 10s, 2m or seconds)`);
+  }
+  return checked(Math.round(total), text, what);
+}
+
 function checked(n: number, text: string, what: string): number {
   if (!Number.isSafeInteger(n)) throw new ConfigError(`${what}: ${JSON.stringify(text)} is out of range`);
   return n;

@@ -3,7 +3,7 @@
  * (src/cli) only parses arguments and prints what these return. Backends are reached
  * through src/backends/index.ts (loaded per save_handler).
  */
-export { parseDuration, formatDuration } from './duration.js';
+export { parseDuration, parseDurationMs, formatDuration } from './duration.js';
 export { parseIni, loadPhpIni, type IniValue } from './ini.js';
 export {
   resolveSettings,

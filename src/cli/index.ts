@@ -160,7 +160,7 @@ export function buildProgram(): Command {
       .option('--where <expr>', "select sessions by content, e.g. 'user.id == 42' (needs --all-matching)")
       .option('--all-matching', 'really destroy every session the filters select')
       .option('--dry-run', 'show what would be destroyed')
-      .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+      .option('--lock-timeout <duration>', 'how long to wait for a session in use (250ms, 10s, 2m)', '10s')
       .option('--json', 'print a JSON report')
       .option('--ndjson', 'one JSON object a line per session, then the report')
       .option('-q, --quiet', 'print only errors'),
@@ -177,7 +177,7 @@ export function buildProgram(): Command {
     example(
       cmd
         .option('--dry-run', 'show the value before and after, change nothing')
-        .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+        .option('--lock-timeout <duration>', 'how long to wait for a session in use (250ms, 10s, 2m)', '10s')
         .option('--json', 'print the result as JSON')
         .option('-q, --quiet', 'print only errors'),
       ...(unset ? ['sessctl unset 3v1kq8d2h6c1mbq0n7l5s9r4tf cart'] : ['sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf cart.items []', `sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf flags.beta true --dry-run`]),
@@ -203,7 +203,7 @@ export function buildProgram(): Command {
     add('convert', 'rewrite every session to another serialize handler, in place under its lock', false)
       .addOption(new Option('--to <handler>', 'target serialize handler').choices(['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack']).makeOptionMandatory())
       .option('--dry-run', 'show what would be converted or refused')
-      .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+      .option('--lock-timeout <duration>', 'how long to wait for a session in use (250ms, 10s, 2m)', '10s')
       .option('--json', 'print a JSON report')
       .option('-q, --quiet', 'print only problems'),
     'sessctl convert --serialize-handler php --to php_serialize --dry-run',
@@ -221,7 +221,7 @@ export function buildProgram(): Command {
       .option('--overwrite', 'replace sessions the target already has (default: leave them)')
       .option('--report <file>', 'append one JSON line per session; a later run with the same file skips what was moved')
       .option('--jobs <n>', 'sessions moved at once', '8')
-      .option('--lock-timeout <duration>', 'how long to wait for a session in use', '10s')
+      .option('--lock-timeout <duration>', 'how long to wait for a session in use (250ms, 10s, 2m)', '10s')
       .option('--json', 'print a JSON report')
       .option('-q, --quiet', 'print only problems'),
     'sessctl migrate --save-path "2;/var/lib/php/sessions" --to-save-handler redis --to-save-path "tcp://127.0.0.1:6379" --report migrate.jsonl --verify',

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync, chmodSync, existsSync, utimesSync, symlinkSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDuration, formatDuration, parseIni, resolveSettings, listSessions, destroySessions } from 'sessctl/admin';
+import { parseDuration, parseDurationMs, formatDuration, parseIni, resolveSettings, listSessions, destroySessions } from 'sessctl/admin';
 import { gcFiles, FileAdminSource } from 'sessctl/files';
 import { ConfigError } from 'sessctl';
 
@@ -19,6 +19,12 @@ test('parseDuration: units, combinations, bare seconds; bad input is a ConfigErr
   assert.equal(parseDuration('1h30m'), 5400);
   assert.equal(parseDuration('1440'), 1440);
   for (const bad of ['', 'soon', '5x', '-1s', '1h 2m', '1.5']) assert.throws(() => parseDuration(bad), ConfigError, bad);
+  assert.equal(parseDurationMs('250ms'), 250);
+  assert.equal(parseDurationMs('1s500ms'), 1500);
+  assert.equal(parseDurationMs('10s'), 10000);
+  assert.equal(parseDurationMs('2m'), 120000);
+  assert.equal(parseDurationMs('3'), 3000, 'bare numbers are seconds, as everywhere');
+  for (const bad of ['', '5x', '-1ms', '1 ms', 'ms', '1.5']) assert.throws(() => parseDurationMs(bad, '--lock-timeout'), (/** @type {any} */ e) => e instanceof ConfigError && e.message.startsWith('--lock-timeout'), bad);
   assert.equal(formatDuration(3661), '1h 1m');
   assert.equal(formatDuration(-90), '-1m 30s');
 });

@@ -8,7 +8,7 @@ import { escapeText } from '../escape.js';
 import { openAdminSource } from '../../backends/index.js';
 import type { AdminSource } from '../../session/admin.js';
 import { reportWalkProblem } from '../walk-errors.js';
-import { parseDuration } from '../../admin/duration.js';
+import { parseDuration, parseDurationMs } from '../../admin/duration.js';
 import type { CommonOptions } from '../index.js';
 import { formatJson } from '../output.js';
 
@@ -85,6 +85,11 @@ export async function closeOpenSources(): Promise<void> {
 /** An optional duration flag in seconds. @throws ConfigError */
 export function durationOpt(value: unknown, flag: string): number | undefined {
   return value === undefined ? undefined : parseDuration(String(value), flag);
+}
+
+/** `--lock-timeout` in milliseconds (it takes `250ms` too); 10 s when not given. */
+export function lockTimeoutOpt(value: unknown): number {
+  return value === undefined ? 10_000 : parseDurationMs(String(value), '--lock-timeout');
 }
 
 export function json(value: unknown): string {

@@ -3,11 +3,11 @@ import { escapeText } from '../escape.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { actedAs, durationOpt, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, lockTimeoutOpt, json, printWalkError, sourceFrom } from './common.js';
 
 /** `sessctl convert --to <handler>`: in place, under each session's lock. */
 export async function run(opts: CommonOptions & { to: string; dryRun?: boolean; lockTimeout?: string }): Promise<number> {
-  const lockTimeoutMs = (durationOpt(opts.lockTimeout, '--lock-timeout') ?? 10) * 1000;
+  const lockTimeoutMs = lockTimeoutOpt(opts.lockTimeout);
   const { resolved, source: opened } = await sourceFrom(opts);
   const source = withProgress(opened, new ProgressLine(canShowProgress(opts.quiet) && (!process.stdout.isTTY || opts.json === true)), 'checked');
   const listed: unknown[] = [];

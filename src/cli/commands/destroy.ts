@@ -6,7 +6,7 @@ import { colorsFor, formatJson } from '../output.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine, withProgress } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { actedAs, durationOpt, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, durationOpt, lockTimeoutOpt, json, printWalkError, sourceFrom } from './common.js';
 
 interface DestroyOptions extends CommonOptions {
   olderThan?: string;
@@ -22,7 +22,7 @@ interface DestroyOptions extends CommonOptions {
 export async function run(opts: DestroyOptions, ids: string[]): Promise<number> {
   const olderThan = durationOpt(opts.olderThan, '--older-than');
   const newerThan = durationOpt(opts.newerThan, '--newer-than');
-  const lockTimeoutMs = (durationOpt(opts.lockTimeout, '--lock-timeout') ?? 10) * 1000;
+  const lockTimeoutMs = lockTimeoutOpt(opts.lockTimeout);
   if (opts.json && opts.ndjson) throw new ConfigError('--json and --ndjson: pick one');
   if (opts.where !== undefined) parseWhere(opts.where);
   const { resolved, source: opened } = await sourceFrom(opts);

@@ -8,7 +8,7 @@ import { formatCount } from '../format.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import type { CommonOptions } from '../index.js';
-import { actedAs, durationOpt, iniFlags, json, printWalkError, sourceFrom } from './common.js';
+import { actedAs, durationOpt, lockTimeoutOpt, iniFlags, json, printWalkError, sourceFrom } from './common.js';
 
 interface MigrateFlags extends CommonOptions {
   toSaveHandler: string;
@@ -26,7 +26,7 @@ interface MigrateFlags extends CommonOptions {
 
 /** `sessctl migrate`: every live session from the source backend into the target one. */
 export async function run(opts: MigrateFlags): Promise<number> {
-  const lockTimeoutMs = (durationOpt(opts.lockTimeout, '--lock-timeout') ?? 10) * 1000;
+  const lockTimeoutMs = lockTimeoutOpt(opts.lockTimeout);
   const jobs = opts.jobs === undefined ? undefined : Number(opts.jobs);
   if (opts.toSaveHandler === 'files' && !opts.toSavePath) throw new ConfigError('--to-save-path is required for a files target (the directory PHP will use)');
   const { resolved, source } = await sourceFrom(opts);

@@ -3,12 +3,12 @@ import { parsePath } from '../../admin/where/index.js';
 import { escapeText } from '../escape.js';
 import { colorsFor, formatJson } from '../output.js';
 import type { CommonOptions } from '../index.js';
-import { actedAs, durationOpt, json, sourceFrom } from './common.js';
+import { actedAs, lockTimeoutOpt, json, sourceFrom } from './common.js';
 
 /** `sessctl set ID PATH JSON` / `sessctl unset ID PATH`. */
 export async function run(opts: CommonOptions & { dryRun?: boolean; lockTimeout?: string }, args: string[], unset: boolean): Promise<number> {
   const [id, path, value] = args as [string, string, string | undefined];
-  const lockTimeoutMs = (durationOpt(opts.lockTimeout, '--lock-timeout') ?? 10) * 1000;
+  const lockTimeoutMs = lockTimeoutOpt(opts.lockTimeout);
   parsePath(path, unset ? 'unset PATH' : 'set PATH'); // a bad path is reported before anything is opened
   const { resolved, source } = await sourceFrom(opts);
   const r = await setSessionValue(source, resolved.values, { id, path, json: value, unset, dryRun: opts.dryRun, lockTimeoutMs }).finally(() => source.close());
