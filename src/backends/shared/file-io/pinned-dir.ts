@@ -9,7 +9,7 @@
  * the same entry of the same directory, one procfs lookup dearer.
  */
 import { closeSync, constants as C, existsSync, fstatSync, lstatSync, openSync, readlinkSync, statSync, type Stats } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { SavePathError, SessctlError, SessionFileError } from '../../../errors.js';
 import { followsSymlinkOf, MAX_SYMLINKS } from '../../../session/trusted-links.js';
 import { lstatAt, NATIVE_AT, openAt, type AtStat } from './native-at.js';
@@ -152,7 +152,8 @@ function borrowSaveDir(savePath: string): SaveDirEntry {
     closeSync(fd);
     throw err;
   }
-  const direct = PINNED_DIRS && !followedLinks && directOpen !== null ? resolve(savePath) : null;
+  // A relative save path is relative to the working directory of each later stat: by path, never.
+  const direct = PINNED_DIRS && !followedLinks && directOpen !== null && isAbsolute(savePath) ? resolve(savePath) : null;
   const entry: SaveDirEntry = { fd, dev: st.dev, ino: st.ino, users: 1, retired: false, direct };
   if (SAVE_DIRS.size >= MAX_SAVE_DIRS) {
     const [oldest, old] = SAVE_DIRS.entries().next().value!;
