@@ -198,18 +198,25 @@ export function ttlTimes(ttlSeconds: number | null, maxlifetime: number, nowMs: 
 /**
  * `gc` for stores whose keys expire by themselves (Redis, Memcached): there is nothing to delete;
  * this counts the sessions and names those that never expire (written by something else).
+ * `sessions` gets an error sink: a key the listing cannot read (e.g. a Redis hash under the
+ * prefix, WRONGTYPE) is counted as a gc error and named, and the count goes on — as `list` and
+ * `stats` do — instead of ending the whole run with no report.
  */
 export async function gcByExpiry(
   description: string,
   options: GcOptions,
-  sessions: AsyncIterable<{ ttlSeconds: number | null; server: string; key: string }>,
+  sessions: (onError: (location: string, err: Error) => void) => AsyncIterable<{ ttlSeconds: number | null; server: string; key: string }>,
   text: { nothingToDo: string; neverExpire: (count: number) => string },
 ): Promise<GcReport> {
   const started = Date.now();
   const report = newGcReport(description, options);
+  const onError = (location: string, err: Error) => {
+    recordGcError(report, location, err);
+    options.onFile?.(location, 'error', err.message);
+  };
   const named: string[] = [];
   let never = 0;
-  for await (const s of sessions) {
+  for await (const s of sessions(onError)) {
     report.scanned++;
     if (s.ttlSeconds === null && ++never <= 20) named.push(`${s.server} ${s.key}`);
     if (report.scanned % 5000 === 0) options.onProgress?.(report);

@@ -144,7 +144,7 @@ export class LaravelMemcachedAdminSource implements AdminSource {
     async function* sessions() {
       for await (const s of io.listed(options.signal)) yield { ttlSeconds: s.exp === -1 ? null : 1, server: s.server, key: `${io.prefix.toString('latin1')}${s.id}` };
     }
-    return gcByExpiry(this.description, options, sessions(), {
+    return gcByExpiry(this.description, options, sessions, {
       nothingToDo: 'laravel-memcached: nothing to delete — Laravel writes each session with an expiry of SESSION_LIFETIME and memcached expires it itself (the cache driver\'s gc does nothing).',
       neverExpire: (n) => `${n} session item(s) have NO expiry (not written by Laravel; check them, then \`sessctl destroy\` them):`,
     });

@@ -146,12 +146,12 @@ export class LaravelRedisAdminSource implements AdminSource {
   /** Nothing to delete: Laravel writes every session with a TTL and Redis expires it (CacheBasedSessionHandler::gc does nothing). */
   async gc(options: GcOptions): Promise<GcReport> {
     const self = this;
-    async function* sessions() {
-      for await (const e of self.entries({ signal: options.signal })) {
+    async function* sessions(onError: (location: string, err: Error) => void) {
+      for await (const e of self.entries({ signal: options.signal, onError })) {
         yield { ttlSeconds: e.location.endsWith('(no TTL)') ? null : 1, server: self.#io.target.label, key: self.store.keyOf(e.id) };
       }
     }
-    return gcByExpiry(this.description, options, sessions(), {
+    return gcByExpiry(this.description, options, sessions, {
       nothingToDo: "laravel-redis: nothing to delete — Laravel writes each session with a TTL of SESSION_LIFETIME and Redis expires it (the cache driver's gc does nothing).",
       neverExpire: (n) => `${n} session key(s) have NO TTL and will never expire (not written by Laravel; check them, then \`sessctl destroy\` them):`,
     });

@@ -165,7 +165,7 @@ export class MemcachedAdminSource implements AdminSource {
    * expire (written by something else) — it deletes nothing.
    */
   gc(options: GcOptions): Promise<GcReport> {
-    return gcByExpiry(this.description, options, this.store.sessions({ signal: options.signal }), {
+    return gcByExpiry(this.description, options, () => this.store.sessions({ signal: options.signal }), {
       nothingToDo: 'memcached: nothing to delete — memcached expires sessions by itself (php-memcached writes every session with an expiry of session.gc_maxlifetime, and its gc handler does nothing).',
       neverExpire: (n) => `${n} session key(s) have NO expiry and will stay until memcached evicts them (not written by php-memcached; check them, then \`sessctl destroy\` them):`,
     });

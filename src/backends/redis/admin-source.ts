@@ -116,7 +116,7 @@ export class RedisAdminSource implements AdminSource {
    * something else; they never expire) — it deletes nothing.
    */
   gc(options: GcOptions): Promise<GcReport> {
-    return gcByExpiry(this.description, options, this.store.sessions({ signal: options.signal }), {
+    return gcByExpiry(this.description, options, (onError) => this.store.sessions({ signal: options.signal, onError }), {
       nothingToDo: `${this.saveHandler}: nothing to delete — Redis expires sessions by themselves (phpredis writes every session with a TTL of session.gc_maxlifetime), so PHP's gc does nothing for Redis either.`,
       neverExpire: (n) => `${n} session key(s) have NO TTL and will never expire (not written by phpredis; check them, then \`sessctl destroy\` them or set a TTL):`,
     });

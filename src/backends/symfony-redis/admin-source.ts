@@ -140,10 +140,10 @@ export class SymfonyRedisAdminSource implements AdminSource {
 
   /** Nothing to delete: RedisSessionHandler::gc() does nothing and Redis expires the keys. Keys without a TTL are named. */
   gc(options: GcOptions): Promise<GcReport> {
-    const infos = async function* (self: SymfonyRedisAdminSource) {
-      for await (const { info } of self.#withTtl(false, undefined, options.signal)) yield info;
+    const infos = async function* (self: SymfonyRedisAdminSource, onError: (location: string, err: Error) => void) {
+      for await (const { info } of self.#withTtl(false, onError, options.signal)) yield info;
     };
-    return gcByExpiry(this.description, options, infos(this), {
+    return gcByExpiry(this.description, options, (onError) => infos(this, onError), {
       nothingToDo: 'symfony-redis: nothing to delete — RedisSessionHandler writes every session with a TTL (its ttl option, else session.gc_maxlifetime) and its gc() does nothing; Redis expires the keys.',
       neverExpire: (n) => `${n} session key(s) have NO TTL and will never expire (not written by RedisSessionHandler; check them, then \`sessctl destroy\` them or set a TTL):`,
     });

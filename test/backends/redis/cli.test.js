@@ -133,3 +133,22 @@ test('a key of another type under the prefix is reported, the listing goes on', 
   assert.ok(rows.length >= 3);
   assert.ok(!rows.some((x) => x.id === 'clilist0000000000000000000000009'));
 });
+
+test('gc with a key of another type under the prefix: counted as an error and named, the report is still made', needRedis(), async () => {
+  // Before the fix the first WRONGTYPE reply ended gc with no report at all.
+  assert.equal(await rawCommand(redis.port, 'HSET PHPREDIS_SESSION:cligchash000000000000000000000010 f v'), ':1');
+  try {
+    const r = cli('gc', '--json');
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /PHPREDIS_SESSION:cligchash000000000000000000000010.*WRONGTYPE/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /); // no stack trace
+    const report = JSON.parse(r.stdout);
+    assert.ok(report.errors >= 1);
+    assert.ok(report.errorSamples.some((/** @type {any} */ e) => e.path.endsWith('PHPREDIS_SESSION:cligchash000000000000000000000010')));
+    assert.ok(report.scanned >= 3);
+    assert.equal(report.deleted, 0);
+    assert.equal(await rawCommand(redis.port, 'TYPE PHPREDIS_SESSION:cligchash000000000000000000000010'), '+hash');
+  } finally {
+    await rawCommand(redis.port, 'DEL PHPREDIS_SESSION:cligchash000000000000000000000010');
+  }
+});

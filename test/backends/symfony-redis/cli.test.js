@@ -75,3 +75,22 @@ test('migrate: a files save path → symfony-redis (--to-ini symfony.prefix), ve
     removeDir(dir);
   }
 });
+
+test('gc with a hash under the prefix: counted as an error and named, the report is still made', needRedis(), async () => {
+  // Before the fix the WRONGTYPE reply ended gc with no report at all.
+  const store = new SymfonyRedisSessionStore({ url: `redis://:${PASSWORD}@127.0.0.1:${server.port}/0`, prefix: 'app_', useStrictMode: false });
+  const loc = /** @type {any} */ (store).locate('sfcligchash000000000000000000009');
+  try {
+    await loc.target.send(['HSET', loc.key, 'f', 'v'], loc.key);
+    const r = cli(PASSWORD, 'gc', '--json');
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /app_sfcligchash000000000000000000009.*WRONGTYPE/);
+    const report = JSON.parse(r.stdout);
+    assert.equal(report.errors, 1);
+    assert.equal(report.scanned, ids.length);
+    assert.equal(String(await loc.target.send(['TYPE', loc.key], loc.key)), 'hash');
+  } finally {
+    await loc.target.send(['DEL', loc.key], loc.key);
+    await store.close();
+  }
+});
