@@ -55,7 +55,7 @@ export class MemcachedAdminSource implements AdminSource {
   readonly #maxlifetime: number;
 
   /** @throws ConfigError for a bad save_path or directive. */
-  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'serializeHandler' | 'maxlifetime' | 'ini'>) {
+  constructor(settings: Pick<AdminSourceSettings, 'savePath' | 'serializeHandler' | 'maxlifetime' | 'ini' | 'maxBytes'>) {
     this.#maxlifetime = settings.maxlifetime;
     this.store = new MemcachedSessionStore({
       ...optionsFromIni(settings.ini),
@@ -63,6 +63,7 @@ export class MemcachedAdminSource implements AdminSource {
       // The admin commands decode the bytes themselves ('auto' detects the format); the store only moves bytes.
       serializeHandler: settings.serializeHandler === 'auto' ? 'php' : settings.serializeHandler,
       gcMaxlifetime: Math.max(1, settings.maxlifetime),
+      ...(settings.maxBytes ? { maxBytes: settings.maxBytes } : {}),
     });
     this.description = `${this.store.describe()} (prefix ${this.store.prefix.toString('latin1')})`;
   }
@@ -82,18 +83,16 @@ export class MemcachedAdminSource implements AdminSource {
       size: info.size,
       ...ttlTimes(info.ttlSeconds, this.#maxlifetime, now),
     };
-    if (bytes) entry.bytes = bytes;
+    // Above maxBytes: marked, not handed on (the commands report ETOOBIG instead of decoding it) —
+    // for one session (inspect, set, migrate) as for a listing.
+    if (bytes && bytes.length > this.store.settings.maxBytes) entry.tooBig = true;
+    else if (bytes) entry.bytes = bytes;
     return entry;
   }
 
   async *entries(options: EntriesOptions = {}): AsyncIterable<SessionEntry> {
     for await (const info of this.store.sessions({ withData: options.withData, signal: options.signal })) {
-      const e = this.#entry(info, Date.now(), info.bytes);
-      if (options.withData && e.bytes && e.bytes.length > this.store.settings.maxBytes) {
-        delete e.bytes;
-        e.tooBig = true;
-      }
-      yield e;
+      yield this.#entry(info, Date.now(), info.bytes);
     }
   }
 

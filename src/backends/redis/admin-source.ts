@@ -20,7 +20,7 @@ export class RedisAdminSource implements AdminSource {
   readonly #maxlifetime: number;
 
   /** @throws ConfigError for a bad save_path. */
-  constructor(settings: Pick<AdminSourceSettings, 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime'>) {
+  constructor(settings: Pick<AdminSourceSettings, 'saveHandler' | 'savePath' | 'serializeHandler' | 'maxlifetime' | 'maxBytes'>) {
     this.saveHandler = settings.saveHandler;
     this.#maxlifetime = settings.maxlifetime;
     this.store = new RedisSessionStore({
@@ -30,6 +30,7 @@ export class RedisAdminSource implements AdminSource {
       serializeHandler: settings.serializeHandler === 'auto' ? 'php' : settings.serializeHandler,
       // The store writes with this TTL; an admin maxlifetime of 0 ("everything is old") cannot be a TTL.
       gcMaxlifetime: Math.max(1, settings.maxlifetime),
+      ...(settings.maxBytes ? { maxBytes: settings.maxBytes } : {}),
     });
     const sp = this.store.savePath;
     const prefixes = 'servers' in sp ? [...new Set(sp.servers.map((s) => s.prefix.toString('latin1')))] : [sp.prefix.toString('latin1')];
@@ -51,7 +52,10 @@ export class RedisAdminSource implements AdminSource {
       size: info.size,
       ...ttlTimes(info.ttlSeconds, this.#maxlifetime, now),
     };
-    if (bytes) entry.bytes = bytes;
+    // Above maxBytes: marked, not handed on, as every other backend does — the commands then
+    // report ETOOBIG instead of decoding (or migrating) a value the store's open() refuses.
+    if (bytes && bytes.length > this.store.settings.maxBytes) entry.tooBig = true;
+    else if (bytes) entry.bytes = bytes;
     return entry;
   }
 

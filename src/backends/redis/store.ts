@@ -182,6 +182,13 @@ export class RedisSessionStore implements SessionBackend {
     return Number(await target.send(['EXISTS', key], key, true)) === 1;
   }
 
+  /** @throws BackendError ETOOBIG for a stored value above maxBytes (never decoded). */
+  #checkSize(bytes: Buffer | null, loc: SessionLocation): void {
+    if (bytes && bytes.length > this.settings.maxBytes) {
+      throw new BackendError(`${loc.target.label} ${loc.key.toString('latin1')}: is ${bytes.length} bytes, above the ${this.settings.maxBytes}-byte limit (maxBytes)`, 'ETOOBIG');
+    }
+  }
+
   #decode(bytes: Buffer, loc: SessionLocation): PhpArray {
     return decodeSession(bytes, this.settings.serializeHandler, { ...this.settings.decodeOptions, source: `${loc.target.label} ${loc.key.toString('latin1')}` });
   }
@@ -218,9 +225,7 @@ export class RedisSessionStore implements SessionBackend {
         if (secret !== null) await releaseLock(loc.target, loc.lockKey, secret);
         return null;
       }
-      if (bytes && bytes.length > this.settings.maxBytes) {
-        throw new BackendError(`${loc.target.label} ${loc.key.toString('latin1')}: is ${bytes.length} bytes, above the ${this.settings.maxBytes}-byte limit (maxBytes)`, 'ETOOBIG');
-      }
+      this.#checkSize(bytes, loc);
       data = bytes ? this.#decode(bytes, loc) : new PhpArray();
     } catch (err) {
       if (secret !== null) await releaseLock(loc.target, loc.lockKey, secret).catch(() => {});
@@ -231,10 +236,11 @@ export class RedisSessionStore implements SessionBackend {
     return handle;
   }
 
-  /** Reads without locking. Null when missing. @throws InvalidSessionIdError, DecodeError, BackendError */
+  /** Reads without locking. Null when missing. @throws InvalidSessionIdError, DecodeError, BackendError (ETOOBIG above maxBytes, as open()) */
   async read(id: string): Promise<PhpArray | null> {
     const loc = this.locate(id);
     const bytes = (await loc.target.send(['GET', loc.key], loc.key, true)) as Buffer | null;
+    this.#checkSize(bytes, loc);
     return bytes ? this.#decode(bytes, loc) : null;
   }
 

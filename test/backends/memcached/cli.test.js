@@ -143,3 +143,24 @@ test('listing sees every session while reads move items between LRU segments (me
     assert.equal(seen.length, mine.length, `round ${round}: ${seen.length} of ${mine.length} listed`);
   }
 });
+
+test('maxBytes: the admin source marks a session above it tooBig, unread, for one session (inspect, set, migrate) as for a listing', needMemcached(), async () => {
+  const { MemcachedSessionStore } = await import('sessctl/memcached');
+  const { MemcachedAdminSource } = await import('../../../dist/backends/memcached/admin-source.js');
+  const id = 'mclibig000000000000000000000011';
+  const value = `k|s:200:"${'x'.repeat(200)}";`;
+  const store = new MemcachedSessionStore({ savePath: mc.savePath, prefix: 'big.', maxBytes: 100 });
+  const admin = new MemcachedAdminSource({ savePath: mc.savePath, serializeHandler: 'php', maxlifetime: 1440, maxBytes: 100, ini: { 'memcached.sess_prefix': 'big.' } });
+  try {
+    await store.writeRaw(id, Buffer.from(value));
+    await assert.rejects(store.read(id), { code: 'ETOOBIG' });
+    const one = await admin.read(id); // was: handed on with its bytes, and decoded
+    assert.deepEqual([one?.tooBig, one?.bytes, one?.size], [true, undefined, value.length]);
+    const listed = [];
+    for await (const e of admin.entries({ withData: true })) listed.push([e.id, e.tooBig, e.bytes]);
+    assert.deepEqual(listed, [[id, true, undefined]]);
+  } finally {
+    await store.close();
+    await admin.close();
+  }
+});

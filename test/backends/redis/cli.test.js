@@ -152,3 +152,28 @@ test('gc with a key of another type under the prefix: counted as an error and na
     await rawCommand(redis.port, 'DEL PHPREDIS_SESSION:cligchash000000000000000000000010');
   }
 });
+
+test('maxBytes: a value above it is refused by read() as by open() (ETOOBIG), and the admin source marks it tooBig, unread, for a listing and for one session', needRedis(), async () => {
+  const { RedisSessionStore } = await import('sessctl/redis');
+  const { RedisAdminSource } = await import('../../../dist/backends/redis/admin-source.js');
+  const savePath = `${redis.url}?database=7&prefix=big:`;
+  const id = 'clibig0000000000000000000000011';
+  const value = `k|s:200:"${'x'.repeat(200)}";`;
+  const store = new RedisSessionStore({ savePath, maxBytes: 100 });
+  const loc = store.locate(id);
+  await /** @type {any} */ (loc.target).send(['SET', loc.key, value], loc.key);
+  const admin = new RedisAdminSource({ saveHandler: 'redis', savePath, serializeHandler: 'php', maxlifetime: 1440, maxBytes: 100 });
+  try {
+    await assert.rejects(store.open(id), { code: 'ETOOBIG' });
+    await assert.rejects(store.read(id), { code: 'ETOOBIG' }); // was: decoded regardless of maxBytes
+    const listed = [];
+    for await (const e of admin.entries({ withData: true })) listed.push([e.id, e.tooBig, e.bytes, e.size]);
+    assert.deepEqual(listed, [[id, true, undefined, value.length]]);
+    const one = await admin.read(id);
+    assert.deepEqual([one?.tooBig, one?.bytes], [true, undefined]);
+    assert.equal((await store.readBytes(id))?.toString(), value); // left as it was
+  } finally {
+    await store.close();
+    await admin.close();
+  }
+});
