@@ -86,7 +86,8 @@ export function summary(r: GcReport, c: Colors): string {
 }
 
 /** Remarks a backend adds to its report (Redis: why gc deletes nothing, keys without a TTL). */
+/** The report's notes, escaped: they name keys, whose prefix (from the save_path) may hold any byte. */
 function notesOf(r: GcReport): string[] {
   const notes = (r as GcReport & { notes?: unknown }).notes;
-  return Array.isArray(notes) ? notes.map(String) : [];
+  return Array.isArray(notes) ? notes.map((n) => escapeText(String(n))) : [];
 }

@@ -177,3 +177,19 @@ test('maxBytes: a value above it is refused by read() as by open() (ETOOBIG), an
     await admin.close();
   }
 });
+
+test('gc names keys without a TTL escaped: a prefix with a control character does not reach the terminal raw', needRedis(), async () => {
+  const { RedisSessionStore } = await import('sessctl/redis');
+  const savePath = `${redis.url}?database=9&prefix=%1B%5B31mP:`;
+  const store = new RedisSessionStore({ savePath });
+  const loc = store.locate('cligcesc000000000000000000000012');
+  try {
+    await /** @type {any} */ (loc.target).send(['SET', loc.key, 'k|i:1;'], loc.key); // no TTL: gc names it
+    const r = spawnSync(process.execPath, ['bin/sessctl.js', 'gc', '--save-handler', 'redis', '--save-path', savePath, '--no-php'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /\\x1b\[31mP:cligcesc000000000000000000000012/);
+    assert.ok(!r.stdout.includes('\x1b'), 'a raw ESC in the output'); // was: the note printed the key as stored
+  } finally {
+    await store.close();
+  }
+});
