@@ -15,7 +15,7 @@ import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSetti
 import { startSession } from '../../session/start.js';
 import { detectIoMode, forgetSaveDir, isRegularFileAt, lockFile, lockFileNow, release, releaseNow, touchLocked, unlinkLocked, writeAndRelease, writeAndReleaseNow, writeLocked, type IoMode, type LockedFile, type LockRequest } from '../shared/file-io/index.js';
 import { assertLockingAvailable } from './lock.js';
-import { locateSessionFile, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
+import { locateSessionFile, SESSION_FILE_PREFIX, walkSessionFiles, type SessionFileEntry, type WalkOptions } from './paths.js';
 import { toSavePath, type SavePath } from './save-path.js';
 import { SessionFileError } from '../../errors.js';
 
@@ -35,6 +35,9 @@ export interface FileStoreOptions extends SessionSettings {
 }
 
 /** A symlink or a non-regular file where a session file would be: no session (exists() says the same). */
+/** The longest id whose file name (`sess_<id>`) fits one directory entry (NAME_MAX, 255 bytes; ids are ASCII). */
+export const MAX_FILE_ID_LENGTH = 255 - SESSION_FILE_PREFIX.length;
+
 function isNoSession(err: unknown): boolean {
   return err instanceof SessionFileError && (err.code === 'ESYMLINK' || err.code === 'ENOTFILE');
 }
@@ -77,9 +80,15 @@ export class FileSessionStore implements SessionBackend {
     if (!Number.isInteger(this.fileMode) || this.fileMode < 0 || this.fileMode > 0o7777) throw new ConfigError(`FileSessionStore: fileMode ${this.fileMode} is not in 0..07777`);
   }
 
-  /** PHP's id rule here: `[A-Za-z0-9,-]`, 1..256 characters, longer than the depth. */
+  /**
+   * PHP's id rule here: `[A-Za-z0-9,-]`, 1..256 characters, longer than the depth — and short
+   * enough to be a file name: `sess_` + an id above {@link MAX_FILE_ID_LENGTH} characters is
+   * longer than a directory entry can be (ENAMETOOLONG). Such an id names no session (PHP's
+   * session_start() fails on it); taking it as valid let any client turn every request into
+   * an error (the middleware's next(err), the Store's get).
+   */
   isValidId(id: string): boolean {
-    return isValidSessionId(id, this.savePath.depth);
+    return isValidSessionId(id, this.savePath.depth) && id.length <= MAX_FILE_ID_LENGTH;
   }
 
   /**

@@ -1,0 +1,94 @@
+// The middleware and the express-session Store side by side with real PHP (php -S) on one
+// session directory: the same request to both, the same answer expected (ids, cookies).
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import express from 'express';
+import { FileSessionStore } from 'sessctl/files';
+import { phpSession } from 'sessctl/middleware';
+import { needPhp, PHP } from '../helpers/env.js';
+import { freshDirs } from '../helpers/fresh-dirs.js';
+import { listen } from '../helpers/listen.js';
+import { startServerProcess } from '../helpers/server-process.js';
+import { PhpSessionStore, esApp, incRoutes } from '../helpers/express-store.js';
+
+const dirs = freshDirs('sessctl-php-parity-');
+
+// ini_set() from ?ini[name]=value, then session_start(); answers what PHP decided.
+const SCRIPT = `<?php
+foreach (($_GET['ini'] ?? []) as $k => $v) ini_set($k, $v);
+$ok = @session_start();
+header('Content-Type: application/json');
+echo json_encode(['ok' => $ok, 'id' => session_id()]);
+`;
+
+/** @type {{ stop(): Promise<void>, port: number }} */
+let php;
+let savePath = '';
+/** @type {any} */
+let backend;
+
+before(async () => {
+  if (needPhp().skip) return;
+  savePath = dirs();
+  const docroot = join(dirs(), 'www');
+  mkdirSync(docroot);
+  writeFileSync(join(docroot, 's.php'), SCRIPT);
+  php = await startServerProcess({
+    name: 'php -S',
+    command: PHP,
+    args: (port) => ['-n', '-d', `session.save_path=${savePath}`, '-d', 'display_errors=0', '-S', `127.0.0.1:${port}`, '-t', docroot],
+    ready: async (port) => (await fetch(`http://127.0.0.1:${port}/s.php`)).ok,
+  });
+  backend = new FileSessionStore({ savePath, gcProbability: 0 });
+});
+after(() => php?.stop());
+
+/**
+ * One request to PHP with these session.* settings.
+ * @param {Record<string, string>} ini @param {{ cookie?: string, query?: string }} [req]
+ */
+async function askPhp(ini, { cookie, query = '' } = {}) {
+  const q = new URLSearchParams(Object.entries(ini).map(([k, v]) => [`ini[${k}]`, v]));
+  const res = await fetch(`http://127.0.0.1:${php.port}/s.php?${q}${query}`, { headers: cookie === undefined ? {} : { cookie } });
+  const body = /** @type {any} */ (await res.json());
+  return { ...body, setCookie: res.headers.getSetCookie() };
+}
+
+/** An Express app with phpSession(options) over the shared directory; `/` answers the id. */
+async function nodeApp(/** @type {any} */ options) {
+  const app = express();
+  app.use(phpSession({ backend, logger: null, ...options }));
+  app.get('/', (req, res) => res.json({ ok: true, id: req.phpSession.id }));
+  return listen(app, { keepAliveTimeout: 1 });
+}
+
+async function askNode(/** @type {string} */ base, { cookie, query = '' } = /** @type {{ cookie?: string, query?: string }} */ ({})) {
+  const res = await fetch(`${base}/?x=1${query}`, { headers: cookie === undefined ? {} : { cookie } });
+  const body = res.status === 200 ? /** @type {any} */ (await res.json()) : { ok: false, id: '' };
+  return { status: res.status, ...body, setCookie: res.headers.getSetCookie() };
+}
+
+/** A Set-Cookie value with its id (and date) replaced, for comparing PHP's and ours. */
+const shape = (/** @type {string} */ c, /** @type {string} */ id) => c.replace(id, '<id>').replace(/expires=[^;]+/, 'expires=<date>');
+
+describe('the middleware against PHP 8.2 on one save path', needPhp(), () => {
+  test('an id PHP allows (251..256 characters) whose file name is too long: PHP fails its start, sessctl makes a new id (no 500)', async () => {
+    const base = await nodeApp({ useStrictMode: true });
+    const esBase = await listen(esApp(new PhpSessionStore({ backend, logger: null }), incRoutes), { keepAliveTimeout: 1 });
+    for (const id of ['a'.repeat(251), 'b'.repeat(256)]) {
+      assert.equal(backend.isValidId(id), false, `sess_ + ${id.length} characters is no file name`);
+      const p = await askPhp({}, { cookie: `PHPSESSID=${id}` });
+      assert.equal(p.ok, false, 'PHP cannot start a session under it either');
+      const n = await askNode(base, { cookie: `PHPSESSID=${id}` });
+      assert.equal(n.status, 200);
+      assert.notEqual(n.id, id);
+      assert.match(n.setCookie[0], new RegExp(`^PHPSESSID=${n.id};`));
+      const es = await fetch(`${esBase}/inc`, { headers: { cookie: `PHPSESSID=${id}` } });
+      assert.equal(es.status, 200, 'the express-session Store answers "no such session"');
+      assert.equal(await es.text(), '1');
+    }
+    assert.equal(backend.isValidId('c'.repeat(250)), true);
+  });
+});
