@@ -86,16 +86,21 @@ export interface ResolvedOptions extends Required<Omit<PhpSessionOptions, 'lockT
   logger: { warn(message: string): void } | null;
 }
 
-const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/;
+// A cookie-name token without '.': PHP refuses to send a session cookie whose name has one of
+// "=,;.[ \t\r\n\v\f" (SESSION_FORBIDDEN_CHARS), and reads `a.b` back as `$_COOKIE['a_b']`.
+const COOKIE_NAME = /^[A-Za-z0-9!#$%&'*+\-^_`|~]+$/;
+// What PHP's is_numeric_string() accepts among those characters ("12", "-1", "+1", "1e5", "1E+5"):
+// session.name refuses it ("cannot be numeric or empty").
+const NUMERIC_NAME = /^[+-]?[0-9]+(?:[eE][+-]?[0-9]+)?$/;
 
 /**
  * Fills in defaults and checks the settings once, when the middleware is made.
- * @throws ConfigError for a missing backend or a name PHP would refuse (empty, digits only, bad characters).
+ * @throws ConfigError for a missing backend or a name PHP would refuse (empty, numeric, bad characters, '.').
  */
 export function resolveOptions(options: PhpSessionOptions): ResolvedOptions {
   if (!options || typeof options.backend?.open !== 'function') throw new ConfigError('phpSession: options.backend (a SessionBackend) is required');
   const name = options.name ?? 'PHPSESSID';
-  if (!COOKIE_NAME.test(name) || /^[0-9]+$/.test(name)) throw new ConfigError(`phpSession: invalid session name ${JSON.stringify(name)}`);
+  if (!COOKIE_NAME.test(name) || NUMERIC_NAME.test(name)) throw new ConfigError(`phpSession: invalid session name ${JSON.stringify(name)}`);
   const sameSite = options.cookie?.sameSite;
   if (sameSite !== undefined && !['Strict', 'Lax', 'None', ''].includes(sameSite)) {
     throw new ConfigError(`phpSession: cookie.sameSite must be Strict, Lax, None or '', got ${JSON.stringify(sameSite)}`);

@@ -11,6 +11,7 @@ import { needPhp, PHP } from '../helpers/env.js';
 import { freshDirs } from '../helpers/fresh-dirs.js';
 import { listen } from '../helpers/listen.js';
 import { startServerProcess } from '../helpers/server-process.js';
+import { phpAsync } from '../helpers/php-run.js';
 import { PhpSessionStore, esApp, incRoutes } from '../helpers/express-store.js';
 
 const dirs = freshDirs('sessctl-php-parity-');
@@ -90,5 +91,23 @@ describe('the middleware against PHP 8.2 on one save path', needPhp(), () => {
       assert.equal(await es.text(), '1');
     }
     assert.equal(backend.isValidId('c'.repeat(250)), true);
+  });
+
+  test('session names PHP refuses (numeric, or with a ".") are refused at once; names PHP takes are taken', async () => {
+    const numeric = ['12', '-1', '+1', '1e5', '1E+5', '-1e5'];
+    const taken = ['1e', '+-1', '1_0', 'a~b', 'SHOPSESS'];
+    // What PHP says: session_name() refuses a numeric name...
+    const verdicts = await phpAsync(
+      { 'session.save_path': savePath },
+      // (nothing is echoed before the end: session_name() refuses every change once output began)
+      `$r = ''; foreach (array_slice($argv, 1) as $n) { @session_name($n); $r .= session_name() === $n ? '1' : '0'; session_name('PHPSESSID'); } echo $r;`,
+      [...numeric, ...taken],
+    );
+    assert.equal(verdicts.stdout, '0'.repeat(numeric.length) + '1'.repeat(taken.length), verdicts.stderr);
+    // ...and session_start() sends no cookie at all under a name with a '.' (nor finds one: `$_COOKIE['PHP_SESSID']`).
+    assert.deepEqual((await askPhp({ 'session.name': 'PHP.SESSID' })).setCookie, []);
+    const refused = [...numeric, 'PHP.SESSID'];
+    for (const name of refused) assert.throws(() => phpSession({ backend, name }), { code: 'ECONFIG' }, name);
+    for (const name of taken) assert.doesNotThrow(() => phpSession({ backend, name }), name);
   });
 });
