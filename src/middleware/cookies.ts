@@ -54,9 +54,10 @@ const HTTP_DATE = (d: Date) => d.toUTCString();
 /** A Set-Cookie value for a session id, as PHP's php_session_send_cookie() writes it. */
 export function sessionCookie(name: string, id: string, options: PhpCookieOptions, now = Date.now()): string {
   const parts = [`${name}=${encodeURIComponent(id)}`];
-  const lifetime = options.lifetime ?? 0;
+  // Whole seconds, as PHP's integer session.cookie_lifetime: `expires` and `Max-Age` must agree.
+  const lifetime = Math.floor(options.lifetime ?? 0);
   if (lifetime > 0) {
-    parts.push(`expires=${HTTP_DATE(new Date(now + lifetime * 1000))}`, `Max-Age=${Math.floor(lifetime)}`);
+    parts.push(`expires=${HTTP_DATE(new Date(now + lifetime * 1000))}`, `Max-Age=${lifetime}`);
   }
   return parts.concat(attributes(options)).join('; ');
 }
@@ -67,7 +68,9 @@ export function expiredSessionCookie(name: string, options: PhpCookieOptions): s
 }
 
 function attributes(options: PhpCookieOptions): string[] {
-  const out = [`path=${options.path ?? '/'}`];
+  const path = options.path ?? '/';
+  // PHP writes `path=` only for a non-empty session.cookie_path (php_session_send_cookie()).
+  const out = path ? [`path=${path}`] : [];
   if (options.domain) out.push(`domain=${options.domain}`);
   if (options.secure) out.push('secure');
   if (options.httpOnly ?? true) out.push('HttpOnly');

@@ -93,6 +93,22 @@ describe('the middleware against PHP 8.2 on one save path', needPhp(), () => {
     assert.equal(backend.isValidId('c'.repeat(250)), true);
   });
 
+  test("session.cookie_path '' sends no path attribute, and a fractional lifetime is whole seconds in both expires and Max-Age", async () => {
+    const p = await askPhp({ 'session.cookie_path': '' });
+    const base = await nodeApp({ cookie: { path: '', httpOnly: false, sameSite: '' } });
+    const n = await askNode(base);
+    assert.deepEqual(n.setCookie.map((c) => shape(c, n.id)), p.setCookie.map((c) => shape(c, p.id)));
+    assert.deepEqual(n.setCookie.map((c) => shape(c, n.id)), ['PHPSESSID=<id>']);
+
+    const lifetimeBase = await nodeApp({ cookie: { lifetime: 10.9, httpOnly: false, sameSite: '' } });
+    const from = Math.floor(Date.now() / 1000);
+    const [cookie] = (await askNode(lifetimeBase)).setCookie;
+    const to = Math.floor(Date.now() / 1000);
+    assert.match(cookie, /; Max-Age=10; path=\/$/);
+    const expires = Date.parse(/expires=([^;]+)/.exec(cookie)[1]) / 1000;
+    assert.ok(expires >= from + 10 && expires <= to + 10, `expires ${expires} is now + 10 s (${from + 10}..${to + 10})`);
+  });
+
   test('session names PHP refuses (numeric, or with a ".") are refused at once; names PHP takes are taken', async () => {
     const numeric = ['12', '-1', '+1', '1e5', '1E+5', '-1e5'];
     const taken = ['1e', '+-1', '1_0', 'a~b', 'SHOPSESS'];
