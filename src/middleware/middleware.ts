@@ -144,14 +144,17 @@ function report(options: ResolvedOptions, err: unknown, info: PhpSessionErrorInf
   options.logger?.warn(`sessctl phpSession (${info.phase}${info.id ? `, session ${info.id}` : ''}): ${error.message}`);
 }
 
-/** The id the client sent: the cookie first, then (only with useOnlyCookies=false) the query string. */
+/**
+ * The id the client sent: the cookie first, then (only with useOnlyCookies=false) the query
+ * string, as php_session_start() looks: a cookie of that name, even an empty one, is the id
+ * (empty: a new one is made), and of several `?name=` the last wins, as in `$_GET`.
+ */
 function clientId(req: IncomingMessage, options: ResolvedOptions): string | undefined {
   const fromCookie = readCookie(req.headers.cookie, options.name);
-  if (fromCookie !== undefined && fromCookie !== '') return fromCookie;
-  if (options.useOnlyCookies) return undefined;
+  if (fromCookie !== undefined || options.useOnlyCookies) return fromCookie || undefined;
   const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? '/';
   try {
-    return new URL(url, 'http://localhost').searchParams.get(options.name) || undefined;
+    return new URL(url, 'http://localhost').searchParams.getAll(options.name).pop() || undefined;
   } catch {
     return undefined;
   }

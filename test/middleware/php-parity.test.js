@@ -2,7 +2,7 @@
 // session directory: the same request to both, the same answer expected (ids, cookies).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import express from 'express';
 import { FileSessionStore } from 'sessctl/files';
@@ -107,6 +107,24 @@ describe('the middleware against PHP 8.2 on one save path', needPhp(), () => {
     assert.match(cookie, /; Max-Age=10; path=\/$/);
     const expires = Date.parse(/expires=([^;]+)/.exec(cookie)[1]) / 1000;
     assert.ok(expires >= from + 10 && expires <= to + 10, `expires ${expires} is now + 10 s (${from + 10}..${to + 10})`);
+  });
+
+  test('useOnlyCookies=false: an empty cookie is the id (a new one is made, the query is not read); of two ?PHPSESSID= the last wins', async () => {
+    for (const id of ['querywins0123456789abcdef0123456', 'queryfirst123456789abcdef012345']) writeFileSync(join(savePath, `sess_${id}`), 'n|i:1;');
+    const ini = { 'session.use_only_cookies': '0' };
+    const base = await nodeApp({ useOnlyCookies: false, useStrictMode: false });
+
+    const emptyCookie = { cookie: 'PHPSESSID=', query: '&PHPSESSID=querywins0123456789abcdef0123456' };
+    const p1 = await askPhp(ini, emptyCookie);
+    const n1 = await askNode(base, emptyCookie);
+    assert.notEqual(p1.id, 'querywins0123456789abcdef0123456');
+    assert.notEqual(n1.id, 'querywins0123456789abcdef0123456');
+    assert.equal(n1.setCookie.length, 1);
+
+    const twice = { query: '&PHPSESSID=queryfirst123456789abcdef012345&PHPSESSID=querywins0123456789abcdef0123456' };
+    assert.equal((await askPhp(ini, twice)).id, 'querywins0123456789abcdef0123456');
+    assert.equal((await askNode(base, twice)).id, 'querywins0123456789abcdef0123456');
+    assert.ok(readdirSync(savePath).length > 0);
   });
 
   test('session names PHP refuses (numeric, or with a ".") are refused at once; names PHP takes are taken', async () => {
