@@ -322,8 +322,8 @@ class RequestHold implements EndHook {
 function hookResponse(req: IncomingMessage, res: ServerResponse, session: PhpSession, options: Prepared) {
   const hold = new RequestHold(req, session, options);
   writeBeforeEnd(res, hold);
-  watchClose(req, res, hold);
   options.holds.add(hold);
+  watchClose(req, res, hold); // last: it may find the client gone already and let the hold go
 }
 
 /**
@@ -336,8 +336,15 @@ const SOCKET_HOLDS = new WeakMap<Socket, Set<RequestHold>>();
 
 function watchClose(req: IncomingMessage, res: ServerResponse, hold: RequestHold): void {
   const socket = req.socket;
-  if (!(res instanceof ServerResponse) || !(socket instanceof Socket) || socket.destroyed) {
-    res.on('close', () => hold.closed()); // not node:http's (or already gone): the response's own event
+  if (res.destroyed || (socket instanceof Socket && socket.destroyed)) {
+    // The client went away while the session was being opened (waiting for PHP's lock): the
+    // 'close' was emitted before anyone listened and will not come again, so without this the
+    // lock stayed until the handler ended the response, or for maxLockHoldMs.
+    hold.closed();
+    return;
+  }
+  if (!(res instanceof ServerResponse) || !(socket instanceof Socket)) {
+    res.on('close', () => hold.closed()); // not node:http's: the response's own event
     return;
   }
   let holds = SOCKET_HOLDS.get(socket);

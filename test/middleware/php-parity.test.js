@@ -2,7 +2,8 @@
 // session directory: the same request to both, the same answer expected (ids, cookies).
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import express from 'express';
 import { FileSessionStore } from 'sessctl/files';
@@ -11,7 +12,7 @@ import { needPhp, PHP } from '../helpers/env.js';
 import { freshDirs } from '../helpers/fresh-dirs.js';
 import { listen } from '../helpers/listen.js';
 import { startServerProcess } from '../helpers/server-process.js';
-import { phpAsync } from '../helpers/php-run.js';
+import { phpAsync, phpHolding } from '../helpers/php-run.js';
 import { PhpSessionStore, esApp, incRoutes } from '../helpers/express-store.js';
 
 const dirs = freshDirs('sessctl-php-parity-');
@@ -143,5 +144,50 @@ describe('the middleware against PHP 8.2 on one save path', needPhp(), () => {
     const refused = [...numeric, 'PHP.SESSID'];
     for (const name of refused) assert.throws(() => phpSession({ backend, name }), { code: 'ECONFIG' }, name);
     for (const name of taken) assert.doesNotThrow(() => phpSession({ backend, name }), name);
+  });
+
+  test('a client gone while PHP held the lock: once it is had, it is released at once, unwritten, reported as abort', { timeout: 30_000 }, async () => {
+    const id = 'gonewhilewaiting0123456789abcde';
+    writeFileSync(join(savePath, `sess_${id}`), 'n|i:1;');
+    const holder = phpHolding({ 'session.save_path': savePath }, id, '$_SESSION["n"] = 2;');
+    await holder.ready;
+
+    /** @type {string[]} */
+    const phases = [];
+    /** @type {() => void} */
+    let reported = () => {};
+    const abortReported = new Promise((r) => (reported = () => r(undefined)));
+    /** @type {(socket: import('node:net').Socket) => void} */
+    let arrived = () => {};
+    /** @type {Promise<import('node:net').Socket>} */
+    const inMiddleware = new Promise((r) => (arrived = r));
+    const app = express();
+    app.use((req, res, next) => (arrived(req.socket), next()));
+    // maxLockHoldMs 0: nothing but the client's going away can end this hold.
+    app.use(phpSession({ backend, logger: null, maxLockHoldMs: 0, onError: (err, info) => (phases.push(info.phase), reported()) }));
+    app.get('/', (req) => {
+      req.phpSession.set('n', 99);
+      // never answers, like a handler waiting for an event the client's leaving cancels
+    });
+    const base = await listen(app, { keepAliveTimeout: 1 });
+
+    const ac = new AbortController();
+    const request = fetch(base, { headers: { cookie: `PHPSESSID=${id}` }, signal: ac.signal }).catch((e) => e.name);
+    const socket = await inMiddleware;
+    const closed = once(socket, 'close');
+    ac.abort();
+    assert.equal(await request, 'AbortError');
+    await closed; // the server saw the client go while the middleware waited for PHP's lock
+    holder.release();
+    assert.equal((await holder.done).code, 0);
+    // Before, nothing came: the hold lasted as long as the handler, which never ends (the timeout).
+    await abortReported;
+    assert.deepEqual(phases, ['abort']);
+
+    // The lock is let go (unwritten): the session is PHP's.
+    const other = new FileSessionStore({ savePath, gcProbability: 0 });
+    const handle = await other.open(id, { lockTimeoutMs: 10_000 });
+    await handle.close();
+    assert.equal(readFileSync(join(savePath, `sess_${id}`), 'utf8'), 'n|i:2;');
   });
 });
