@@ -22,9 +22,12 @@ export interface PhpCookieOptions {
 }
 
 /**
- * The value of the first cookie called `name` in a Cookie header, URL-decoded as PHP
- * decodes cookies, or undefined. A value that does not URL-decode is returned raw (it
- * will then fail the id check, which is what should happen to it).
+ * The value of the first cookie called `name` in a Cookie header, read as PHP fills $_COOKIE
+ * (main/php_variables.c): pairs split at ';', spaces skipped before a name but not after it,
+ * the value taken as it is — not trimmed, quotes kept — and raw-URL-decoded (%XX only; '+'
+ * stays). A name without '=' counts, with an empty value. So a request carries the same
+ * session for Node as for PHP: `PHPSESSID="…"` or `PHPSESSID=… ` is no valid id for either.
+ * Undefined when there is no such cookie.
  */
 export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
@@ -33,20 +36,26 @@ export function readCookie(header: string | string[] | undefined, name: string):
   for (let start = 0; start < text.length; ) {
     let end = text.indexOf(';', start);
     if (end < 0) end = text.length;
-    const eq = text.indexOf('=', start);
-    if (eq >= 0 && eq < end && text.slice(start, eq).trim() === name) {
-      let value = text.slice(eq + 1, end).trim();
-      if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-      if (!value.includes('%')) return value;
-      try {
-        return decodeURIComponent(value);
-      } catch {
-        return value;
-      }
+    while (start < end && isCSpace(text.charCodeAt(start))) start++;
+    let eq = text.indexOf('=', start);
+    if (eq < 0 || eq > end) eq = end;
+    if (eq - start === name.length && text.startsWith(name, start)) {
+      const value = eq < end ? text.slice(eq + 1, end) : '';
+      return value.includes('%') ? rawUrlDecode(value) : value;
     }
     start = end + 1;
   }
   return undefined;
+}
+
+/** C's isspace() in the "C" locale: what PHP skips before a cookie's name. */
+function isCSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/** PHP's rawurldecode(): each %XX of two hex digits is that byte (as a char code); any other '%' stays. */
+function rawUrlDecode(value: string): string {
+  return value.replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
 }
 
 const HTTP_DATE = (d: Date) => d.toUTCString();

@@ -128,6 +128,27 @@ describe('the middleware against PHP 8.2 on one save path', needPhp(), () => {
     assert.ok(readdirSync(savePath).length > 0);
   });
 
+  test('the Cookie header is read as PHP reads it: quotes, spaces around the name or after the value, a bare name, %XX', async () => {
+    const id = 'cookieparse0123456789abcdef01';
+    writeFileSync(join(savePath, `sess_${id}`), 'n|i:1;');
+    const base = await nodeApp({ useStrictMode: true });
+    const cases = [
+      [`PHPSESSID="${id}"`, false], // quotes are part of the value: no valid id
+      [`PHPSESSID=${id} ; x=1`, false], // nor is a trailing space
+      [`PHPSESSID =${id}`, false], // a space after the name makes another name (PHPSESSID_)
+      [`PHPSESSID; PHPSESSID=${id}`, false], // a bare name is the first cookie, empty
+      [`x=1;  \tPHPSESSID=${id}`, true], // spaces and tabs before the name are skipped
+      [`PHPSESSID=%63ookieparse0123456789abcdef01`, true], // raw-URL-decoded
+      [`PHPSESSID=${id}; PHPSESSID=other0123456789abcdef0123`, true], // the first wins
+    ];
+    for (const [cookie, kept] of cases) {
+      const p = await askPhp({ 'session.use_strict_mode': '1' }, { cookie: /** @type {string} */ (cookie) });
+      const n = await askNode(base, { cookie: /** @type {string} */ (cookie) });
+      assert.equal(p.id === id, kept, `PHP, ${cookie}`);
+      assert.equal(n.id === id, kept, `sessctl, ${cookie}`);
+    }
+  });
+
   test('session names PHP refuses (numeric, or with a ".") are refused at once; names PHP takes are taken', async () => {
     const numeric = ['12', '-1', '+1', '1e5', '1E+5', '-1e5'];
     const taken = ['1e', '+-1', '1_0', 'a~b', 'SHOPSESS'];
