@@ -28,6 +28,11 @@ export interface ValidateReport {
   missingDirectories: number;
   /** The first missing ones. */
   missingDirectorySamples: string[];
+  /**
+   * Those of the samples that exist but are no directory (a symlink — never followed — a file…):
+   * `mkdirs` will not replace them; remove them first.
+   */
+  notDirectories: { path: string; is: 'symlink' | 'file' | 'other' }[];
 }
 
 /**
@@ -41,11 +46,12 @@ export async function validateSessions(
   options: { onInvalid?: (p: ValidationProblem) => void; onError?: (location: string, err: Error) => void; lockTimeoutMs?: number } = {},
 ): Promise<ValidateReport> {
   const codec = await loadCodec();
-  const report: ValidateReport = { checked: 0, invalid: 0, unreadable: 0, missingDirectories: 0, missingDirectorySamples: [] };
+  const report: ValidateReport = { checked: 0, invalid: 0, unreadable: 0, missingDirectories: 0, missingDirectorySamples: [], notDirectories: [] };
   const missing = await source.missingStructure?.(settings.sidBitsPerCharacter ?? 4);
   if (missing) {
     report.missingDirectories = missing.count;
     report.missingDirectorySamples = missing.samples;
+    report.notDirectories = missing.notDirectories ?? [];
   }
   const onError = (location: string, err: Error) => {
     report.unreadable++;

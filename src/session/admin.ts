@@ -133,7 +133,7 @@ export interface AdminSource {
    * `sid_bits_per_character` bits; PHP does not create them and fails to write into a missing
    * one). Counts all, names the first few. Absent on backends without such structure.
    */
-  missingStructure?(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[] }>;
+  missingStructure?(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[]; notDirectories?: { path: string; is: 'symlink' | 'file' | 'other' }[] }>;
   close(): Promise<void>;
 }
 

@@ -2,7 +2,7 @@
 // the tree it makes is the one PHP writes into; validate names the directories PHP lacks.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needPhp, runPhp } from '../helpers/env.js';
 import { sessctl, tempDir, removeDir } from '../helpers/cli.js';
@@ -70,4 +70,29 @@ test('validate reports a 16-a-level tree PHP (5 bits) cannot write into, and PHP
   const json = JSON.parse(sessctl(['validate', '--php-ini', ini, '--no-php', '--json']).stdout);
   assert.equal(json.missingDirectories, (32 - 16) + (32 * 32 - 16 * 16)); // level 1 g..v, and level 2 under all 32
   assert.ok(phpWrites(ini, 50) > 0, 'PHP fails to write some of 50 sessions into the 4-bit tree');
+});
+
+test('validate says what stands where a tree directory should be: a symlink (never followed) or a file, to be removed', () => {
+  const save = tempDir('not-dirs');
+  try {
+    assert.equal(sessctl(['mkdirs', '--save-path', `1;${save}`, '--no-php', '--bits', '4']).code, 0);
+    const elsewhere = tempDir('not-dirs-target');
+    rmSync(join(save, '3'), { recursive: true });
+    symlinkSync(elsewhere, join(save, '3'));
+    rmSync(join(save, '7'), { recursive: true });
+    writeFileSync(join(save, '7'), '');
+    const v = sessctl(['validate', '--save-path', `1;${save}`, '--no-php', '--serialize-handler', 'php']);
+    assert.equal(v.code, 1, v.stderr);
+    assert.match(v.stdout, /2 directories PHP needs .* are missing/);
+    assert.ok(v.stdout.includes(`${join(save, '3')} — a symlink (never followed): remove it, then run sessctl mkdirs`), v.stdout);
+    assert.ok(v.stdout.includes(`${join(save, '7')} — a file: remove it, then run sessctl mkdirs`), v.stdout);
+    const json = JSON.parse(sessctl(['validate', '--save-path', `1;${save}`, '--no-php', '--serialize-handler', 'php', '--json']).stdout);
+    assert.deepEqual(json.notDirectories, [
+      { path: join(save, '3'), is: 'symlink' },
+      { path: join(save, '7'), is: 'file' },
+    ]);
+    removeDir(elsewhere);
+  } finally {
+    removeDir(save);
+  }
 });

@@ -180,8 +180,8 @@ export class FileAdminSource implements AdminSource {
     return gcFiles(this.sp, options);
   }
 
-  async missingStructure(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[] }> {
-    if (this.sp.depth === 0) return { count: 0, samples: [] };
+  async missingStructure(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[]; notDirectories: { path: string; is: 'symlink' | 'file' | 'other' }[] }> {
+    if (this.sp.depth === 0) return { count: 0, samples: [], notDirectories: [] };
     const { findMissingSessionDirs } = await import('./mkdirs.js');
     return findMissingSessionDirs(this.sp, sidBitsPerCharacter);
   }

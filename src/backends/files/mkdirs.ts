@@ -6,7 +6,7 @@
  * (fchmod/fchown). A directory renamed and replaced by a symlink between mkdir and chown
  * can therefore never hand another file to the save path's owner.
  */
-import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, SavePathError, SessionFileError } from '../../errors.js';
 import { SID_ALPHABET, type SidBitsPerCharacter } from '../../session/session-id.js';
@@ -118,27 +118,36 @@ function currentUmask(): number {
 /**
  * The directories of the depth-N tree PHP will need for ids of `bitsPerCharacter` that are
  * missing (or are not directories: a symlink or a file counts as missing, PHP's open would
- * fail or be refused). Never follows a symlink; counts all, names the first `limit`.
+ * fail or be refused). Never follows a symlink; counts all, names the first `limit`, and says
+ * of those that exist what they are instead (`notDirectories`): `mkdirs` refuses to replace
+ * them, so they must be removed by hand.
  */
-export function findMissingSessionDirs(sp: SavePath, bitsPerCharacter: SidBitsPerCharacter, limit = 20): { count: number; samples: string[] } {
+export function findMissingSessionDirs(
+  sp: SavePath,
+  bitsPerCharacter: SidBitsPerCharacter,
+  limit = 20,
+): { count: number; samples: string[]; notDirectories: { path: string; is: 'symlink' | 'file' | 'other' }[] } {
   const alphabet = SID_ALPHABET.slice(0, 1 << bitsPerCharacter);
-  const out = { count: 0, samples: [] as string[] };
+  const out = { count: 0, samples: [] as string[], notDirectories: [] as { path: string; is: 'symlink' | 'file' | 'other' }[] };
   const visit = (path: string, level: number): void => {
     if (level === sp.depth) return;
     for (const c of alphabet) {
       const sub = join(path, c);
-      let isDir = false;
+      let st: Stats | undefined;
       try {
-        isDir = lstatSync(sub).isDirectory();
+        st = lstatSync(sub);
       } catch {
         // ENOENT and friends: missing.
       }
-      if (!isDir) {
+      if (!st?.isDirectory()) {
         // Everything below a missing directory is missing too: count it without visiting.
         let below = 1;
         for (let l = level + 1; l < sp.depth; l++) below = below * alphabet.length + 1;
         out.count += below;
-        if (out.samples.length < limit) out.samples.push(sub);
+        if (out.samples.length < limit) {
+          out.samples.push(sub);
+          if (st) out.notDirectories.push({ path: sub, is: st.isSymbolicLink() ? 'symlink' : st.isFile() ? 'file' : 'other' });
+        }
         continue;
       }
       visit(sub, level + 1);

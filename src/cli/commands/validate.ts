@@ -1,4 +1,4 @@
-import { validateSessions, type ValidationProblem } from '../../admin/validate.js';
+import { validateSessions, type ValidateReport, type ValidationProblem } from '../../admin/validate.js';
 import { escapeText } from '../escape.js';
 import { canShowProgress } from '../output.js';
 import { ProgressLine, withProgress } from '../progress.js';
@@ -26,7 +26,7 @@ export async function run(opts: CommonOptions): Promise<number> {
     process.stdout.write(
       `${escapeText(source.description)}: ${report.missingDirectories} directories PHP needs for ids of sid_bits_per_character ${bits} are missing ` +
         `(PHP fails to write sessions there; run: sessctl mkdirs), e.g.:\n` +
-        report.missingDirectorySamples.slice(0, 5).map((d) => `  ${escapeText(d)}\n`).join('') +
+        report.missingDirectorySamples.slice(0, 5).map((d) => `  ${escapeText(d)}${notADirectory(report, d)}\n`).join('') +
         (report.missingDirectories > 5 ? '  …\n' : ''),
     );
   }
@@ -35,4 +35,12 @@ export async function run(opts: CommonOptions): Promise<number> {
     process.stdout.write(`validate ${escapeText(source.description)}: checked ${report.checked}, ${report.invalid} PHP would fail to decode (and destroy)${report.unreadable ? `, ${report.unreadable} unreadable` : ''}\n`);
   }
   return report.invalid > 0 || report.unreadable > 0 || report.missingDirectories > 0 ? 1 : 0;
+}
+
+/** What stands where a needed directory should be: mkdirs will not replace it. */
+function notADirectory(report: ValidateReport, path: string): string {
+  const found = report.notDirectories.find((n) => n.path === path);
+  if (!found) return '';
+  const what = found.is === 'symlink' ? 'a symlink (never followed)' : found.is === 'file' ? 'a file' : 'not a directory';
+  return ` — ${what}: remove it, then run sessctl mkdirs`;
 }
