@@ -16,5 +16,10 @@ const files = [];
   }
 })(root);
 const chosen = files.sort().filter((f) => wanted.length === 0 || wanted.some((w) => relative(root, f).includes(w)));
+// With no file at all, node --test would discover test files on its own, anywhere in the tree.
+if (chosen.length === 0) {
+  console.error(`no test file matches ${wanted.map((w) => JSON.stringify(w)).join(' or ')}`);
+  process.exit(1);
+}
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...chosen], { stdio: 'inherit' });
 process.exitCode = r.status ?? 1;
