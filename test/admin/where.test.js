@@ -44,6 +44,32 @@ test('comparisons: numbers and numeric strings alike, strings, booleans, null, o
   assert.equal(holds('not missing == 1'), true);
 });
 
+test('ints beyond 2^53 compare exactly, as PHP compares two ints (snowflake ids are not rounded into each other)', () => {
+  // The plain view gives an int beyond 2^53 as its decimal string; PHP's 1541815603606036481 == 1541815603606036480 is false.
+  const s = { user: { id: '1541815603606036481' }, max: '9223372036854775807', small: 42, f: 9007199254740992 };
+  const where = (expr) => evaluateWhere(parseWhere(expr), s);
+  assert.equal(where('user.id == 1541815603606036480'), false, 'the neighbouring id does not match');
+  assert.equal(where('user.id == 1541815603606036481'), true);
+  assert.equal(where('user.id == "1541815603606036480"'), false, 'two integer strings compare as ints too');
+  assert.equal(where('user.id != 1541815603606036480'), true);
+  assert.equal(where('user.id > 1541815603606036480 and user.id < 1541815603606036482'), true);
+  assert.equal(where('max == 9223372036854775806'), false);
+  assert.equal(where('max > 9223372036854775806'), true);
+  assert.equal(where('small < 9223372036854775807'), true);
+  assert.equal(where('max == 9223372036854775808'), true, 'a literal beyond 64 bits is a float for PHP, and so is the comparison');
+  assert.equal(where('f == 9007199254740993'), true, 'a float compares as a float, as in PHP');
+});
+
+test('numeric strings are PHP 8\'s: a sign and a trailing dot are numeric, only PHP\'s whitespace is skipped', () => {
+  const where = (expr, x) => evaluateWhere(parseWhere(expr), { x });
+  assert.equal(where('x == 42', '+42'), true, 'PHP: "+42" == 42');
+  assert.equal(where('x == 42', '42.'), true, 'PHP: "42." == 42');
+  assert.equal(where('x == 42', ' \t\n42\r\v\f'), true);
+  assert.equal(where('x == 42', '\u00a042'), false, 'PHP: "\xc2\xa042" == 42 is false (U+00A0 is no PHP whitespace)');
+  assert.equal(where('x == 42', '\u200342'), false);
+  assert.equal(where('x < 50', '+4.2e1'), true);
+});
+
 test('paths: wildcards (any match), indexes, quoted keys, length', () => {
   assert.equal(holds('user.roles.* == "admin"'), true);
   assert.equal(holds('user.roles[1] == "dev"'), true);

@@ -115,3 +115,18 @@ test('sessions that do not decode are never matched, and counted', needPhp(), ()
     removeDir(dir);
   }
 });
+
+test('destroy --where on a 64-bit id (a snowflake) destroys that user\'s session only, not the neighbouring id\'s', needPhp(), () => {
+  const dir = tempDir('where-bigint');
+  try {
+    // Real PHP ints beyond 2^53: as doubles both ids would be 1541815603606036480.
+    phpWriteSessions({ savePath: dir }, { [id(20)]: "['user' => ['id' => 1541815603606036480]]", [id(21)]: "['user' => ['id' => 1541815603606036481]]" });
+    const r = sessctl(['destroy', '--where', 'user.id == 1541815603606036480', '--all-matching', '--save-path', dir, '--no-php', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).destroyed, 1);
+    const left = sessctl(['list', '--save-path', dir, '--no-php', '--ndjson']).stdout.trim().split('\n').map((l) => JSON.parse(l).id);
+    assert.deepEqual(left, [id(21)], 'user ...481 is still logged in');
+  } finally {
+    removeDir(dir);
+  }
+});

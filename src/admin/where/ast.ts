@@ -6,8 +6,8 @@ export type Segment = { kind: 'key'; key: string } | { kind: 'glob'; pattern: st
 
 export type CompareOp = '==' | '!=' | '<' | '>' | '<=' | '>=';
 
-/** A literal on the right of a comparison. */
-export type Literal = string | number | boolean | null;
+/** A literal on the right of a comparison: an integer beyond 2^53 (within 64 bits) is a bigint, kept exact. */
+export type Literal = string | number | bigint | boolean | null;
 
 export type WhereNode =
   | { kind: 'and' | 'or'; left: WhereNode; right: WhereNode }

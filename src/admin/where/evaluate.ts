@@ -30,13 +30,45 @@ function resolve(root: unknown, path: Segment[]): unknown[] {
   return current;
 }
 
-const NUMERIC = /^\s*-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+/**
+ * PHP 8's numeric string: its whitespace (not JS's \s, which also takes U+00A0 and the like),
+ * a sign (`+42` is numeric), digits with an optional fraction (`42.` too) or `.5`, an exponent.
+ */
+const NUMERIC = /^[ \t\n\r\v\f]*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?[ \t\n\r\v\f]*$/;
+const INTEGER = /^[ \t\n\r\v\f]*[+-]?\d+[ \t\n\r\v\f]*$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
 /** A number for numeric comparison: numbers, and strings that are decimal numbers (PHP stores ids either way). */
 function asNumber(v: unknown): number | null {
   if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'string' && NUMERIC.test(v)) return Number(v);
   return null;
+}
+
+/**
+ * The value as an exact integer when PHP would compare it as one: an int (a safe integer, a
+ * bigint literal, or the string the plain view gives an int beyond 2^53) or an integer string
+ * that fits in 64 bits. PHP compares two of these as ints, so ids beyond 2^53 (snowflake ids)
+ * must not be rounded to doubles: 1541815603606036481 is not 1541815603606036480.
+ */
+function asInteger(v: unknown): bigint | null {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : null;
+  if (typeof v !== 'string' || !INTEGER.test(v)) return null;
+  const n = BigInt(v.trim().replace(/^\+/, ''));
+  return n >= INT64_MIN && n <= INT64_MAX ? n : null;
+}
+
+/** -1, 0 or 1 as PHP 8 orders two numbers (exact for two ints), or null when one is not numeric. */
+function numericOrder(actual: unknown, expected: unknown): number | null {
+  const ai = asInteger(actual);
+  const bi = ai === null ? null : asInteger(expected);
+  if (ai !== null && bi !== null) return ai < bi ? -1 : ai > bi ? 1 : 0;
+  const a = asNumber(actual);
+  const b = asNumber(expected);
+  return a !== null && b !== null ? a - b : null;
 }
 
 function compare(actual: unknown, op: string, expected: Literal): boolean {
@@ -44,12 +76,11 @@ function compare(actual: unknown, op: string, expected: Literal): boolean {
     const same = actual === expected;
     return op === '==' ? same : op === '!=' ? !same : false;
   }
-  const a = asNumber(actual);
-  const b = asNumber(expected);
-  let d: number;
-  if (a !== null && b !== null) d = a - b;
-  else if (typeof actual === 'string' && typeof expected === 'string') d = actual < expected ? -1 : actual > expected ? 1 : 0;
-  else return op === '!=' && (typeof actual !== 'object' || actual === null);
+  let d = numericOrder(actual, expected);
+  if (d === null) {
+    if (typeof actual === 'string' && typeof expected === 'string') d = actual < expected ? -1 : actual > expected ? 1 : 0;
+    else return op === '!=' && (typeof actual !== 'object' || actual === null);
+  }
   switch (op) {
     case '==':
       return d === 0;

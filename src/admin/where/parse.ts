@@ -34,6 +34,17 @@ const NAME = /[A-Za-z0-9_$*?-]/;
 const KEYWORDS = new Set(['and', 'or', 'not', 'exists', 'true', 'false', 'null']);
 const MAX_DEPTH = 100;
 
+/**
+ * A number as PHP reads the literal: an integer that fits in 64 bits is an int, kept exact as a
+ * bigint beyond 2^53 (`user.id == 1541815603606036481` must not match ...480); anything else a double.
+ */
+function numberLiteral(text: string): number | bigint {
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || Number.isSafeInteger(n)) return n;
+  const big = BigInt(text);
+  return big >= -(2n ** 63n) && big < 2n ** 63n ? big : n;
+}
+
 /** Parses a `--where` expression. @throws WhereSyntaxError */
 export function parseWhere(text: string): WhereNode {
   return parse(text, '--where', false) as WhereNode;
@@ -140,7 +151,7 @@ function parse(text: string, label: string, pathOnly: boolean): WhereNode | Segm
     const m = /^-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?/.exec(text.slice(pos));
     if (m && !NAME.test(text[pos + m[0].length] ?? ' ')) {
       pos += m[0].length;
-      return Number(m[0]);
+      return numberLiteral(m[0]);
     }
     if (keyword('true')) return true;
     if (keyword('false')) return false;
