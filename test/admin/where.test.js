@@ -91,6 +91,16 @@ test('and / or / not, precedence and parentheses', () => {
   assert.equal(holds('notes exists'), false, '"notes" is a key, not the keyword');
 });
 
+test('a long generated chain (user.id == 1 or user.id == 2 or …, 20,000 terms) is evaluated, not a stack overflow', () => {
+  const ors = Array.from({ length: 20000 }, (_, i) => `a == ${i + 1}`).join(' or ');
+  assert.equal(evaluateWhere(parseWhere(ors), { a: 20000 }), true);
+  assert.equal(evaluateWhere(parseWhere(ors), { a: 0 }), false);
+  const ands = Array.from({ length: 20000 }, () => 'a == 1').join(' and ');
+  assert.equal(evaluateWhere(parseWhere(ands), { a: 1 }), true);
+  assert.equal(evaluateWhere(parseWhere(`${ands} and a == 2`), { a: 1 }), false);
+  assert.equal(evaluateWhere(parseWhere(`(${ors}) and not (${ands})`), { a: 2 }), true, 'chains inside parentheses and not');
+});
+
 test('regexes run in linear time on hostile content: /^(a+)+$/ against "aaaa…b" ends; i folds case outside escapes', () => {
   const hostile = { x: 'a'.repeat(5000) + 'b', y: 'a'.repeat(5000), name: 'Ann Smith' };
   const where = (expr) => evaluateWhere(parseWhere(expr), hostile);

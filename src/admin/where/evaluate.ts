@@ -97,13 +97,32 @@ function compare(actual: unknown, op: string, expected: Literal): boolean {
   }
 }
 
-/** Whether the session's plain view satisfies the expression. */
+/**
+ * The operands of a chain of one connective, in order: `a and b and c` parses as
+ * and(and(a, b), c), as deep as the chain is long, so walking it by recursion would overflow
+ * the stack on a long generated expression (`user.id == 1 or user.id == 2 or …`).
+ */
+function chain(node: WhereNode & { kind: 'and' | 'or' }): WhereNode[] {
+  const rights: WhereNode[] = [];
+  let n: WhereNode = node;
+  while (n.kind === node.kind) {
+    const c = n as WhereNode & { kind: 'and' | 'or' };
+    rights.push(c.right);
+    n = c.left;
+  }
+  return [n, ...rights.reverse()];
+}
+
+/**
+ * Whether the session's plain view satisfies the expression. Recursion only follows `not` and
+ * parentheses (at most 100 levels, see parse.ts): a chain of `and`/`or` is a loop.
+ */
 export function evaluateWhere(node: WhereNode, plain: unknown): boolean {
   switch (node.kind) {
     case 'and':
-      return evaluateWhere(node.left, plain) && evaluateWhere(node.right, plain);
+      return chain(node).every((n) => evaluateWhere(n, plain));
     case 'or':
-      return evaluateWhere(node.left, plain) || evaluateWhere(node.right, plain);
+      return chain(node).some((n) => evaluateWhere(n, plain));
     case 'not':
       return !evaluateWhere(node.operand, plain);
     case 'exists':
