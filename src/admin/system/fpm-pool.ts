@@ -42,7 +42,9 @@ export function parseFpmPools(text: string, file: string): FpmPool[] {
     const prev = pool.session.get(key);
     // A php_admin_value cannot be overridden by a later php_value (FPM keeps the admin one).
     if (prev?.admin && !admin) continue;
-    const value = parseIniValue(line.slice(eq + 1), `${file}:${i + 1}`, process.env).replace(/\$pool\b/g, pool.name);
+    // FPM replaces every "$pool" (strstr), also inside a longer name: "/srv/$pool_sessions" is
+    // "/srv/www_sessions". A function replacer, so a "$&" in a pool name is taken as it is.
+    const value = parseIniValue(line.slice(eq + 1), `${file}:${i + 1}`, process.env).replaceAll('$pool', () => pool!.name);
     pool.session.set(key, { value, line: i + 1, admin });
   }
   return pools;
