@@ -246,13 +246,24 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * The expression, escaped, and a caret under the column. The caret is placed by the escaped
+ * text before it: a tab or newline in the expression is printed as two characters (`\t`, `\n`)
+ * and must neither break the expression's line nor move the caret off the column it names.
+ */
+function caretLines(expression: string, column: number): string {
+  const shown = (text: string) => escapeText(redactSecrets(text));
+  return `  ${shown(expression)}\n  ${' '.repeat(shown(expression.slice(0, Math.max(0, column - 1))).length)}^\n`;
+}
+
 /** Prints an error as one line (a stack trace only with --debug) and returns the exit code. */
 export function reportError(err: unknown, debug: boolean): number {
   const message = redactSecrets(err instanceof Error ? err.message : String(err));
   process.stderr.write(`sessctl: ${escapeText(message.split('\n')[0]!)}\n`);
   // An error that can show where it is (a --where expression with a caret under the column).
-  const detail = (err as { detail?: unknown } | null)?.detail;
-  if (typeof detail === 'string') process.stderr.write(detail.split('\n').map((l) => escapeText(redactSecrets(l))).join('\n') + '\n');
+  const at = err as { detail?: unknown; expression?: unknown; column?: unknown } | null;
+  if (typeof at?.expression === 'string' && typeof at.column === 'number') process.stderr.write(caretLines(at.expression, at.column));
+  else if (typeof at?.detail === 'string') process.stderr.write(at.detail.split('\n').map((l) => escapeText(redactSecrets(l))).join('\n') + '\n');
   if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
   if (err instanceof SessctlError && USAGE_CODES.has(err.code)) return EXIT_USAGE;
   // A save path leading through a symlink we may not follow is a bad setting, like a missing one.

@@ -130,3 +130,18 @@ test('destroy --where on a 64-bit id (a snowflake) destroys that user\'s session
     removeDir(dir);
   }
 });
+
+test('a bad expression with a tab, a newline or ESC in it: printed escaped on one line, the caret under the column it names', () => {
+  const dir = tempDir('where-caret');
+  try {
+    const r = sessctl(['list', '--where', 'user.id\t=\t42', '--save-path', dir, '--no-php']);
+    assert.equal(r.code, 2);
+    // Column 9 is the '=': after "user.id\t", printed as the 8 characters `user.id\t`.
+    assert.equal(r.stderr.split('\n').slice(1).join('\n'), '  user.id\\t=\\t42\n           ^\n');
+    const s = sessctl(['set', 'abcdefabcdefabcdefabcdef02', 'n.\x1b[31mX\nY', '1', '--save-path', dir, '--no-php']);
+    assert.equal(s.code, 2);
+    assert.equal(s.stderr.split('\n').slice(1).join('\n'), '  n.\\x1b[31mX\\nY\n    ^\n', 'one line for the path, no raw newline or ESC');
+  } finally {
+    removeDir(dir);
+  }
+});
