@@ -195,6 +195,24 @@ export function ttlTimes(ttlSeconds: number | null, maxlifetime: number, nowMs: 
   return { mtimeMs: Math.min(nowMs, nowMs - (maxlifetime - ttlSeconds) * 1000) };
 }
 
+/** The largest |time| a JS Date holds (±8.64e15 ms, about ±275,000 years). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * The last write of a session from a unix time kept in a database column (Laravel's
+ * `last_activity`, Symfony's `sess_time`). A column holds whatever was put there: SQLite keeps
+ * text as text in an INTEGER column and integers up to 2^63, and neither has a date (the
+ * formatters would throw "Invalid time value" and end a whole `list`). The frameworks compare
+ * such a value in SQL (`last_activity <= ?`), which text never passes and a huge number neither,
+ * so their gc never removes it: it is `neverExpires`, as a key without a TTL. A time before
+ * Date's range is as expired as the earliest date.
+ */
+export function storedTimes(unixSeconds: number, maxlifetime: number, nowMs: number): Pick<SessionEntry, 'mtimeMs' | 'neverExpires'> {
+  const ms = unixSeconds * 1000;
+  if (Number.isFinite(ms) && ms <= MAX_DATE_MS) return { mtimeMs: Math.max(ms, -MAX_DATE_MS) };
+  return ttlTimes(null, maxlifetime, nowMs);
+}
+
 /**
  * `gc` for stores whose keys expire by themselves (Redis, Memcached): there is nothing to delete;
  * this counts the sessions and names those that never expire (written by something else).

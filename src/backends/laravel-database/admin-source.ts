@@ -5,7 +5,7 @@
  * a time under the row lock, skipping rows a Node handle holds and rows written since they were judged.
  */
 import { BackendError, InvalidSessionIdError, LockTimeoutError } from '../../errors.js';
-import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { newGcReport, recordGcError, storedTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertLaravelSessionId, isLaravelSessionId, type PayloadCipher } from '../shared/laravel.js';
 import { LaravelSessionTable, type LaravelSessionRow, type LockedLaravelRow } from './table.js';
@@ -59,7 +59,7 @@ export class LaravelDatabaseAdminSource implements AdminSource {
 
   /** The entry of a row; its bytes are the decrypted attributes when there is a cipher. @throws when they do not decrypt */
   #entry(id: string, row: LaravelSessionRow, size: number, withData: boolean): SessionEntry {
-    const e: SessionEntry = { id, location: this.#location(id), size, mtimeMs: row.lastActivity * 1000 };
+    const e: SessionEntry = { id, location: this.#location(id), size, ...storedTimes(row.lastActivity, this.#maxlifetime, Date.now()) };
     if (!withData) return e;
     if (size > this.#maxBytes) e.tooBig = true;
     else e.bytes = this.#cipher && row.payload.length > 0 ? this.#cipher.open(row.payload, this.#t.where(id)) : row.payload;

@@ -7,7 +7,7 @@
  * lock, and a row a request holds is left for the next run.
  */
 import { BackendError, ConfigError, LockTimeoutError } from '../../errors.js';
-import { newGcReport, recordGcError, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { newGcReport, recordGcError, storedTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { SymfonyPdoSessionStore, type LockedRow, type PdoLockMode, type PdoRow } from './store.js';
@@ -55,7 +55,7 @@ export class SymfonyPdoAdminSource implements AdminSource {
   }
 
   #entry(id: string, row: PdoRow, withData: boolean): SessionEntry {
-    const e: SessionEntry = { id, location: `${this.#store.table}:${id}`, size: row.data.length, mtimeMs: row.time * 1000 };
+    const e: SessionEntry = { id, location: `${this.#store.table}:${id}`, size: row.data.length, ...storedTimes(row.time, this.#maxlifetime, Date.now()) };
     if (withData) {
       if (row.data.length > this.#maxBytes) e.tooBig = true;
       else e.bytes = row.data;

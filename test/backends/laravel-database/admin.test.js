@@ -139,3 +139,30 @@ for (const kind of /** @type {const} */ (['sqlite', 'pgsql'])) {
     }
   });
 }
+
+test('sqlite: a last_activity that is no time (text, beyond a Date) is listed as never expiring, not a crash; gc leaves it as Laravel does', async () => {
+  const { store, settings, table, sql } = await setup('sqlite');
+  const source = await openAdminSource(settings);
+  try {
+    const ids = { text: 'a'.repeat(40), huge: 'b'.repeat(40), old: 'c'.repeat(40) };
+    const payload = Buffer.from('a:1:{s:1:"a";i:1;}').toString('base64');
+    // SQLite keeps text as text in an INTEGER column, and integers up to 2^63.
+    for (const [id, last] of [[ids.text, 'abc'], [ids.huge, 9223372036854775807n], [ids.old, -5]]) {
+      await sql(`INSERT INTO ${table} (id, payload, last_activity) VALUES (?, ?, ?)`, [id, payload, last]);
+    }
+    /** @type {any[]} */
+    const listed = [];
+    for await (const s of listSessions(source, settings)) listed.push(s);
+    const by = Object.fromEntries(listed.map((s) => [s.id, s]));
+    assert.deepEqual(Object.keys(by).sort(), Object.values(ids).sort());
+    for (const id of [ids.text, ids.huge]) assert.deepEqual([by[id].neverExpires, by[id].modified], [true, null], id);
+    assert.equal(by[ids.old].modified, '1969-12-31T23:59:55.000Z');
+    // DatabaseSessionHandler::gc's `last_activity <= ?` is never true for text or 2^63 - 1.
+    const report = await source.gc({ maxlifetime: 7200 });
+    assert.equal(report.deleted, 1);
+    assert.deepEqual((await sql(`SELECT id FROM ${table} ORDER BY id`)).map((r) => r.id), [ids.text, ids.huge]);
+  } finally {
+    await source.close();
+    await store.close();
+  }
+});

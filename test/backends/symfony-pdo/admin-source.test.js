@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openAdminSource } from 'sessctl/admin';
+import { openAdminSource, listSessions } from 'sessctl/admin';
 import { SymfonyPdoSessionStore } from 'sessctl/symfony-pdo';
 import { decodeSession, encodeSession } from 'sessctl';
 import { hasPdoPgsql, hasSymfony, needPdo, needSymfony } from '../../helpers/env.js';
@@ -136,3 +136,30 @@ for (const [name, db] of Object.entries(DATABASES)) {
     });
   });
 }
+
+test('sqlite: a sess_time that is no time (text, beyond a Date) is listed as never expiring, not a crash', needPdo('sqlite', true), async () => {
+  const { url } = DATABASES.sqlite();
+  const store = new SymfonyPdoSessionStore({ url, table: 'odd_times' });
+  await store.createTable();
+  const settings = { saveHandler: 'symfony-pdo', savePath: url, serializeHandler: /** @type {const} */ ('php'), maxlifetime: 1440, ini: { 'symfony.table': 'odd_times' } };
+  const source = await openAdminSource(settings);
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    await store.db.connect().then(async (c) => {
+      try {
+        for (const [id, time] of [['texttime', 'abc'], ['hugetime', 9223372036854775807n]]) {
+          await c.query('INSERT INTO odd_times (sess_id, sess_data, sess_lifetime, sess_time) VALUES (?, ?, ?, ?)', [id, Buffer.from('a|i:1;'), now + 3600, time]);
+        }
+      } finally {
+        await c.release();
+      }
+    });
+    /** @type {any[]} */
+    const listed = [];
+    for await (const s of listSessions(source, settings)) listed.push(s);
+    assert.deepEqual(listed.map((s) => [s.id, s.neverExpires, s.modified, s.keys]).sort(), [['hugetime', true, null, 1], ['texttime', true, null, 1]]);
+  } finally {
+    await source.close();
+    await store.close();
+  }
+});
