@@ -21,6 +21,15 @@ function bag(data: PhpArray, key: string): PhpArray {
   }
   return b;
 }
+/**
+ * The bag stored under `key` when it is an array, else undefined: NativeSessionStorage::loadSession()
+ * gives a bag an empty array in place of anything else stored under its key (`_sf2_attributes|i:5;`),
+ * so such a session reads as having no attributes, not as an error.
+ */
+function storedBag(data: PhpArray, key: string): PhpArray | undefined {
+  const b = data.get(key);
+  return b instanceof PhpArray ? b : undefined;
+}
 const toPhp = (v: unknown): PhpValue => (v instanceof PhpArray || v === null || typeof v !== 'object' ? (v as PhpValue) : fromPlain(v));
 
 export class SymfonySessionView {
@@ -29,10 +38,10 @@ export class SymfonySessionView {
   /** $session->get($name): the attribute bag; `any` unless typed, like PhpArray.get (the shape comes from PHP). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   get<T = any>(name: string): T | undefined {
-    return (this.data.get(ATTRIBUTES) as PhpArray | undefined)?.get<T>(name);
+    return storedBag(this.data, ATTRIBUTES)?.get<T>(name);
   }
   has(name: string): boolean {
-    return (this.data.get(ATTRIBUTES) as PhpArray | undefined)?.has(name) ?? false;
+    return storedBag(this.data, ATTRIBUTES)?.has(name) ?? false;
   }
   set(name: string, value: unknown): void {
     bag(this.data, ATTRIBUTES).set(name, toPhp(value));
@@ -56,13 +65,13 @@ export class SymfonySessionView {
 
   /** FlashBag::peek($type): the messages, left in place. */
   peekFlashes(type: string): PhpValue[] {
-    const m = (this.data.get(FLASHES) as PhpArray | undefined)?.get(type);
+    const m = storedBag(this.data, FLASHES)?.get(type);
     return m instanceof PhpArray ? [...m.values()] : [];
   }
   /** FlashBag::get($type): the messages, removed (shown once). */
   getFlashes(type: string): PhpValue[] {
     const m = this.peekFlashes(type);
-    (this.data.get(FLASHES) as PhpArray | undefined)?.delete(type);
+    storedBag(this.data, FLASHES)?.delete(type);
     return m;
   }
   /** FlashBag::add($type, $message). */
