@@ -47,6 +47,17 @@ function userIdOf(v: unknown): number | string | null {
   return v as number | string;
 }
 
+/**
+ * base64_decode($payload) as DatabaseSessionHandler::read() calls it (not strict): every byte
+ * outside the base64 alphabet, `=` included wherever it stands, is skipped and the rest decoded
+ * as one stream. Node's decoder differs on a hand-made row: it takes `-` and `_` as base64url
+ * digits and stops at the first `=`, so it read attributes Laravel does not see, and missed some
+ * it does.
+ */
+export function phpBase64Decode(text: string): Buffer {
+  return Buffer.from(text.replace(/[^A-Za-z0-9+/]/g, ''), 'base64');
+}
+
 const textOf = (v: unknown): string | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v.toString('latin1') : String(v));
 
 export class LaravelSessionTable {
@@ -115,7 +126,7 @@ export class LaravelSessionTable {
 
   static rowOf(r: Row): LaravelSessionRow {
     return {
-      payload: Buffer.from(textOf(r.payload) ?? '', 'base64'),
+      payload: phpBase64Decode(textOf(r.payload) ?? ''),
       lastActivity: Number(r.last_activity),
       userId: userIdOf(r.user_id),
       ipAddress: textOf(r.ip_address),

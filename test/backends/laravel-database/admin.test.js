@@ -166,3 +166,21 @@ test('sqlite: a last_activity that is no time (text, beyond a Date) is listed as
     await store.close();
   }
 });
+
+test('sqlite: a payload is base64-decoded as PHP base64_decode() does (junk and "=" skipped, no base64url)', async () => {
+  const { store, table, sql } = await setup('sqlite');
+  try {
+    // What php -r 'var_dump(base64_decode($s));' gives for each (PHP 8.2).
+    const rows = {
+      ['n'.repeat(40)]: 'YToxOntz-OjE6ImEi\nO2k6MTt9', // a:1:{s:1:"a";i:1;}
+      ['p'.repeat(40)]: 'YToxOntz=OjE6ImEiO2k6MTt9', // a:1:{s:1:"a";i:1;}
+      ['u'.repeat(40)]: 'YToxOntzOjE6ImEiO3M6Mzoi-_-_Ijt9', // a:1:{s:1:"a";s:3:"";} — no session for Laravel
+    };
+    for (const [id, payload] of Object.entries(rows)) await sql(`INSERT INTO ${table} (id, payload, last_activity) VALUES (?, ?, ?)`, [id, payload, now()]);
+    assert.equal((await store.read('n'.repeat(40)))?.get('a'), 1);
+    assert.equal((await store.read('p'.repeat(40)))?.get('a'), 1);
+    await assert.rejects(store.read('u'.repeat(40)), { code: 'EDECODE' });
+  } finally {
+    await store.close();
+  }
+});
