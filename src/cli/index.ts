@@ -31,6 +31,8 @@ export interface CommonOptions {
   asRoot?: boolean;
   /** `--framework laravel|symfony --app PATH [--session-handler pdo|redis|native]`. */
   framework?: string;
+  /** Laravel: config('app.cipher'). */
+  cipher?: string;
   app?: string;
   sessionHandler?: string;
   /** `--session-encrypt` / `--no-session-encrypt` (Laravel's `'encrypt'`); undefined = SESSION_ENCRYPT. */
@@ -58,7 +60,8 @@ function addFrameworkOptions(cmd: Command): Command {
     .option('--app <path>', 'the app directory for --framework (default: the current directory)')
     .addOption(new Option('--session-handler <kind>', 'Symfony: the storage when DATABASE_URL and REDIS_URL are both set').choices(['pdo', 'redis', 'native']))
     .option('--session-encrypt', "Laravel: the app stores sessions encrypted with APP_KEY ('encrypt' => true; default: SESSION_ENCRYPT from .env)")
-    .option('--no-session-encrypt', 'Laravel: the stored sessions are not encrypted, whatever SESSION_ENCRYPT says');
+    .option('--no-session-encrypt', 'Laravel: the stored sessions are not encrypted, whatever SESSION_ENCRYPT says')
+    .option('--cipher <name>', "Laravel: config('app.cipher') when it is not AES-256-CBC (AES-128-CBC, AES-128-GCM, AES-256-GCM), for encrypted sessions and --cookie");
 }
 
 function example(cmd: Command, ...lines: string[]): Command {

@@ -373,3 +373,45 @@ test('--session-encrypt is for Laravel apps only, and needs --framework', () => 
   assert.equal(flag.code, 0, flag.stderr);
   assert.equal(JSON.parse(flag.stdout).app.encrypt, 'on (--session-encrypt)');
 });
+
+test('--cipher: an app whose config/app.php says AES-128-CBC (a 16-byte APP_KEY) is read with it, sessions and cookie; a bad name is a usage error', async () => {
+  const { LaravelEncrypter, laravelPayloadCipher, encryptLaravelCookie } = await import('sessctl/laravel');
+  const app = tempDir('laravel-cipher');
+  dirs.push(app);
+  const key128 = `base64:${randomBytes(16).toString('base64')}`;
+  writeFileSync(join(app, '.env'), `APP_NAME="Acme Shop"\nAPP_KEY=${key128}\nSESSION_DRIVER=file\nSESSION_ENCRYPT=true\n`);
+  const store = join(app, 'storage', 'framework', 'sessions');
+  mkdirSync(store, { recursive: true });
+  const id = 'C'.repeat(20) + 'abcdefghij0123456789';
+  const encrypter = new LaravelEncrypter({ key: key128, cipher: 'AES-128-CBC' });
+  writeFileSync(join(store, id), laravelPayloadCipher(encrypter).seal(Buffer.from('a:1:{s:4:"cart";i:3;}')));
+  const cookie = encryptLaravelCookie(id, { name: COOKIE, encrypter }); // URL-encoded, as Set-Cookie carries it
+  const run = (/** @type {string[]} */ ...args) => sessctl(['--framework', 'laravel', '--app', app, ...args, '--no-php']);
+
+  const shown = run('--cipher', 'AES-128-CBC', 'inspect', id, '--json');
+  assert.equal(shown.code, 0, shown.stderr);
+  assert.equal(JSON.parse(shown.stdout).cart, 3);
+  const byCookie = run('--cipher', 'aes-128-cbc', 'inspect', '--cookie', cookie, '--json');
+  assert.equal(byCookie.code, 0, byCookie.stderr);
+  assert.equal(JSON.parse(byCookie.stdout).cart, 3);
+  assert.match(JSON.parse(run('--cipher', 'AES-128-CBC', 'config', '--json').stdout).app.cipher, /^AES-128-CBC \(--cipher\)/);
+
+  // Without it, Laravel's default AES-256-CBC: the 16-byte key is refused as Laravel refuses it.
+  const without = run('inspect', id);
+  assert.equal(without.code, 2);
+  assert.match(without.stderr, /APP_KEY is 16 bytes; AES-256-CBC needs 32/);
+  for (const [args, message] of /** @type {[string[], RegExp][]} */ ([
+    [['--cipher', 'AES-512-XYZ', 'inspect', id], /cipher "AES-512-XYZ" is not one Laravel supports/],
+  ])) {
+    const r = run(...args);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.ok(!(r.stdout + r.stderr).includes(key128.slice(7)), 'the key is never printed');
+  }
+  const sf = sessctl(['--framework', 'symfony', '--app', app, '--cipher', 'AES-128-CBC', 'config', '--no-php']);
+  assert.equal(sf.code, 2);
+  assert.match(sf.stderr, /--cipher is for Laravel/);
+  const lone = sessctl(['--cipher', 'AES-128-CBC', 'config', '--no-php']);
+  assert.equal(lone.code, 2);
+  assert.match(lone.stderr, /--cipher needs --framework/);
+});

@@ -20,6 +20,8 @@ export interface ReadAppOptions {
   sessionHandler?: string;
   /** Laravel: whether stored payloads are encrypted (`'encrypt' => true`); default SESSION_ENCRYPT from the app's `.env`. */
   encrypt?: boolean;
+  /** Laravel: config('app.cipher') when it is not AES-256-CBC (config/app.php hard-codes it; no .env variable says it). */
+  cipher?: string;
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -34,5 +36,6 @@ export function readApp(options: ReadAppOptions): AppConfig {
     if (!SYMFONY_SESSION_HANDLERS.includes(options.sessionHandler as SymfonySessionHandler)) throw new ConfigError(`--session-handler: ${JSON.stringify(options.sessionHandler)} is not one of ${SYMFONY_SESSION_HANDLERS.join(', ')}`);
   }
   if (options.encrypt !== undefined && framework !== 'laravel') throw new ConfigError('--session-encrypt is for Laravel apps (their `encrypt => true`); Symfony does not encrypt stored sessions');
-  return framework === 'laravel' ? readLaravelApp(app, env, options.encrypt) : readSymfonyApp(app, env, options.sessionHandler as SymfonySessionHandler | undefined);
+  if (options.cipher !== undefined && framework !== 'laravel') throw new ConfigError('--cipher is for Laravel apps (their config/app.php cipher); Symfony does not encrypt stored sessions');
+  return framework === 'laravel' ? readLaravelApp(app, env, options.encrypt, options.cipher) : readSymfonyApp(app, env, options.sessionHandler as SymfonySessionHandler | undefined);
 }

@@ -17,7 +17,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from '../../errors.js';
 import { laravelEnvValue, parseDotenv } from './dotenv.js';
 import { readAppEnvFile } from './env-file.js';
-import { LaravelEncrypter } from '../../frameworks/laravel/encrypter.js';
+import { LaravelEncrypter, parseCipher } from '../../frameworks/laravel/encrypter.js';
 import { laravelPayloadCipher } from '../../frameworks/laravel/payload.js';
 import type { AppConfig } from './types.js';
 
@@ -47,7 +47,9 @@ export function laravelEnv(app: string, env: Env): { get(name: string): string |
  * Reads a Laravel app directory.
  * @throws ConfigError for a driver that keeps no sessions on the server or one sessctl cannot reach.
  */
-export function readLaravelApp(appDir: string, env: Env, encryptFlag?: boolean): AppConfig {
+export function readLaravelApp(appDir: string, env: Env, encryptFlag?: boolean, cipherFlag?: string): AppConfig {
+  // Checked before anything is read: a typo is a usage error, not an undecryptable session later.
+  const cipher = parseCipher(cipherFlag);
   const app = resolve(appDir);
   if (!existsSync(app)) throw new ConfigError(`--app ${app}: no such directory`);
   const e = laravelEnv(app, env);
@@ -131,18 +133,19 @@ export function readLaravelApp(appDir: string, env: Env, encryptFlag?: boolean):
     const encrypt = encryptFlag ?? (raw === true || (typeof raw === 'string' && raw !== '' && raw !== '0'));
     const why = encryptFlag !== undefined ? `--${encryptFlag ? '' : 'no-'}session-encrypt` : from('SESSION_ENCRYPT', 'SESSION_ENCRYPT unset');
     summary.encrypt = `${encrypt ? 'on' : 'off'} (${why})${encrypt && !key ? ': APP_KEY is not set, the sessions cannot be read' : ''}`;
+    summary.cipher = `${cipher.toUpperCase()} (${cipherFlag !== undefined ? '--cipher' : "Laravel's default; config/app.php may say otherwise: --cipher"})`;
     const config: AppConfig = { framework: 'laravel', app, settings, sources, cookieName, summary, warnings };
     if (ini) config.ini = ini;
     if (encrypt) {
       config.payloadCipher = () => {
         if (!key) throw new ConfigError(`${envFile}: APP_KEY is not set: the sessions of an app with encrypt => true cannot be read without it`);
-        return laravelPayloadCipher(new LaravelEncrypter({ key, previousKeys: previous ?? undefined }));
+        return laravelPayloadCipher(new LaravelEncrypter({ key, previousKeys: previous ?? undefined, cipher }));
       };
     }
     config.cookieToId = async (value: string) => {
       if (!key) throw new ConfigError(`${envFile}: APP_KEY is not set: a Laravel session cookie cannot be decrypted without it`);
       const { decryptLaravelCookie } = await import('../../frameworks/laravel/cookie.js');
-      return decryptLaravelCookie(value, { name: cookieName, key, previousKeys: previous ?? undefined });
+      return decryptLaravelCookie(value, { name: cookieName, key, previousKeys: previous ?? undefined, cipher });
     };
     return config;
   }

@@ -21,10 +21,11 @@ export async function settingsFrom(
   let app: AppConfig | undefined;
   if (opts.framework !== undefined) {
     const { readApp } = await import('../../admin/app/index.js');
-    app = readApp({ framework: opts.framework, app: opts.app, sessionHandler: opts.sessionHandler, encrypt: opts.sessionEncrypt });
+    app = readApp({ framework: opts.framework, app: opts.app, sessionHandler: opts.sessionHandler, encrypt: opts.sessionEncrypt, cipher: opts.cipher });
     for (const w of app.warnings) process.stderr.write(`sessctl: warning: ${escapeText(redactSecrets(w))}\n`);
-  } else if (opts.app !== undefined || opts.sessionHandler !== undefined || opts.sessionEncrypt !== undefined) {
-    throw new ConfigError(`${opts.app !== undefined ? '--app' : opts.sessionHandler !== undefined ? '--session-handler' : '--session-encrypt'} needs --framework laravel|symfony`);
+  } else if (opts.app !== undefined || opts.sessionHandler !== undefined || opts.sessionEncrypt !== undefined || opts.cipher !== undefined) {
+    const flag = opts.app !== undefined ? '--app' : opts.sessionHandler !== undefined ? '--session-handler' : opts.sessionEncrypt !== undefined ? '--session-encrypt' : '--cipher';
+    throw new ConfigError(`${flag} needs --framework laravel|symfony`);
   }
   return resolveSettings({
     app,
