@@ -47,6 +47,8 @@ export interface MigrateReport {
   verified?: number;
   /** With verify: sessions whose target copy differs from the source now (changed since, or lost). */
   mismatched?: number;
+  /** Set when the report file could not be written (disk full, file size limit): the lines after it are missing. */
+  reportFileError?: string;
   durationMs: number;
 }
 
@@ -156,6 +158,12 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
   const done = options.reportFile ? await readDone(options.reportFile) : new Set<string>();
   const logFd = options.reportFile && !options.dryRun ? openReport(options.reportFile, true) : null;
   const log: WriteStream | undefined = logFd === null ? undefined : createWriteStream('', { fd: logFd });
+  // A write that fails (ENOSPC, EFBIG) must not end the run with an unhandled 'error': the sessions
+  // keep moving, and the report says which file is short of lines.
+  let logError: NodeJS.ErrnoException | undefined;
+  log?.on('error', (err: NodeJS.ErrnoException) => {
+    logError ??= err;
+  });
   const report: MigrateReport = {
     from: source.description,
     to: target.description,
@@ -176,7 +184,7 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
     else if (r.outcome === 'done-before') report.doneBefore++;
     else report[r.outcome]++;
     if (r.outcome === 'moved') moved.set(r.id, Date.now() + (r.remainingSeconds ?? 0) * 1000);
-    log?.write(JSON.stringify({ id: r.id, outcome: r.outcome, ...(r.message ? { message: r.message } : {}) }) + '\n');
+    if (!logError) log?.write(JSON.stringify({ id: r.id, outcome: r.outcome, ...(r.message ? { message: r.message } : {}) }) + '\n');
     options.onResult?.(r);
     if (++report.checked % 500 === 0) options.onProgress?.(report);
   };
@@ -240,7 +248,15 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
   } finally {
     report.durationMs = Date.now() - started;
     options.onProgress?.(report);
-    if (log) await new Promise<void>((resolve) => log.end(resolve));
+    if (log) {
+      await new Promise<void>((resolve) =>
+        log.end((err?: NodeJS.ErrnoException | null) => {
+          if (err) logError ??= err;
+          resolve();
+        }),
+      );
+    }
+    if (logError) report.reportFileError = `--report ${options.reportFile}: cannot write it (${logError.code ?? logError.message}); the lines after the first failure are missing (a run again finds those sessions in the target: already there)`;
   }
   return report;
 }

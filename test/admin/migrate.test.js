@@ -8,7 +8,7 @@ import { readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { needMemcached, needRedis, runPhp } from '../helpers/env.js';
-import { removeDir, sessctl, tempDir } from '../helpers/cli.js';
+import { BIN, removeDir, sessctl, tempDir } from '../helpers/cli.js';
 import { iniArgs } from '../helpers/php-run.js';
 import { useRedisServer } from '../helpers/redis-server.js';
 import { useMemcached } from '../helpers/memcached-server.js';
@@ -174,6 +174,31 @@ test('--report must be a regular file: a FIFO is refused at once (no hang), a sy
     const ok = sessctl(args(join(dir, 'report.jsonl')));
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(readFileSync(join(dir, 'report.jsonl'), 'utf8'), /"outcome":"moved"/);
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('a report file that cannot be written (file size limit: EFBIG) is one error line and exit 1, not a crash; every session still moves', () => {
+  const dir = tempDir('migrate-report-full');
+  try {
+    const from = join(dir, 'from');
+    const to = join(dir, 'to');
+    for (const d of [from, to]) spawnSync('mkdir', [d]);
+    const ids = Array.from({ length: 200 }, (_, i) => `rfull${String(i).padStart(4, '0')}abcdefghijklmnopq`);
+    for (const id of ids) writeFileSync(join(from, `sess_${id}`), 'a|i:1;');
+    const report = join(dir, 'report.jsonl');
+    // POSIX sh counts ulimit -f in 512-byte blocks: the report stops at 4 KiB, about 100 lines of 200.
+    const r = spawnSync('sh', ['-c', 'ulimit -f 8 && exec "$0" "$@"', process.execPath, BIN, 'migrate', '--save-path', from, '--to-save-handler', 'files', '--to-save-path', to, '--report', report, '--no-php', '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /Unhandled|at .*node:/, 'no stack trace');
+    assert.match(r.stderr, /^sessctl: --report .*report\.jsonl: cannot write it \(EFBIG\)/m);
+    const rep = JSON.parse(r.stdout);
+    assert.equal(rep.moved, 200);
+    assert.equal(rep.failed, 0);
+    assert.match(rep.reportFileError, /EFBIG/);
+    assert.ok(readFileSync(report, 'utf8').split('\n').length < 200, 'the limit did cut the report short');
+    for (const id of ids) assert.equal(readFileSync(join(to, `sess_${id}`), 'utf8'), 'a|i:1;');
   } finally {
     removeDir(dir);
   }

@@ -75,6 +75,7 @@ export async function run(opts: MigrateFlags): Promise<number> {
     await source.close();
     await target.close();
   }
+  if (report.reportFileError) process.stderr.write(`sessctl: ${escapeText(report.reportFileError)}\n`);
   if (controller.signal.aborted) process.stderr.write('sessctl: interrupted; run again with the same --report to go on\n');
   if (opts.json) process.stdout.write(json({ ...report, actedAs }));
   else if (!opts.quiet) {
@@ -92,5 +93,5 @@ export async function run(opts: MigrateFlags): Promise<number> {
     ];
     process.stdout.write(`migrate ${escapeText(report.from)} → ${escapeText(report.to)}: ${parts.join(', ')}\n`);
   }
-  return report.failed > 0 || (report.mismatched ?? 0) > 0 || controller.signal.aborted ? 1 : 0;
+  return report.failed > 0 || (report.mismatched ?? 0) > 0 || report.reportFileError !== undefined || controller.signal.aborted ? 1 : 0;
 }
