@@ -49,6 +49,12 @@ export interface MigrateReport {
   mismatched?: number;
   /** Set when the report file could not be written (disk full, file size limit): the lines after it are missing. */
   reportFileError?: string;
+  /**
+   * Why the run stopped early: this many sessions in a row could not reach a server (connection
+   * refused, no answer in time). Each would otherwise cost its timeouts, for hours on a big tree;
+   * a run again with the same --report goes on where this one stopped.
+   */
+  gaveUp?: string;
   durationMs: number;
 }
 
@@ -128,10 +134,20 @@ function targetBytes(codec: AdminCodec, from: AdminSettings, to: SerializeHandle
   return out;
 }
 
-/** Runs `fn` over the items with at most `jobs` at a time, in order of arrival. */
-async function pool<T>(items: AsyncIterable<T>, jobs: number, fn: (item: T) => Promise<void>): Promise<void> {
+/** Sessions in a row that fail to reach a server before a run gives up. */
+const GIVE_UP_AFTER = 10;
+
+/** A server that refuses connections or does not answer in time (not a session's own failure). */
+function isUnreachable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'EBACKENDCONN' || code === 'EBACKENDTIMEOUT';
+}
+
+/** Runs `fn` over the items with at most `jobs` at a time, in order of arrival, until `stopped()`. */
+async function pool<T>(items: AsyncIterable<T>, jobs: number, fn: (item: T) => Promise<void>, stopped: () => boolean = () => false): Promise<void> {
   const running = new Set<Promise<void>>();
   for await (const item of items) {
+    if (stopped()) break;
     const p: Promise<void> = fn(item).finally(() => running.delete(p));
     running.add(p);
     if (running.size >= jobs) await Promise.race(running);
@@ -189,6 +205,8 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
     if (++report.checked % 500 === 0) options.onProgress?.(report);
   };
 
+  // Sessions in a row that failed to reach a server (see MigrateReport.gaveUp).
+  let unreachable = 0;
   const moveOne = async (entry: SessionEntry): Promise<void> => {
     options.signal?.throwIfAborted();
     const base = { id: entry.id, location: entry.location };
@@ -207,15 +225,20 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
         const stored = await put(entry.id, bytes, { expiresAtMs, lockTimeoutMs, overwrite: options.overwrite });
         return { ...base, outcome: stored === 'written' ? 'moved' : 'exists', remainingSeconds };
       });
+      unreachable = 0;
       emit(result);
     } catch (err) {
       emit({ ...base, outcome: 'failed', message: (err as Error).message });
+      if (!isUnreachable(err)) unreachable = 0;
+      else if (++unreachable >= GIVE_UP_AFTER && report.gaveUp === undefined) {
+        report.gaveUp = `stopped after ${unreachable} sessions in a row could not reach a server (last: ${(err as Error).message}); run again with the same --report once it answers`;
+      }
     }
   };
 
   try {
-    await pool(source.entries({ withData: false, onError: options.onError, signal: options.signal }), jobs, moveOne);
-    if (options.verify && !options.dryRun) {
+    await pool(source.entries({ withData: false, onError: options.onError, signal: options.signal }), jobs, moveOne, () => report.gaveUp !== undefined);
+    if (options.verify && !options.dryRun && report.gaveUp === undefined) {
       report.verified = 0;
       report.mismatched = 0;
       await pool(

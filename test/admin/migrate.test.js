@@ -203,3 +203,48 @@ test('a report file that cannot be written (file size limit: EFBIG) is one error
     removeDir(dir);
   }
 });
+
+test('a target that stops answering mid-run: migrate gives up after 10 sessions in a row cannot reach it, and a run again resumes', needRedis(), async () => {
+  const { startRedis } = await import('../helpers/redis-server.js');
+  const { migrateSessions } = await import('sessctl/admin');
+  const { FileAdminSource } = await import('sessctl/files');
+  const { RedisAdminSource } = await import('../../dist/backends/redis/admin-source.js');
+  const server = await startRedis();
+  const dir = tempDir('migrate-unreachable');
+  const url = `tcp://127.0.0.1:${server.port}?timeout=0.2&read_timeout=0.2`;
+  const from = { saveHandler: 'files', savePath: dir, serializeHandler: 'php', maxlifetime: 3600, maxBytes: 1 << 20 };
+  const target = new RedisAdminSource({ saveHandler: 'redis', savePath: url, serializeHandler: 'php', maxlifetime: 3600, maxBytes: 1 << 20 });
+  const source = new FileAdminSource(dir);
+  try {
+    const ids = Array.from({ length: 40 }, (_, i) => `unreach${String(i).padStart(19, '0')}`);
+    for (const id of ids) writeFileSync(join(dir, `sess_${id}`), 'n|i:1;');
+    assert.equal(await target.read(ids[0]), null); // connected, and answering
+    // Stopped, not killed: the connection stays open, but nothing ever answers.
+    process.kill(server.pid, 'SIGSTOP');
+    let stopped;
+    try {
+      stopped = await migrateSessions(source, /** @type {any} */ (from), target, { jobs: 2, lockTimeoutMs: 1000 });
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+    }
+    assert.match(String(stopped.gaveUp), /^stopped after 1\d sessions in a row could not reach a server \(last: .*no answer within 200 ms/);
+    assert.ok(stopped.failed >= 10 && stopped.checked < ids.length, `gave up early: ${stopped.checked} of ${ids.length} checked`);
+    assert.equal(stopped.moved, 0);
+    // Answering again: the next run (a new process, so new connections) moves the sessions. Only
+    // the locks of the writes that were in flight (at most one per job) may still stand, as a
+    // request PHP abandoned leaves its lock until it expires: those wait, and fail, as PHP's would.
+    const fresh = new RedisAdminSource({ saveHandler: 'redis', savePath: url, serializeHandler: 'php', maxlifetime: 3600, maxBytes: 1 << 20 });
+    /** @type {string[]} */
+    const failures = [];
+    const again = await migrateSessions(source, /** @type {any} */ (from), fresh, { jobs: 2, lockTimeoutMs: 300, onResult: (r) => void (r.outcome === 'failed' && failures.push(String(r.message))) }).finally(() => fresh.close());
+    assert.equal(again.gaveUp, undefined);
+    assert.ok(again.failed <= 2, JSON.stringify(again));
+    for (const m of failures) assert.match(m, /_LOCK: lock not acquired/);
+    assert.equal(again.moved + again.exists + again.failed, ids.length, JSON.stringify(again));
+  } finally {
+    await target.close();
+    await source.close();
+    removeDir(dir);
+    await server.stop();
+  }
+});

@@ -76,6 +76,7 @@ export async function run(opts: MigrateFlags): Promise<number> {
     await target.close();
   }
   if (report.reportFileError) process.stderr.write(`sessctl: ${escapeText(report.reportFileError)}\n`);
+  if (report.gaveUp) process.stderr.write(`sessctl: migrate ${escapeText(report.gaveUp)}\n`);
   if (controller.signal.aborted) process.stderr.write('sessctl: interrupted; run again with the same --report to go on\n');
   if (opts.json) process.stdout.write(json({ ...report, actedAs }));
   else if (!opts.quiet) {
@@ -93,5 +94,5 @@ export async function run(opts: MigrateFlags): Promise<number> {
     ];
     process.stdout.write(`migrate ${escapeText(report.from)} → ${escapeText(report.to)}: ${parts.join(', ')}\n`);
   }
-  return report.failed > 0 || (report.mismatched ?? 0) > 0 || report.reportFileError !== undefined || controller.signal.aborted ? 1 : 0;
+  return report.failed > 0 || (report.mismatched ?? 0) > 0 || report.reportFileError !== undefined || report.gaveUp !== undefined || controller.signal.aborted ? 1 : 0;
 }
