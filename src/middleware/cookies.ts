@@ -32,13 +32,15 @@ export interface PhpCookieOptions {
 export function readCookie(header: string | string[] | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
   const text = Array.isArray(header) ? header.join('; ') : header;
-  // Scans pair by pair without splitting the whole header: this runs on every request.
+  // Scans pair by pair without splitting the whole header: this runs on every request. The
+  // next '=' is looked for again only once passed, so pairs without one (a;a;a;…) stay linear.
+  let nextEq = text.indexOf('=');
   for (let start = 0; start < text.length; ) {
     let end = text.indexOf(';', start);
     if (end < 0) end = text.length;
     while (start < end && isCSpace(text.charCodeAt(start))) start++;
-    let eq = text.indexOf('=', start);
-    if (eq < 0 || eq > end) eq = end;
+    if (nextEq >= 0 && nextEq < start) nextEq = text.indexOf('=', start);
+    const eq = nextEq < 0 || nextEq > end ? end : nextEq;
     if (eq - start === name.length && text.startsWith(name, start)) {
       const value = eq < end ? text.slice(eq + 1, end) : '';
       return value.includes('%') ? rawUrlDecode(value) : value;
