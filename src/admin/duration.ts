@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /**
  * Parses a duration such as `90s`, `24m`, `2h`, `7d`, `1w`, `1h30m` or a bare number of
@@ -8,20 +9,7 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w
  * @throws ConfigError naming the option when the text is not a duration.
  */
 export function parseDuration(text: string, what = 'duration'): number {
-  const s = String(text).trim();
-  if (/^\d+$/.test(s)) return checked(Number(s), text, what);
-  const re = /(\d+(?:\.\d+)?)([smhdw])/gy;
-  let total = 0;
-  let matched = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
-    matched = re.lastIndex;
-  }
-  if (s === '' || matched !== s.length) {
-    throw new ConfigError(`${what}: ${JSON.stringify(text)} is not a duration (use e.g. 90s, 24m, 2h, 7d or seconds)`);
-  }
-  return checked(Math.round(total), text, what);
+  return sumOfUnits(text, what, /(\d+(?:\.\d+)?)([smhdw])/gy, UNIT_SECONDS, '90s, 24m, 2h, 7d');
 }
 
 /**
@@ -31,18 +19,26 @@ export function parseDuration(text: string, what = 'duration'): number {
  * @throws ConfigError naming the option when the text is not a duration.
  */
 export function parseDurationMs(text: string, what = 'duration'): number {
+  return sumOfUnits(text, what, /(\d+(?:\.\d+)?)(ms|[smhdw])/gy, UNIT_MS, '250ms, 10s, 2m');
+}
+
+/**
+ * The one grammar of both: a bare number is seconds; else number-unit pairs back to back
+ * (`1h30m`), summed in the table's unit and rounded to a whole one.
+ */
+function sumOfUnits(text: string, what: string, pairs: RegExp, units: Record<string, number>, examples: string): number {
   const s = String(text).trim();
-  if (/^\d+$/.test(s)) return checked(Number(s) * 1000, text, what);
-  const re = /(\d+(?:\.\d+)?)(ms|[smhdw])/gy;
+  if (/^\d+$/.test(s)) return checked(Number(s) * units.s!, text, what);
+  pairs.lastIndex = 0;
   let total = 0;
   let matched = 0;
   let m: RegExpExecArray | null;
-  while ((m = re.exec(s)) !== null) {
-    total += m[2] === 'ms' ? Number(m[1]) : Number(m[1]) * UNIT_SECONDS[m[2]!]! * 1000;
-    matched = re.lastIndex;
+  while ((m = pairs.exec(s)) !== null) {
+    total += Number(m[1]) * units[m[2]!]!;
+    matched = pairs.lastIndex;
   }
   if (s === '' || matched !== s.length) {
-    throw new ConfigError(`${what}: ${JSON.stringify(text)} is not a duration (use e.g. 250ms, 10s, 2m or seconds)`);
+    throw new ConfigError(`${what}: ${JSON.stringify(text)} is not a duration (use e.g. ${examples} or seconds)`);
   }
   return checked(Math.round(total), text, what);
 }
