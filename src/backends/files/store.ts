@@ -34,10 +34,10 @@ export interface FileStoreOptions extends SessionSettings {
   io?: IoMode | 'auto';
 }
 
-/** A symlink or a non-regular file where a session file would be: no session (exists() says the same). */
 /** The longest id whose file name (`sess_<id>`) fits one directory entry (NAME_MAX, 255 bytes; ids are ASCII). */
 export const MAX_FILE_ID_LENGTH = 255 - SESSION_FILE_PREFIX.length;
 
+/** A symlink or a non-regular file where a session file would be: no session (exists() says the same). */
 function isNoSession(err: unknown): boolean {
   return err instanceof SessionFileError && (err.code === 'ESYMLINK' || err.code === 'ENOTFILE');
 }
