@@ -2,7 +2,7 @@ import { DecodeError, LockTimeoutError } from '../errors.js';
 import type { SerializeHandler } from '../codec/session.js';
 import { loadCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
-import type { AdminSource, SessionEntry } from '../session/admin.js';
+import type { AdminSource, NotADirectory, SessionEntry } from '../session/admin.js';
 import { decodeWith } from './common.js';
 
 export interface ValidationProblem {
@@ -32,7 +32,7 @@ export interface ValidateReport {
    * Those of the samples that exist but are no directory (a symlink — never followed — a file…):
    * `mkdirs` will not replace them; remove them first.
    */
-  notDirectories: { path: string; is: 'symlink' | 'file' | 'other' }[];
+  notDirectories: NotADirectory[];
 }
 
 /**

@@ -6,6 +6,19 @@
 import { ConfigError } from '../errors.js';
 import type { SerializeHandler } from '../codec/index.js';
 
+/** Where a needed directory of a session tree should be, something else stands (mkdirs will not replace it). */
+export interface NotADirectory {
+  path: string;
+  is: 'symlink' | 'file' | 'other';
+}
+
+/** What missingStructure() finds: how many needed directories are missing, the first few, and what stands in place of those that exist. */
+export interface MissingStructure {
+  count: number;
+  samples: string[];
+  notDirectories?: NotADirectory[];
+}
+
 /** The serialize handlers PHP knows, plus `auto` (detect per session). */
 export type AdminSerializeHandler = SerializeHandler | 'auto';
 
@@ -133,7 +146,7 @@ export interface AdminSource {
    * `sid_bits_per_character` bits; PHP does not create them and fails to write into a missing
    * one). Counts all, names the first few. Absent on backends without such structure.
    */
-  missingStructure?(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[]; notDirectories?: { path: string; is: 'symlink' | 'file' | 'other' }[] }>;
+  missingStructure?(sidBitsPerCharacter: 4 | 5 | 6): Promise<MissingStructure>;
   close(): Promise<void>;
 }
 

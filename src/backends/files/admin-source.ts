@@ -5,7 +5,7 @@
  */
 import { closeSync, fstatSync, type Stats } from 'node:fs';
 import { SavePathError, SessionFileError } from '../../errors.js';
-import type { AdminSource, AdminSourceSettings, DestroyOutcome, PutOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
+import type { AdminSource, AdminSourceSettings, MissingStructure, DestroyOutcome, PutOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { errnoCode, forgetSaveDir, lockFile, PinnedDir, readEntryAt, release, rewriteLocked, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
@@ -180,7 +180,7 @@ export class FileAdminSource implements AdminSource {
     return gcFiles(this.sp, options);
   }
 
-  async missingStructure(sidBitsPerCharacter: 4 | 5 | 6): Promise<{ count: number; samples: string[]; notDirectories: { path: string; is: 'symlink' | 'file' | 'other' }[] }> {
+  async missingStructure(sidBitsPerCharacter: 4 | 5 | 6): Promise<Required<MissingStructure>> {
     if (this.sp.depth === 0) return { count: 0, samples: [], notDirectories: [] };
     const { findMissingSessionDirs } = await import('./mkdirs.js');
     return findMissingSessionDirs(this.sp, sidBitsPerCharacter);

@@ -9,6 +9,7 @@
 import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, SavePathError, SessionFileError } from '../../errors.js';
+import type { MissingStructure } from '../../session/admin.js';
 import { SID_ALPHABET, type SidBitsPerCharacter } from '../../session/session-id.js';
 import { errnoCode, openSaveDir, PinnedDir } from '../shared/file-io/index.js';
 import type { SavePath } from './save-path.js';
@@ -126,9 +127,9 @@ export function findMissingSessionDirs(
   sp: SavePath,
   bitsPerCharacter: SidBitsPerCharacter,
   limit = 20,
-): { count: number; samples: string[]; notDirectories: { path: string; is: 'symlink' | 'file' | 'other' }[] } {
+): Required<MissingStructure> {
   const alphabet = SID_ALPHABET.slice(0, 1 << bitsPerCharacter);
-  const out = { count: 0, samples: [] as string[], notDirectories: [] as { path: string; is: 'symlink' | 'file' | 'other' }[] };
+  const out: Required<MissingStructure> = { count: 0, samples: [], notDirectories: [] };
   const visit = (path: string, level: number): void => {
     if (level === sp.depth) return;
     for (const c of alphabet) {
