@@ -9,6 +9,17 @@ import type { AdminSource, SessionEntry } from '../session/admin.js';
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 export const ageOf = (mtimeMs: number, now: number) => now - Math.floor(mtimeMs / 1000);
 
+/**
+ * Seconds until gc may delete a session (negative once it may): from the store's own expiry
+ * time when it keeps one (Symfony PDO), else `maxlifetime` after the last write. Null for a
+ * session that never expires.
+ */
+export function expiresInOf(entry: Pick<SessionEntry, 'mtimeMs' | 'neverExpires' | 'expiresAtMs'>, maxlifetime: number, now: number): number | null {
+  if (entry.neverExpires) return null;
+  if (entry.expiresAtMs !== undefined) return Math.floor(entry.expiresAtMs / 1000) - now;
+  return maxlifetime - ageOf(entry.mtimeMs, now);
+}
+
 /** What decoding one stored session gave. */
 export interface DecodeOutcome {
   /** The handler used: the configured one, or for `auto` the detected one (or the likeliest, when none decodes). */

@@ -4,7 +4,7 @@ import type { SerializeHandler } from '../codec/session.js';
 import { loadCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
 import type { AdminSource, SessionEntry } from '../session/admin.js';
-import { ageOf, decodeWith, nowSeconds } from './common.js';
+import { ageOf, decodeWith, expiresInOf, nowSeconds } from './common.js';
 
 export interface InspectResult {
   id: string;
@@ -45,7 +45,7 @@ export async function inspectSession(source: AdminSource, settings: AdminSetting
     size: entry.size,
     mtimeMs: age === null ? null : entry.mtimeMs,
     ageSeconds: age,
-    expiresInSeconds: age === null ? null : settings.maxlifetime - age,
+    expiresInSeconds: expiresInOf(entry, settings.maxlifetime, now),
     ...(age === null ? { neverExpires: true as const } : {}),
     bytes: entry.bytes,
     handler: r.handler,

@@ -3,7 +3,7 @@ import type { SerializeHandler } from '../codec/session.js';
 import { loadCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
 import type { AdminSource } from '../session/admin.js';
-import { ageOf, decodeWith, nowSeconds } from './common.js';
+import { ageOf, decodeWith, expiresInOf, nowSeconds } from './common.js';
 import { compileWhere } from './where/index.js';
 import type { PhpArray } from '../codec/values.js';
 import type { AdminCodec } from './codec-bridge.js';
@@ -26,7 +26,7 @@ export interface SessionInfo {
   /** The last write in ms; null for a key that never expires. */
   mtimeMs: number | null;
   ageSeconds: number | null;
-  /** maxlifetime - age: negative once gc may delete it; null for a key that never expires. */
+  /** maxlifetime - age (or the store's own expiry time - now): negative once gc may delete it; null for a key that never expires. */
   expiresInSeconds: number | null;
   /** A Redis or Memcached key without an expiry: it stays until deleted. */
   neverExpires?: true;
@@ -103,7 +103,7 @@ export async function* listSessions(source: AdminSource, settings: AdminSettings
         modified: age === null ? null : new Date(entry.mtimeMs).toISOString(),
         mtimeMs: age === null ? null : entry.mtimeMs,
         ageSeconds: age,
-        expiresInSeconds: age === null ? null : settings.maxlifetime - age,
+        expiresInSeconds: expiresInOf(entry, settings.maxlifetime, now),
         // Without decoding there is nothing to say about the handler.
         handler: null,
         keys: null,

@@ -82,7 +82,7 @@ export function statsMetrics(s: StatsReport, run: { durationMs: number; nowMs: n
   return [
     g('sessions', 'Stored sessions.', s.count),
     g('sessions_bytes', 'Total size of the stored sessions.', s.totalBytes),
-    g('sessions_expired', 'Sessions older than gc_maxlifetime.', s.expired),
+    g('sessions_expired', 'Sessions past their expiry (older than gc_maxlifetime), which gc would delete.', s.expired),
     g('sessions_never_expire', 'Redis / Memcached session keys without an expiry (they stay until deleted).', s.neverExpire),
     g('sessions_corrupt', 'Sessions no serialize handler decodes.', s.corrupt),
     g('sessions_other_handler', 'Sessions written with another serialize handler than the configured one.', s.otherHandler),

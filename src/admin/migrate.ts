@@ -215,9 +215,10 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
       const result = await withLocked(entry.id, lockTimeoutMs, async (locked): Promise<MigrateResult> => {
         if (!locked) return { ...base, outcome: 'vanished' };
         if (!locked.bytes) throw new SessctlError(`${locked.location}: is ${locked.size} bytes, above the size limit (maxBytes); not moved`, 'ETOOBIG');
-        // The lifetime as PHP counts it: gc would take it once now - mtime > maxlifetime. A key
-        // that never expires (PHP reads it for ever) moves with a whole lifetime, as if just written.
-        const expiresAtMs = (locked.neverExpires ? Date.now() : locked.mtimeMs) + from.maxlifetime * 1000;
+        // The lifetime as the source's gc counts it: its own expiry time when it keeps one, else
+        // gc would take it once now - mtime > maxlifetime. A key that never expires (PHP reads it
+        // for ever) moves with a whole lifetime, as if just written.
+        const expiresAtMs = locked.neverExpires ? Date.now() + from.maxlifetime * 1000 : (locked.expiresAtMs ?? locked.mtimeMs + from.maxlifetime * 1000);
         const remainingSeconds = Math.floor((expiresAtMs - Date.now()) / 1000);
         if (remainingSeconds <= 0) return { ...base, outcome: 'expired' };
         const bytes = targetBytes(codec, from, toHandler, locked as SessionEntry & { bytes: Uint8Array });

@@ -1,7 +1,7 @@
 import { loadCodec } from './codec-bridge.js';
 import type { AdminSettings } from './settings.js';
 import type { AdminSource } from '../session/admin.js';
-import { ageOf, decodeWith, nowSeconds } from './common.js';
+import { ageOf, decodeWith, expiresInOf, nowSeconds } from './common.js';
 
 export interface HistogramBucket {
   label: string;
@@ -23,7 +23,7 @@ export interface StatsReport {
   otherHandler: number;
   /** The handler the counts above are judged by (the configured one; `auto` = each session's own). */
   configuredHandler: string;
-  /** Older than maxlifetime (gc would delete them). */
+  /** Past their expiry: older than maxlifetime, or past the store's own expiry time (Symfony PDO); gc would delete them. */
   expired: number;
   /** Redis / Memcached keys without an expiry: no age, never collected (not in `expired` nor the age histogram). */
   neverExpire: number;
@@ -95,7 +95,7 @@ export async function sessionStats(source: AdminSource, settings: AdminSettings,
     if (entry.neverExpires) report.neverExpire++;
     else {
       const age = ageOf(entry.mtimeMs, now);
-      if (age > settings.maxlifetime) report.expired++;
+      if (expiresInOf(entry, settings.maxlifetime, now)! < 0) report.expired++;
       addTo(report.age, age);
       report.oldestAgeSeconds = Math.max(report.oldestAgeSeconds ?? age, age);
       report.newestAgeSeconds = Math.min(report.newestAgeSeconds ?? age, age);

@@ -67,6 +67,11 @@ export interface SessionEntry {
    * until deleted, its last write is unknown, and `mtimeMs` is only a stand-in (see ttlTimes).
    */
   neverExpires?: boolean;
+  /**
+   * When the store keeps each session's own expiry time (Symfony's PdoSessionHandler:
+   * `sess_lifetime`), that time; the session expires then, not `maxlifetime` after `mtimeMs`.
+   */
+  expiresAtMs?: number;
   /** The stored bytes, when asked for (absent when the session is above the size limit). */
   bytes?: Uint8Array;
   /** Set instead of `bytes` when the session is larger than the backend's size limit. */
@@ -210,6 +215,12 @@ export function ttlTimes(ttlSeconds: number | null, maxlifetime: number, nowMs: 
 
 /** The largest |time| a JS Date holds (±8.64e15 ms, about ±275,000 years). */
 const MAX_DATE_MS = 8.64e15;
+
+/** A unix time from a database column in ms, or null when it is no date (text, NaN, beyond Date's range). */
+export function datedMs(unixSeconds: number): number | null {
+  const ms = unixSeconds * 1000;
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : null;
+}
 
 /**
  * The last write of a session from a unix time kept in a database column (Laravel's

@@ -7,7 +7,7 @@
  * lock, and a row a request holds is left for the next run.
  */
 import { BackendError, ConfigError, LockTimeoutError } from '../../errors.js';
-import { newGcReport, recordGcError, storedTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
+import { newGcReport, recordGcError, datedMs, storedTimes, ttlTimes, type AdminSource, type AdminSourceSettings, type DestroyOutcome, type EntriesOptions, type GcOptions, type GcReport, type PutOutcome, type RewriteOutcome, type SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertValidSessionId } from '../../session/session-id.js';
 import { SymfonyPdoSessionStore, type LockedRow, type PdoLockMode, type PdoRow } from './store.js';
@@ -55,12 +55,26 @@ export class SymfonyPdoAdminSource implements AdminSource {
   }
 
   #entry(id: string, row: PdoRow, withData: boolean): SessionEntry {
-    const e: SessionEntry = { id, location: `${this.#store.table}:${id}`, size: row.data.length, ...storedTimes(row.time, this.#maxlifetime, Date.now()) };
+    const e: SessionEntry = { id, location: `${this.#store.table}:${id}`, size: row.data.length, ...this.#times(row) };
     if (withData) {
       if (row.data.length > this.#maxBytes) e.tooBig = true;
       else e.bytes = row.data;
     }
     return e;
+  }
+
+  /**
+   * A row's last write (sess_time) and its own expiry time (sess_lifetime), which decides, not
+   * gc_maxlifetime. An expiry that is no date (SQLite text, 2^63 - 1) is one Symfony's gc
+   * (`sess_lifetime < :time`) never passes: the row never expires, whatever sess_time says. A
+   * sess_time that is no date beside a real expiry gets a stand-in, maxlifetime before it.
+   */
+  #times(row: PdoRow): Pick<SessionEntry, 'mtimeMs' | 'neverExpires' | 'expiresAtMs'> {
+    const nowMs = Date.now();
+    const expiresAtMs = datedMs(this.#store.expiryOf(row));
+    if (expiresAtMs === null) return ttlTimes(null, this.#maxlifetime, nowMs);
+    const written = storedTimes(row.time, this.#maxlifetime, nowMs);
+    return { mtimeMs: written.neverExpires ? expiresAtMs - this.#maxlifetime * 1000 : written.mtimeMs, expiresAtMs };
   }
 
   /** Every stored row in id order, a page at a time: memory stays bounded, and no connection is held between pages. */

@@ -114,10 +114,14 @@ export class SymfonyPdoSessionStore implements SessionBackend {
     return { data, lifetime: Number(r.sess_lifetime), time: Number(r.sess_time) };
   }
 
-  /** Symfony's expiry rule (legacy rows keep a lifetime instead of an expiry time). */
+  /** Symfony's expiry time of a row, unix seconds (legacy rows keep a lifetime instead of an expiry time). */
+  expiryOf(row: PdoRow): number {
+    return row.lifetime <= MAX_LIFETIME ? row.lifetime + row.time : row.lifetime;
+  }
+
+  /** Symfony's expiry rule. */
   expired(row: PdoRow, now = Math.floor(Date.now() / 1000)): boolean {
-    const expiry = row.lifetime <= MAX_LIFETIME ? row.lifetime + row.time : row.lifetime;
-    return expiry < now;
+    return this.expiryOf(row) < now;
   }
 
   /**

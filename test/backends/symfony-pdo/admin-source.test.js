@@ -137,29 +137,91 @@ for (const [name, db] of Object.entries(DATABASES)) {
   });
 }
 
-test('sqlite: a sess_time that is no time (text, beyond a Date) is listed as never expiring, not a crash', needPdo('sqlite', true), async () => {
+/** A SQLite table of symfony-pdo rows as given ([id, sess_lifetime, sess_time]), and its admin source. */
+async function oddTable(/** @type {string} */ table, /** @type {[string, unknown, unknown][]} */ rows) {
   const { url } = DATABASES.sqlite();
-  const store = new SymfonyPdoSessionStore({ url, table: 'odd_times' });
+  const store = new SymfonyPdoSessionStore({ url, table });
   await store.createTable();
-  const settings = { saveHandler: 'symfony-pdo', savePath: url, serializeHandler: /** @type {const} */ ('php'), maxlifetime: 1440, ini: { 'symfony.table': 'odd_times' } };
-  const source = await openAdminSource(settings);
+  const settings = { saveHandler: 'symfony-pdo', savePath: url, serializeHandler: /** @type {const} */ ('php'), maxlifetime: 1440, ini: { 'symfony.table': table } };
+  const c = await store.db.connect();
   try {
-    const now = Math.floor(Date.now() / 1000);
-    await store.db.connect().then(async (c) => {
-      try {
-        for (const [id, time] of [['texttime', 'abc'], ['hugetime', 9223372036854775807n]]) {
-          await c.query('INSERT INTO odd_times (sess_id, sess_data, sess_lifetime, sess_time) VALUES (?, ?, ?, ?)', [id, Buffer.from('a|i:1;'), now + 3600, time]);
-        }
-      } finally {
-        await c.release();
-      }
-    });
-    /** @type {any[]} */
-    const listed = [];
-    for await (const s of listSessions(source, settings)) listed.push(s);
-    assert.deepEqual(listed.map((s) => [s.id, s.neverExpires, s.modified, s.keys]).sort(), [['hugetime', true, null, 1], ['texttime', true, null, 1]]);
+    for (const [id, lifetime, time] of rows) await c.query(`INSERT INTO ${table} (sess_id, sess_data, sess_lifetime, sess_time) VALUES (?, ?, ?, ?)`, [id, Buffer.from('a|i:1;'), lifetime, time]);
+  } finally {
+    await c.release();
+  }
+  await store.close();
+  return { settings, source: await openAdminSource(settings) };
+}
+
+const listAll = async (/** @type {any} */ source, /** @type {any} */ settings) => {
+  /** @type {any[]} */
+  const listed = [];
+  for await (const s of listSessions(source, settings)) listed.push(s);
+  return listed.sort((a, b) => (a.id < b.id ? -1 : 1));
+};
+
+test('sqlite: a time that is no date (text, beyond a Date) is not a crash; a row expires by sess_lifetime whatever sess_time holds', needPdo('sqlite', true), async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const { settings, source } = await oddTable('odd_times', [
+    ['hugetime', now + 3600, 9223372036854775807n],
+    ['texttime', now + 3600, 'abc'],
+    ['textlifetime', 'abc', now],
+    ['hugelifetime', 9223372036854775807n, now],
+  ]);
+  try {
+    const listed = await listAll(source, settings);
+    // Symfony's gc (`sess_lifetime < :time`) never passes text or 2^63 - 1: those rows stay for ever.
+    assert.deepEqual(
+      listed.filter((s) => s.neverExpires).map((s) => [s.id, s.modified, s.expiresInSeconds, s.keys]),
+      [['hugelifetime', null, null, 1], ['textlifetime', null, null, 1]],
+    );
+    // A real sess_lifetime decides; the unknown last write stands maxlifetime before it (as for a Redis TTL).
+    for (const s of listed.filter((x) => !x.neverExpires)) {
+      assert.ok(s.expiresInSeconds >= 3598 && s.expiresInSeconds <= 3600, `${s.id}: ${s.expiresInSeconds}`);
+      assert.equal(s.modified, new Date((now + 3600 - 1440) * 1000).toISOString());
+    }
+    assert.deepEqual(listed.filter((s) => !s.neverExpires).map((s) => s.id), ['hugetime', 'texttime']);
   } finally {
     await source.close();
-    await store.close();
+  }
+});
+
+test('symfony-pdo: list, inspect and stats count "expires in" from the row\'s sess_lifetime (and a legacy lifetime), as its gc does, not from gc_maxlifetime', needPdo('sqlite', true), async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const { settings, source } = await oddTable('own_lifetimes', [
+    ['shortlived', now + 50, now - 100], // written 100 s ago with a 150 s lifetime: gc_maxlifetime (1440) would say 1340 s left
+    ['legacy', 600, now - 100], // a lifetime at or below Symfony's MAX_LIFETIME: expires at sess_time + 600
+    ['gone', now - 5, now - 10], // young by sess_time, but past its sess_lifetime: gc deletes it
+  ]);
+  try {
+    const listed = await listAll(source, settings);
+    const left = Object.fromEntries(listed.map((s) => [s.id, s.expiresInSeconds]));
+    assert.ok(left.shortlived >= 48 && left.shortlived <= 50, String(left.shortlived));
+    assert.ok(left.legacy >= 498 && left.legacy <= 500, String(left.legacy));
+    assert.ok(left.gone < 0, String(left.gone));
+    assert.equal(listed.find((s) => s.id === 'shortlived').modified, new Date((now - 100) * 1000).toISOString());
+    const { inspectSession, sessionStats } = await import('sessctl/admin');
+    const one = await inspectSession(source, settings, 'shortlived');
+    assert.ok(/** @type {number} */ (one.expiresInSeconds) <= 50, String(one.expiresInSeconds));
+    const stats = await sessionStats(source, settings);
+    assert.equal(stats.expired, 1);
+    // migrate carries that expiry: a files target's mtime is set so that its gc takes it at the same time
+    const { migrateSessions } = await import('sessctl/admin');
+    const dir = fs.mkdtempSync(path.join(tmp, 'to-files-'));
+    const target = await openAdminSource({ saveHandler: 'files', savePath: dir, serializeHandler: 'php', maxlifetime: 1440 });
+    try {
+      const moved = await migrateSessions(source, settings, target);
+      assert.deepEqual([moved.moved, moved.expired], [2, 1]);
+      const mtime = fs.statSync(path.join(dir, 'sess_shortlived')).mtimeMs / 1000;
+      assert.ok(Math.abs(mtime - (now + 50 - 1440)) <= 2, `${mtime} vs ${now + 50 - 1440}`);
+    } finally {
+      await target.close();
+    }
+    // and gc agrees: exactly the one counted expired goes
+    const report = await source.gc({ maxlifetime: settings.maxlifetime });
+    assert.equal(report.deleted, 1);
+    assert.deepEqual((await listAll(source, settings)).map((s) => s.id), ['legacy', 'shortlived']);
+  } finally {
+    await source.close();
   }
 });
