@@ -69,7 +69,7 @@ export interface MigrateOptions {
   lockTimeoutMs?: number;
   /** Sessions moved at once (default 8). */
   jobs?: number;
-  /** JSON-lines report: read first (ids moved before are skipped), appended to as sessions move. */
+  /** JSON-lines report: read first (ids moved before, or found already there without `overwrite`, are skipped), appended to as sessions move. */
   reportFile?: string;
   onResult?: (r: MigrateResult) => void;
   onProgress?: (r: Readonly<MigrateReport>) => void;
@@ -77,8 +77,13 @@ export interface MigrateOptions {
   signal?: AbortSignal;
 }
 
-/** Outcomes after which a resumed run need not touch the session again. */
-const SETTLED: ReadonlySet<string> = new Set(['moved', 'exists', 'done-before']);
+/**
+ * Outcomes after which a resumed run need not touch the session again. `exists` (the target
+ * had one, which was left) is settled only for a run that would leave it again: with
+ * `overwrite` it is what the user now wants replaced. `done-before` adds nothing by itself: it
+ * repeats an earlier line of the same append-only report, which decides.
+ */
+const settledBy = (overwrite: boolean): ReadonlySet<string> => new Set(overwrite ? ['moved'] : ['moved', 'exists']);
 
 /**
  * Opens the report file: never through a symlink (run as root, a planted link would have us
@@ -103,8 +108,9 @@ function openReport(file: string, forAppend: boolean): number | null {
   return fd;
 }
 
-async function readDone(file: string): Promise<Set<string>> {
+async function readDone(file: string, overwrite: boolean): Promise<Set<string>> {
   const done = new Set<string>();
+  const settled = settledBy(overwrite);
   const fd = openReport(file, false);
   if (fd === null) return done;
   const lines = createInterface({ input: createReadStream('', { fd, encoding: 'utf8' }), crlfDelay: Infinity });
@@ -118,7 +124,7 @@ async function readDone(file: string): Promise<Set<string>> {
     } catch {
       throw new ConfigError(`--report ${file}:${n}: not a migrate report line (JSON expected)`);
     }
-    if (typeof row.id === 'string' && typeof row.outcome === 'string' && SETTLED.has(row.outcome)) done.add(row.id);
+    if (typeof row.id === 'string' && typeof row.outcome === 'string' && settled.has(row.outcome)) done.add(row.id);
   }
   return done;
 }
@@ -171,7 +177,7 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
   const codec = await loadCodec();
   const toHandler = options.toSerializeHandler ?? (from.serializeHandler === 'auto' ? undefined : from.serializeHandler);
   if (toHandler !== undefined && !codec.SERIALIZE_HANDLERS.includes(toHandler)) throw new ConfigError(`--to-serialize-handler: ${JSON.stringify(toHandler)} is not a serialize handler (${codec.SERIALIZE_HANDLERS.join(', ')})`);
-  const done = options.reportFile ? await readDone(options.reportFile) : new Set<string>();
+  const done = options.reportFile ? await readDone(options.reportFile, options.overwrite ?? false) : new Set<string>();
   const logFd = options.reportFile && !options.dryRun ? openReport(options.reportFile, true) : null;
   const log: WriteStream | undefined = logFd === null ? undefined : createWriteStream('', { fd: logFd });
   // A write that fails (ENOSPC, EFBIG) must not end the run with an unhandled 'error': the sessions

@@ -4,7 +4,7 @@
 // Redis → files and files → Memcached with php → igbinary on the way.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { needMemcached, needRedis, runPhp } from '../helpers/env.js';
@@ -158,6 +158,55 @@ function fromAndTo(/** @type {string} */ prefix, /** @type {string[]} */ ids) {
   for (const id of ids) writeFileSync(join(from, `sess_${id}`), 'a|i:1;');
   return { dir, from, to };
 }
+
+test('a report line "exists" settles the session for a re-run, but not for a re-run with --overwrite', () => {
+  const id = 'existsabcdefghijklmnopqrstu';
+  const { dir, from, to } = fromAndTo('migrate-report-exists', [id]);
+  writeFileSync(join(to, `sess_${id}`), 'a|i:2;');
+  try {
+    const report = join(dir, 'report.jsonl');
+    const run = (/** @type {string[]} */ ...extra) => {
+      const r = sessctl(['migrate', '--save-path', from, '--to-save-handler', 'files', '--to-save-path', to, '--report', report, '--no-php', '--json', ...extra]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    assert.equal(run().exists, 1);
+    assert.equal(run().doneBefore, 1);
+    assert.equal(readFileSync(join(to, `sess_${id}`), 'utf8'), 'a|i:2;');
+    const over = run('--overwrite');
+    assert.deepEqual([over.moved, over.doneBefore], [1, 0]);
+    assert.equal(readFileSync(join(to, `sess_${id}`), 'utf8'), 'a|i:1;');
+    // moved is settled for every later run, --overwrite or not
+    assert.equal(run('--overwrite').doneBefore, 1);
+  } finally {
+    removeDir(dir);
+  }
+});
+
+test('a files target that cannot take a session (file size limit: EFBIG) keeps no empty file for it, and says nothing was stored', () => {
+  const small = Array.from({ length: 3 }, (_, i) => `small${i}abcdefghijklmnopqrstu`);
+  const { dir, from, to } = fromAndTo('migrate-target-full', small);
+  const big = 'bigabcdefghijklmnopqrstuvwx';
+  writeFileSync(join(from, `sess_${big}`), `a|s:3000:"${'x'.repeat(3000)}";`);
+  try {
+    // 4 blocks of 512 bytes: every small session fits, the big one cannot be written.
+    const r = spawnSync('sh', ['-c', 'ulimit -f 4 && exec "$0" "$@"', process.execPath, BIN, 'migrate', '--save-path', from, '--to-save-handler', 'files', '--to-save-path', to, '--no-php', '--json'], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /Unhandled|at .*node:/, 'no stack trace');
+    const rep = JSON.parse(r.stdout);
+    assert.deepEqual([rep.moved, rep.failed], [3, 1]);
+    assert.match(r.stderr, /write failed \(EFBIG\): nothing stored \(the file created for it was removed\)/);
+    assert.doesNotMatch(r.stderr, /put back/);
+    assert.deepEqual(readdirSync(to).sort(), small.map((id) => `sess_${id}`).sort());
+    // Run again without the limit: the session moves, nothing was half-done.
+    const again = sessctl(['migrate', '--save-path', from, '--to-save-handler', 'files', '--to-save-path', to, '--no-php', '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).moved, 1);
+    assert.equal(readFileSync(join(to, `sess_${big}`), 'utf8'), readFileSync(join(from, `sess_${big}`), 'utf8'));
+  } finally {
+    removeDir(dir);
+  }
+});
 
 test('--report must be a regular file: a FIFO is refused at once (no hang), a symlink is not followed', () => {
   const { dir, from, to } = fromAndTo('migrate-report', ['report0000000000000000000']);

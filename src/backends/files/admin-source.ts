@@ -165,7 +165,16 @@ export class FileAdminSource implements AdminSource {
     const f = (await lockFile(loc, { exclusive: true, write: true, create: { mode: this.sp.mode }, timeoutMs: options.lockTimeoutMs, maxBytes: this.maxBytes }))!;
     try {
       if (!f.created && f.st.size > 0 && !options.overwrite) return 'exists';
-      await writeLocked(f, bytes, f.bytes);
+      try {
+        await writeLocked(f, bytes, f.bytes);
+      } catch (err) {
+        // A file made here for it (full disk, quota) would stay as an empty session: remove it.
+        if (f.created && (await unlinkLocked(f).catch(() => false))) {
+          const why = errnoCode((err as Error).cause) ?? (err as Error).message;
+          throw new SessionFileError(loc.path, `write failed (${why}): nothing stored (the file created for it was removed)`, 'EWRITE', { cause: err });
+        }
+        throw err;
+      }
       const mtime = new Date(options.expiresAtMs - this.maxlifetime * 1000);
       await touchLocked(f, { atime: mtime, mtime });
       return 'written';
