@@ -8,7 +8,7 @@
  */
 import { ConfigError, SessctlError, SessionFileError } from '../errors.js';
 import type { SerializeHandler } from '../codec/session.js';
-import { PhpArray, PhpObject, PhpReference, type PhpKey, type PhpValue } from '../codec/values.js';
+import { canonicalKey, PhpArray, PhpObject, PhpReference, type PhpKey, type PhpValue } from '../codec/values.js';
 import { loadCodec, type AdminCodec } from './codec-bridge.js';
 import { decodeWith, otherHandlerHint } from './common.js';
 import type { AdminSettings } from './settings.js';
@@ -44,6 +44,22 @@ export interface SetResult {
 
 type Slot = { container: PhpArray; key: PhpKey };
 
+/**
+ * An object's property table keyed by PHP's array-key rule, so that a path step finds a
+ * property named by digits (`o[5]` or `o.5`): PHP keeps that name a string (`s:1:"5"`), which
+ * the table holds as read; rekeyed to the int 5, the encoder writes it back as the same name.
+ * In place, in order, and only when there is such a name (rekeying changes no byte).
+ */
+function propsByArrayKey(props: PhpArray): PhpArray {
+  let rekey = false;
+  for (const k of props.keys()) if (typeof k === 'string' && canonicalKey(k) !== k) rekey = true;
+  if (!rekey) return props;
+  const entries = [...props];
+  props.clear();
+  for (const [k, v] of entries) props.set(k, v);
+  return props;
+}
+
 /** Walks to the parent of the last step; creates missing arrays on the way when `create`. */
 function locate(root: PhpArray, steps: string[], create: boolean, pathText: string): Slot | null {
   let container: PhpArray = root;
@@ -64,7 +80,7 @@ function locate(root: PhpArray, steps: string[], create: boolean, pathText: stri
     } else if (v instanceof PhpArray) container = v;
     else if (v instanceof PhpObject) {
       // Only public properties: a protected/private one has a mangled name PHP code sets from inside its class.
-      container = v.props;
+      container = propsByArrayKey(v.props);
     } else {
       throw new ConfigError(`${pathText}: ${steps.slice(0, i + 1).join('.')} is a ${typeof v === 'string' ? 'string' : typeof v === 'number' || typeof v === 'bigint' ? 'number' : typeof v === 'boolean' ? 'boolean' : 'scalar'}, not an array: there is nothing inside it to change`);
     }

@@ -9,7 +9,7 @@ import { startRedis } from '../helpers/redis-server.js';
 import { sessctl, tempDir, removeDir } from '../helpers/cli.js';
 import { phpIni, phpWriteSessions, phpReadSession, phpHold } from '../helpers/php-sessions.js';
 
-const SESSION = "['user' => ['id' => 42, 'name' => 'ann'], 'cart' => ['items' => [1, 2, 3], 'total' => 9.5], 'flags' => ['beta' => false], 'r1' => &$x, 'r2' => &$x, 'n' => null]";
+const SESSION = "['user' => ['id' => 42, 'name' => 'ann'], 'cart' => ['items' => [1, 2, 3], 'total' => 9.5], 'flags' => ['beta' => false], 'r1' => &$x, 'r2' => &$x, 'n' => null, 'obj' => (object)['5' => 1, 'x' => 2]]";
 // PHP makes a change itself: the bytes sessctl writes must be these.
 function phpChanges(ini, id, statement) {
   runPhp([...phpIni(ini), '-r', `session_id(${JSON.stringify(id)}); session_start(); ${statement} session_write_close();`]);
@@ -29,6 +29,10 @@ const CHANGES = [
   [['set', 'o', '{"b": 1, "2": 2, "a": {"x": 1e2, "y": -0, "z": 99999999999999999999, "b": 1, "b": 3}}'], "$_SESSION['o'] = json_decode('{\"b\": 1, \"2\": 2, \"a\": {\"x\": 1e2, \"y\": -0, \"z\": 99999999999999999999, \"b\": 1, \"b\": 3}}', true);"],
   [['unset', 'cart'], "unset($_SESSION['cart']);"],
   [['unset', 'user.name'], "unset($_SESSION['user']['name']);"],
+  // a stdClass property named by digits: PHP keeps the name a string (s:1:"5")
+  [['set', 'obj[5]', '6'], "$_SESSION['obj']->{'5'} = 6;"],
+  [['set', 'obj.7', '"n"'], "$_SESSION['obj']->{'7'} = 'n';"],
+  [['unset', 'obj.5'], "unset($_SESSION['obj']->{'5'});"],
 ];
 
 function suite(name, setup) {
