@@ -76,7 +76,7 @@ export class MemcachedAdminSource implements AdminSource {
     this.store.locate(id);
   }
 
-  #entry(info: Pick<MemcachedSessionInfo, 'id' | 'key' | 'server' | 'ttlSeconds' | 'size'>, now: number, bytes?: Buffer): SessionEntry {
+  #entry(info: Pick<MemcachedSessionInfo, 'id' | 'key' | 'server' | 'ttlSeconds' | 'size' | 'tooBig'>, now: number, bytes?: Buffer): SessionEntry {
     const entry: SessionEntry = {
       id: info.id,
       location: `${info.server} ${info.key}${info.ttlSeconds === null ? ' (no expiry)' : ''}`,
@@ -85,7 +85,7 @@ export class MemcachedAdminSource implements AdminSource {
     };
     // Above maxBytes: marked, not handed on (the commands report ETOOBIG instead of decoding it) —
     // for one session (inspect, set, migrate) as for a listing.
-    if (bytes && bytes.length > this.store.settings.maxBytes) entry.tooBig = true;
+    if (info.tooBig || (bytes && bytes.length > this.store.settings.maxBytes)) entry.tooBig = true;
     else if (bytes) entry.bytes = bytes;
     return entry;
   }
@@ -97,12 +97,15 @@ export class MemcachedAdminSource implements AdminSource {
   }
 
   async #readAt(p: SessionPlace): Promise<SessionEntry | null> {
-    const r = await this.store.call(p, { opcode: OP.GET, key: p.key }, [STATUS.OK, STATUS.NOT_FOUND], 'GET');
+    // A value above maxBytes is not held: dropped as it arrives, the entry marked tooBig.
+    const r = await this.store.getAt(p);
     if (r.status !== STATUS.OK) return null;
     const ttl = await this.store.ttlAt(p);
     if (ttl === null) return null; // expired in between
+    const info = { id: p.id, key: p.key.toString('latin1'), server: p.conn.label, ttlSeconds: ttl < 0 ? null : ttl };
+    if (r.oversized !== undefined) return this.#entry({ ...info, size: r.oversized, tooBig: true }, Date.now());
     const bytes = Buffer.from(r.value);
-    return this.#entry({ id: p.id, key: p.key.toString('latin1'), server: p.conn.label, ttlSeconds: ttl < 0 ? null : ttl, size: bytes.length }, Date.now(), bytes);
+    return this.#entry({ ...info, size: bytes.length }, Date.now(), bytes);
   }
 
   read(id: string): Promise<SessionEntry | null> {

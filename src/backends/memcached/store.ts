@@ -53,6 +53,8 @@ export interface MemcachedSessionInfo {
   ttlSeconds: number | null;
   size: number;
   bytes?: Buffer;
+  /** With `withData`: the value is above maxBytes, so not read (`size` is its length). */
+  tooBig?: boolean;
 }
 
 export const MEMCACHED_SESSION_PREFIX = 'memc.sess.key.';
@@ -63,6 +65,8 @@ const MAX_KEY = 250;
 /** libmemcached's memcached_exist(): ADD with this expiry (a past unix time: the probe item is born expired). */
 const EXIST_PROBE_EXPIRY = 2678400;
 const EMPTY = Buffer.alloc(0);
+/** Values fetched at once while listing with data (see sessions()). */
+const BATCH_BYTES = 64 * 1024 * 1024;
 
 function checkInt(name: string, v: number, min: number): number {
   if (!Number.isInteger(v) || v < min) throw new ConfigError(`MemcachedSessionStore: ${name} must be an integer ≥ ${min}, got ${v}`);
@@ -180,12 +184,29 @@ export class MemcachedSessionStore implements SessionBackend {
 
   /** The stored bytes without locking (null when missing). @throws InvalidSessionIdError, BackendError */
   async readBytes(id: string): Promise<Buffer | null> {
-    return this.#get(this.locate(id));
+    // Whole, whatever maxBytes says (tests, inspecting what is there).
+    const p = this.locate(id);
+    const r = await this.call(p, { opcode: OP.GET, key: p.key }, [STATUS.OK, STATUS.NOT_FOUND], 'GET');
+    return r.status === STATUS.OK ? Buffer.from(r.value) : null;
   }
 
   async #get(p: SessionPlace): Promise<Buffer | null> {
-    const r = await this.call(p, { opcode: OP.GET, key: p.key }, [STATUS.OK, STATUS.NOT_FOUND], 'GET');
+    const r = await this.getAt(p);
+    if (r.oversized !== undefined) throw this.tooBig(p, r.oversized);
     return r.status === STATUS.OK ? Buffer.from(r.value) : null;
+  }
+
+  /**
+   * @internal GET of a located session; a value above maxBytes is not held (`oversized`: its
+   * length, the value dropped as it arrives).
+   */
+  getAt(p: SessionPlace): Promise<Response> {
+    return this.call(p, { opcode: OP.GET, key: p.key, maxValue: this.settings.maxBytes }, [STATUS.OK, STATUS.NOT_FOUND], 'GET');
+  }
+
+  /** @internal */
+  tooBig(p: SessionPlace, size: number): BackendError {
+    return new BackendError(`${p.label}: is ${size} bytes, above the ${this.settings.maxBytes}-byte limit (maxBytes)`, 'ETOOBIG');
   }
 
   /** Stores bytes as they are, without a lock (tests, planting data). `ttlSeconds` default gc_maxlifetime. */
@@ -195,9 +216,7 @@ export class MemcachedSessionStore implements SessionBackend {
   }
 
   #decode(bytes: Buffer, p: SessionPlace): PhpArray {
-    if (bytes.length > this.settings.maxBytes) {
-      throw new BackendError(`${p.label}: is ${bytes.length} bytes, above the ${this.settings.maxBytes}-byte limit (maxBytes)`, 'ETOOBIG');
-    }
+    if (bytes.length > this.settings.maxBytes) throw this.tooBig(p, bytes.length);
     // An empty item (a reserved id, or PHP's write of an empty session) is an empty session, as PHP reads it.
     if (bytes.length === 0) return new PhpArray();
     return decodeSession(bytes, this.settings.serializeHandler, { ...this.settings.decodeOptions, source: p.label });
@@ -307,20 +326,28 @@ export class MemcachedSessionStore implements SessionBackend {
           listed.push({ id, key: k.key.toString('latin1'), server: conn.label, ttlSeconds: k.exp === -1 ? null : Math.max(0, Math.round(k.exp - now)), size: k.size });
         }
       }
-      for (let i = 0; i < listed.length; i += 500) {
-        const batch = listed.slice(i, i + 500);
-        if (!options.withData) {
-          yield* batch;
-          continue;
+      if (!options.withData) {
+        yield* listed;
+        continue;
+      }
+      // GETs go out pipelined, a batch at a time: at most 500 sessions, and at most BATCH_BYTES
+      // of values as the dump sizes them (an item's dump size is at least its value's length;
+      // a value above maxBytes is dropped as it arrives, so it counts as maxBytes).
+      for (let i = 0; i < listed.length; ) {
+        let end = i;
+        let bytes = 0;
+        while (end < listed.length && end - i < 500 && (end === i || bytes + Math.min(listed[end]!.size, this.settings.maxBytes) <= BATCH_BYTES)) {
+          bytes += Math.min(listed[end]!.size, this.settings.maxBytes);
+          end++;
         }
-        // One batch of GETs at a time, pipelined on the connection.
-        const values = await Promise.all(batch.map((s) => this.#get(this.locate(s.id))));
+        const batch = listed.slice(i, end);
+        i = end;
+        const replies = await Promise.all(batch.map((s) => this.getAt(this.locate(s.id))));
         for (const [j, s] of batch.entries()) {
-          const v = values[j]!;
-          if (v === null) continue; // gone since the dump
-          s.bytes = v;
-          s.size = v.length;
-          yield s;
+          const r = replies[j]!;
+          if (r.status !== STATUS.OK) continue; // gone since the dump
+          // A new object: `listed` must not keep the bytes of every session it yielded.
+          yield r.oversized !== undefined ? { ...s, size: r.oversized, tooBig: true } : { ...s, size: r.value.length, bytes: Buffer.from(r.value) };
         }
       }
     }

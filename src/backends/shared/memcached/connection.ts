@@ -27,8 +27,11 @@ interface Pending {
   /** STAT answers with many responses, the last one with an empty key. */
   multi?: Response[];
   what: string;
+  /** The request's maxValue. */
+  maxValue?: number;
 }
 
+const EMPTY = Buffer.alloc(0);
 const OP_NAMES: Record<number, string> = Object.fromEntries(Object.entries(OP).map(([k, v]) => [v, k]));
 
 export function connectTo(server: MemcachedServer): Socket {
@@ -43,6 +46,8 @@ export class MemcachedConnection {
   #opaque = 0;
   #chunks: Buffer[] = [];
   #buffered = 0;
+  /** Bytes still to drop of a value longer than its request's maxValue. */
+  #skip = 0;
   #closed = false;
 
   constructor(
@@ -78,7 +83,7 @@ export class MemcachedConnection {
       const timer = setTimeout(() => {
         this.#fail(new BackendError(`${this.label}: ${what}: no answer within ${this.timeouts.commandTimeoutMs} ms`, 'EBACKENDTIMEOUT'));
       }, this.timeouts.commandTimeoutMs);
-      const p: Pending = { resolve: resolve as (r: Response) => void, reject, timer, what };
+      const p: Pending = { resolve: resolve as (r: Response) => void, reject, timer, what, maxValue: req.maxValue };
       if (multi) {
         p.multi = [];
         p.resolve = () => resolve(p.multi!);
@@ -128,6 +133,12 @@ export class MemcachedConnection {
   }
 
   #onData(chunk: Buffer): void {
+    if (this.#skip > 0) {
+      const n = Math.min(this.#skip, chunk.length);
+      this.#skip -= n;
+      if (n === chunk.length) return;
+      chunk = chunk.subarray(n);
+    }
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     while (this.#buffered >= HEADER) {
@@ -138,6 +149,17 @@ export class MemcachedConnection {
         return;
       }
       const need = HEADER + bodyLength(head);
+      const maxValue = this.#pending.get(head.readUInt32BE(12))?.maxValue;
+      const valueLength = bodyLength(head) - head[4]! - head.readUInt16BE(2);
+      if (maxValue !== undefined && valueLength > maxValue) {
+        // Too long to hold: answered at once, and the value dropped as it arrives (memory stays bounded).
+        const r: Response = { opcode: head[1]!, status: head.readUInt16BE(6), opaque: head.readUInt32BE(12), cas: head.readBigUInt64BE(16), extras: EMPTY, key: EMPTY, value: EMPTY, oversized: valueLength };
+        const held = Math.min(this.#buffered, need);
+        this.#drop(held);
+        this.#skip = need - held;
+        this.#deliver(r);
+        continue;
+      }
       if (this.#buffered < need) return;
       if (head.length < need) head = this.#flatten();
       const frame = head.subarray(0, need);
@@ -145,6 +167,21 @@ export class MemcachedConnection {
       else this.#chunks[0] = head.subarray(need);
       this.#buffered -= need;
       this.#deliver(decodeResponse(frame));
+    }
+  }
+
+  /** Removes `n` buffered bytes from the front. */
+  #drop(n: number): void {
+    this.#buffered -= n;
+    while (n > 0) {
+      const c = this.#chunks[0]!;
+      if (c.length <= n) {
+        this.#chunks.shift();
+        n -= c.length;
+      } else {
+        this.#chunks[0] = c.subarray(n);
+        n = 0;
+      }
     }
   }
 
@@ -175,6 +212,7 @@ export class MemcachedConnection {
     socket?.destroy();
     this.#chunks = [];
     this.#buffered = 0;
+    this.#skip = 0;
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const p of pending) {

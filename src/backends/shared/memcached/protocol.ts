@@ -57,6 +57,11 @@ export interface Response {
   extras: Buffer;
   key: Buffer;
   value: Buffer;
+  /**
+   * Set when the value was longer than the request's `maxValue`: its length. The value was then
+   * read off the socket and dropped, never held (`value` is empty).
+   */
+  oversized?: number;
 }
 
 export interface Request {
@@ -66,6 +71,8 @@ export interface Request {
   value?: Buffer;
   /** Compare-and-swap value (0 = unconditional). */
   cas?: bigint;
+  /** Longest value to hold in memory; a longer one is dropped as it arrives (`Response.oversized`). */
+  maxValue?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
