@@ -91,9 +91,9 @@ export class MemcachedSessionStore implements SessionBackend {
     this.savePath = typeof sp === 'string' ? parseMemcachedSavePath(sp) : sp;
     this.settings = resolveSessionSettings(options, 'MemcachedSessionStore');
     const prefix = options.prefix ?? MEMCACHED_SESSION_PREFIX;
-    // php-memcached refuses these in memcached.sess_prefix.
-    if (/[\s\x00-\x1f\x7f]/.test(prefix) || Buffer.byteLength(prefix, 'latin1') > MAX_KEY - 1) {
-      throw new ConfigError(`MemcachedSessionStore: prefix (memcached.sess_prefix) cannot contain whitespace or control characters and must be shorter than ${MAX_KEY} bytes`);
+    // php-memcached takes only printable ASCII without spaces in memcached.sess_prefix (C's isgraph).
+    if (/[^\x21-\x7e]/.test(prefix) || Buffer.byteLength(prefix, 'latin1') > MAX_KEY - 1) {
+      throw new ConfigError(`MemcachedSessionStore: prefix (memcached.sess_prefix) can only hold printable ASCII characters other than space (no whitespace, control or non-ASCII characters), and must be shorter than ${MAX_KEY} bytes`);
     }
     this.prefix = Buffer.from(prefix, 'latin1');
     this.locking = options.locking ?? true;

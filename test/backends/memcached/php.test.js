@@ -190,3 +190,22 @@ test('strict mode: PHP validates an id Node created (reserved as PHP reserves it
     await s.close();
   }
 });
+
+test('memcached.sess_prefix: the store accepts exactly the prefixes php-memcached accepts (printable ASCII, no space)', needMemcached(), () => {
+  const candidates = ['app1.', 'a-b_c:d/e', '', 'a b', 'a\t', 'caf\xe9.', '\x7f', 'a\x01', '~!'];
+  const hex = candidates.map((p) => Buffer.from(p, 'latin1').toString('hex'));
+  const out = runPhp(['-d', 'error_reporting=0', '-r', `foreach (array_slice($argv, 1) as $h) echo ini_set('memcached.sess_prefix', hex2bin($h)) === false ? 'refused' : 'accepted', "\\n";`, '--', ...hex])
+    .toString()
+    .trim()
+    .split('\n');
+  const node = candidates.map((prefix) => {
+    try {
+      new MemcachedSessionStore({ prefix });
+      return 'accepted';
+    } catch (err) {
+      assert.equal(/** @type {any} */ (err).name, 'ConfigError');
+      return 'refused';
+    }
+  });
+  assert.deepEqual(node, out);
+});
