@@ -43,8 +43,10 @@ export function optionsFromIni(ini: Readonly<Record<string, string>> = {}): Memc
     lockWaitMaxMs: iniInt('memcached.sess_lock_wait_max', get('sess_lock_wait_max')),
     lockRetries: iniInt('memcached.sess_lock_retries', get('sess_lock_retries')),
   };
-  // PHP's lock_expire 0 means max_execution_time; for an operator's tool, our default (30 s).
-  if (o.lockExpireSeconds === 0) delete o.lockExpireSeconds;
+  // PHP's lock_expire 0 (or below) means max_execution_time; for an operator's tool, our default (30 s).
+  if (o.lockExpireSeconds !== undefined && o.lockExpireSeconds <= 0) delete o.lockExpireSeconds;
+  // PHP's retry loop makes one attempt, no retry, for a count below zero.
+  if (o.lockRetries !== undefined && o.lockRetries < 0) o.lockRetries = 0;
   return o;
 }
 

@@ -132,6 +132,18 @@ test('php-memcached directives come from --ini, from --php-ini, or from the php 
   }
 });
 
+test('sess_lock_expire and sess_lock_retries below zero are taken as php-memcached takes them (max_execution_time; one attempt), not refused', needMemcached(), () => {
+  const id = 'mclineg000000000000000000000001';
+  // PHP runs sessions with these values (the lock never expires in the CLI: max_execution_time 0).
+  const php = runPhp([...iniArgs({ ...ini(), 'memcached.sess_lock_expire': '-1', 'memcached.sess_lock_retries': '-1' }), '-r', `session_id($argv[1]); echo session_start() ? 'started' : 'failed'; $_SESSION['user'] = 'neg'; session_write_close();`, '--', id]).toString();
+  assert.equal(php, 'started');
+  const r = cli('inspect', id, '--json', '--ini', 'memcached.sess_lock_expire=-1', '--ini', 'memcached.sess_lock_retries=-1');
+  assert.equal(r.status, 0, r.stderr); // was exit 2: "lockExpireSeconds … must be an integer ≥ 0"
+  assert.equal(JSON.parse(r.stdout).user, 'neg');
+  const d = cli('destroy', id, '--ini', 'memcached.sess_lock_expire=-5', '--ini', 'memcached.sess_lock_retries=-3');
+  assert.equal(d.status, 0, d.stderr);
+});
+
 test('listing sees every session while reads move items between LRU segments (metadump walks the hash table)', needMemcached(), async () => {
   const store = mc.store();
   const mine = Array.from({ length: 6 }, (_, i) => `mlrureads${i}000000000000000000000`.slice(0, 32));
