@@ -16,9 +16,22 @@ import { memcachedExpiry } from './lock.js';
 import { OP, STATUS, storeExtras } from '../shared/memcached/protocol.js';
 import { MemcachedSessionStore, type MemcachedSessionInfo, type MemcachedStoreOptions } from './store.js';
 
+/**
+ * A boolean directive as PHP reads it (zend_ini_parse_bool): `true`, `yes`, `on` in any case,
+ * else whatever number C's atoi() finds at its start, on when not 0 — so `2` is on, `off` off.
+ */
 function iniFlag(v: string | undefined): boolean | undefined {
   if (v === undefined) return undefined;
-  return ['1', 'on', 'yes', 'true'].includes(v.trim().toLowerCase());
+  if (['true', 'yes', 'on'].includes(v.toLowerCase())) return true;
+  // atoi = (int)strtol(): saturated at the long's range, then cut to 32 bits (4294967296 is off).
+  const m = /^[ \t\n\v\f\r]*([+-]?)([0-9]+)/.exec(v);
+  if (!m) return false;
+  const LONG_MAX = (1n << 63n) - 1n;
+  let n = BigInt(m[2]!);
+  if (m[1] === '-') n = -n;
+  if (n > LONG_MAX) n = LONG_MAX;
+  if (n < -LONG_MAX - 1n) n = -LONG_MAX - 1n;
+  return BigInt.asIntN(32, n) !== 0n;
 }
 
 function iniInt(name: string, v: string | undefined): number | undefined {

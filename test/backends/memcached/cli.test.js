@@ -176,3 +176,16 @@ test('maxBytes: the admin source marks a session above it tooBig, unread, for on
     await admin.close();
   }
 });
+
+test('boolean directives (memcached.sess_locking) are read as PHP reads them: on, yes, true, any number but 0; off otherwise', needMemcached(), async () => {
+  const { optionsFromIni } = await import('../../../dist/backends/memcached/admin-source.js');
+  const values = ['1', '2', '-1', '0', '00', '', 'On', 'YES', 'true', 'off', 'no', 'none', 'x1', '1x', '4294967296', '4294967297', '99999999999999999999'];
+  values.forEach((v, i) => {
+    // PHP holds the session open while it reports whether php-memcached made its lock key.
+    const php = runPhp([...iniArgs({ ...ini(), 'memcached.sess_prefix': 'bool.', 'memcached.sess_locking': v }), '-r', `
+      session_id('mclibool${i}' . str_repeat('0', 20)); session_start(); $locked = false;
+      foreach (explode(',', ini_get('session.save_path')) as $s) { [$h, $p] = explode(':', trim($s)); $c = new Memcached(); $c->addServer($h, (int)$p); $locked = $locked || $c->get('bool.lock.' . session_id()) !== false; }
+      echo $locked ? 'on' : 'off'; session_destroy();`]).toString();
+    assert.equal(optionsFromIni({ 'memcached.sess_locking': v }).locking ? 'on' : 'off', php, `sess_locking=${JSON.stringify(v)}`);
+  });
+});
