@@ -150,7 +150,8 @@ function defaultJobs(): number {
  * keeps it) and the path must still name the locked inode before it is unlinked.
  * Symlinks are never followed; memory is bounded (streaming walk, counters only).
  * With `background` even a single walker runs in a worker thread: the caller's event loop
- * (a web server's) only handles its progress messages.
+ * (a web server's) only handles its progress messages. So does one with a `signal`, which only
+ * the event loop can abort (a synchronous walk would not see Ctrl-C until it was done).
  * @throws ConfigError for a bad save_path; SessctlError (ENOLOCK) without the flock addon.
  *   Per-file problems are counted in the report, never thrown.
  */
@@ -177,7 +178,10 @@ export async function gcFiles(savePath: string | SavePath, options: GcFilesOptio
     if (report.errorSamples.length < MAX_ERROR_SAMPLES) report.errorSamples.push({ path, message });
   };
 
-  if (jobs === 1 && !options.background) {
+  // One job runs on this thread, synchronously — unless a signal may stop it: an abort (the
+  // CLI's Ctrl-C) comes from the event loop, which a synchronous loop never lets run, so a run
+  // that can be stopped goes to a worker thread even with one job.
+  if (jobs === 1 && !options.background && !options.signal) {
     shardCounts[0] = gcShard(
       { ...base, shard: { index: 0, count: 1 } },
       {
