@@ -74,6 +74,7 @@ export interface MigrateOptions {
   onResult?: (r: MigrateResult) => void;
   onProgress?: (r: Readonly<MigrateReport>) => void;
   onError?: (location: string, err: Error) => void;
+  /** Stops the run: the sessions in flight are finished and the report so far is returned. */
   signal?: AbortSignal;
 }
 
@@ -149,16 +150,29 @@ function isUnreachable(err: unknown): boolean {
   return code === 'EBACKENDCONN' || code === 'EBACKENDTIMEOUT';
 }
 
-/** Runs `fn` over the items with at most `jobs` at a time, in order of arrival, until `stopped()`. */
+/** Items between two turns of the event loop (see pool). */
+const YIELD_EVERY = 64;
+
+/**
+ * Runs `fn` over the items with at most `jobs` at a time, in order of arrival, until `stopped()`;
+ * the ones started are always waited for, also when the listing throws.
+ */
 async function pool<T>(items: AsyncIterable<T>, jobs: number, fn: (item: T) => Promise<void>, stopped: () => boolean = () => false): Promise<void> {
   const running = new Set<Promise<void>>();
-  for await (const item of items) {
-    if (stopped()) break;
-    const p: Promise<void> = fn(item).finally(() => running.delete(p));
-    running.add(p);
-    if (running.size >= jobs) await Promise.race(running);
+  let n = 0;
+  try {
+    for await (const item of items) {
+      if (stopped()) break;
+      const p: Promise<void> = fn(item).finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= jobs) await Promise.race(running);
+      // With synchronous file I/O on both sides every step above resolves at once, and the
+      // loop would never reach the event loop, where a signal (Ctrl-C: `signal`) is seen.
+      if (++n % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    await Promise.allSettled(running);
   }
-  await Promise.all(running);
 }
 
 /**
@@ -214,7 +228,8 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
   // Sessions in a row that failed to reach a server (see MigrateReport.gaveUp).
   let unreachable = 0;
   const moveOne = async (entry: SessionEntry): Promise<void> => {
-    options.signal?.throwIfAborted();
+    // Interrupted: what is not started is left for a run again (not counted, not reported).
+    if (options.signal?.aborted) return;
     const base = { id: entry.id, location: entry.location };
     if (done.has(entry.id)) return emit({ ...base, outcome: 'done-before' });
     try {
@@ -243,9 +258,16 @@ export async function migrateSessions(source: AdminSource, from: AdminSettings, 
     }
   };
 
+  const aborted = () => options.signal?.aborted === true;
   try {
-    await pool(source.entries({ withData: false, onError: options.onError, signal: options.signal }), jobs, moveOne, () => report.gaveUp !== undefined);
-    if (options.verify && !options.dryRun && report.gaveUp === undefined) {
+    try {
+      await pool(source.entries({ withData: false, onError: options.onError, signal: options.signal }), jobs, moveOne, () => report.gaveUp !== undefined || aborted());
+    } catch (err) {
+      // The listing stops with the signal's reason: an interruption, reported as such by the
+      // counts so far (each session started was finished), not as an error.
+      if (!aborted()) throw err;
+    }
+    if (options.verify && !options.dryRun && report.gaveUp === undefined && !aborted()) {
       report.verified = 0;
       report.mismatched = 0;
       await pool(

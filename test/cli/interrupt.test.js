@@ -1,5 +1,5 @@
-// Ctrl-C (SIGINT) in the middle of the long-running writing commands: gc stops where it is
-// and says so (the counts so far, exit 1). The
+// Ctrl-C (SIGINT) in the middle of the long-running writing commands: gc and migrate stop
+// where they are, say so (the counts so far, exit 1), and a run again finishes the job. The
 // signal is sent once the command has shown it is at work (its first output line), never
 // after a sleep.
 import { test } from 'node:test';
@@ -9,6 +9,8 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { BIN, ROOT } from '../helpers/cli.js';
 import { freshDirs } from '../helpers/fresh-dirs.js';
+import { needRedis } from '../helpers/env.js';
+import { startRedis, rawCommand } from '../helpers/redis-server.js';
 
 const fresh = freshDirs('sessctl-interrupt-');
 
@@ -57,4 +59,51 @@ test('gc --jobs 1: Ctrl-C stops it (the one-job walk runs where the signal can r
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stdout, /scanned [\d,]+, would delete/);
   assert.equal(fs.readdirSync(dir).length, n, 'a dry run deletes nothing');
+});
+
+test('migrate files → files: Ctrl-C stops it before the end; the sessions moved are whole; a run again with the report finishes', async () => {
+  const from = fresh();
+  const to = fresh();
+  const report = path.join(fresh(), 'migrate.jsonl');
+  const n = 20_000;
+  // Every 50th does not decode: its "failed" line on stderr says the run is at work.
+  sessions(from, n, { corruptEvery: 50 });
+  const args = ['migrate', '--save-path', from, '--to-save-handler', 'files', '--to-save-path', to, '--report', report, '--maxlifetime', '86400', '--no-php'];
+  const r = await interruptAtFirstLine(args, 'stderr');
+  assert.ok(r.sent, 'SIGINT sent');
+  assert.equal(r.signal, null, r.stderr);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /interrupted; run again with the same --report to go on/);
+  const checked = Number(/checked ([\d,]+)/.exec(r.stdout)?.[1].replace(/,/g, ''));
+  assert.ok(checked < n, `stopped before the end (checked ${checked} of ${n}): ${r.stdout}`);
+  for (const name of fs.readdirSync(to)) {
+    assert.equal(fs.readFileSync(path.join(to, name), 'utf8'), fs.readFileSync(path.join(from, name), 'utf8'), name);
+  }
+  const again = await interruptAtFirstLine([...args, '--quiet'], 'never');
+  assert.equal(again.code, 1, 'the sessions that do not decode fail again');
+  assert.equal(fs.readdirSync(to).length, n - n / 50);
+});
+
+test('migrate files → Redis: Ctrl-C ends with the counts so far and how to go on, not "This operation was aborted"; a run again finishes', needRedis(), async () => {
+  const redis = await startRedis();
+  try {
+    const from = fresh();
+    const report = path.join(fresh(), 'migrate.jsonl');
+    const n = 5_000;
+    sessions(from, n, { corruptEvery: 50 });
+    const args = ['migrate', '--save-path', from, '--to-save-handler', 'redis', '--to-save-path', redis.url, '--report', report, '--maxlifetime', '86400', '--no-php'];
+    const r = await interruptAtFirstLine(args, 'stderr');
+    assert.ok(r.sent, 'SIGINT sent');
+    assert.equal(r.signal, null, r.stderr);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /aborted/);
+    assert.match(r.stderr, /interrupted; run again with the same --report to go on/);
+    assert.match(r.stdout, /^migrate .* checked [\d,]+, moved [\d,]+/m);
+    assert.equal(await rawCommand(redis.port, 'EVAL "return #redis.call(\'keys\',\'*_LOCK\')" 0'), ':0', 'no lock left behind');
+    const again = await interruptAtFirstLine([...args, '--quiet'], 'never');
+    assert.equal(again.code, 1, 'the sessions that do not decode fail again');
+    assert.equal(await rawCommand(redis.port, 'DBSIZE'), `:${n - n / 50}`);
+  } finally {
+    await redis.stop();
+  }
 });
