@@ -194,21 +194,29 @@ export function* writeInPlaceSteps(fd: number, path: string, next: Uint8Array, p
     if (next.length < prev.length) yield { op: 'ftruncate', fd, len: 0 };
     yield* writeAllSteps(fd, next);
   } catch (err) {
-    let restored = false;
+    let state: 'restored' | 'empty' | 'unknown' = 'unknown';
     try {
       yield { op: 'ftruncate', fd, len: 0 };
+      state = 'empty';
       yield* writeAllSteps(fd, prev);
-      restored = true;
+      state = 'restored';
     } catch {
-      /* reported below */
+      // Part of the previous bytes is no session: leave it empty (PHP's own worst case) rather
+      // than cut, which neither PHP (it destroys it) nor we (DecodeError) could read.
+      if (state === 'empty') {
+        try {
+          yield { op: 'ftruncate', fd, len: 0 };
+        } catch {
+          state = 'unknown';
+        }
+      }
     }
     const why = errnoCode(err) ?? (err as Error).message;
-    throw new SessionFileError(
-      path,
-      `write failed (${why}): ${restored ? 'the previous session was put back unchanged' : 'the previous session could NOT be put back'}`,
-      'EWRITE',
-      { cause: err },
-    );
+    const kept =
+      state === 'restored' ? 'the previous session was put back unchanged'
+      : state === 'empty' ? 'the previous session could NOT be put back; the session is now empty'
+      : 'the previous session could NOT be put back';
+    throw new SessionFileError(path, `write failed (${why}): ${kept}`, 'EWRITE', { cause: err });
   }
 }
 

@@ -1,0 +1,48 @@
+// Writes that fail half-way and runs that were killed half-way: what is left must be a session
+// PHP reads (the old one, or an empty one), with its lifetime as it was, and a run again must
+// finish what an interrupted one began. The file size limit (`ulimit -f`, EFBIG) stands in for
+// a full disk: it needs no mount, and fails a write at a byte offset we choose.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { decodeSession } from 'sessctl';
+import { freshDirs } from '../../helpers/fresh-dirs.js';
+
+const fresh = freshDirs('sessctl-faults-');
+const ID = 'abcdefghijklmnopqrstuvwxyz0123';
+
+/**
+ * Runs node with `args` under a file size limit of 4 KiB (POSIX sh counts `ulimit -f` in
+ * 512-byte blocks): a write past 4,096 bytes fails with EFBIG (Node ignores SIGXFSZ).
+ * @param {string[]} args
+ */
+function underSizeLimit(args) {
+  return spawnSync('sh', ['-c', 'ulimit -f 8 && exec "$0" "$@"', process.execPath, ...args], { encoding: 'utf8' });
+}
+
+test('a write that fails and whose restore fails too leaves an empty session, not the first 4 KiB of the old one', () => {
+  const dir = fresh();
+  const file = path.join(dir, `sess_${ID}`);
+  // 6,000 bytes already there (written without the limit): the restore of those fails at 4,096 too.
+  fs.writeFileSync(file, `v|s:5988:"${'o'.repeat(5988)}";`);
+  const writer = `
+    const { FileSessionStore } = await import(process.argv[1]);
+    const store = new FileSessionStore({ savePath: process.argv[2] });
+    try {
+      await store.update(process.argv[3], (d) => void d.set('v', 'n'.repeat(7000)));
+      console.log(JSON.stringify({ ok: true }));
+    } catch (e) {
+      console.log(JSON.stringify({ code: e.code, message: e.message }));
+    }`;
+  const r = underSizeLimit(['--input-type=module', '-e', writer, import.meta.resolve('sessctl/files'), dir, ID]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.code, 'EWRITE', r.stdout);
+  assert.match(out.message, /EFBIG/);
+  assert.match(out.message, /could NOT be put back; the session is now empty/);
+  const bytes = fs.readFileSync(file);
+  assert.equal(bytes.length, 0, `left ${bytes.length} bytes`);
+  assert.equal(decodeSession(bytes, 'php').size, 0);
+});
