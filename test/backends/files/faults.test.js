@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { decodeSession } from 'sessctl';
+import { BIN } from '../../helpers/cli.js';
 import { freshDirs } from '../../helpers/fresh-dirs.js';
 
 const fresh = freshDirs('sessctl-faults-');
@@ -45,4 +46,18 @@ test('a write that fails and whose restore fails too leaves an empty session, no
   const bytes = fs.readFileSync(file);
   assert.equal(bytes.length, 0, `left ${bytes.length} bytes`);
   assert.equal(decodeSession(bytes, 'php').size, 0);
+});
+
+test('sessctl set whose write fails (file size limit) puts the session back with its mtime: an expired session stays expired', () => {
+  const dir = fresh();
+  const file = path.join(dir, `sess_${ID}`);
+  fs.writeFileSync(file, 'cart|s:3:"abc";');
+  const old = new Date('2020-01-02T03:04:05.678Z');
+  fs.utimesSync(file, old, old);
+  const before = fs.statSync(file, { bigint: true });
+  const r = underSizeLimit([BIN, 'set', ID, 'cart', JSON.stringify('x'.repeat(9000)), '--save-path', dir, '--no-php']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /write failed \(EFBIG\): the previous session was put back unchanged/);
+  assert.equal(fs.readFileSync(file, 'utf8'), 'cart|s:3:"abc";');
+  assert.equal(fs.statSync(file, { bigint: true }).mtimeNs, before.mtimeNs);
 });

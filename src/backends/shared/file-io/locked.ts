@@ -250,7 +250,18 @@ export async function rewriteLocked(file: LockedFile, next: Uint8Array): Promise
     dir.close();
   }
   const before = fstatSync(file.fd, { bigint: true });
-  await writeLocked(file, next, file.bytes);
+  try {
+    await writeLocked(file, next, file.bytes);
+  } catch (err) {
+    // A failed write (full disk) puts the previous bytes back — and must not leave the session
+    // a new mtime either: "put back unchanged" includes its lifetime (an expired one stays expired).
+    try {
+      restoreTimes(file.fd, before);
+    } catch {
+      /* the write's error is the one to report */
+    }
+    throw err;
+  }
   restoreTimes(file.fd, before);
   return true;
 }
