@@ -6,7 +6,7 @@
  * (fchmod/fchown). A directory renamed and replaced by a symlink between mkdir and chown
  * can therefore never hand another file to the save path's owner.
  */
-import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, type Stats } from 'node:fs';
+import { closeSync, constants as C, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, SavePathError, SessionFileError } from '../../errors.js';
 import type { MissingStructure } from '../../session/admin.js';
@@ -62,6 +62,23 @@ export async function createSessionDirs(sp: SavePath, options: CreateSessionDirs
 
   let created = 0;
   let existing = 0;
+  // Owner and group first, then the mode: a kill in between leaves a directory the save path's
+  // owner can already use, never one in the final mode still owned by root.
+  const setUp = (fd: number): void => {
+    if (chownTo) fchownSync(fd, chownTo.uid, chownTo.gid);
+    fchmodSync(fd, mode);
+  };
+  /**
+   * Whether an existing private directory is one an interrupted run of ours made and never set
+   * up: empty (we make a directory's children only once it is set up), owned by us (or already
+   * by the save path's owner), and not yet in the mode asked for.
+   */
+  const isHalfMade = (st: Stats, fd: number, path: string): boolean => {
+    if ((st.mode & 0o7777) === mode && (!chownTo || (st.uid === chownTo.uid && st.gid === chownTo.gid))) return false;
+    if (st.uid !== euid && !(chownTo && st.uid === chownTo.uid)) return false;
+    // Listed through the descriptor just checked, not by its name again.
+    return readdirSync(PinnedDir.adopt(fd, path).entry('.')).length === 0;
+  };
   const make = (parentFd: number, parentPath: string, level: number): void => {
     if (level === sp.depth) return;
     const parent = PinnedDir.adopt(parentFd, parentPath);
@@ -82,14 +99,19 @@ export async function createSessionDirs(sp: SavePath, options: CreateSessionDirs
         throw new SessionFileError(path, code === 'ELOOP' || code === 'ENOTDIR' ? 'exists and is not a directory (a symlink or a file); refused' : `cannot open: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });
       }
       try {
+        const st = fstatSync(fd);
+        const isPrivate = st.isDirectory() && (st.mode & 0o7777) === (0o700 & ~currentUmask());
         if (made) {
-          const st = fstatSync(fd);
           // What we opened must be the directory we just made: ours, still private (0700).
-          if (!st.isDirectory() || st.uid !== euid || (st.mode & 0o7777) !== (0o700 & ~currentUmask())) {
+          if (!isPrivate || st.uid !== euid) {
             throw new SessionFileError(path, 'was replaced between mkdir and open; refused', 'ERACE');
           }
-          fchmodSync(fd, mode);
-          if (chownTo) fchownSync(fd, chownTo.uid, chownTo.gid);
+          setUp(fd);
+          created++;
+        } else if (isPrivate && isHalfMade(st, fd, path)) {
+          // A run killed between its mkdir and its chmod left this one behind: still private,
+          // so PHP could not write into it, and "left as it is" would keep it so for good.
+          setUp(fd);
           created++;
         } else existing++;
         make(fd, path, level + 1);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { createSessionDirs, parseSavePath } from 'sessctl/files';
 import { decodeSession } from 'sessctl';
 import { BIN } from '../../helpers/cli.js';
 import { freshDirs } from '../../helpers/fresh-dirs.js';
@@ -60,4 +61,22 @@ test('sessctl set whose write fails (file size limit) puts the session back with
   assert.match(r.stderr, /write failed \(EFBIG\): the previous session was put back unchanged/);
   assert.equal(fs.readFileSync(file, 'utf8'), 'cart|s:3:"abc";');
   assert.equal(fs.statSync(file, { bigint: true }).mtimeNs, before.mtimeNs);
+});
+
+test('mkdirs finishes a directory an interrupted run left private (between its mkdir and its chmod); a private one with content is left alone', async () => {
+  const dir = fresh();
+  fs.chmodSync(dir, 0o1733); // Debian's session directory mode
+  // What a run killed right after mkdir(…, 0700) leaves: an empty directory, ours, still 0700.
+  fs.mkdirSync(path.join(dir, 'a'), { mode: 0o700 });
+  fs.mkdirSync(path.join(dir, 'b'), { mode: 0o700 });
+  fs.writeFileSync(path.join(dir, 'b', 'keep'), 'not made by mkdirs');
+  const r = await createSessionDirs(parseSavePath(`2;${dir}`), { bitsPerCharacter: 4 });
+  const mode = (/** @type {string} */ p) => fs.statSync(path.join(dir, p)).mode & 0o7777;
+  assert.equal(mode('a'), 0o1733, 'the half-made directory gets the save path mode');
+  assert.equal(mode('a/0'), 0o1733, 'and its subdirectories are made');
+  assert.equal(mode('b'), 0o700, 'a directory with content is not ours to change');
+  assert.equal(mode('c'), 0o1733);
+  assert.deepEqual(r, { created: 15 + 16 * 16, existing: 1 }, 'a, finished, counts as created; b already existed');
+  const again = await createSessionDirs(parseSavePath(`2;${dir}`), { bitsPerCharacter: 4 });
+  assert.deepEqual(again, { created: 0, existing: 16 + 16 * 16 });
 });
