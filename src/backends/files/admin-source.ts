@@ -8,7 +8,7 @@ import { SavePathError, SessionFileError } from '../../errors.js';
 import type { AdminSource, AdminSourceSettings, MissingStructure, DestroyOutcome, PutOutcome, EntriesOptions, GcOptions, GcReport, RewriteOutcome, SessionEntry } from '../../session/admin.js';
 import { SESSION_DEFAULTS } from '../../session/settings.js';
 import { assertValidSessionId } from '../../session/session-id.js';
-import { errnoCode, forgetSaveDir, lockFile, PinnedDir, readEntryAt, release, rewriteLocked, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
+import { errnoCode, forgetSaveDir, osErrorText, lockFile, PinnedDir, readEntryAt, release, rewriteLocked, touchLocked, unlinkLocked, writeLocked, type FileLocation, type LockedFile } from '../shared/file-io/index.js';
 import { locateSessionFile } from './paths.js';
 import { parseSavePath, type SavePath } from './save-path.js';
 import { walkSessionTree } from './walk.js';
@@ -53,7 +53,7 @@ export class FileAdminSource implements AdminSource {
         code === 'ENOENT' ? 'the save path does not exist'
         : code === 'ENOTDIR' ? 'the save path is not a directory (ENOTDIR)'
         : code === 'EACCES' || code === 'EPERM' ? `the save path cannot be read (${code}): run as the user PHP runs as, or as root`
-        : `the save path cannot be opened: ${(err as Error).message}`;
+        : `the save path cannot be opened: ${osErrorText(err)}`;
       throw new SessionFileError(this.sp.path, why, 'ESAVEPATH', { cause: err });
     }
     try {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ConfigError, SavePathError, SessionFileError } from '../../errors.js';
 import type { MissingStructure } from '../../session/admin.js';
 import { SID_ALPHABET, type SidBitsPerCharacter } from '../../session/session-id.js';
-import { errnoCode, openSaveDir, PinnedDir } from '../shared/file-io/index.js';
+import { errnoCode, openSaveDir, osErrorText, PinnedDir } from '../shared/file-io/index.js';
 import type { SavePath } from './save-path.js';
 
 export interface CreateSessionDirsOptions {
@@ -49,7 +49,7 @@ export async function createSessionDirs(sp: SavePath, options: CreateSessionDirs
     rootFd = openSaveDir(sp.path);
   } catch (err) {
     if (err instanceof SavePathError) throw err;
-    throw new SessionFileError(sp.path, `save path is not usable: ${(err as Error).message}`, errnoCode(err) === 'ENOTDIR' ? 'ENOTDIR' : 'ESESSIONDIR', { cause: err });
+    throw new SessionFileError(sp.path, `save path is not usable: ${osErrorText(err)}`, errnoCode(err) === 'ENOTDIR' ? 'ENOTDIR' : 'ESESSIONDIR', { cause: err });
   }
   const base = fstatSync(rootFd);
   const mode = options.mode ?? base.mode & 0o7777;
@@ -89,14 +89,14 @@ export async function createSessionDirs(sp: SavePath, options: CreateSessionDirs
         mkdirSync(parent.entry(c), { mode: 0o700 });
         made = true;
       } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw new SessionFileError(path, `cannot create directory: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });
+        if (errnoCode(err) !== 'EEXIST') throw new SessionFileError(path, `cannot create directory: ${osErrorText(err)}`, 'ESESSIONDIR', { cause: err });
       }
       let fd: number;
       try {
         fd = parent.openEntry(c, DIR_FLAGS);
       } catch (err) {
         const code = errnoCode(err);
-        throw new SessionFileError(path, code === 'ELOOP' || code === 'ENOTDIR' ? 'exists and is not a directory (a symlink or a file); refused' : `cannot open: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });
+        throw new SessionFileError(path, code === 'ELOOP' || code === 'ENOTDIR' ? 'exists and is not a directory (a symlink or a file); refused' : `cannot open: ${osErrorText(err)}`, 'ESESSIONDIR', { cause: err });
       }
       try {
         const st = fstatSync(fd);

@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { SessionFileError, type SessctlError } from '../../../errors.js';
 import { runSync, type Steps } from './io.js';
 import type { AtStat } from './native-at.js';
-import { directPath, errnoCode, openDirect, PinnedDir, statSaveDir } from './pinned-dir.js';
+import { directPath, errnoCode, openDirect, osErrorText, PinnedDir, statSaveDir } from './pinned-dir.js';
 
 /** O_NONBLOCK keeps a FIFO planted as a session file from hanging open(); it changes nothing for regular files. */
 const NOFOLLOW = C.O_NOFOLLOW | C.O_NONBLOCK;
@@ -59,7 +59,7 @@ export function openError(loc: FileLocation, err: unknown): SessctlError {
     case 'EISDIR':
       return new SessionFileError(path, 'is a directory, not a session file', 'ENOTFILE', { cause: err });
     default:
-      return new SessionFileError(path, `cannot open: ${(err as Error).message}`, 'ESESSIONFILE', { cause: err });
+      return new SessionFileError(path, `cannot open: ${osErrorText(err)}`, 'ESESSIONFILE', { cause: err });
   }
 }
 
@@ -257,7 +257,7 @@ export function* unlinkIfSameSteps(dir: PinnedDir, loc: FileLocation, st: AtStat
     return true;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return false;
-    throw new SessionFileError(loc.path, `cannot delete: ${(err as Error).message}`, 'EUNLINK', { cause: err });
+    throw new SessionFileError(loc.path, `cannot delete: ${osErrorText(err)}`, 'EUNLINK', { cause: err });
   }
 }
 
@@ -318,7 +318,7 @@ export function isRegularFileAt(loc: FileLocation): boolean {
     return st !== undefined && (st.mode & C.S_IFMT) === C.S_IFREG;
   } catch (err) {
     if (errnoCode(err) === 'ENOTDIR') return false;
-    throw new SessionFileError(loc.path, `cannot stat: ${(err as Error).message}`, 'ESESSIONFILE', { cause: err });
+    throw new SessionFileError(loc.path, `cannot stat: ${osErrorText(err)}`, 'ESESSIONFILE', { cause: err });
   } finally {
     dir.close();
   }

@@ -3,7 +3,7 @@
  * the checked open, the steps of the protocol run sync or async, the locked sequence, the walk.
  * See file.ts for the guarantees.
  */
-export { errnoCode, forgetSaveDir, openSaveDir, PinnedDir, PINNED_DIRS, statSaveDir } from './pinned-dir.js';
+export { errnoCode, osErrorText, forgetSaveDir, openSaveDir, PinnedDir, PINNED_DIRS, statSaveDir } from './pinned-dir.js';
 export {
   checkOwner,
   checkSessionFile,

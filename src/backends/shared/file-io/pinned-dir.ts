@@ -43,6 +43,18 @@ export function errnoCode(err: unknown): string | undefined {
 }
 
 /**
+ * A system call's error for a message that already names the path: `ENOSPC: no space left on
+ * device`, without Node's `, mkdir '<path>'` tail — that path is the one the call was given,
+ * often `/proc/<pid>/fd/N/…` here, which means nothing to the reader.
+ */
+export function osErrorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException | null;
+  const message = e?.message ?? String(err);
+  const tail = e?.syscall ? message.indexOf(`, ${e.syscall}`) : -1;
+  return tail > 0 ? message.slice(0, tail) : message;
+}
+
+/**
  * Linux's O_PATH (fs.constants lacks it): the save path's components are only walked through,
  * and O_PATH needs search permission alone — Debian's `/var/lib/php/sessions` is `1733`, which
  * PHP's user can enter but not read. Such a descriptor serves openat, fstat and /proc alike.
@@ -434,7 +446,7 @@ function rootError(root: string, err: unknown, forFile?: string): SessionFileErr
     code === 'ENOENT' ? 'the save path does not exist'
     : code === 'ENOTDIR' ? 'the save path is not a directory'
     : denied ? `the save path cannot be reached (${code}); run as the user PHP runs as`
-    : `the save path cannot be opened: ${(err as Error).message}`;
+    : `the save path cannot be opened: ${osErrorText(err)}`;
   const e = new SessionFileError(root, why, code === 'ENOENT' || code === 'ENOTDIR' ? code : denied ? 'EACCES' : 'ESESSIONDIR', { cause: err });
   if (forFile) e.message += ` (needed for ${forFile})`;
   return e;
@@ -449,5 +461,5 @@ function dirErrorFor(path: string, err: unknown): SessionFileError {
   }
   if (code === 'ENOENT') return new SessionFileError(path, 'directory does not exist (create the tree with `sessctl mkdirs`)', 'ENOENT', { cause: err });
   if (code === 'EACCES' || code === 'EPERM') return new SessionFileError(path, `permission denied (${code}); run as the user PHP runs as`, 'EACCES', { cause: err });
-  return new SessionFileError(path, `cannot open directory: ${(err as Error).message}`, 'ESESSIONDIR', { cause: err });
+  return new SessionFileError(path, `cannot open directory: ${osErrorText(err)}`, 'ESESSIONDIR', { cause: err });
 }
