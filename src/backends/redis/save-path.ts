@@ -141,7 +141,9 @@ function parseAddress(address: string, server: RedisServerConfig, where: string)
     const path = rest.startsWith('///') ? rest.slice(2) : rest;
     if (!path.startsWith('/') || path.startsWith('//')) throw new ConfigError(`${where}: a unix socket needs an absolute path (unix:///run/redis.sock)`);
     server.transport = 'unix';
-    server.socketPath = decodeURIComponentSafe(path, where);
+    // Taken as written: PHP's URL parser does not %-decode the path (unix:///run/a%20b.sock is
+    // the file "a%20b.sock"), so neither do we — a decoded path would be another socket.
+    server.socketPath = path;
     return;
   }
   if (address.startsWith('/')) {
@@ -172,14 +174,6 @@ function parseAddress(address: string, server: RedisServerConfig, where: string)
   if (port > 65535) throw new ConfigError(`${where}: port ${port} is out of range`);
   // phpredis: no port (0) means 6379.
   server.port = port === 0 ? DEFAULT_PORT : port;
-}
-
-function decodeURIComponentSafe(text: string, where: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    throw new ConfigError(`${where}: bad %-escape in ${JSON.stringify(text)}`);
-  }
 }
 
 /**
