@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { needRedis, runPhp, hasRedisServer, hasPhpRedis } from '../../helpers/env.js';
 import { startRedis } from '../../helpers/redis-server.js';
+import { sessctl } from '../../helpers/cli.js';
 import { pollUntil } from '../../helpers/server-process.js';
 import { RedisSessionStore } from 'sessctl/redis';
 
@@ -73,4 +74,33 @@ test('we write → PHP (rediscluster) reads; destroy reaches the right node', cl
   assert.deepEqual(out.trim().split('\n'), ids.map((_, i) => `node${i}`));
   assert.equal(await store.destroy(ids[0]), true);
   assert.equal(await store.exists(ids[0]), false);
+});
+
+const redisCli = (/** @type {number} */ port, /** @type {string[]} */ ...args) => spawnSync('redis-cli', ['-p', String(port), ...args], { encoding: 'utf8' }).stdout.trim();
+
+test('the CLI writes into the cluster: set (rewrite) and migrate --to rediscluster (put), though a session and its _LOCK key hash to different slots', clusterNeeds(), async () => {
+  // sessions PHP wrote, whose lock key lives on another slot (CROSSSLOT for a two-key script)
+  const out = php(['-r', `for ($i = 0; $i < 5; $i++) { $id = session_create_id(); session_id($id); session_start(); $_SESSION['user'] = "u$i"; session_write_close(); echo $id, "\\n"; }`]);
+  const ids = out.trim().split('\n');
+  const slot = (/** @type {string} */ key) => redisCli(nodes[0].port, 'cluster', 'keyslot', key);
+  const id = ids.find((i) => slot(`PHPREDIS_CLUSTER_SESSION:${i}`) !== slot(`PHPREDIS_CLUSTER_SESSION:${i}_LOCK`));
+  assert.ok(id, 'an id whose lock key is on another slot');
+  const ttlBefore = (await store.stat(id)).ttlSeconds;
+  const set = sessctl(['set', id, 'user', '"changed"', '--save-handler', 'rediscluster', '--save-path', savePath, '--no-php']);
+  assert.equal(set.code, 0, set.stderr);
+  assert.equal(php(['-r', `session_id($argv[1]); session_start(); echo $_SESSION['user'];`, id]), 'changed');
+  assert.ok((await store.stat(id)).ttlSeconds <= ttlBefore, 'the TTL is kept');
+
+  // migrate from a single server into the cluster
+  const single = await startRedis();
+  try {
+    const fromIds = runPhp(['-d', 'session.save_handler=redis', '-d', `session.save_path="${single.url}"`, '-d', 'session.use_cookies=0', '-d', 'session.cache_limiter=', '-r', `for ($i = 0; $i < 6; $i++) { $id = session_create_id(); session_id($id); session_start(); $_SESSION['m'] = $i; session_write_close(); echo $id, "\\n"; }`]).toString().trim().split('\n');
+    const mig = sessctl(['migrate', '--save-handler', 'redis', '--save-path', single.url, '--to-save-handler', 'rediscluster', '--to-save-path', savePath, '--no-php']);
+    assert.equal(mig.code, 0, mig.stderr);
+    assert.match(mig.stdout + mig.stderr, /moved 6,.*failed 0/);
+    const got = php(['-r', `foreach (array_slice($argv, 1) as $id) { session_id($id); session_start(); echo $_SESSION['m'] ?? 'MISSING', "\\n"; session_write_close(); }`, ...fromIds]);
+    assert.deepEqual(got.trim().split('\n'), fromIds.map((_, i) => String(i)));
+  } finally {
+    await single.stop();
+  }
 });

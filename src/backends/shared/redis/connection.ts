@@ -66,6 +66,11 @@ export interface CommandTarget {
   /** `tcp://127.0.0.1:6379`, `rediscluster(10.0.0.1:7000,…)` — used in messages. */
   readonly label: string;
   /**
+   * True for a Redis Cluster: two keys (a session and its `_LOCK`) may hash to different slots
+   * and nodes, so no script may touch both (Redis refuses it with CROSSSLOT).
+   */
+  readonly sharded?: boolean;
+  /**
    * Sends one command. `key` is the key the command touches (for cluster routing).
    * @throws BackendError on connection loss, timeout or an error reply.
    */
@@ -265,6 +270,7 @@ interface MinimalCluster {
 /** A Redis Cluster (phpredis's `rediscluster` handler), commands routed by key slot. */
 export class ClusterConnection implements CommandTarget {
   readonly label: string;
+  readonly sharded = true;
   #cluster: MinimalCluster | undefined;
   #connecting: Promise<MinimalCluster> | undefined;
   #closed = false;

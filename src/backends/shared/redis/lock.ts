@@ -7,7 +7,9 @@
  *   tried 1 + lock_retries times (-1 = forever), lock_wait_time µs apart;
  * - release: compare-and-delete (`GET == secret → DEL`) by Lua, so only our own lock goes;
  * - before writing, phpredis re-reads the lock and refuses to write when it no longer holds the
- *   secret. We do the check and the SETEX in one Lua script, so nobody can slip in between.
+ *   secret. We do the check and the SETEX in one Lua script, so nobody can slip in between —
+ *   except on a cluster (`target.sharded`), where the two keys may live on different nodes and
+ *   no script may touch both: there the check is a GET just before the write, as in phpredis.
  *
  * PHP's secret is `hostname|pid` — unique per PHP worker, which handles one request at a time.
  * A Node process serves many requests at once, so ours adds a random part per lock.
@@ -214,8 +216,23 @@ export interface LockedKey {
  * @throws BackendError code ELOCKLOST when the lock is gone (nothing written), or on failure.
  */
 export async function writeIfLocked({ target, key, lockKey }: LockedKey, secret: string, ttlSeconds: number, data: Buffer): Promise<void> {
+  if (target.sharded) {
+    if (!(await holdsLock(target, lockKey, secret))) throw lockLost(target, key, 'write');
+    await target.send(['SETEX', key, String(ttlSeconds), data], key);
+    return;
+  }
   const reply = await target.send(['EVAL', WRITE_IF_LOCKED_SCRIPT, '2', key, lockKey, secret, String(ttlSeconds), data], key);
   if (Number(reply) !== 1) throw lockLost(target, key, 'write');
+}
+
+/**
+ * On a cluster the session key and its lock key may live on different nodes, where no script
+ * can read both: the lock is checked with a GET just before the write, as phpredis's own
+ * write_allowed() does (not atomic: a lock that expires between the two is not noticed).
+ */
+async function holdsLock(target: CommandTarget, lockKey: Buffer, secret: string): Promise<boolean> {
+  const value = await target.send(['GET', lockKey], lockKey);
+  return Buffer.isBuffer(value) ? value.equals(Buffer.from(secret)) : value === secret;
 }
 
 /**
@@ -226,7 +243,16 @@ export async function writeIfLocked({ target, key, lockKey }: LockedKey, secret:
 export async function writeAndRelease({ target, key, lockKey }: LockedKey, secret: string, ttlSeconds: number, data: Buffer, touchOnly: boolean): Promise<void> {
   let reply: unknown;
   try {
-    reply = await target.send(['EVAL', WRITE_AND_RELEASE_SCRIPT, '2', key, lockKey, secret, String(ttlSeconds), touchOnly ? '' : data, touchOnly ? '1' : '0'], key);
+    if (target.sharded) {
+      reply = 0;
+      if (await holdsLock(target, lockKey, secret)) {
+        await target.send(touchOnly ? ['EXPIRE', key, String(ttlSeconds)] : ['SETEX', key, String(ttlSeconds), data], key);
+        reply = 1;
+      }
+      await releaseLock(target, lockKey, secret, false);
+    } else {
+      reply = await target.send(['EVAL', WRITE_AND_RELEASE_SCRIPT, '2', key, lockKey, secret, String(ttlSeconds), touchOnly ? '' : data, touchOnly ? '1' : '0'], key);
+    }
   } catch (err) {
     await releaseLock(target, lockKey, secret).catch(() => {});
     throw err;
@@ -240,6 +266,11 @@ export async function writeAndRelease({ target, key, lockKey }: LockedKey, secre
  * @throws BackendError code ELOCKLOST when the lock is gone (nothing written), or on failure.
  */
 export async function rewriteIfLocked({ target, key, lockKey }: LockedKey, secret: string, data: Buffer): Promise<void> {
+  if (target.sharded) {
+    if (!(await holdsLock(target, lockKey, secret))) throw lockLost(target, key, 'rewrite');
+    await target.send(['SET', key, data, 'KEEPTTL'], key);
+    return;
+  }
   const reply = await target.send(['EVAL', REWRITE_IF_LOCKED_SCRIPT, '2', key, lockKey, secret, data], key);
   if (Number(reply) !== 1) throw lockLost(target, key, 'rewrite');
 }
