@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { needRedis, runPhp, hasRedisServer, hasPhpRedis } from '../../helpers/env.js';
-import { startRedis } from '../../helpers/redis-server.js';
+import { startRedis, rawCommand } from '../../helpers/redis-server.js';
 import { sessctl } from '../../helpers/cli.js';
 import { pollUntil } from '../../helpers/server-process.js';
 import { RedisSessionStore } from 'sessctl/redis';
@@ -102,5 +102,27 @@ test('the CLI writes into the cluster: set (rewrite) and migrate --to redisclust
     assert.deepEqual(got.trim().split('\n'), fromIds.map((_, i) => String(i)));
   } finally {
     await single.stop();
+  }
+});
+
+test('connections the cluster dropped (CLIENT KILL on every master) are opened again by the next calls', clusterNeeds(), async () => {
+  const s = new RedisSessionStore({ saveHandler: 'rediscluster', savePath });
+  try {
+    const ids = [];
+    for (let i = 0; i < 12; i++) {
+      const id = await s.createId();
+      await s.update(id, (d) => void d.set('i', i));
+      ids.push(id);
+    }
+    for (const n of nodes) assert.match(await rawCommand(n.port, 'CLIENT KILL TYPE normal SKIPME yes'), /^:\d+$/);
+    // the first calls may see the closed connections; each failure is a connection error
+    for (const id of ids) await s.read(id).catch((/** @type {any} */ e) => assert.equal(e.code, 'EBACKENDCONN', e.message));
+    // then every session is reachable again (no connection stays closed for good)
+    for (const [i, id] of ids.entries()) assert.equal((await s.read(id)).get('i'), i);
+    const listed = [];
+    for await (const id of s.ids()) listed.push(id);
+    for (const id of ids) assert.ok(listed.includes(id), id);
+  } finally {
+    await s.close();
   }
 });

@@ -289,7 +289,9 @@ export class ClusterConnection implements CommandTarget {
       return await withTimeout(cluster.sendCommand(key, readonly ?? false, args, { typeMapping: bufferTypes! }), this.timeouts.commandTimeoutMs);
     } catch (err) {
       const e = backendError(this.label, commandName(args), err, this.timeouts.commandTimeoutMs);
-      if (e.code === 'EBACKENDTIMEOUT' && this.#cluster === cluster) this.#drop();
+      // A lost node connection is never reopened by the client (its reconnect loop is off): as
+      // for a single server, the next call starts over — a fresh cluster and slot map.
+      if (e.code !== 'EBACKEND' && this.#cluster === cluster) this.#drop();
       throw e;
     }
   }
@@ -306,7 +308,9 @@ export class ClusterConnection implements CommandTarget {
             const client = await cluster.nodeClient(master);
             return await withTimeout(client.sendCommand(args, { typeMapping: bufferTypes! }), this.timeouts.commandTimeoutMs);
           } catch (err) {
-            throw backendError(label, commandName(args), err, this.timeouts.commandTimeoutMs);
+            const e = backendError(label, commandName(args), err, this.timeouts.commandTimeoutMs);
+            if (e.code !== 'EBACKEND' && this.#cluster === cluster) this.#drop();
+            throw e;
           }
         },
         scanTargets: async () => [],
