@@ -126,3 +126,17 @@ test('connections the cluster dropped (CLIENT KILL on every master) are opened a
     await s.close();
   }
 });
+
+test('a login the cluster refuses says why (WRONGPASS), without the password', clusterNeeds(), async () => {
+  const s = new RedisSessionStore({ saveHandler: 'rediscluster', savePath: `${savePath}&auth[]=nobody&auth[]=s3cr3t-pw` });
+  try {
+    await assert.rejects(s.read('wrongpass0000000000000000001'), (/** @type {any} */ e) => {
+      assert.equal(e.code, 'EBACKENDCONN');
+      assert.match(e.message, /WRONGPASS/);
+      assert.doesNotMatch(e.message, /s3cr3t/);
+      return true;
+    });
+  } finally {
+    await s.close();
+  }
+});

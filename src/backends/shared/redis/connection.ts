@@ -337,8 +337,21 @@ export class ClusterConnection implements CommandTarget {
       rootNodes: this.seeds.map((s) => ({ socket: { host: s.host, port: s.port, ...socketDefaults } })),
       defaults: { socket: socketDefaults, ...authOptions(this.auth), disableOfflineQueue: true, RESP: 2 },
     } as Parameters<typeof lib.createCluster>[0]) as unknown as MinimalCluster;
-    cluster.on('error', () => {});
-    await connectWithin(cluster, connectTimeoutMs * 2, 'cluster connect timed out', this.label, connectTimeoutMs);
+    // The client reports why each seed failed (refused, WRONGPASS…) only as 'error' events and
+    // then throws "All the root nodes are unavailable": keep the reasons for the message.
+    const reasons = new Set<string>();
+    let connecting = true;
+    cluster.on('error', (err: unknown) => {
+      if (connecting && reasons.size < 5) reasons.add((err as Error | undefined)?.message ?? String(err));
+    });
+    try {
+      await connectWithin(cluster, connectTimeoutMs * 2, 'cluster connect timed out', this.label, connectTimeoutMs);
+    } catch (err) {
+      if (reasons.size === 0 || !(err instanceof BackendError)) throw err;
+      throw new BackendError(`${err.message} (${[...reasons].join('; ')})`, err.code, { cause: err.cause });
+    } finally {
+      connecting = false;
+    }
     this.#cluster = cluster;
     return cluster;
   }
