@@ -24,9 +24,16 @@ function escapeBytes(b: Uint8Array): string {
 /**
  * Renders a decoded session as an indented tree: PHP types with byte lengths, class names,
  * property visibility, `&` references (numbered; a later use points back), shared objects
- * (`*shared* #n`), `*RECURSION*` for a value that contains itself, long strings shortened,
- * binary shown escaped.
+ * (`*shared* #n`), shared arrays (igbinary: drawn once, then `*shared*` naming where),
+ * `*RECURSION*` for a value that contains itself, long strings shortened, binary shown escaped.
  */
+/** An entry's place: its key, and the entry holding it (null at the top). */
+interface PathNode {
+  parent: PathNode | null;
+  key: PhpKey;
+  inObject: boolean;
+}
+
 export function renderTree(data: PhpArray, options: TreeOptions): string {
   const c = options.colors;
   const maxString = options.full ? Infinity : options.maxString ?? 120;
@@ -34,6 +41,16 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
   const objectIds = new Map<object, number>();
   const refIds = new Map<PhpReference, number>();
   const ancestors = new Set<object>();
+  /**
+   * Non-empty arrays drawn so far, with where: igbinary shares arrays, and 36 bytes of it can
+   * nest 2^40 copies, so a shared array is drawn once (as objects are).
+   */
+  const arrayAt = new Map<PhpArray, PathNode>();
+  const pathText = (node: PathNode): string => {
+    const parts: string[] = [];
+    for (let n: PathNode | null = node; n !== null; n = n.parent) parts.push(keyText(n.key, n.inObject));
+    return parts.reverse().join(c.dim(' → '));
+  };
 
   const str = (s: string): string => {
     const bytes = Buffer.byteLength(s, 'utf8');
@@ -65,7 +82,7 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
   const className = (name: string): string => c.blue.bold(displayName(name));
 
   /** One value's head text; children (if any) are returned to be drawn below it. */
-  const head = (v: PhpValue): { text: string; children?: [PhpKey, PhpValue][]; inObject?: boolean; container?: object } => {
+  const head = (v: PhpValue, path: PathNode): { text: string; children?: [PhpKey, PhpValue][]; inObject?: boolean; container?: object } => {
     if (v === null) return { text: c.magenta('null') };
     if (typeof v === 'boolean') return { text: `${c.dim('bool(')}${c.magenta(String(v))}${c.dim(')')}` };
     if (typeof v === 'number' || typeof v === 'bigint') return { text: `${c.dim('int(')}${c.yellow(String(v))}${c.dim(')')}` };
@@ -78,11 +95,16 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
       const n = refIds.size + 1;
       refIds.set(v, n);
       // A reference never holds another one (the decoder makes none, the encoder refuses them).
-      const inner = v.value instanceof PhpReference ? { text: c.red('<reference to a reference>') } : head(v.value);
+      const inner = v.value instanceof PhpReference ? { text: c.red('<reference to a reference>') } : head(v.value, path);
       return { ...inner, text: `${c.red(`&${n}`)} ${inner.text}` };
     }
     if (v instanceof PhpArray) {
       if (ancestors.has(v)) return { text: c.red('*RECURSION*') };
+      if (v.size > 0) {
+        const at = arrayAt.get(v);
+        if (at !== undefined) return { text: `${c.red('*shared*')} ${c.dim('array(')}${v.size}${c.dim(`) (the same array as ${pathText(at)} above)`)}` };
+        arrayAt.set(v, path);
+      }
       return { text: `${c.dim('array(')}${v.size}${c.dim(')')}${v.size === 0 ? c.dim(' []') : ''}`, children: [...v], container: v };
     }
     if (v instanceof PhpObject) {
@@ -108,8 +130,10 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
     indent: string;
     inObject: boolean;
     container: object;
+    /** Where this container is (for `*shared*` arrays). */
+    path: PathNode | null;
   }
-  const stack: Open[] = [{ entries: [...data], next: 0, indent: '', inObject: false, container: data }];
+  const stack: Open[] = [{ entries: [...data], next: 0, indent: '', inObject: false, container: data, path: null }];
   ancestors.add(data);
   while (stack.length > 0) {
     const open = stack[stack.length - 1]!;
@@ -121,11 +145,12 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
     const i = open.next++;
     const [k, v] = open.entries[i]!;
     const last = i === open.entries.length - 1;
-    const h = head(v);
+    const path: PathNode = { parent: open.path, key: k, inObject: open.inObject };
+    const h = head(v, path);
     lines.push(`${open.indent}${c.dim(last ? '└─ ' : '├─ ')}${keyText(k, open.inObject)}${c.dim(':')} ${h.text}`);
     if (h.children && h.container) {
       ancestors.add(h.container);
-      stack.push({ entries: h.children, next: 0, indent: open.indent + c.dim(last ? '   ' : '│  '), inObject: h.inObject ?? false, container: h.container });
+      stack.push({ entries: h.children, next: 0, indent: open.indent + c.dim(last ? '   ' : '│  '), inObject: h.inObject ?? false, container: h.container, path });
     }
   }
   return lines.length ? lines.join('\n') + '\n' : c.dim('(empty session)') + '\n';
