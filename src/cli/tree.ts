@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import { displayName, escapeText } from './escape.js';
+import { formatPhpFloat } from '../codec/float.js';
 import { PhpArray, PhpEnum, PhpFloat, PhpObject, PhpReference, PhpSerializable, parsePropertyName, type PhpKey, type PhpValue } from '../codec/values.js';
 
 export interface TreeOptions {
@@ -88,7 +89,7 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
     if (typeof v === 'number' || typeof v === 'bigint') return { text: `${c.dim('int(')}${c.yellow(String(v))}${c.dim(')')}` };
     if (typeof v === 'string') return { text: str(v) };
     if (v instanceof Uint8Array) return { text: bin(v) };
-    if (v instanceof PhpFloat) return { text: `${c.dim('float(')}${c.yellow(escapeText(v.text ?? String(v.value)))}${c.dim(')')}` };
+    if (v instanceof PhpFloat) return { text: `${c.dim('float(')}${c.yellow(escapeText(v.text ?? formatPhpFloat(v.value)))}${c.dim(')')}` };
     if (v instanceof PhpReference) {
       const known = refIds.get(v);
       if (known !== undefined) return { text: c.red(`&${known} → the same reference as above`) };

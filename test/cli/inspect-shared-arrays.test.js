@@ -25,3 +25,13 @@ test('inspect draws an igbinary-shared array once, then says where it is', () =>
   assert.ok(lines.some((l) => /empty2: array\(0\) \[\]/.test(l)));
   assert.match(r.stdout, /"x"/);
 });
+
+const FLOATS_ID = 'floats0123456789abcdef';
+const floats = saveDirWith(FLOATS_ID, igbinarySerialize(new Map([['neg', -0], ['nan', NaN], ['inf', -Infinity], ['big', 1e20], ['half', 0.5]])));
+after(() => floats.remove());
+
+test('inspect writes floats as PHP does (var_dump): -0, NAN, -INF, 1.0E+20', () => {
+  const r = sessctl(['inspect', FLOATS_ID, '--save-path', floats.dir, '--serialize-handler', 'igbinary', '--no-php']);
+  assert.equal(r.code, 0, r.stderr.slice(0, 500));
+  for (const want of ['neg: float(-0)', 'nan: float(NAN)', 'inf: float(-INF)', 'big: float(1.0E+20)', 'half: float(0.5)']) assert.ok(r.stdout.includes(want), `${want} in\n${r.stdout}`);
+});
