@@ -38,6 +38,9 @@ const TWO_63 = 9223372036854775808; // 2^63 as a double
  * stack keeps any depth safe from JS stack overflow.
  */
 const RECURSION_LIMIT = 200;
+/** How many entries may be written again for arrays met more than once (see pushOpen). */
+export const SERIALIZE_REPEAT_LIMIT = 1 << 24;
+const REPEAT_LIMIT = SERIALIZE_REPEAT_LIMIT;
 /** Open arrays up to this depth are checked for self-containment by a scan, deeper ones by a Map. */
 const OPEN_SCAN = 32;
 
@@ -220,6 +223,9 @@ export class Writer {
   private readonly openDepth: number[] = [];
   private openCount = 0;
   private readonly openDeep = new Map<object, number>();
+  /** The non-empty arrays written so far, and the entries written again for those met again (see pushOpen). */
+  private readonly written = new Set<object>();
+  private repeated = 0;
   private readonly classes: ClassRegistry | undefined;
   private readonly rawPayloadClasses: Iterable<string> | undefined;
   private readonly usesScratch: boolean;
@@ -618,7 +624,7 @@ export class Writer {
       return;
     }
     this.arrayHeader(v.size);
-    this.pushOpen(v, counted);
+    this.pushOpen(v, counted, v.size);
     if (this.depth >= RECURSION_LIMIT) {
       this.walk(new Frame(KIND_MAP, v, false, true, flatEntries(v)));
       return;
@@ -718,8 +724,20 @@ export class Writer {
     return this.openCount > OPEN_SCAN && this.openDeep.has(v);
   }
 
-  /** Puts an array (its header written) on the open path; deep down, checks it first. */
-  private pushOpen(v: object, counted: boolean): void {
+  /**
+   * Puts an array (its header written, `size` entries) on the open path; deep down, checks it
+   * first. An array met again (the same instance in two places: igbinary shares arrays) is
+   * written out in full again, as PHP's serialize() writes it: its entries count towards
+   * REPEAT_LIMIT, so that a few hundred bytes nesting 2^40 copies fail instead of running for
+   * hours.
+   */
+  private pushOpen(v: object, counted: boolean, size: number): void {
+    if (size > 0) {
+      if (!this.written.has(v)) this.written.add(v);
+      else if ((this.repeated += size) > REPEAT_LIMIT) {
+        this.fail(`arrays met more than once are written out in full each time (serialize() shares no array), and that passes ${REPEAT_LIMIT} entries`);
+      }
+    }
     const i = this.openCount;
     if (i >= OPEN_SCAN) {
       if (!counted && this.isOpen(v)) this.failCycle();
@@ -759,7 +777,7 @@ export class Writer {
   private openMap(v: Map<unknown, unknown>, canonicalise: boolean, counted: boolean): number {
     if (canonicalise) checkDistinctKeys(v, (m) => this.fail(m));
     this.arrayHeader(v.size);
-    this.pushOpen(v, counted);
+    this.pushOpen(v, counted, v.size);
     return this.pending(KIND_MAP, v, null, canonicalise, true);
   }
 
@@ -872,7 +890,7 @@ export class Writer {
       checkNoHiddenData(v, keys.length + 1 /* length */, (m) => this.fail(m));
       if (keys.length === 0 || isArrayIndex(keys[keys.length - 1]!)) {
         this.arrayHeader(v.length);
-        this.pushOpen(v, counted);
+        this.pushOpen(v, counted, v.length);
         return this.pending(KIND_LIST, v, null, true, true);
       }
       // Own non-index keys (`cart[sku] = 1` on an array): the elements 0..length-1 (holes as
@@ -881,14 +899,14 @@ export class Writer {
       for (let i = 0; i < v.length; i++) all[i] = String(i);
       for (let i = firstNonIndex(keys); i < keys.length; i++) all.push(keys[i]!);
       this.arrayHeader(all.length);
-      this.pushOpen(v, counted);
+      this.pushOpen(v, counted, all.length);
       return this.pending(KIND_PLAIN, v, all, true, true);
     }
     if (isPlainObject(v)) {
       const keys = Object.keys(v);
       checkNoHiddenData(v, keys.length, (m) => this.fail(m));
       this.arrayHeader(keys.length);
-      this.pushOpen(v, counted);
+      this.pushOpen(v, counted, keys.length);
       return this.pending(KIND_PLAIN, v, keys, true, true);
     }
     if (v instanceof Date) this.fail('cannot serialize a Date (convert it first: date.toISOString() or a unix timestamp)');

@@ -4,7 +4,8 @@
 // would be written again, instead of running for hours and taking all memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeSession, igbinarySerialize, igbinaryUnserialize, msgpackPack, msgpackUnpack, EncodeError, PhpArray } from 'sessctl';
+import { encodeSession, igbinarySerialize, igbinaryUnserialize, msgpackPack, msgpackUnpack, serialize, EncodeError, PhpArray } from 'sessctl';
+import { needPhp, runPhp } from '../helpers/env.js';
 
 const LIMIT = 1 << 24;
 
@@ -33,4 +34,22 @@ test('msgpack: sharing below the limit is written out in full, as msgpack-php wr
   const packed = msgpackPack(v);
   assert.equal(packed.length, 2 ** 10 * 3 + (2 ** 10 - 1));
   assert.deepEqual(msgpackPack(msgpackUnpack(packed)), packed);
+});
+
+test('serialize() (php, php_serialize, php_binary): an igbinary array shared past the limit is refused with an EncodeError, not expanded for hours', () => {
+  let a = PhpArray.of('x');
+  for (let i = 0; i < 40; i++) a = PhpArray.of(a, a);
+  const session = igbinaryUnserialize(igbinarySerialize({ b: a }));
+  assert.throws(() => serialize(session), (e) => e instanceof EncodeError && /met more than once/.test(e.message));
+  for (const handler of /** @type {const} */ (['php', 'php_serialize', 'php_binary'])) {
+    assert.throws(() => encodeSession(/** @type {any} */ (session), handler), EncodeError, handler);
+  }
+});
+
+test('serialize(): sharing below the limit is written out in full, byte for byte as PHP serializes the same array', needPhp(), () => {
+  let a = PhpArray.of('x');
+  for (let i = 0; i < 10; i++) a = PhpArray.of(a, a);
+  const shared = igbinaryUnserialize(igbinarySerialize(a));
+  const php = runPhp(['-r', '$a = ["x"]; for ($i = 0; $i < 10; $i++) $a = [$a, $a]; echo serialize($a);']);
+  assert.deepEqual(serialize(shared), php);
 });
