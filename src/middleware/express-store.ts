@@ -5,7 +5,8 @@
  * Mapping: the session object's own enumerable keys ⇄ `$_SESSION` keys (values through the
  * plain mapping; a value whose plain form did not change keeps its exact PHP bytes, so a
  * PHP object read and written back stays a PHP object). `cookie` is NOT stored by default
- * (PHP has no such key); it is rebuilt from the store's `cookie` option on every read. Set
+ * (PHP has no such key); it is rebuilt on every read, from express-session's own `cookie`
+ * option (or from the store's `cookie` option, when given). Set
  * `cookieKey` to keep it in `$_SESSION` under that key instead.
  *
  * One locked round trip per request: get() opens the session under the backend's lock and
@@ -39,7 +40,10 @@ export interface ExpressCookieDefaults {
 
 export interface PhpSessionStoreOptions {
   backend: SessionBackend;
-  /** The cookie object express-session gets back on read (when not stored, the default). */
+  /**
+   * The cookie object express-session gets back on read (when not stored, the default).
+   * Default: the cookie express-session's own `cookie` option makes for the request.
+   */
   cookie?: ExpressCookieDefaults;
   /** Keep express-session's cookie in `$_SESSION[cookieKey]` (PHP will see it). Default: not stored. */
   cookieKey?: string;
@@ -125,6 +129,8 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
     readonly #options: PhpSessionStoreOptions;
     readonly #gc: { gcProbability: number; gcDivisor: number };
     readonly #holds: RequestHolds;
+    /** Cookies #toExpress rebuilt (not stored): createSession fills them from express-session's own options. */
+    readonly #rebuilt = new WeakSet<object>();
 
     /** @throws TypeError without a backend; ConfigError for a gc setting out of range or a bad maxLockHoldMs. */
     constructor(options: PhpSessionStoreOptions) {
@@ -205,12 +211,39 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
 
     /** express-session's Store.createSession, plus: the request that asked get() for `sess` now holds its lock. */
     createSession(req: object, sess: object): object {
+      this.#configuredCookie(req, sess);
       const base = (Base.prototype as { createSession?: (req: object, sess: object) => object }).createSession;
       const session = base ? base.call(this, req, sess) : sess;
       this.#holds.claim(sess, req);
       const hold = this.#holds.heldBy(req);
       if (hold && session && typeof session === 'object') this.#reloadFromHold(session, req);
       return session;
+    }
+
+    /**
+     * Without the store's `cookie` option, a rebuilt cookie is the one express-session itself
+     * makes for this request (its `cookie` option: maxAge, secure, sameSite, domain… — a
+     * function or 'auto' resolved for `req`), through the `generate` it installs on its store,
+     * run on a stand-in for `req` so that the request keeps its id and session. Otherwise the
+     * cookie express-session sends again (`rolling`, a session with expires) would lose them.
+     */
+    #configuredCookie(req: object, sess: object): void {
+      const cookie = (sess as { cookie?: unknown }).cookie;
+      if (this.#options.cookie !== undefined || !cookie || typeof cookie !== 'object' || !this.#rebuilt.has(cookie)) return;
+      const generate = (this as { generate?: unknown }).generate;
+      if (typeof generate !== 'function') return; // no express-session middleware (store.load() alone)
+      let made: unknown;
+      try {
+        const probe = Object.create(req) as { session?: { cookie?: { data?: unknown } } };
+        (generate as (req: object) => void).call(this, probe);
+        made = probe.session?.cookie?.data;
+      } catch {
+        return; // a stand-in it cannot work with (store.load()'s bare request): the defaults stay
+      }
+      if (!made || typeof made !== 'object') return;
+      const data = { ...(made as Record<string, unknown>) };
+      if (data.expires instanceof Date) data.expires = data.expires.toISOString();
+      (sess as { cookie: unknown }).cookie = data;
     }
 
     /**
@@ -280,7 +313,8 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
         if (key === cookieKey) stored = plain;
         else if (key !== 'cookie') Object.defineProperty(out, key, { value: plain, enumerable: true, writable: true, configurable: true });
       }
-      out.cookie = stored && typeof stored === 'object' && !Array.isArray(stored) ? { ...(stored as object) } : this.#defaultCookie();
+      if (stored && typeof stored === 'object' && !Array.isArray(stored)) out.cookie = { ...(stored as object) };
+      else this.#rebuilt.add((out.cookie = this.#defaultCookie()));
       return out as ExpressSessionData;
     }
 

@@ -112,6 +112,53 @@ describe('PhpSessionStore (express-session Store)', () => {
     assert.ok(backend.corrupt.has('broken1234'));
   });
 
+  test("a returning visitor's cookie is the one express-session's cookie option makes (rolling resends it whole)", async () => {
+    const backend = new MemoryBackend();
+    const store = new PhpSessionStore({ backend, logger: null });
+    const app = express();
+    app.use(phpSessionCookieBridge({ name: 'PHPSESSID', secret: 's3cret', isValidId: (id) => backend.isValidId(id) }));
+    app.use(
+      session({
+        name: 'PHPSESSID',
+        secret: 's3cret',
+        store,
+        genid: () => store.genid(),
+        resave: false,
+        saveUninitialized: false,
+        rolling: true,
+        cookie: { maxAge: 3_600_000, domain: 'example.test', sameSite: 'strict', path: '/app' },
+      }),
+    );
+    app.get('/app/inc', (req, res) => {
+      req.session.n = (req.session.n ?? 0) + 1;
+      res.json({ id: req.sessionID, n: req.session.n, maxAge: req.session.cookie.originalMaxAge });
+    });
+    const server = http.createServer(app);
+    await /** @type {Promise<void>} */ (new Promise((r) => server.listen(0, '127.0.0.1', r)));
+    try {
+      const base = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
+      const attributes = (/** @type {string} */ c) => c.split('; ').slice(1).filter((a) => !a.startsWith('Expires=')).sort();
+      let res = await fetch(`${base}/app/inc`);
+      const first = await res.json();
+      const [made] = res.headers.getSetCookie();
+      assert.deepEqual(attributes(made), ['Domain=example.test', 'HttpOnly', 'Path=/app', 'SameSite=Strict']);
+      assert.match(made, /; Expires=/);
+      res = await fetch(`${base}/app/inc`, { headers: { cookie: `PHPSESSID=${first.id}` } });
+      const again = await res.json();
+      assert.deepEqual([again.id, again.n, again.maxAge], [first.id, 2, 3_600_000]);
+      const [resent] = res.headers.getSetCookie();
+      assert.ok(resent, 'rolling: the cookie is sent again');
+      assert.deepEqual(attributes(resent), attributes(made), 'same Domain, Path, SameSite: not a second, host-only session cookie');
+      assert.match(resent, /; Expires=/, 'still a persistent cookie');
+      // store.load() (no request to make the cookie for) keeps the defaults
+      const loaded = await new Promise((resolve, reject) => store.load(first.id, (err, s) => (err ? reject(err) : resolve(s))));
+      assert.equal(/** @type {any} */ (loaded).n, 2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
   test('phpSessionCookieBridge signs the incoming PHP cookie and unsigns the outgoing one', async () => {
     const backend = new MemoryBackend();
     backend.sessions.set('bridged1234', { fp: 'x', data: new PhpArray([['n', 5]]) });
