@@ -131,6 +131,8 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
     readonly #holds: RequestHolds;
     /** Cookies #toExpress rebuilt (not stored): createSession fills them from express-session's own options. */
     readonly #rebuilt = new WeakSet<object>();
+    /** On a request: the id of the stored session createSession gave it (express-session loaded it). */
+    readonly #loaded = Symbol('sessctl.storeLoaded');
 
     /** @throws TypeError without a backend; ConfigError for a gc setting out of range or a bad maxLockHoldMs. */
     constructor(options: PhpSessionStoreOptions) {
@@ -212,6 +214,8 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
     /** express-session's Store.createSession, plus: the request that asked get() for `sess` now holds its lock. */
     createSession(req: object, sess: object): object {
       this.#configuredCookie(req, sess);
+      const loadedId = (req as { sessionID?: unknown }).sessionID;
+      if (typeof loadedId === 'string') (req as Record<symbol, unknown>)[this.#loaded] = loadedId;
       const base = (Base.prototype as { createSession?: (req: object, sess: object) => object }).createSession;
       const session = base ? base.call(this, req, sess) : sess;
       this.#holds.claim(sess, req);
@@ -346,9 +350,34 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
 
     async #set(sid: string, sess: object): Promise<void> {
       this.#assertId(sid);
+      const owner = ownerOf(sess);
+      if (owner && (owner as Record<symbol, unknown>)[this.#loaded] === sid) return this.#setLoaded(sid, sess);
       // Merged under the backend's lock into what is stored NOW (PHP may have written since
       // express-session read it without the lock).
       await this.backend.update(sid, (data) => mergeInto(data, sess, this.#options.cookieKey));
+    }
+
+    /**
+     * The two-step write of a session this request read from the store: merged under the lock
+     * into what is stored now — and not written at all when it is gone (PHP's session_destroy(),
+     * a logout, or gc, since it was read): a destroy wins, as it does in PHP, instead of the
+     * request bringing the logged-out session back.
+     */
+    async #setLoaded(sid: string, sess: object): Promise<void> {
+      const options = this.#options.lockTimeoutMs !== undefined ? { lockTimeoutMs: this.#options.lockTimeoutMs } : {};
+      const handle = this.backend.openExisting ? await this.backend.openExisting(sid, options) : await this.backend.open(sid, options);
+      if (!handle) return;
+      if (handle.isNew) {
+        await handle.destroy().catch(() => handle.close()); // what open() made (the files backend creates the file)
+        return;
+      }
+      try {
+        mergeInto(handle.data, sess, this.#options.cookieKey);
+      } catch (err) {
+        await handle.close();
+        throw err;
+      }
+      await saveAndRelease(handle);
     }
 
     touch(sid: string, session: object, callback?: (err?: unknown) => void) {

@@ -34,6 +34,25 @@ export function instrument(backend) {
 }
 
 /**
+ * Lets a test wait for the store's next set() to have finished (written, lock released).
+ * @param {any} store
+ * @returns {() => Promise<unknown>}
+ */
+export function setsOf(store) {
+  const done = new EventEmitter();
+  const set = store.set.bind(store);
+  store.set = (/** @type {any[]} */ ...args) => {
+    const p = set(...args);
+    p.then(
+      () => done.emit('set'),
+      () => done.emit('set'),
+    );
+    return p;
+  };
+  return () => once(done, 'set');
+}
+
+/**
  * express-session + the cookie bridge + the store, then the test's routes.
  * @param {any} store
  * @param {(app: import('express').Express) => void} routes

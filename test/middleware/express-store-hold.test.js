@@ -7,7 +7,7 @@ import express from 'express';
 import session from 'express-session';
 import { phpSessionCookieBridge } from 'sessctl/middleware';
 import { failSaves, MemoryBackend } from '../helpers/memory-backend.js';
-import { PhpSessionStore, SECRET, cookie, esApp, incRoutes, instrument, listen, plant, signal, text } from '../helpers/express-store.js';
+import { PhpSessionStore, SECRET, cookie, esApp, incRoutes, instrument, listen, plant, setsOf, signal, text } from '../helpers/express-store.js';
 
 describe('one locked round trip per request', () => {
   test('a changed session: one open, written through the held handle; an unchanged one: touched through it', async () => {
@@ -51,7 +51,7 @@ describe('one locked round trip per request', () => {
     const base = await listen(esApp(store, incRoutes));
     plant(backend, 'twostep123', 1);
     assert.equal(await text(`${base}/inc`, cookie('twostep123')), '2');
-    assert.deepEqual(ops, ['read', 'update', 'open']);
+    assert.deepEqual(ops, ['read', 'open']);
   });
 
   for (const [label, options] of /** @type {[string, Partial<import('express-session').SessionOptions>][]} */ ([
@@ -168,11 +168,12 @@ describe('every way a request ends releases the lock', () => {
 
   test('a client that goes away: released at close without writing; the late save merges under a fresh lock', async () => {
     const backend = new MemoryBackend();
-    const { finished } = instrument(backend);
+    instrument(backend);
     const entered = signal();
     const proceed = signal();
     const warned = signal();
     const store = new PhpSessionStore({ backend, logger: { warn: (m) => warned.fire(m) } });
+    const nextSet = setsOf(store);
     const base = await listen(
       esApp(store, (app) => {
         incRoutes(app);
@@ -194,7 +195,7 @@ describe('every way a request ends releases the lock', () => {
     assert.equal(backend.isLocked('aborted123'), false);
     assert.equal(await gone, 'aborted');
     assert.equal(await text(`${base}/inc`, cookie('aborted123')), '2', 'others are not blocked meanwhile');
-    const merged = finished('update');
+    const merged = nextSet();
     proceed.fire();
     await merged;
     assert.equal(backend.sessions.get('aborted123')?.data.get('late'), 'yes');
@@ -204,7 +205,7 @@ describe('every way a request ends releases the lock', () => {
 
   test('a client that goes away while its request waits for the lock: nothing is held for it', async () => {
     const backend = new MemoryBackend();
-    const { finished } = instrument(backend);
+    instrument(backend);
     const asked = signal();
     const open = backend.open.bind(backend);
     backend.open = (id, o) => {
@@ -214,6 +215,7 @@ describe('every way a request ends releases the lock', () => {
     };
     const closed = signal();
     const store = new PhpSessionStore({ backend, logger: null });
+    const nextSet = setsOf(store);
     const app = express();
     app.use((_req, res, next) => {
       res.once('close', () => closed.fire());
@@ -228,7 +230,7 @@ describe('every way a request ends releases the lock', () => {
     ac.abort();
     await closed.fired;
     assert.equal(await gone, 'aborted');
-    const saved = finished('update');
+    const saved = nextSet();
     await other.close(); // the waiting get now has the lock, for a response already closed
     await saved; // express-session still ran the request; its save took the two-step path
     assert.equal(backend.sessions.get('waitedgone')?.data.get('n'), 2);
@@ -238,9 +240,10 @@ describe('every way a request ends releases the lock', () => {
 
   test('maxLockHoldMs: a request holding too long is released with a warning; its save comes later, merged', async () => {
     const backend = new MemoryBackend();
-    const { finished } = instrument(backend);
+    instrument(backend);
     const warned = signal();
     const store = new PhpSessionStore({ backend, maxLockHoldMs: 20, logger: { warn: (m) => warned.fire(m) } });
+    const nextSet = setsOf(store);
     /** @type {boolean[]} */
     const lockedAfterWarning = [];
     const base = await listen(
@@ -254,7 +257,7 @@ describe('every way a request ends releases the lock', () => {
       ),
     );
     plant(backend, 'longhold12', 1);
-    const merged = finished('update');
+    const merged = nextSet();
     assert.equal(await text(`${base}/long`, cookie('longhold12')), 'done');
     await merged;
     assert.deepEqual(lockedAfterWarning, [false]);
@@ -284,8 +287,50 @@ describe('every way a request ends releases the lock', () => {
     assert.equal(await text(`${base}/twice`, cookie('savedtwice')), 'ok');
     assert.deepEqual(lockedAfterSave, [false]);
     assert.deepEqual([...(backend.sessions.get('savedtwice')?.data ?? [])], [['n', 1], ['m', 2]]);
-    assert.deepEqual(ops, ['open', 'update', 'open']);
+    assert.deepEqual(ops, ['open', 'open'], 'the later change: merged under a fresh open of the stored session');
     assert.equal(backend.isLocked('savedtwice'), false);
+  });
+
+  test('a session destroyed (PHP logout) after req.session.save() released it stays destroyed: the later change is not written', async () => {
+    const backend = new MemoryBackend();
+    const store = new PhpSessionStore({ backend, logger: null });
+    const base = await listen(
+      esApp(store, (app) =>
+        app.get('/long', (req, res) => {
+          req.session.n = 1;
+          req.session.save(async () => {
+            await backend.destroy('loggedout1'); // what PHP's session_destroy() does meanwhile
+            req.session.m = 2;
+            res.end('ok');
+          });
+        }),
+      ),
+    );
+    plant(backend, 'loggedout1', 0);
+    assert.equal(await text(`${base}/long`, cookie('loggedout1')), 'ok');
+    assert.equal(backend.sessions.has('loggedout1'), false, 'not brought back by the request that read it');
+    assert.equal(backend.isLocked('loggedout1'), false);
+    // a new session (not read from the store) is still created by the two-step path
+    const fresh = await fetch(`${base}/long`);
+    assert.equal(await fresh.text(), 'ok');
+    assert.equal(store.heldLocks, 0);
+  });
+
+  test('holdLock: false: a session destroyed between the read and the write stays destroyed', async () => {
+    const backend = new MemoryBackend();
+    const store = new PhpSessionStore({ backend, logger: null, holdLock: false });
+    const base = await listen(
+      esApp(store, (app) =>
+        app.get('/slow', async (req, res) => {
+          await backend.destroy('loggedout2');
+          req.session.n = 5;
+          res.end('ok');
+        }),
+      ),
+    );
+    plant(backend, 'loggedout2', 1);
+    assert.equal(await text(`${base}/slow`, cookie('loggedout2')), 'ok');
+    assert.equal(backend.sessions.has('loggedout2'), false);
   });
 
   test('req.session.reload() on the held session does not wait for its own lock', async () => {
@@ -344,7 +389,7 @@ describe('every way a request ends releases the lock', () => {
       });
       plant(backend, 'plainhttp1', 1);
       assert.equal(await text(base, cookie('plainhttp1')), '2');
-      assert.deepEqual(ops, hooked ? ['open'] : ['open', 'update', 'open']);
+      assert.deepEqual(ops, hooked ? ['open'] : ['open', 'open']);
       assert.equal(backend.isLocked('plainhttp1'), false);
       assert.equal(store.heldLocks, 0);
     }
