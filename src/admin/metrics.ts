@@ -47,8 +47,17 @@ function previousValue(file: string, name: string): number | undefined {
   } catch {
     return undefined;
   }
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : undefined;
+  // Lines end at \n only, as in the exposition format: a label value may hold a raw \r or
+  // U+2028 (a save path's), which a multiline RegExp would take for a line end — and read a
+  // forged sample out of it.
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name} `)) continue;
+    const value = line.slice(name.length + 1);
+    if (!/^\S+$/.test(value)) continue;
+    const n = Number(value);
+    return Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
 }
 
 const per = (reports: { savePath: string; report: GcReport }[], pick: (r: GcReport) => number): Sample[] => reports.map(({ savePath, report }) => [{ save_path: savePath }, pick(report)]);
