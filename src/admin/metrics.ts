@@ -6,6 +6,7 @@
  * age fires when runs keep failing.
  */
 import { closeSync, fchmodSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { readConfigFile } from './config-file.js';
@@ -105,7 +106,8 @@ export function statsMetrics(s: StatsReport, run: { durationMs: number; nowMs: n
  * so node_exporter can read it). @throws ConfigError naming the file when it cannot be written.
  */
 export function writeMetricsFile(file: string, text: string): void {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  // An unguessable name: one planted in advance (a shared directory) cannot make the write fail.
+  const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(8).toString('hex')}.tmp`);
   try {
     // O_EXCL: never write through something planted under the temporary name.
     try {

@@ -1,7 +1,7 @@
 // --metrics-file: Prometheus text, written atomically; a failed gc keeps the last success time.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeGcMetrics, formatMetrics, statsMetrics } from 'sessctl/admin';
@@ -193,6 +193,23 @@ test('a label value holding a raw \\r or U+2028 cannot forge the last success ti
       [real],
     );
   }
+});
+
+test('a file planted under a temporary name of this process does not make the write fail; no temp file is left', () => {
+  const sub = mkdtempSync(join(dir, 'planted-'));
+  const file = join(sub, 'gc.prom');
+  mkdirSync(join(sub, `.gc.prom.${process.pid}.tmp`)); // not removable by unlink: the old fixed name failed
+  writeGcMetrics(file, [], true);
+  parseExposition(readFileSync(file));
+  assert.deepEqual(readdirSync(sub).sort(), [`.gc.prom.${process.pid}.tmp`, 'gc.prom']);
+  // the final name a symlink: replaced, never written through
+  const target = join(sub, 'target');
+  writeFileSync(target, 'untouched');
+  rmSync(file);
+  symlinkSync(target, file);
+  writeGcMetrics(file, [], true);
+  assert.equal(readFileSync(target, 'utf8'), 'untouched');
+  assert.equal(lstatSync(file).isFile(), true);
 });
 
 test('stats metrics parse strictly', () => {
