@@ -152,7 +152,7 @@ export function buildProgram(): Command {
     'sessctl gc --system --dry-run',
   )
     // A crontab line is not a shell command: shown apart, without the "$ " prompt.
-    .addHelpText('after', 'In /etc/cron.d/sessctl (a crontab line, not a command):\n  09,39 * * * *  root  sessctl gc --system --quiet --metrics-file /var/lib/prometheus/node-exporter/sessctl_gc.prom\n')
+    .addHelpText('after', 'In /etc/cron.d/sessctl (a crontab line, not a command; cron has no PATH of yours: give the path `command -v sessctl` prints):\n  09,39 * * * *  root  /usr/local/bin/sessctl gc --system --quiet --metrics-file /var/lib/prometheus/node-exporter/sessctl_gc.prom\n')
     .action(lazy(() => import('./commands/gc.js')));
 
   example(
@@ -183,7 +183,7 @@ export function buildProgram(): Command {
         .option('--lock-timeout <duration>', 'how long to wait for a session in use (250ms, 10s, 2m)', '10s')
         .option('--json', 'print the result as JSON')
         .option('-q, --quiet', 'print only errors'),
-      ...(unset ? ['sessctl unset 3v1kq8d2h6c1mbq0n7l5s9r4tf cart'] : ['sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf cart.items []', `sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf flags.beta true --dry-run`]),
+      ...(unset ? ['sessctl unset 3v1kq8d2h6c1mbq0n7l5s9r4tf cart'] : ["sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf cart.items '[]'", `sessctl set 3v1kq8d2h6c1mbq0n7l5s9r4tf flags.beta true --dry-run`]),
     ).action(lazy(async () => ({ run: (opts: CommonOptions, args: string[]) => import('./commands/set.js').then((m) => m.run(opts, args, unset)) })));
   }
 

@@ -14,7 +14,21 @@ test('gc --help shows the crontab line apart from the shell examples', () => {
   const r = sessctl(['gc', '--help']);
   assert.equal(r.code, 0);
   assert.doesNotMatch(r.stdout, /\$ \*\/30/);
-  assert.match(r.stdout, /crontab line, not a command\):\n {2}09,39 \* \* \* \* {2}root {2}sessctl gc --system/);
+  assert.match(r.stdout, /crontab line, not a command[^\n]*\):\n {2}09,39 \* \* \* \* {2}root {2}\/usr\/local\/bin\/sessctl gc --system/);
+});
+
+test("gc --help's crontab line names sessctl by its absolute path, as README.md and systemd/sessctl.cron do", () => {
+  // cron runs with PATH=/usr/bin:/bin: a bare `sessctl` there is "command not found" at every run.
+  const line = sessctl(['gc', '--help']).stdout.split('\n').find((l) => /^\s*09,39 /.test(l));
+  assert.ok(line, 'a crontab line');
+  assert.match(line, /\broot\s+\/\S+\/sessctl gc /);
+});
+
+test("set --help quotes its JSON example, so it can be pasted into any shell (zsh: `[]` is a bad glob)", () => {
+  const r = sessctl(['set', '--help']);
+  assert.equal(r.code, 0);
+  assert.match(r.stdout, /cart\.items '\[\]'/);
+  assert.doesNotMatch(r.stdout, /cart\.items \[\]/);
 });
 
 test('convert keeps each mtime to the nanosecond', needPhp(), () => {
