@@ -38,6 +38,11 @@ export interface ResolvedSettings {
   sources: Record<SettingName, SettingSource>;
   /** The framework app the settings came from (`--framework … --app`), when one was given. */
   app?: AppConfig;
+  /**
+   * What a caller should tell the user: e.g. that the php binary could not be asked, so that
+   * settings the command uses fell back to PHP's built-in defaults (save_path = the temp dir).
+   */
+  warnings?: string[];
 }
 
 export interface ResolveOptions {
@@ -154,8 +159,11 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
   }
   const php = options.php === undefined ? env.SESSCTL_PHP_BINARY || 'php' : options.php;
   const needed = options.needed ?? NAMES;
+  let phpFailure: string | undefined;
   if (php !== false && missing().some((n) => needed.includes(n))) {
-    const fromPhp = await askPhp(php);
+    const failure: { why?: string } = {};
+    const fromPhp = await askPhp(php, 'session', failure);
+    if (!fromPhp) phpFailure = failure.why ?? 'it failed';
     if (fromPhp) {
       for (const n of missing()) {
         const v = fromPhp[INI_KEYS[n]];
@@ -166,9 +174,22 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
       }
     }
   }
+  const defaulted = missing().filter((n) => needed.includes(n));
   for (const n of missing()) {
     raw[n] = DEFAULTS[n];
-    sources[n] = { kind: 'default', detail: needed.includes(n) ? "PHP's default" : "PHP's default (not looked up: this command does not use it)" };
+    sources[n] = {
+      kind: 'default',
+      detail: !needed.includes(n) ? "PHP's default (not looked up: this command does not use it)" : phpFailure ? `PHP's default (${php} could not be asked: ${phpFailure})` : "PHP's default",
+    };
+  }
+  const warnings: string[] = [];
+  if (phpFailure && defaulted.length > 0) {
+    const names = defaulted.map((n) => INI_KEYS[n]).join(', ');
+    const path = defaulted.includes('savePath') ? ` (session.save_path: the temp dir, ${withTempDirDefault('', env)})` : '';
+    warnings.push(
+      `could not ask php for its session settings (${php}: ${phpFailure}); using PHP's built-in defaults for ${names}${path} — ` +
+        `give --save-path / --php-ini (or SESSCTL_PHP_BINARY=/path/to/php), or --no-php to use the defaults without this warning`,
+    );
   }
   const values = validate(raw as Record<SettingName, string>, sources as Record<SettingName, SettingSource>, env);
   // The app's backend settings, then the --ini flags over them.
@@ -179,6 +200,7 @@ export async function resolveSettings(options: ResolveOptions = {}): Promise<Res
   if (app?.payloadCipher && options.payloadCipher !== false) values.payloadCipher = app.payloadCipher();
   const out: ResolvedSettings = { values, sources: sources as Record<SettingName, SettingSource> };
   if (app) out.app = app;
+  if (warnings.length > 0) out.warnings = warnings;
   return out;
 }
 
@@ -246,35 +268,45 @@ function withTempDirDefault(savePath: string, env: NodeJS.ProcessEnv): string {
 
 type PhpIniAll = Record<string, string | null>;
 
-/** Asks the php binary for an extension's ini values (default: session); null when php is absent or fails. */
-async function askPhp(php: string, extension = 'session'): Promise<PhpIniAll | null> {
+/** Asks the php binary for an extension's ini values (default: session); null when php is absent or fails (`failure.why` says how). */
+async function askPhp(php: string, extension = 'session', failure: { why?: string } = {}): Promise<PhpIniAll | null> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve) => {
     let out = '';
     let child;
     try {
       child = spawn(php, ['-r', `echo json_encode(ini_get_all(${JSON.stringify(extension)}));`], { stdio: ['ignore', 'pipe', 'ignore'] });
-    } catch {
+    } catch (err) {
+      failure.why = (err as Error).message;
       resolve(null);
       return;
     }
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (d: string) => (out += d));
-    child.on('error', () => {
+    child.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
+      failure.why = err.code === 'ENOENT' ? (php.includes('/') ? 'no such file' : 'not found on PATH') : err.message;
       resolve(null);
     });
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) return resolve(null);
+      if (failure.why) return resolve(null); // 'error' said why
+      if (code !== 0) {
+        failure.why = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        return resolve(null);
+      }
       try {
         const parsed = JSON.parse(out) as Record<string, { local_value: string | null }> | false;
-        if (!parsed) return resolve(null); // the extension is not loaded
+        if (!parsed) {
+          failure.why = `it has no ${extension} extension`;
+          return resolve(null); // the extension is not loaded
+        }
         const flat: PhpIniAll = Object.create(null);
         for (const [k, v] of Object.entries(parsed)) flat[k] = v?.local_value ?? null;
         resolve(flat);
       } catch {
+        failure.why = 'its answer was not JSON';
         resolve(null);
       }
     });

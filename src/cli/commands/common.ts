@@ -27,7 +27,7 @@ export async function settingsFrom(
     const flag = opts.app !== undefined ? '--app' : opts.sessionHandler !== undefined ? '--session-handler' : opts.sessionEncrypt !== undefined ? '--session-encrypt' : '--cipher';
     throw new ConfigError(`${flag} needs --framework laravel|symfony`);
   }
-  return resolveSettings({
+  const resolved = await resolveSettings({
     app,
     flags: { savePath: opts.savePath, serializeHandler: opts.serializeHandler, saveHandler: opts.saveHandler, maxlifetime: opts.maxlifetime, ...extra },
     phpIni: opts.phpIni,
@@ -36,6 +36,8 @@ export async function settingsFrom(
     payloadCipher,
     needed,
   });
+  for (const w of resolved.warnings ?? []) process.stderr.write(`sessctl: warning: ${escapeText(redactSecrets(w))}\n`);
+  return resolved;
 }
 
 // Sources opened by this run: a command that fails midway must not leave a connection holding the process open.
