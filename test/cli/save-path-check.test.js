@@ -29,6 +29,19 @@ for (const [savePath, message] of /** @type {[string, RegExp][]} */ ([
   });
 }
 
+test('mkdirs: a missing save path, or a file, is exit 2 with the same message (it was exit 1, "save path is not usable")', () => {
+  for (const [savePath, message] of /** @type {[string, RegExp][]} */ ([
+    [join(dir, 'missing'), /: the save path does not exist \(mkdirs makes the levels below it: create it first/],
+    [file, /: the save path is not a directory \(ENOTDIR\)$/],
+  ])) {
+    const r = sessctl(['mkdirs', '--save-path', `2;${savePath}`, '--no-php', '--bits', '4']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trimEnd(), message);
+  }
+});
+
 test('an unreachable Redis server is the same kind of error (exit 2, one line)', () => {
   const r = sessctl(['list', '--save-handler', 'redis', '--save-path', 'tcp://127.0.0.1:1', '--no-php']);
   assert.equal(r.code, 2, r.stderr);

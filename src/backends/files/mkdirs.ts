@@ -49,7 +49,11 @@ export async function createSessionDirs(sp: SavePath, options: CreateSessionDirs
     rootFd = openSaveDir(sp.path);
   } catch (err) {
     if (err instanceof SavePathError) throw err;
-    throw new SessionFileError(sp.path, `save path is not usable: ${osErrorText(err)}`, errnoCode(err) === 'ENOTDIR' ? 'ENOTDIR' : 'ESESSIONDIR', { cause: err });
+    // A missing save path, or a file there, is a bad setting (exit 2), said as every other command says it.
+    const code = errnoCode(err);
+    if (code === 'ENOENT') throw new SessionFileError(sp.path, 'the save path does not exist (mkdirs makes the levels below it: create it first, owned by the user PHP runs as)', 'ESAVEPATH', { cause: err });
+    if (code === 'ENOTDIR') throw new SessionFileError(sp.path, 'the save path is not a directory (ENOTDIR)', 'ESAVEPATH', { cause: err });
+    throw new SessionFileError(sp.path, `save path is not usable: ${osErrorText(err)}`, 'ESESSIONDIR', { cause: err });
   }
   const base = fstatSync(rootFd);
   const mode = options.mode ?? base.mode & 0o7777;
