@@ -61,4 +61,7 @@ test('EACCES on every file: a few lines, one hint to run as PHP\'s user, the res
   assert.equal(lines.filter((l) => /EACCES/.test(l) && !/more permission errors/.test(l)).length, 3, r.stderr);
   assert.equal(lines.filter((l) => /hint: permission denied — run sessctl as the user PHP runs as/.test(l)).length, 1);
   assert.match(lines.at(-1), /… and 5 more permission errors \(EACCES\/EPERM\) not shown/);
+  // Eight sessions it could not read are not "no sessions".
+  assert.doesNotMatch(r.stderr, /no sessions in/);
+  assert.match(r.stderr, /none of the sessions in .* could be read \(8 errors\)/);
 });

@@ -81,7 +81,9 @@ export async function run(opts: ListOptions): Promise<number> {
     }
     if (count === 0) {
       const filtered = opts.where !== undefined || opts.olderThan !== undefined || opts.newerThan !== undefined || limit === 0;
-      process.stderr.write(`sessctl: no sessions ${filtered ? 'match in' : 'in'} ${escapeText(source.description)}\n`);
+      // Sessions it could not read are not "no sessions": the errors above said why.
+      if (errors > 0) process.stderr.write(`sessctl: none of the sessions in ${escapeText(source.description)} could be read (${errors} error${errors === 1 ? '' : 's'})\n`);
+      else process.stderr.write(`sessctl: no sessions ${filtered ? 'match in' : 'in'} ${escapeText(source.description)}\n`);
     }
     for (const [h, n] of others) {
       process.stderr.write(
