@@ -5,14 +5,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { FileSessionStore, FileAdminSource, createSessionDirs, parseSavePath, gcFiles } from 'sessctl/files';
 import { decodeSession } from 'sessctl';
-import { STRICT } from '../../helpers/env.js';
 import { freshDirs } from '../../helpers/fresh-dirs.js';
 import { gcSwapMidRun, inChild } from '../../helpers/gc-scenarios.js';
 import { NATIVE_AT } from '../../../dist/backends/shared/file-io/native-at.js';
 import { prng } from '../../helpers/prng.js';
+import { onTmpfs } from '../../helpers/tmpfs.js';
 
 const fresh = freshDirs('sessctl-harden-');
 const ID = 'abcdefghijklmnopqrstuvwxyz0123';
@@ -133,19 +133,7 @@ test('SIGKILL at any moment of a save leaves a session PHP can decode (200 kills
 });
 
 test('a full disk (ENOSPC) puts the previous session back and reports EWRITE', async (t) => {
-  if (!isRoot) {
-    if (STRICT) assert.fail('the disk-full test needs root (to mount a small tmpfs)');
-    t.skip('!!! needs root to mount a small tmpfs: SKIPPED');
-    return;
-  }
-  const mnt = fresh();
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mnt]);
-  if (m.status !== 0) {
-    if (STRICT) assert.fail(`mount tmpfs failed: ${m.stderr}`);
-    t.skip(`!!! cannot mount tmpfs: ${m.stderr}`);
-    return;
-  }
-  try {
+  await onTmpfs(t, fresh(), 'size=64k', async (mnt) => {
     const store = new FileSessionStore({ savePath: mnt });
     await store.update(ID, (d) => void d.set('cart', 'three items'));
     const before = fs.readFileSync(path.join(mnt, `sess_${ID}`));
@@ -156,8 +144,5 @@ test('a full disk (ENOSPC) puts the previous session back and reports EWRITE', a
     assert.deepEqual(fs.readFileSync(path.join(mnt, `sess_${ID}`)), before);
     assert.equal((await store.read(ID)).get('cart'), 'three items');
     await store.close(); // the store keeps its directory open between requests: let go, to unmount
-  } finally {
-    const u = spawnSync('umount', [mnt]);
-    assert.equal(u.status, 0, `umount: ${u.stderr}`);
-  }
+  });
 });

@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { STRICT } from '../../../helpers/env.js';
+import { onTmpfs } from '../../../helpers/tmpfs.js';
 import { osErrorText } from '../../../../dist/backends/shared/file-io/pinned-dir.js';
 import { createSessionDirs, parseSavePath } from '../../../../dist/backends/files/index.js';
 
@@ -27,19 +26,7 @@ test('osErrorText keeps the errno and its text, drops the syscall and the path N
 });
 
 test('mkdirs out of inodes (ENOSPC): the directory is named by its path, without the /proc path it was made through', async (t) => {
-  if (process.getuid?.() !== 0) {
-    if (STRICT) assert.fail('needs root (to mount a small tmpfs)');
-    t.skip('!!! needs root to mount a small tmpfs: SKIPPED');
-    return;
-  }
-  const mnt = fs.mkdtempSync(path.join(tmp, 'mnt-'));
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,nr_inodes=20', 'tmpfs', mnt]);
-  if (m.status !== 0) {
-    if (STRICT) assert.fail(`mount tmpfs failed: ${m.stderr}`);
-    t.skip(`!!! cannot mount tmpfs: ${m.stderr}`);
-    return;
-  }
-  try {
+  await onTmpfs(t, fs.mkdtempSync(path.join(tmp, 'mnt-')), 'size=64k,nr_inodes=20', async (mnt) => {
     const err = await createSessionDirs(parseSavePath(`2;${mnt}`), { bitsPerCharacter: 4 }).then(
       () => null,
       (/** @type {any} */ e) => e,
@@ -49,8 +36,5 @@ test('mkdirs out of inodes (ENOSPC): the directory is named by its path, without
     assert.match(err.message, /cannot create directory: ENOSPC: no space left on device$/);
     assert.ok(err.message.startsWith(mnt + '/'), err.message);
     assert.doesNotMatch(err.message, /\/proc\//);
-  } finally {
-    const u = spawnSync('umount', [mnt]);
-    assert.equal(u.status, 0, String(u.stderr));
-  }
+  });
 });
