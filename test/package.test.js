@@ -32,3 +32,27 @@ test("another package can `import { … } from 'sessctl'` and finds the types", 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('every entry has its types under each module resolution a TypeScript project may use (node10 through typesVersions)', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const entries = Object.keys(pkg.exports).filter((k) => k !== './package.json');
+  // typesVersions mirrors exports: node10 resolution reads only that.
+  for (const e of entries.filter((k) => k !== '.')) assert.deepEqual(pkg.typesVersions['*'][e.slice(2)], [pkg.exports[e].types], e);
+  assert.equal(Object.keys(pkg.typesVersions['*']).length, entries.length - 1, 'no typesVersions entry without an export');
+  const dir = mkdtempSync(join(tmpdir(), 'sessctl-resolution-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(root, join(dir, 'node_modules', 'sessctl'), 'dir');
+    // One import per entry, each used as a type, so that a missing declaration is an error.
+    const lines = entries.map((e, i) => `import * as m${i} from '${e === '.' ? 'sessctl' : `sessctl/${e.slice(2)}`}';\nexport type T${i} = keyof typeof m${i};`);
+    writeFileSync(join(dir, 'main.ts'), lines.join('\n') + '\n');
+    const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+    for (const [module, resolution] of [['commonjs', 'node10'], ['node16', 'node16'], ['nodenext', 'nodenext'], ['esnext', 'bundler']]) {
+      writeFileSync(join(dir, 'package.json'), JSON.stringify(module === 'node16' || module === 'nodenext' ? { type: 'module' } : {}));
+      const r = spawnSync(process.execPath, [tsc, '--noEmit', '--strict', '--skipLibCheck', '--types', 'node', '--module', module, '--moduleResolution', resolution, '--target', 'es2022', '--ignoreDeprecations', '5.0', 'main.ts'], { cwd: dir, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${module}/${resolution}:\n${r.stdout}${r.stderr}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
