@@ -47,10 +47,16 @@ export function renderTree(data: PhpArray, options: TreeOptions): string {
    * nest 2^40 copies, so a shared array is drawn once (as objects are).
    */
   const arrayAt = new Map<PhpArray, PathNode>();
+  // A deep path is cut in the middle: each shared array names one, and a hostile session can
+  // nest thousands of levels (the whole path each time would make the output quadratic).
+  const PATH_HEAD = 3;
+  const PATH_TAIL = 8;
   const pathText = (node: PathNode): string => {
-    const parts: string[] = [];
-    for (let n: PathNode | null = node; n !== null; n = n.parent) parts.push(keyText(n.key, n.inObject));
-    return parts.reverse().join(c.dim(' → '));
+    const nodes: PathNode[] = [];
+    for (let n: PathNode | null = node; n !== null; n = n.parent) nodes.push(n);
+    nodes.reverse();
+    const shown = nodes.length <= PATH_HEAD + PATH_TAIL + 1 ? nodes : [...nodes.slice(0, PATH_HEAD), null, ...nodes.slice(-PATH_TAIL)];
+    return shown.map((n) => (n === null ? c.dim(`… ${nodes.length - PATH_HEAD - PATH_TAIL} levels …`) : keyText(n.key, n.inObject))).join(c.dim(' → '));
   };
 
   const str = (s: string): string => {

@@ -24,6 +24,10 @@ test('inspect draws an igbinary-shared array once, then says where it is', () =>
   // empty arrays (igbinary shares every [] after the first) are drawn as they are
   assert.ok(lines.some((l) => /empty2: array\(0\) \[\]/.test(l)));
   assert.match(r.stdout, /"x"/);
+  // deep down the path to the first drawing is cut in the middle: 3 first levels … 8 last ones
+  const deep = lines.find((l) => /the same array as nested → \[0\] → \[0\] .*levels/.test(l));
+  assert.ok(deep, r.stdout.slice(-3000));
+  assert.match(deep, /nested → \[0\] → \[0\] → … \d+ levels … → (\[0\] → ){7}\[0\] above\)$/);
 });
 
 const FLOATS_ID = 'floats0123456789abcdef';
