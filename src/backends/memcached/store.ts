@@ -10,7 +10,7 @@ import { updateSession, type OpenOptions, type SessionBackend, type SessionUpdat
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
-import { chooseSessionId } from '../../session/start.js';
+import { startSession } from '../../session/start.js';
 import { metadump, remainingTtl } from '../shared/memcached/ascii.js';
 import { MemcachedConnection, type TimeoutOptions } from '../shared/memcached/connection.js';
 import { MemcachedSessionHandle, type SessionPlace } from './handle.js';
@@ -169,9 +169,9 @@ export class MemcachedSessionStore implements SessionBackend {
     });
   }
 
+  /** session_start() with PHP's id rules (see startSession): strict mode's check is the GET made under the lock. */
   async start(id?: string | null, options?: OpenOptions): Promise<MemcachedSessionHandle> {
-    const chosen = await chooseSessionId(this, id, this.settings.useStrictMode);
-    return this.open(chosen.id, options);
+    return startSession(this, id, options);
   }
 
   /** PHP's validate_sid: libmemcached's memcached_exist() (an ADD probe born expired). False for ids PHP would refuse. */
@@ -228,12 +228,31 @@ export class MemcachedSessionStore implements SessionBackend {
    *   stored bytes are left alone — PHP would delete them), BackendError.
    */
   async open(id: string, options?: OpenOptions): Promise<MemcachedSessionHandle> {
+    return (await this.#open(id, options, false))!;
+  }
+
+  /**
+   * Strict mode's check and open() in one step: the lock, then GET. Null, with the lock
+   * released, when no session is stored under `id` — also when it was destroyed while we
+   * waited for the lock (an exists() before the lock would let the wait bring it back).
+   * @throws like open().
+   */
+  async openExisting(id: string, options?: OpenOptions): Promise<MemcachedSessionHandle | null> {
+    if (!this.isValidId(id)) return null;
+    return this.#open(id, options, true);
+  }
+
+  async #open(id: string, options: OpenOptions | undefined, onlyExisting: boolean): Promise<MemcachedSessionHandle | null> {
     const p = this.locate(id);
     const cas = this.locking ? await acquireLock(p.lock, this.lockSettings(options)) : null;
     let bytes: Buffer | null;
     let data: PhpArray;
     try {
       bytes = await this.#get(p);
+      if (bytes === null && onlyExisting) {
+        if (cas !== null) await releaseLock(p.lock, cas);
+        return null;
+      }
       data = bytes ? this.#decode(bytes, p) : new PhpArray();
     } catch (err) {
       if (cas !== null) await releaseLock(p.lock, cas).catch(() => {});
