@@ -14,7 +14,7 @@ import { saveThenClose, updateSession, type CollectGarbageOptions, type OpenOpti
 import { createUnusedId } from '../../session/new-session-id.js';
 import { assertValidSessionId, isValidSessionId } from '../../session/session-id.js';
 import { resolveSessionSettings, type ResolvedSessionSettings, type SessionSettings } from '../../session/settings.js';
-import { chooseSessionId } from '../../session/start.js';
+import { startSession } from '../../session/start.js';
 
 export type MemoryStoreOptions = SessionSettings;
 
@@ -144,10 +144,18 @@ export class MemorySessionStore implements SessionBackend {
   }
 
   async open(id: string, options: OpenOptions = {}): Promise<MemorySessionHandle> {
+    return (await this.#open(id, options, false))!;
+  }
+
+  async #open(id: string, options: OpenOptions, onlyExisting: boolean): Promise<MemorySessionHandle | null> {
     const unlock = await this.lock(id, options.lockTimeoutMs);
     let handle: MemorySessionHandle;
     try {
       const stored = this.load(id);
+      if (!stored && onlyExisting) {
+        unlock();
+        return null;
+      }
       const bytes = stored?.bytes ?? Buffer.alloc(0);
       handle = new MemorySessionHandle(this, id, !stored, bytes, this.decode(bytes, id), unlock);
       // PHP's files handler creates the session at open; so does this store (empty).
@@ -160,9 +168,19 @@ export class MemorySessionStore implements SessionBackend {
     return handle;
   }
 
+  /** session_start() with PHP's id rules (see startSession): strict mode's check is made under the lock. */
   async start(id?: string | null, options: OpenOptions = {}): Promise<MemorySessionHandle> {
-    const chosen = await chooseSessionId(this, id, this.settings.useStrictMode);
-    return this.open(chosen.id, options);
+    return startSession(this, id, options);
+  }
+
+  /**
+   * Strict mode's check and open() in one step, under the lock: null (nothing created, the
+   * lock released) when no session is stored under `id` — also when it was destroyed while
+   * we waited for the lock.
+   */
+  async openExisting(id: string, options: OpenOptions = {}): Promise<MemorySessionHandle | null> {
+    if (!this.isValidId(id)) return null;
+    return this.#open(id, options, true);
   }
 
   async read(id: string): Promise<PhpArray | null> {
