@@ -60,6 +60,21 @@ export function openClientSession<H>(
   return openIfStored(backend, candidate, options);
 }
 
+/**
+ * For a backend without openExisting(): stored, then opened — and still stored once locked. A
+ * session destroyed (logout, `sessctl destroy`) while this request waited for its lock opens
+ * as new; writing it would bring it back under the old id, so it is let go (what open()
+ * created removed again) and the caller makes a new id, as openExisting() does.
+ */
 async function openIfStored<H>(backend: Pick<SessionBackend, 'exists'> & { open(id: string, options?: OpenOptions): Promise<H> }, id: string, options: OpenOptions): Promise<H | null> {
-  return (await backend.exists(id)) ? backend.open(id, options) : null;
+  if (!(await backend.exists(id))) return null;
+  const handle = await backend.open(id, options);
+  const opened = handle as { isNew?: unknown; destroy?: () => Promise<void> };
+  // destroy(), not close(): open() may have created it empty (as PHP's files handler does), and
+  // under our lock nothing else has written it since.
+  if (opened.isNew === true && typeof opened.destroy === 'function') {
+    await opened.destroy();
+    return null;
+  }
+  return handle;
 }

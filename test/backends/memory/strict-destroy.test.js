@@ -55,3 +55,25 @@ test('start() with strict mode: an id destroyed while start() waits gets a new i
   assert.notEqual(newId, id);
   assert.equal(await store.exists(id), false);
 });
+
+test('a backend without openExisting() (exists, then open): a session destroyed while the request waits is let go, not brought back', async () => {
+  const store = new MemorySessionStore({});
+  // The Laravel and Symfony stores have no openExisting(): strict mode is exists() then open().
+  /** @type {any} */ (store).openExisting = undefined;
+  const id = 'memstrictdestroy0000000000000003';
+  await store.update(id, (d) => void d.set('user', 'alice'));
+  const holder = await store.open(id);
+  const queued = lockQueued(store, id);
+  const opening = openClientSession(store, id, true);
+  await queued;
+  await holder.destroy();
+  const handle = /** @type {any} */ (await opening);
+  if (handle) {
+    handle.data.set('n', 1);
+    await handle.save();
+    await handle.close();
+  }
+  assert.equal(handle, null, 'the destroyed id was opened again');
+  assert.equal(await store.exists(id), false, 'the destroyed session exists again');
+  assert.equal(/** @type {any} */ (store).isLocked?.(id) ?? false, false, 'its lock was let go');
+});
