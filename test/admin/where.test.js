@@ -152,3 +152,14 @@ test('never JavaScript: what looks like code is a path, prototype keys are own k
   assert.throws(() => parseWhere('user.id == 42; process.exit(1)'), WhereSyntaxError);
   assert.throws(() => parseWhere('('.repeat(200) + 'a exists' + ')'.repeat(200)), /nested more than 100 levels/);
 });
+
+test('a numeric string that overflows to INF compares equal to INF, as in PHP 8 ("1e999" == 1e400)', () => {
+  const where = (expr, x) => evaluateWhere(parseWhere(expr), { x });
+  assert.equal(where('x == 1e400', '1e999'), true, 'PHP: "1e999" == INF');
+  assert.equal(where('x >= 1e400', '1e999'), true);
+  assert.equal(where('x <= 1e400', '1e999'), true);
+  assert.equal(where('x != 1e400', '1e999'), false);
+  assert.equal(where('x == -1e400', '-1e999'), true);
+  assert.equal(where('x == 1e400', '-1e999'), false);
+  assert.equal(where('x < 1e400', '-1e999'), true);
+});

@@ -68,7 +68,8 @@ function numericOrder(actual: unknown, expected: unknown): number | null {
   if (ai !== null && bi !== null) return ai < bi ? -1 : ai > bi ? 1 : 0;
   const a = asNumber(actual);
   const b = asNumber(expected);
-  return a !== null && b !== null ? a - b : null;
+  // Not a - b: INF - INF is NaN, and PHP's "1e999" == INF is true.
+  return a !== null && b !== null ? (a === b ? 0 : a < b ? -1 : 1) : null;
 }
 
 function compare(actual: unknown, op: string, expected: Literal): boolean {
