@@ -163,3 +163,11 @@ test('a numeric string that overflows to INF compares equal to INF, as in PHP 8 
   assert.equal(where('x == 1e400', '-1e999'), false);
   assert.equal(where('x < 1e400', '-1e999'), true);
 });
+
+test('strings order byte-wise over UTF-8, as PHP\'s strcmp (code points, not JS\'s UTF-16 units)', () => {
+  const where = (expr, x) => evaluateWhere(parseWhere(expr), { x });
+  assert.equal(where('x < "\u{1F600}"', '\uFF61'), true, 'PHP: "\\u{FF61}" < "\\u{1F600}" (EF BD A1 < F0 9F 98 80)');
+  assert.equal(where('x > "\uFF61"', '\u{1F600}'), true);
+  assert.equal(where('x >= "\u{1F600}"', '\uFF61'), false);
+  assert.equal(where('x < "b"', 'a'), true);
+});

@@ -61,6 +61,14 @@ function asInteger(v: unknown): bigint | null {
   return n >= INT64_MIN && n <= INT64_MAX ? n : null;
 }
 
+/**
+ * Two strings as PHP orders them: byte-wise over their UTF-8 (code point order), not by
+ * UTF-16 code units as JS's `<` does ("\u{FF61}" < "\u{1F600}" in PHP, not in JS).
+ */
+function stringOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
 /** -1, 0 or 1 as PHP 8 orders two numbers (exact for two ints), or null when one is not numeric. */
 function numericOrder(actual: unknown, expected: unknown): number | null {
   const ai = asInteger(actual);
@@ -79,7 +87,7 @@ function compare(actual: unknown, op: string, expected: Literal): boolean {
   }
   let d = numericOrder(actual, expected);
   if (d === null) {
-    if (typeof actual === 'string' && typeof expected === 'string') d = actual < expected ? -1 : actual > expected ? 1 : 0;
+    if (typeof actual === 'string' && typeof expected === 'string') d = stringOrder(actual, expected);
     else return op === '!=' && (typeof actual !== 'object' || actual === null);
   }
   switch (op) {
