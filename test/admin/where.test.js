@@ -171,3 +171,12 @@ test('strings order byte-wise over UTF-8, as PHP\'s strcmp (code points, not JS\
   assert.equal(where('x >= "\u{1F600}"', '\uFF61'), false);
   assert.equal(where('x < "b"', 'a'), true);
 });
+
+test('two integer strings beyond 64 bits that round to one double compare as strings, as in PHP 8', () => {
+  const where = (expr, x) => evaluateWhere(parseWhere(expr), { x });
+  assert.equal(where('x == "9223372036854775809"', '9223372036854775808'), false, 'PHP: "9223372036854775808" == "9223372036854775809" is false');
+  assert.equal(where('x != "9223372036854775809"', '9223372036854775808'), true);
+  assert.equal(where('x < "9223372036854775809"', '9223372036854775808'), true);
+  assert.equal(where('x == "9223372036854775808"', '9223372036854775808'), true);
+  assert.equal(where('x == 9223372036854775809', '9223372036854775808'), true, 'a number literal is a float: PHP compares as floats');
+});

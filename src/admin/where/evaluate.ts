@@ -76,6 +76,12 @@ function numericOrder(actual: unknown, expected: unknown): number | null {
   if (ai !== null && bi !== null) return ai < bi ? -1 : ai > bi ? 1 : 0;
   const a = asNumber(actual);
   const b = asNumber(expected);
+  // Two integer strings beyond 64 bits on the same side that round to one double: PHP 8
+  // compares them as strings ("9223372036854775808" == "9223372036854775809" is false). An int
+  // in the plain view is within 64 bits, so both are strings here.
+  if (a !== null && a === b && ai === null && typeof actual === 'string' && typeof expected === 'string' && INTEGER.test(actual) && INTEGER.test(expected) && asInteger(expected) === null) {
+    return stringOrder(actual, expected);
+  }
   // Not a - b: INF - INF is NaN, and PHP's "1e999" == INF is true.
   return a !== null && b !== null ? (a === b ? 0 : a < b ? -1 : 1) : null;
 }
