@@ -180,3 +180,12 @@ test('two integer strings beyond 64 bits that round to one double compare as str
   assert.equal(where('x == "9223372036854775808"', '9223372036854775808'), true);
   assert.equal(where('x == 9223372036854775809', '9223372036854775808'), true, 'a number literal is a float: PHP compares as floats');
 });
+
+test('!= holds for an array or object against a number or string, as PHP\'s != and as it already did against null', () => {
+  const where = (expr, x) => evaluateWhere(parseWhere(expr), { x });
+  assert.equal(where('x != 42', [1, 2]), true, 'PHP: [1, 2] != 42');
+  assert.equal(where('x != "abc"', { a: 1 }), true, 'PHP: ["a" => 1] != "abc"');
+  assert.equal(where('x != null', [1]), true);
+  assert.equal(where('x == 42', [1, 2]), false);
+  assert.equal(where('x < 42', [1, 2]), false);
+});

@@ -94,7 +94,7 @@ function compare(actual: unknown, op: string, expected: Literal): boolean {
   let d = numericOrder(actual, expected);
   if (d === null) {
     if (typeof actual === 'string' && typeof expected === 'string') d = stringOrder(actual, expected);
-    else return op === '!=' && (typeof actual !== 'object' || actual === null);
+    else return op === '!=';
   }
   switch (op) {
     case '==':
