@@ -189,3 +189,11 @@ test('!= holds for an array or object against a number or string, as PHP\'s != a
   assert.equal(where('x == 42', [1, 2]), false);
   assert.equal(where('x < 42', [1, 2]), false);
 });
+
+test('an [index] beyond 2^53 names that exact key (it was rounded to its neighbour)', () => {
+  // PHP: $a = [9007199254740993 => 'x']; the plain view keys it "9007199254740993".
+  const s = { a: { '9007199254740993': 'x' }, b: ['y'] };
+  assert.equal(evaluateWhere(parseWhere('a[9007199254740993] == "x"'), s), true);
+  assert.equal(evaluateWhere(parseWhere('a[9007199254740992] exists'), s), false);
+  assert.equal(evaluateWhere(parseWhere('b[-0] == "y" and b[000] == "y"'), s), true);
+});

@@ -133,7 +133,7 @@ function parse(text: string, label: string, pathOnly: boolean): WhereNode | Segm
         else {
           const m = /^-?\d+/.exec(text.slice(pos));
           if (!m) fail(`expected an index or a quoted key inside [ ], found ${describe()}`);
-          key = String(Number(m![0]));
+          key = String(BigInt(m![0])); // exact: an int key beyond 2^53 (and "007" is 7, "-0" is 0)
           pos += m![0].length;
         }
         ws();
