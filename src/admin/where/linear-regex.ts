@@ -35,7 +35,7 @@ export function linearMatcher(source: string, flags: string): Matcher {
   try {
     re = new RegExp(pattern, flags.replace('i', '') + 'l');
   } catch {
-    throw new SyntaxError('backreferences, lookahead/lookbehind and the u flag need a backtracking engine, which hostile session content could keep busy for ever: not supported here');
+    throw new SyntaxError('backreferences, lookahead/lookbehind, the u flag and repetition counts above 16 in all ({17}, [0-9a-f]{40}, (a{5}){4}) are beyond the linear-time engine, and a backtracking one could be kept busy for ever by hostile session content: not supported here (write x{40} as x{16}x{16}x{8})');
   }
   return fold ? { source, test: (value) => re.test(value.toLowerCase()) } : { source, test: (value) => re.test(value) };
 }
