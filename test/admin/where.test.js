@@ -198,3 +198,13 @@ test('an [index] beyond 2^53 names that exact key (it was rounded to its neighbo
   assert.equal(evaluateWhere(parseWhere('a[9007199254740992] exists'), s), false);
   assert.equal(evaluateWhere(parseWhere('b[-0] == "y" and b[000] == "y"'), s), true);
 });
+
+test('two numeric strings compare as PHP 8\'s smart string comparison: overflowed alike or to one infinity, as strings', () => {
+  const where = (expr, x) => evaluateWhere(parseWhere(expr), { x });
+  assert.equal(where('x == "18446744073709551616"', '18446744073709551616.5'), false, 'PHP: 20 integer digits overflow, equal doubles: compared as strings');
+  assert.equal(where('x == "2e400"', '1e400'), false, 'PHP: "1e400" == "2e400" is false (both INF: compared as strings)');
+  assert.equal(where('x == 2e400', '1e400'), true, 'against a number it is INF == INF');
+  assert.equal(where('x == "9223372036854775808"', '+9223372036854775807'), false, 'PHP: an int string never equals an overflowed one');
+  assert.equal(where('x < "9223372036854775808"', '+9223372036854775807'), true);
+  assert.equal(where('x == "42.0"', '0042'), true);
+});

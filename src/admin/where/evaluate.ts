@@ -69,21 +69,57 @@ function stringOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
+const threeway = (a: number, b: number): number => (a === b ? 0 : a < b ? -1 : 1);
+
+/**
+ * A numeric string as PHP 8's is_numeric_string_ex reads it: an int (exact) when it is an
+ * integer within 64 bits, else a double, with the side it overflowed to when it has 20 or more
+ * integer digits (even with a fraction: "18446744073709551616.5") or is an integer beyond 64 bits.
+ */
+function phpNumeric(s: string): { int: bigint | null; dval: number; oflow: number } {
+  const body = s.replace(/^[ \t\n\r\v\f]+/, '');
+  const neg = body[0] === '-';
+  const unsigned = body.replace(/^[+-]/, '');
+  const digits = /^\d*/.exec(unsigned)![0].replace(/^0+/, '');
+  const dval = Number(s.replace(/^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g, ''));
+  const side = neg ? -1 : 1;
+  if (digits.length >= 20) return { int: null, dval, oflow: side };
+  if (!/^\d+[ \t\n\r\v\f]*$/.test(unsigned)) return { int: null, dval, oflow: 0 };
+  const n = BigInt((neg ? '-' : '') + (digits || '0'));
+  return n < INT64_MIN || n > INT64_MAX ? { int: null, dval, oflow: side } : { int: n, dval, oflow: 0 };
+}
+
+/**
+ * Two numeric strings as PHP 8 orders them (zendi_smart_strcmp): ints exactly; an int against
+ * an overflowed integer never equal; two values that overflowed alike, or to one infinity, as
+ * strings ("9223372036854775808" == "9223372036854775809" and "1e400" == "2e400" are false).
+ */
+function numericStringOrder(s1: string, s2: string): number {
+  const x = phpNumeric(s1);
+  const y = phpNumeric(s2);
+  if (x.oflow !== 0 && x.oflow === y.oflow && x.dval - y.dval === 0) return stringOrder(s1, s2);
+  if (x.int !== null && y.int !== null) return x.int < y.int ? -1 : x.int > y.int ? 1 : 0;
+  if (x.int !== null) return y.oflow !== 0 ? -y.oflow : threeway(Number(x.int), y.dval);
+  if (y.int !== null) return x.oflow !== 0 ? x.oflow : threeway(x.dval, Number(y.int));
+  if (x.dval === y.dval && !Number.isFinite(x.dval)) return stringOrder(s1, s2);
+  return threeway(x.dval, y.dval);
+}
+
+/** An int beyond 2^53 as the plain view gives it (its decimal string): PHP compares it as an int. */
+const VIEW_INT = /^-?[1-9]\d{15,18}$/;
+
 /** -1, 0 or 1 as PHP 8 orders two numbers (exact for two ints), or null when one is not numeric. */
 function numericOrder(actual: unknown, expected: unknown): number | null {
+  if (typeof actual === 'string' && typeof expected === 'string' && NUMERIC.test(actual) && NUMERIC.test(expected) && !(VIEW_INT.test(actual) && asInteger(actual) !== null)) {
+    return numericStringOrder(actual, expected);
+  }
   const ai = asInteger(actual);
   const bi = ai === null ? null : asInteger(expected);
   if (ai !== null && bi !== null) return ai < bi ? -1 : ai > bi ? 1 : 0;
   const a = asNumber(actual);
   const b = asNumber(expected);
-  // Two integer strings beyond 64 bits on the same side that round to one double: PHP 8
-  // compares them as strings ("9223372036854775808" == "9223372036854775809" is false). An int
-  // in the plain view is within 64 bits, so both are strings here.
-  if (a !== null && a === b && ai === null && typeof actual === 'string' && typeof expected === 'string' && INTEGER.test(actual) && INTEGER.test(expected) && asInteger(expected) === null) {
-    return stringOrder(actual, expected);
-  }
   // Not a - b: INF - INF is NaN, and PHP's "1e999" == INF is true.
-  return a !== null && b !== null ? (a === b ? 0 : a < b ? -1 : 1) : null;
+  return a !== null && b !== null ? threeway(a, b) : null;
 }
 
 function compare(actual: unknown, op: string, expected: Literal): boolean {
