@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { needMemcached } from '../../helpers/env.js';
 import { useMemcached } from '../../helpers/memcached-server.js';
 import { openClientSession } from '../../../dist/session/start.js';
+import { assertNewId, assertNotBroughtBack, destroyedWhileWaiting } from '../../helpers/destroyed-while-waiting.js';
 
 const mc = useMemcached(1, { lockWaitMinMs: 1, lockWaitMaxMs: 2, lockRetries: 1000000 });
 
@@ -30,34 +31,13 @@ test('a session destroyed while a strict-mode request waits for its lock is not 
   const a = mc.store();
   const b = mc.store();
   const id = 'mcstrictdestroy00000000000000001';
-  await a.update(id, (d) => void d.set('user', 'alice'));
-  const holder = await a.open(id);
-  const queued = lockRefused(b, id);
-  const opening = openClientSession(b, id, true);
-  await queued;
-  await holder.destroy();
-  const handle = /** @type {any} */ (await opening);
-  if (handle) {
-    handle.data.set('n', 1);
-    await handle.close();
-  }
-  assert.equal(handle, null, 'the destroyed id was opened again');
-  assert.equal(await a.exists(id), false, 'the destroyed session exists again');
+  const handle = await destroyedWhileWaiting(a, b, id, (x) => openClientSession(b, x, true), lockRefused);
+  await assertNotBroughtBack(handle, a, id);
 });
 
 test('start() with strict mode: an id destroyed while start() waits for the lock gets a new id', needMemcached(), async () => {
   const a = mc.store();
   const b = mc.store({ useStrictMode: true });
   const id = 'mcstrictdestroy00000000000000002';
-  await a.update(id, (d) => void d.set('user', 'alice'));
-  const holder = await a.open(id);
-  const queued = lockRefused(b, id);
-  const starting = b.start(id);
-  await queued;
-  await holder.destroy();
-  const handle = await starting;
-  const newId = handle.id;
-  await handle.close();
-  assert.notEqual(newId, id);
-  assert.equal(await a.exists(id), false);
+  await assertNewId(await destroyedWhileWaiting(a, b, id, (x) => b.start(x), lockRefused), a, id);
 });

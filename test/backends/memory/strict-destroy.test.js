@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemorySessionStore } from 'sessctl/memory';
 import { openClientSession } from '../../../dist/session/start.js';
+import { assertNewId, assertNotBroughtBack, destroyedWhileWaiting } from '../../helpers/destroyed-while-waiting.js';
 
 /** Resolves once `store` has queued a lock request for `id`. */
 function lockQueued(store, id) {
@@ -25,35 +26,13 @@ function lockQueued(store, id) {
 test('a session destroyed while a strict-mode request waits for its lock is not brought back', async () => {
   const store = new MemorySessionStore({});
   const id = 'memstrictdestroy0000000000000001';
-  await store.update(id, (d) => void d.set('user', 'alice'));
-  const holder = await store.open(id);
-  const queued = lockQueued(store, id);
-  const opening = openClientSession(store, id, true);
-  await queued;
-  await holder.destroy();
-  const handle = /** @type {any} */ (await opening);
-  if (handle) {
-    handle.data.set('n', 1);
-    await handle.close();
-  }
-  assert.equal(handle, null, 'the destroyed id was opened again');
-  assert.equal(await store.exists(id), false, 'the destroyed session exists again');
+  await assertNotBroughtBack(await destroyedWhileWaiting(store, store, id, (x) => openClientSession(store, x, true), lockQueued), store, id);
 });
 
 test('start() with strict mode: an id destroyed while start() waits gets a new id', async () => {
   const store = new MemorySessionStore({});
   const id = 'memstrictdestroy0000000000000002';
-  await store.update(id, (d) => void d.set('user', 'alice'));
-  const holder = await store.open(id);
-  const queued = lockQueued(store, id);
-  const starting = store.start(id);
-  await queued;
-  await holder.destroy();
-  const handle = await starting;
-  const newId = handle.id;
-  await handle.close();
-  assert.notEqual(newId, id);
-  assert.equal(await store.exists(id), false);
+  await assertNewId(await destroyedWhileWaiting(store, store, id, (x) => store.start(x), lockQueued), store, id);
 });
 
 test('a backend without openExisting() (exists, then open): a session destroyed while the request waits is let go, not brought back', async () => {
@@ -61,19 +40,6 @@ test('a backend without openExisting() (exists, then open): a session destroyed 
   // The Laravel and Symfony stores have no openExisting(): strict mode is exists() then open().
   /** @type {any} */ (store).openExisting = undefined;
   const id = 'memstrictdestroy0000000000000003';
-  await store.update(id, (d) => void d.set('user', 'alice'));
-  const holder = await store.open(id);
-  const queued = lockQueued(store, id);
-  const opening = openClientSession(store, id, true);
-  await queued;
-  await holder.destroy();
-  const handle = /** @type {any} */ (await opening);
-  if (handle) {
-    handle.data.set('n', 1);
-    await handle.save();
-    await handle.close();
-  }
-  assert.equal(handle, null, 'the destroyed id was opened again');
-  assert.equal(await store.exists(id), false, 'the destroyed session exists again');
+  await assertNotBroughtBack(await destroyedWhileWaiting(store, store, id, (x) => openClientSession(store, x, true), lockQueued), store, id);
   assert.equal(/** @type {any} */ (store).isLocked?.(id) ?? false, false, 'its lock was let go');
 });
