@@ -153,6 +153,33 @@ export function recordedGaps(container: unknown): readonly number[] | undefined 
   return container instanceof Map ? gapRecords.get(container) : undefined;
 }
 
+/** How many entries may be written again for arrays met more than once (see RepeatedArrays). */
+export const REPEAT_LIMIT = 1 << 24;
+
+/**
+ * Neither serialize() nor msgpack can share an array: one met again (the same instance in two
+ * places — igbinary shares arrays) is written out in full each time, as PHP writes it, and a few
+ * hundred bytes of igbinary can nest 2^40 copies. An encoder tells this each non-empty array it
+ * writes; past REPEAT_LIMIT entries written again it fails instead of running for hours.
+ */
+export class RepeatedArrays {
+  readonly #written = new Set<object>();
+  #repeated = 0;
+
+  /**
+   * Whether writing `v` (`size` entries; -1 when not counted yet, e.g. a plain object's keys:
+   * counted only if it is met again) keeps the entries written again within REPEAT_LIMIT.
+   */
+  withinLimit(v: object, size: number): boolean {
+    if (size === 0) return true;
+    if (!this.#written.has(v)) {
+      this.#written.add(v);
+      return true;
+    }
+    return (this.#repeated += size < 0 ? Object.keys(v).length : size) <= REPEAT_LIMIT;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // What a JS value is to PHP.
 

@@ -8,7 +8,7 @@
  * on the object itself, as PHP does.
  */
 import { DecodeError, EncodeError } from '../errors.js';
-import { isObjectLike, objectIdentity } from './binary-common.js';
+import { isObjectLike, objectIdentity, RepeatedArrays, REPEAT_LIMIT } from './binary-common.js';
 import { countPayloadSlots, isPropertyTableClass } from './decoder.js';
 import { payloadSlotsOf } from './payload.js';
 import { mappedInstanceProps, type ClassRegistry } from './classes.js';
@@ -38,9 +38,6 @@ const TWO_63 = 9223372036854775808; // 2^63 as a double
  * stack keeps any depth safe from JS stack overflow.
  */
 const RECURSION_LIMIT = 200;
-/** How many entries may be written again for arrays met more than once (see pushOpen). */
-export const SERIALIZE_REPEAT_LIMIT = 1 << 24;
-const REPEAT_LIMIT = SERIALIZE_REPEAT_LIMIT;
 /** Open arrays up to this depth are checked for self-containment by a scan, deeper ones by a Map. */
 const OPEN_SCAN = 32;
 
@@ -223,9 +220,7 @@ export class Writer {
   private readonly openDepth: number[] = [];
   private openCount = 0;
   private readonly openDeep = new Map<object, number>();
-  /** The non-empty arrays written so far, and the entries written again for those met again (see pushOpen). */
-  private readonly written = new Set<object>();
-  private repeated = 0;
+  private readonly repeats = new RepeatedArrays();
   private readonly classes: ClassRegistry | undefined;
   private readonly rawPayloadClasses: Iterable<string> | undefined;
   private readonly usesScratch: boolean;
@@ -726,17 +721,11 @@ export class Writer {
 
   /**
    * Puts an array (its header written, `size` entries) on the open path; deep down, checks it
-   * first. An array met again (the same instance in two places: igbinary shares arrays) is
-   * written out in full again, as PHP's serialize() writes it: its entries count towards
-   * REPEAT_LIMIT, so that a few hundred bytes nesting 2^40 copies fail instead of running for
-   * hours.
+   * first. An array met again is written out in full again (see RepeatedArrays).
    */
   private pushOpen(v: object, counted: boolean, size: number): void {
-    if (size > 0) {
-      if (!this.written.has(v)) this.written.add(v);
-      else if ((this.repeated += size) > REPEAT_LIMIT) {
-        this.fail(`arrays met more than once are written out in full each time (serialize() shares no array), and that passes ${REPEAT_LIMIT} entries`);
-      }
+    if (!this.repeats.withinLimit(v, size)) {
+      this.fail(`arrays met more than once are written out in full each time (serialize() shares no array), and that passes ${REPEAT_LIMIT} entries`);
     }
     const i = this.openCount;
     if (i >= OPEN_SCAN) {

@@ -42,6 +42,8 @@ import {
   isObjectLike,
   objectIdentity,
   recordNanBits,
+  RepeatedArrays,
+  REPEAT_LIMIT,
   recordedNanBits,
   stringBytes,
   unsupported,
@@ -666,19 +668,11 @@ const utf8Write: Utf8Write =
 const NATIVE_STRING_MIN = 24;
 /** From this depth on, a plain array is checked against the open path (a cycle shows as depth). */
 const OPEN_SCAN = 32;
-/**
- * How many entries may be written again for arrays met more than once. msgpack has no shared
- * arrays: an array igbinary shared (36 bytes can nest 2^40 copies) is written out in full each
- * time, which past this would take hours and all memory; PHP could not read such a result back.
- */
-export const MSGPACK_REPEAT_LIMIT = 1 << 24;
 
 class MpEncoder extends EntryWalker {
   private count = 0;
   private readonly seen = new Map<unknown, number>();
-  /** The non-empty arrays written so far, and the entries written again for those met again. */
-  private readonly written = new Set<object>();
-  private repeated = 0;
+  private readonly repeats = new RepeatedArrays();
   /** The containers on the path, by depth (see OPEN_SCAN). */
   private readonly opened: unknown[] = [];
   private readonly classes: ClassRegistry | undefined;
@@ -864,12 +858,8 @@ class MpEncoder extends EntryWalker {
       // msgpack_pack() crashes PHP on an array that holds itself: refuse one (any depth shows it)
       for (let i = 0; i < d; i++) if (this.opened[i] === v) this.fail('an array contains itself (only a PhpReference or an object can make a cycle)');
     }
-    const size = v instanceof Map ? v.size : Array.isArray(v) ? v.length : -1;
-    if (size !== 0) {
-      if (!this.written.has(v)) this.written.add(v);
-      else if ((this.repeated += size < 0 ? Object.keys(v).length : size) > MSGPACK_REPEAT_LIMIT) {
-        this.fail(`shared arrays written out again in full pass ${MSGPACK_REPEAT_LIMIT} entries (msgpack cannot share an array: each place holds a copy)`);
-      }
+    if (!this.repeats.withinLimit(v, v instanceof Map ? v.size : Array.isArray(v) ? v.length : -1)) {
+      this.fail(`shared arrays written out again in full pass ${REPEAT_LIMIT} entries (msgpack cannot share an array: each place holds a copy)`);
     }
     this.count++;
     this.array(v, false, KEYS);
