@@ -185,8 +185,7 @@ export class MemcachedSessionStore implements SessionBackend {
   /** The stored bytes without locking (null when missing). @throws InvalidSessionIdError, BackendError */
   async readBytes(id: string): Promise<Buffer | null> {
     // Whole, whatever maxBytes says (tests, inspecting what is there).
-    const p = this.locate(id);
-    const r = await this.call(p, { opcode: OP.GET, key: p.key }, [STATUS.OK, STATUS.NOT_FOUND], 'GET');
+    const r = await this.getAt(this.locate(id), Infinity);
     return r.status === STATUS.OK ? Buffer.from(r.value) : null;
   }
 
@@ -197,11 +196,11 @@ export class MemcachedSessionStore implements SessionBackend {
   }
 
   /**
-   * @internal GET of a located session; a value above maxBytes is not held (`oversized`: its
-   * length, the value dropped as it arrives).
+   * @internal GET of a located session; a value above `maxValue` (default maxBytes) is not held
+   * (`oversized`: its length, the value dropped as it arrives).
    */
-  getAt(p: SessionPlace): Promise<Response> {
-    return this.call(p, { opcode: OP.GET, key: p.key, maxValue: this.settings.maxBytes }, [STATUS.OK, STATUS.NOT_FOUND], 'GET');
+  getAt(p: SessionPlace, maxValue: number = this.settings.maxBytes): Promise<Response> {
+    return this.call(p, { opcode: OP.GET, key: p.key, maxValue }, [STATUS.OK, STATUS.NOT_FOUND], 'GET');
   }
 
   /** @internal */
@@ -355,8 +354,10 @@ export class MemcachedSessionStore implements SessionBackend {
       for (let i = 0; i < listed.length; ) {
         let end = i;
         let bytes = 0;
-        while (end < listed.length && end - i < 500 && (end === i || bytes + Math.min(listed[end]!.size, this.settings.maxBytes) <= BATCH_BYTES)) {
-          bytes += Math.min(listed[end]!.size, this.settings.maxBytes);
+        while (end < listed.length && end - i < 500) {
+          const size = Math.min(listed[end]!.size, this.settings.maxBytes);
+          if (end > i && bytes + size > BATCH_BYTES) break;
+          bytes += size;
           end++;
         }
         const batch = listed.slice(i, end);
