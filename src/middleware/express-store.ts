@@ -20,6 +20,7 @@ import { DecodeError } from '../errors.js';
 import { PhpEnum, PhpSerializable, type PhpArray, type PhpValue } from '../codec/values.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SessionBackend, SessionHandle } from '../session/contract.js';
+import { openStored } from '../session/start.js';
 import { RequestHolds, saveAndRelease } from './store-hold.js';
 import { fromAppPlain, toAppPlain, type PlainValue } from './session.js';
 import type { SessionIdOptions } from '../session/session-id.js';
@@ -365,12 +366,8 @@ export function createPhpSessionStore<S extends AnyStoreConstructor>(session: { 
      */
     async #setLoaded(sid: string, sess: object): Promise<void> {
       const options = this.#options.lockTimeoutMs !== undefined ? { lockTimeoutMs: this.#options.lockTimeoutMs } : {};
-      const handle = this.backend.openExisting ? await this.backend.openExisting(sid, options) : await this.backend.open(sid, options);
+      const handle = await openStored(this.backend, sid, options);
       if (!handle) return;
-      if (handle.isNew) {
-        await handle.destroy().catch(() => handle.close()); // what open() made (the files backend creates the file)
-        return;
-      }
       try {
         mergeInto(handle.data, sess, this.#options.cookieKey);
       } catch (err) {

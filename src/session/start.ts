@@ -60,21 +60,27 @@ export function openClientSession<H>(
   return openIfStored(backend, candidate, options);
 }
 
-/**
- * For a backend without openExisting(): stored, then opened — and still stored once locked. A
- * session destroyed (logout, `sessctl destroy`) while this request waited for its lock opens
- * as new; writing it would bring it back under the old id, so it is let go (what open()
- * created removed again) and the caller makes a new id, as openExisting() does.
- */
+/** For a backend without openExisting(): not stored means no session; stored, see openStored. */
 async function openIfStored<H>(backend: Pick<SessionBackend, 'exists'> & { open(id: string, options?: OpenOptions): Promise<H> }, id: string, options: OpenOptions): Promise<H | null> {
-  if (!(await backend.exists(id))) return null;
+  return (await backend.exists(id)) ? openStored(backend, id, options) : null;
+}
+
+/**
+ * The session stored under `id`, opened (locked); null when none is stored once it is locked:
+ * the backend's openExisting() where it has one. Otherwise open(), and a session that opens as
+ * new — destroyed (logout, `sessctl destroy`) while we waited for its lock — is let go, what
+ * open() created removed again (under our lock nothing else has written it since), rather than
+ * written back under the old id.
+ */
+export async function openStored<H>(
+  backend: { open(id: string, options?: OpenOptions): Promise<H>; openExisting?(id: string, options?: OpenOptions): Promise<H | null> },
+  id: string,
+  options: OpenOptions = {},
+): Promise<H | null> {
+  if (backend.openExisting) return backend.openExisting(id, options);
   const handle = await backend.open(id, options);
-  const opened = handle as { isNew?: unknown; destroy?: () => Promise<void> };
-  // destroy(), not close(): open() may have created it empty (as PHP's files handler does), and
-  // under our lock nothing else has written it since.
-  if (opened.isNew === true && typeof opened.destroy === 'function') {
-    await opened.destroy();
-    return null;
-  }
-  return handle;
+  const opened = handle as { isNew?: unknown; destroy?: () => Promise<void>; close?: () => Promise<void> };
+  if (opened.isNew !== true || typeof opened.destroy !== 'function') return handle;
+  await opened.destroy().catch(() => opened.close?.());
+  return null;
 }
