@@ -69,7 +69,8 @@ function stringOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-const threeway = (a: number, b: number): number => (a === b ? 0 : a < b ? -1 : 1);
+/** -1, 0 or 1 for two numbers, or two exact ints. */
+const threeway = <T extends number | bigint>(a: T, b: T): number => (a === b ? 0 : a < b ? -1 : 1);
 
 /**
  * A numeric string as PHP 8's is_numeric_string_ex reads it: an int (exact) when it is an
@@ -98,7 +99,7 @@ function numericStringOrder(s1: string, s2: string): number {
   const x = phpNumeric(s1);
   const y = phpNumeric(s2);
   if (x.oflow !== 0 && x.oflow === y.oflow && x.dval - y.dval === 0) return stringOrder(s1, s2);
-  if (x.int !== null && y.int !== null) return x.int < y.int ? -1 : x.int > y.int ? 1 : 0;
+  if (x.int !== null && y.int !== null) return threeway(x.int, y.int);
   if (x.int !== null) return y.oflow !== 0 ? -y.oflow : threeway(Number(x.int), y.dval);
   if (y.int !== null) return x.oflow !== 0 ? x.oflow : threeway(x.dval, Number(y.int));
   if (x.dval === y.dval && !Number.isFinite(x.dval)) return stringOrder(s1, s2);
@@ -115,7 +116,7 @@ function numericOrder(actual: unknown, expected: unknown): number | null {
   }
   const ai = asInteger(actual);
   const bi = ai === null ? null : asInteger(expected);
-  if (ai !== null && bi !== null) return ai < bi ? -1 : ai > bi ? 1 : 0;
+  if (ai !== null && bi !== null) return threeway(ai, bi);
   const a = asNumber(actual);
   const b = asNumber(expected);
   // Not a - b: INF - INF is NaN, and PHP's "1e999" == INF is true.
