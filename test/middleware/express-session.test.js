@@ -112,7 +112,10 @@ describe('PhpSessionStore (express-session Store)', () => {
     assert.ok(backend.corrupt.has('broken1234'));
   });
 
-  test("a returning visitor's cookie is the one express-session's cookie option makes (rolling resends it whole)", async () => {
+  test("a returning visitor's cookie is the one express-session's cookie option makes (rolling resends it whole)", async (t) => {
+    // express-session derives originalMaxAge from expires - Date.now(): a millisecond passing
+    // between the two makes it 3599999. A still clock keeps it exact.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
     const backend = new MemoryBackend();
     const store = new PhpSessionStore({ backend, logger: null });
     const app = express();
